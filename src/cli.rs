@@ -1,0 +1,715 @@
+//! The non-interactive commands of spec section 4 and their output: human tables by default,
+//! `--json` in the documented shapes (keys in order). Exit codes: 0 success, 1 negative answer,
+//! 2 refused input, 3 storage or connection failure.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::connect::ConnectError;
+use crate::registry::{
+    self, PackageDiff, PackageRecord, PublishOptions, Registry, RegistryError, Scope, VerifyProgress,
+};
+use crate::store::StoreError;
+use crate::untrusted::printable;
+
+/// Terminal console and CLI for ObjectStack package registries.
+#[derive(Debug, Parser)]
+#[command(name = "pkgdeck", version, about, long_about = None)]
+pub struct Args {
+    /// The registry: a path, file:PATH, libsql://HOST, https://… or http://… (env PKGDECK_DB).
+    /// Without it: the registry.db in pkgdeck's data dir.
+    #[arg(long, global = true, env = "PKGDECK_DB", value_name = "TARGET", conflicts_with = "connection")]
+    pub db: Option<String>,
+    /// A saved connection from config.toml.
+    #[arg(short = 'c', long = "connection", global = true, value_name = "NAME")]
+    pub connection: Option<String>,
+    /// Refuse every write; open local files read-only.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Open the console on a scratch registry filled with the sample packages.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The latest version of every package.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every version of one package, newest first.
+    Versions {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One record; VERSION defaults to the latest.
+    Get {
+        id: String,
+        version: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a {"manifest", "metadata"} document from FILE, or - for standard input.
+    Publish {
+        file: String,
+        /// Replace an existing version with different contents (the old row goes to the trash).
+        #[arg(long)]
+        allow_overwrite: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete one version, or every version of ID (saved to the trash first).
+    Delete {
+        id: String,
+        version: Option<String>,
+        /// Confirm the delete.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check integrity hashes of every row, one package or one version.
+    Verify {
+        id: Option<String>,
+        version: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a publishable {"manifest", "metadata"} document.
+    Export {
+        id: String,
+        version: Option<String>,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// What changed between two versions.
+    Diff {
+        id: String,
+        from: String,
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put the rows of a trash file back exactly.
+    Restore { file: PathBuf },
+    /// List the trash files.
+    Trash {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure with its exit code; the message is one sentence for stderr.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<RegistryError> for Failure {
+    fn from(e: RegistryError) -> Failure {
+        let code = match &e {
+            RegistryError::Store(StoreError::ReadOnly { .. }) => 2,
+            RegistryError::Store(_) | RegistryError::Trash { .. } | RegistryError::Corrupt { .. } => 3,
+            RegistryError::Conflict { .. } => 3,
+            RegistryError::NotFound { .. } => 1,
+            RegistryError::InvalidJson { .. }
+            | RegistryError::InvalidDocument { .. }
+            | RegistryError::WouldOverwrite { .. }
+            | RegistryError::ReadOnly { .. }
+            | RegistryError::BadTrashFile { .. }
+            | RegistryError::RestoreConflict { .. } => 2,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+impl From<ConnectError> for Failure {
+    fn from(e: ConnectError) -> Failure {
+        match e {
+            ConnectError::Usage(m) => Failure::new(2, m),
+            ConnectError::Registry(e) => e.into(),
+        }
+    }
+}
+
+type Outcome = Result<i32, Failure>;
+
+fn out() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
+
+fn write_json<T: Serialize>(value: &T) -> Result<(), Failure> {
+    let mut text = serde_json::to_string(value).map_err(|e| Failure::new(3, e.to_string()))?;
+    text.push('\n');
+    emit(&text)
+}
+
+fn emit(text: &str) -> Result<(), Failure> {
+    let mut o = out();
+    match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::new(3, format!("cannot write the output: {e}"))),
+    }
+}
+
+/// A stored JSON text as a JSON value in the output, exactly as stored; `null` when it is
+/// not JSON.
+fn raw(text: &str) -> Option<Box<RawValue>> {
+    registry::canonical::parse(text).ok()?;
+    RawValue::from_string(text.to_owned()).ok()
+}
+
+#[derive(Serialize)]
+struct ListRow<'a> {
+    id: &'a str,
+    version: &'a str,
+    name: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: Option<&'a str>,
+    hash: &'a str,
+    created_at: Option<&'a str>,
+    updated_at: Option<&'a str>,
+    versions: u64,
+}
+
+#[derive(Serialize)]
+struct VersionRow<'a> {
+    id: &'a str,
+    version: &'a str,
+    hash: &'a str,
+    created_at: Option<&'a str>,
+    updated_at: Option<&'a str>,
+    latest: bool,
+}
+
+#[derive(Serialize)]
+struct RecordJson<'a> {
+    id: &'a str,
+    version: &'a str,
+    manifest: Option<Box<RawValue>>,
+    metadata: Option<Box<RawValue>>,
+    hash: &'a str,
+    created_at: Option<&'a str>,
+    updated_at: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Replaced<'a> {
+    hash: &'a str,
+    created_at: Option<&'a str>,
+    updated_at: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PublishJson<'a> {
+    id: &'a str,
+    version: &'a str,
+    hash: &'a str,
+    replaced: Option<Replaced<'a>>,
+}
+
+#[derive(Serialize)]
+struct Failed<'a> {
+    id: &'a str,
+    version: &'a str,
+    problems: &'a [registry::Problem],
+}
+
+#[derive(Serialize)]
+struct Warned<'a> {
+    id: &'a str,
+    version: &'a str,
+    codes: &'a [registry::Warning],
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    checked: u64,
+    ok: u64,
+    failed: Vec<Failed<'a>>,
+    warnings: Vec<Warned<'a>>,
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+/// Left-aligned columns, two spaces apart, every cell made printable.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let cells: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| r.into_iter().map(|c| printable(&c).into_owned()).collect())
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for row in &cells {
+        for (i, c) in row.iter().enumerate() {
+            widths[i] = widths[i].max(c.width());
+        }
+    }
+    let mut text = String::new();
+    let mut line = |row: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in row.iter().enumerate() {
+            l.push_str(c);
+            if i + 1 < row.len() {
+                l.push_str(&" ".repeat(widths[i] - c.width() + 2));
+            }
+        }
+        text.push_str(l.trim_end());
+        text.push('\n');
+    };
+    line(header.to_vec());
+    for row in &cells {
+        line(row.iter().map(String::as_str).collect());
+    }
+    text
+}
+
+/// Runs one command on an open registry.
+pub fn run(registry: &Registry, command: Command) -> Outcome {
+    match command {
+        Command::List { json } => list(registry, json),
+        Command::Versions { id, json } => versions(registry, &id, json),
+        Command::Get { id, version, json } => get(registry, &id, version.as_deref(), json),
+        Command::Publish {
+            file,
+            allow_overwrite,
+            json,
+        } => publish(registry, &file, allow_overwrite, json),
+        Command::Delete { id, version, yes } => delete(registry, &id, version.as_deref(), yes),
+        Command::Verify { id, version, json } => verify(registry, id, version, json),
+        Command::Export { id, version, output } => export(registry, &id, version.as_deref(), output),
+        Command::Diff { id, from, to, json } => diff(registry, &id, &from, &to, json),
+        Command::Restore { file } => restore(registry, &file),
+        Command::Trash { json } => trash(registry, json),
+    }
+}
+
+fn list(registry: &Registry, json: bool) -> Outcome {
+    let rows = registry.list()?;
+    if json {
+        let shaped: Vec<ListRow> = rows
+            .iter()
+            .map(|r| ListRow {
+                id: &r.id,
+                version: &r.version,
+                name: r.name.as_deref(),
+                kind: r.kind.as_deref(),
+                hash: &r.hash,
+                created_at: r.created_at.as_deref(),
+                updated_at: r.updated_at.as_deref(),
+                versions: r.versions,
+            })
+            .collect();
+        write_json(&shaped)?;
+    } else {
+        let body = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.version.clone(),
+                    r.name.clone().unwrap_or_else(|| "(unreadable manifest)".into()),
+                    opt(&r.kind).into(),
+                    r.versions.to_string(),
+                    opt(&r.created_at).into(),
+                ]
+            })
+            .collect();
+        emit(&table(&["ID", "VERSION", "NAME", "TYPE", "VERSIONS", "CREATED"], body))?;
+    }
+    Ok(0)
+}
+
+fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
+    let rows = registry.versions(id)?;
+    if rows.is_empty() {
+        return Err(Failure::new(1, format!("package {id} was not found in {}", registry.target())));
+    }
+    if json {
+        let shaped: Vec<VersionRow> = rows
+            .iter()
+            .map(|r| VersionRow {
+                id: &r.id,
+                version: &r.version,
+                hash: &r.hash,
+                created_at: r.created_at.as_deref(),
+                updated_at: r.updated_at.as_deref(),
+                latest: r.latest,
+            })
+            .collect();
+        write_json(&shaped)?;
+    } else {
+        let body = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.version.clone(),
+                    if r.latest { "latest".into() } else { String::new() },
+                    opt(&r.created_at).into(),
+                    opt(&r.updated_at).into(),
+                    r.hash.chars().take(12).collect(),
+                ]
+            })
+            .collect();
+        emit(&table(&["VERSION", "", "CREATED", "UPDATED", "HASH"], body))?;
+    }
+    Ok(0)
+}
+
+fn record_json(r: &PackageRecord) -> RecordJson<'_> {
+    RecordJson {
+        id: &r.id,
+        version: &r.version,
+        manifest: raw(&r.manifest),
+        metadata: raw(&r.metadata),
+        hash: &r.hash,
+        created_at: r.created_at.as_deref(),
+        updated_at: r.updated_at.as_deref(),
+    }
+}
+
+fn get(registry: &Registry, id: &str, version: Option<&str>, json: bool) -> Outcome {
+    let r = registry.require(id, version)?;
+    if json {
+        write_json(&record_json(&r))?;
+        return Ok(0);
+    }
+    let mut text = format!(
+        "id:         {}\nversion:    {}\nhash:       {}\ncreated_at: {}\nupdated_at: {}\n",
+        printable(&r.id),
+        printable(&r.version),
+        printable(&r.hash),
+        opt(&r.created_at),
+        opt(&r.updated_at)
+    );
+    for (label, stored) in [("manifest", &r.manifest), ("metadata", &r.metadata)] {
+        text.push_str(&format!("{label}:\n"));
+        match registry::canonical::parse(stored) {
+            Ok(v) => text.push_str(&printable(&registry::pretty::pretty(&v))),
+            Err(e) => text.push_str(&format!("(not valid JSON: {e})\n{}", printable(stored))),
+        }
+        text.push('\n');
+    }
+    emit(&text)?;
+    Ok(0)
+}
+
+fn read_input(file: &str) -> Result<(String, String), Failure> {
+    if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::new(2, format!("cannot read the document from standard input: {e}")))?;
+        return Ok((text, "standard input".into()));
+    }
+    let bytes = std::fs::read(file).map_err(|e| Failure::new(2, format!("cannot read {file}: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| Failure::new(2, format!("{file} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))?;
+    Ok((text, file.to_owned()))
+}
+
+fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -> Outcome {
+    let (text, source) = read_input(file)?;
+    let outcome = registry.publish(&text, &source, PublishOptions { allow_overwrite })?;
+    if json {
+        write_json(&PublishJson {
+            id: &outcome.id,
+            version: &outcome.version,
+            hash: &outcome.hash,
+            replaced: outcome.replaced.as_ref().map(|r| Replaced {
+                hash: &r.hash,
+                created_at: r.created_at.as_deref(),
+                updated_at: r.updated_at.as_deref(),
+            }),
+        })?;
+    } else {
+        let what = if outcome.unchanged {
+            "already published with the same contents; nothing written".to_owned()
+        } else if let Some(old) = &outcome.replaced {
+            format!(
+                "replaced hash {} (old row saved to {})",
+                old.hash,
+                outcome.trash_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            )
+        } else {
+            "published".to_owned()
+        };
+        emit(&format!(
+            "{} {} {}: {}\n",
+            printable(&outcome.id),
+            printable(&outcome.version),
+            outcome.hash,
+            what
+        ))?;
+    }
+    Ok(0)
+}
+
+fn delete(registry: &Registry, id: &str, version: Option<&str>, yes: bool) -> Outcome {
+    if !yes {
+        return Err(Failure::new(
+            2,
+            format!(
+                "deleting {} needs --yes (the rows go to the trash first)",
+                match version {
+                    Some(v) => format!("{id} {v}"),
+                    None => format!("every version of {id}"),
+                }
+            ),
+        ));
+    }
+    let outcome = registry.delete(id, version)?;
+    let trash = outcome
+        .trash_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut text = String::new();
+    for r in &outcome.deleted {
+        text.push_str(&format!("deleted {} {}\n", printable(&r.id), printable(&r.version)));
+    }
+    text.push_str(&format!("saved to the trash: {trash}\n"));
+    emit(&text)?;
+    if !outcome.kept.is_empty() {
+        let kept: Vec<String> = outcome.kept.iter().map(|r| r.version.clone()).collect();
+        return Err(Failure::new(
+            3,
+            format!(
+                "{id} {} changed while it was being deleted and was kept",
+                kept.join(", ")
+            ),
+        ));
+    }
+    Ok(0)
+}
+
+fn verify(registry: &Registry, id: Option<String>, version: Option<String>, json: bool) -> Outcome {
+    let scope = match (id, version) {
+        (None, _) => Scope::All,
+        (Some(id), None) => Scope::Package(id),
+        (Some(id), Some(v)) => Scope::Version(id, v),
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut last_draw = started;
+    let report = registry.verify(&scope, &mut |p: VerifyProgress| {
+        if show_progress && last_draw.elapsed().as_millis() >= 100 {
+            last_draw = std::time::Instant::now();
+            let rate = p.checked as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            eprint!(
+                "\rverifying {}/{} rows, {} failed, {:.0} rows/s",
+                p.checked, p.total, p.failed, rate
+            );
+        }
+        true
+    })?;
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    if report.checked == 0 {
+        if let Scope::Package(id) | Scope::Version(id, _) = &scope {
+            let what = match &scope {
+                Scope::Version(_, v) => format!("package {id} version {v}"),
+                _ => format!("package {id}"),
+            };
+            return Err(Failure::new(1, format!("{what} was not found in {}", registry.target())));
+        }
+    }
+    if json {
+        write_json(&VerifyJson {
+            checked: report.checked,
+            ok: report.ok,
+            failed: report
+                .failed
+                .iter()
+                .map(|v| Failed {
+                    id: &v.id,
+                    version: &v.version,
+                    problems: &v.problems,
+                })
+                .collect(),
+            warnings: report
+                .warnings
+                .iter()
+                .map(|v| Warned {
+                    id: &v.id,
+                    version: &v.version,
+                    codes: &v.warnings,
+                })
+                .collect(),
+        })?;
+    } else {
+        let mut text = String::new();
+        for v in report.failed.iter().chain(report.warnings.iter().filter(|v| v.ok())) {
+            let label = if v.ok() { "WARN" } else { "FAIL" };
+            for d in &v.details {
+                text.push_str(&format!(
+                    "{label} {} {}: {}\n",
+                    printable(&v.id),
+                    printable(&v.version),
+                    printable(d)
+                ));
+            }
+        }
+        text.push_str(&format!(
+            "checked {} rows: {} ok, {} failed, {} with warnings\n",
+            report.checked,
+            report.ok,
+            report.failed.len(),
+            report.warnings.len()
+        ));
+        emit(&text)?;
+    }
+    Ok(if report.failed.is_empty() { 0 } else { 1 })
+}
+
+fn export(registry: &Registry, id: &str, version: Option<&str>, output: Option<PathBuf>) -> Outcome {
+    let mut doc = registry.export(id, version)?;
+    doc.push('\n');
+    match output {
+        None => emit(&doc)?,
+        Some(path) => write_file_atomically(&path, doc.as_bytes())
+            .map_err(|e| Failure::new(3, format!("cannot write {}: {e}", path.display())))?,
+    }
+    Ok(0)
+}
+
+/// Writes through a temporary file in the same directory and renames it into place.
+pub fn write_file_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The human form of a diff.
+pub fn diff_text(d: &PackageDiff) -> String {
+    let mut text = format!("{} {} → {}\n", printable(&d.id), printable(&d.from), printable(&d.to));
+    if d.is_empty() {
+        text.push_str("no differences\n");
+        return text;
+    }
+    for c in &d.manifest {
+        text.push_str(&format!(
+            "manifest.{}: {} → {}\n",
+            printable(&c.key),
+            printable(c.old.as_deref().unwrap_or("(absent)")),
+            printable(c.new.as_deref().unwrap_or("(absent)"))
+        ));
+    }
+    for s in &d.sections {
+        text.push_str(&format!("{}:\n", s.section));
+        for a in &s.added {
+            text.push_str(&format!("  + {}\n", printable(a)));
+        }
+        for r in &s.removed {
+            text.push_str(&format!("  - {}\n", printable(r)));
+        }
+        for c in &s.changed {
+            text.push_str(&format!("  ~ {}\n", printable(&c.name)));
+            for (tag, line) in registry::diff::text_diff(&c.old, &c.new) {
+                if tag != ' ' {
+                    text.push_str(&format!("      {tag} {}\n", printable(&line)));
+                }
+            }
+        }
+    }
+    text
+}
+
+fn diff(registry: &Registry, id: &str, from: &str, to: &str, json: bool) -> Outcome {
+    let d = registry.diff(id, from, to)?;
+    if json {
+        write_json(&d)?;
+    } else {
+        emit(&diff_text(&d))?;
+    }
+    Ok(0)
+}
+
+fn restore(registry: &Registry, file: &std::path::Path) -> Outcome {
+    let restored = registry.restore(file)?;
+    let mut text = String::new();
+    for r in &restored {
+        text.push_str(&format!("restored {} {}\n", printable(&r.id), printable(&r.version)));
+    }
+    if restored.is_empty() {
+        text.push_str("every row of the file is already in the registry; nothing written\n");
+    }
+    emit(&text)?;
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct TrashJson<'a> {
+    file: String,
+    saved_at: &'a str,
+    action: &'a str,
+    target: &'a str,
+    rows: Vec<(&'a str, &'a str)>,
+}
+
+fn trash(registry: &Registry, json: bool) -> Outcome {
+    let entries = registry.trash().entries();
+    if json {
+        let shaped: Vec<TrashJson> = entries
+            .iter()
+            .map(|e| TrashJson {
+                file: e.path.display().to_string(),
+                saved_at: &e.file.saved_at,
+                action: &e.file.action,
+                target: &e.file.target,
+                rows: e.file.rows.iter().map(|r| (r.id.as_str(), r.version.as_str())).collect(),
+            })
+            .collect();
+        write_json(&shaped)?;
+    } else {
+        let body = entries
+            .iter()
+            .map(|e| {
+                let rows: Vec<String> = e.file.rows.iter().map(|r| format!("{} {}", r.id, r.version)).collect();
+                vec![
+                    e.file.saved_at.clone(),
+                    e.file.action.clone(),
+                    rows.join(", "),
+                    e.path.display().to_string(),
+                ]
+            })
+            .collect();
+        emit(&table(&["SAVED", "ACTION", "ROWS", "FILE"], body))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,110 @@
+//! pkgdeck's own files: the data dir (default registry, trash, audit log) and
+//! `<config dir>/config.toml` with saved connections. `PKGDECK_DATA_DIR` and
+//! `PKGDECK_CONFIG_DIR` override the platform directories (tests use them).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where pkgdeck keeps its own state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirs {
+    pub data: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Dirs {
+    /// The platform directories of the `directories` crate, or the environment overrides.
+    pub fn discover() -> Result<Dirs, String> {
+        let project = directories::ProjectDirs::from("", "", "pkgdeck");
+        let pick = |var: &str, fallback: Option<&Path>| -> Result<PathBuf, String> {
+            match std::env::var_os(var).filter(|v| !v.is_empty()) {
+                Some(v) => Ok(PathBuf::from(v)),
+                None => fallback.map(Path::to_path_buf).ok_or_else(|| {
+                    format!("cannot find a home directory for pkgdeck's files; set {var}")
+                }),
+            }
+        };
+        Ok(Dirs {
+            data: pick("PKGDECK_DATA_DIR", project.as_ref().map(|p| p.data_dir()))?,
+            config: pick("PKGDECK_CONFIG_DIR", project.as_ref().map(|p| p.config_dir()))?,
+        })
+    }
+
+    pub fn default_registry(&self) -> PathBuf {
+        self.data.join("registry.db")
+    }
+    pub fn trash(&self) -> PathBuf {
+        self.data.join("trash")
+    }
+    pub fn audit_log(&self) -> PathBuf {
+        self.data.join("audit.log")
+    }
+    pub fn config_file(&self) -> PathBuf {
+        self.config.join("config.toml")
+    }
+}
+
+/// A saved connection: `[connections.NAME] target = "…", token_env = "…"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    pub target: String,
+    /// The environment variable that holds the token (the token itself is never stored).
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub connections: BTreeMap<String, Connection>,
+}
+
+impl Config {
+    /// Reads the config file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| format!("{} is not a valid pkgdeck config: {}", path.display(), e.message()))?;
+        for (name, c) in &config.connections {
+            if c.target.contains("authToken=") {
+                return Err(format!(
+                    "{}: connection {name:?} has a token in its target; put the token in an environment variable and name it with token_env",
+                    path.display()
+                ));
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_saved_connections_and_refuses_stored_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+        std::fs::write(
+            &path,
+            "[connections.prod]\ntarget = \"libsql://db.example\"\ntoken_env = \"PROD_TOKEN\"\n\n[connections.local]\ntarget = \"/tmp/r.db\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.connections["prod"].token_env.as_deref(), Some("PROD_TOKEN"));
+        assert_eq!(c.connections["local"].target, "/tmp/r.db");
+        std::fs::write(&path, "[connections.x]\ntarget = \"libsql://h?authToken=abc\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(err.contains("token_env") && !err.contains("abc"), "{err}");
+        std::fs::write(&path, "[connections.x]\ntarget = 3\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("not a valid pkgdeck config"));
+    }
+}

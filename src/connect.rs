@@ -1,0 +1,93 @@
+//! Turns what the operator named (`--db`, `PKGDECK_DB`, `-c NAME`, or nothing) into an open
+//! [`Registry`] with its trash and audit log.
+
+use crate::config::{Config, Dirs};
+use crate::registry::{AuditLog, Registry, RegistryError, Trash};
+use crate::store::hrana::HranaStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Store, StoreError, Target};
+
+/// What the operator asked to open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `--db` (or `PKGDECK_DB`).
+    pub db: Option<String>,
+    /// `-c NAME`.
+    pub connection: Option<String>,
+    pub read_only: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Bad arguments or config: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl From<StoreError> for ConnectError {
+    fn from(e: StoreError) -> Self {
+        ConnectError::Registry(e.into())
+    }
+}
+
+/// Resolves the target: `-c NAME` from the config, else `--db`/`PKGDECK_DB`, else the default
+/// registry in the data dir.
+pub fn resolve_target(request: &Request, dirs: &Dirs) -> Result<Target, ConnectError> {
+    if let Some(name) = &request.connection {
+        let config = Config::load(&dirs.config_file()).map_err(ConnectError::Usage)?;
+        let Some(c) = config.connections.get(name) else {
+            let known: Vec<&str> = config.connections.keys().map(String::as_str).collect();
+            return Err(ConnectError::Usage(format!(
+                "no saved connection {name:?} in {} (known: {})",
+                dirs.config_file().display(),
+                if known.is_empty() { "none".into() } else { known.join(", ") }
+            )));
+        };
+        let token = match &c.token_env {
+            Some(var) => std::env::var(var).ok().filter(|v| !v.is_empty()),
+            None => Target::token_from_env(),
+        };
+        return Target::parse(&c.target, token).map_err(|e| {
+            ConnectError::Usage(format!("saved connection {name:?}: {e}"))
+        });
+    }
+    match &request.db {
+        Some(db) => Target::parse(db, Target::token_from_env()).map_err(ConnectError::Usage),
+        None => Ok(Target::Local(dirs.default_registry())),
+    }
+}
+
+/// Opens a store on `target`.
+pub fn open_store(target: &Target, read_only: bool) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match target {
+        Target::Local(path) => Box::new(SqliteStore::open(path, read_only)?),
+        Target::Remote { url, token } => Box::new(HranaStore::open(
+            url,
+            token.clone(),
+            read_only,
+            target.to_string(),
+        )?),
+    })
+}
+
+/// Opens the registry the request names, with the trash and audit log of `dirs`.
+pub fn open(request: &Request, dirs: &Dirs) -> Result<Registry, ConnectError> {
+    let target = resolve_target(request, dirs)?;
+    if let Target::Local(path) = &target {
+        if path == &dirs.default_registry() && !request.read_only {
+            std::fs::create_dir_all(&dirs.data).map_err(|e| StoreError::Open {
+                target: path.display().to_string(),
+                reason: format!("cannot create {}: {e}", dirs.data.display()),
+            })?;
+        }
+    }
+    let store = open_store(&target, request.read_only)?;
+    let audit = if request.read_only {
+        AuditLog::disabled()
+    } else {
+        AuditLog::new(dirs.audit_log())
+    };
+    Ok(Registry::open(store, Trash::new(dirs.trash()), audit)?)
+}

@@ -1,0 +1,1486 @@
+//! Canonical JSON text and the package integrity hash.
+//!
+//! The reference registry service stores `JSON.stringify(manifest)` and
+//! `JSON.stringify(metadata)` and sets
+//! `hash = hex(sha256(JSON.stringify({ manifest, metadata })))`, so for every row
+//!
+//! ```text
+//! hash == sha256('{"manifest":' + manifest_text + ',"metadata":' + metadata_text + '}')
+//! ```
+//!
+//! This module owns everything needed to reproduce that byte for byte:
+//!
+//! * [`parse`] — a strict RFC 8259 parser with Node.js `JSON.parse` semantics
+//!   (duplicate keys keep their first position and their last value; keys that
+//!   are canonical array indices come first in ascending numeric order; every
+//!   number goes through an `f64`). It is iterative, so deep nesting cannot
+//!   overflow the stack; it refuses documents nested deeper than [`MAX_DEPTH`].
+//! * [`stringify`] / [`write_into`] — `JSON.stringify` (compact, ECMAScript
+//!   `Number::toString`, minimal string escaping).
+//! * [`canonicalize`] / [`is_canonical`] — `JSON.stringify(JSON.parse(text))`.
+//! * [`integrity_hash`] / [`Hasher`] — the row hash, computed without
+//!   concatenating the texts.
+//!
+//! A document that JavaScript would silently change (a number that overflows
+//! to `null`) or that a Rust string cannot hold (a lone UTF-16 surrogate) is
+//! refused with a [`CanonicalError`] that carries the 1-based line and column
+//! of the offending character, never mangled.
+
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// Deepest nesting of arrays/objects [`parse`] accepts.
+pub const MAX_DEPTH: usize = 512;
+
+/// A parsed JSON value as JavaScript holds it.
+///
+/// `Object` members are already in JavaScript property order and carry no
+/// duplicate keys when produced by [`parse`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsValue {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<JsValue>),
+    Object(Vec<(String, JsValue)>),
+}
+
+impl JsValue {
+    /// The member `key` of an object (`None` for other kinds or a missing key).
+    pub fn get(&self, key: &str) -> Option<&JsValue> {
+        match self {
+            JsValue::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            JsValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[JsValue]> {
+        match self {
+            JsValue::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&[(String, JsValue)]> {
+        match self {
+            JsValue::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            JsValue::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            JsValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, JsValue::Null)
+    }
+
+    /// "object", "array", "string", "number", "boolean" or "null".
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            JsValue::Null => "null",
+            JsValue::Bool(_) => "boolean",
+            JsValue::Number(_) => "number",
+            JsValue::String(_) => "string",
+            JsValue::Array(_) => "array",
+            JsValue::Object(_) => "object",
+        }
+    }
+}
+
+/// Why a text was refused. Every variant knows the 1-based line and column
+/// (counted in characters) of the offending character.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CanonicalError {
+    /// The text is not JSON that `JSON.parse` accepts.
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A `\uXXXX` escape of an unpaired UTF-16 surrogate.
+    #[error(
+        "lone surrogate {escape} at line {line}, column {column}: it is half of a UTF-16 \
+         surrogate pair, not a character, so it cannot be held as UTF-8 text (a UTF-8 store \
+         would turn it into U+FFFD); pair it with its other half or remove it"
+    )]
+    LoneSurrogate {
+        line: usize,
+        column: usize,
+        escape: String,
+    },
+    /// A number too large for an `f64`.
+    #[error(
+        "number {literal} at line {line}, column {column} overflows a 64-bit float \
+         (JavaScript would store it as null)"
+    )]
+    NumberOverflow {
+        line: usize,
+        column: usize,
+        literal: String,
+    },
+    /// Arrays/objects nested deeper than [`MAX_DEPTH`].
+    #[error(
+        "nesting too deep at line {line}, column {column}: more than {limit} levels of arrays \
+         and objects are not accepted"
+    )]
+    TooDeep {
+        line: usize,
+        column: usize,
+        limit: usize,
+    },
+}
+
+impl CanonicalError {
+    /// 1-based line of the offending character.
+    pub fn line(&self) -> usize {
+        match self {
+            CanonicalError::Syntax { line, .. }
+            | CanonicalError::LoneSurrogate { line, .. }
+            | CanonicalError::NumberOverflow { line, .. }
+            | CanonicalError::TooDeep { line, .. } => *line,
+        }
+    }
+
+    /// 1-based column (in characters) of the offending character.
+    pub fn column(&self) -> usize {
+        match self {
+            CanonicalError::Syntax { column, .. }
+            | CanonicalError::LoneSurrogate { column, .. }
+            | CanonicalError::NumberOverflow { column, .. }
+            | CanonicalError::TooDeep { column, .. } => *column,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------
+
+/// Parse `text` with `JSON.parse` semantics.
+pub fn parse(text: &str) -> Result<JsValue, CanonicalError> {
+    Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    }
+    .document()
+}
+
+/// `true` for bytes that end the fast scan inside a string literal.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+enum Frame {
+    /// Elements live in the shared array scratch stack from `start`.
+    Array { start: usize },
+    /// Members live in the shared member scratch stack from `start`; `key`
+    /// is the key of the value being parsed.
+    Object { start: usize, key: String },
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn syntax(&self, pos: usize, message: impl Into<String>) -> CanonicalError {
+        let (line, column) = line_col(self.text, pos);
+        CanonicalError::Syntax {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// "'x'", "end of input", "U+000A" … for the character at `pos`.
+    fn found(&self, pos: usize) -> String {
+        match self.text.get(pos..).and_then(|s| s.chars().next()) {
+            None => "end of input".to_owned(),
+            Some(c) if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{feff}' => {
+                format!("U+{:04X}", c as u32)
+            }
+            Some(c) => format!("'{c}'"),
+        }
+    }
+
+    fn expected(&self, what: &str) -> CanonicalError {
+        let found = self.found(self.pos);
+        self.syntax(self.pos, format!("expected {what} but found {found}"))
+    }
+
+    fn expected_value(&self) -> CanonicalError {
+        let hint = match self.peek() {
+            Some(b'+') => " (a number cannot start with '+')",
+            Some(b'.') => " (a number must have a digit before the decimal point)",
+            Some(b'N' | b'I') => " (NaN and Infinity are not JSON)",
+            Some(b'\'') => " (strings must use double quotes)",
+            Some(b'/') => " (comments are not allowed in JSON)",
+            _ => "",
+        };
+        let found = self.found(self.pos);
+        self.syntax(
+            self.pos,
+            format!("expected a value (object, array, string, number, true, false or null) but found {found}{hint}"),
+        )
+    }
+
+    fn too_deep(&self) -> CanonicalError {
+        let (line, column) = line_col(self.text, self.pos);
+        CanonicalError::TooDeep {
+            line,
+            column,
+            limit: MAX_DEPTH,
+        }
+    }
+
+    fn document(mut self) -> Result<JsValue, CanonicalError> {
+        if self.text.starts_with('\u{feff}') {
+            return Err(self.syntax(
+                0,
+                "the text starts with a byte order mark (U+FEFF), which JSON.parse rejects",
+            ));
+        }
+        let mut frames: Vec<Frame> = Vec::new();
+        let mut elements: Vec<JsValue> = Vec::new();
+        let mut members: Vec<(String, JsValue)> = Vec::new();
+        'value: loop {
+            self.skip_ws();
+            let mut value = match self.peek() {
+                Some(b'{') => {
+                    if frames.len() >= MAX_DEPTH {
+                        return Err(self.too_deep());
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                        JsValue::Object(Vec::new())
+                    } else {
+                        let key = self.key(false)?;
+                        frames.push(Frame::Object {
+                            start: members.len(),
+                            key,
+                        });
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    if frames.len() >= MAX_DEPTH {
+                        return Err(self.too_deep());
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        JsValue::Array(Vec::new())
+                    } else {
+                        frames.push(Frame::Array {
+                            start: elements.len(),
+                        });
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => JsValue::String(self.string()?),
+                Some(b'-' | b'0'..=b'9') => JsValue::Number(self.number()?),
+                Some(b't') => {
+                    self.literal("true")?;
+                    JsValue::Bool(true)
+                }
+                Some(b'f') => {
+                    self.literal("false")?;
+                    JsValue::Bool(false)
+                }
+                Some(b'n') => {
+                    self.literal("null")?;
+                    JsValue::Null
+                }
+                _ => return Err(self.expected_value()),
+            };
+            // `value` is complete: hand it to its container, closing
+            // containers for as long as their closing bracket follows.
+            loop {
+                match frames.last_mut() {
+                    None => {
+                        self.skip_ws();
+                        if self.pos != self.bytes.len() {
+                            let found = self.found(self.pos);
+                            return Err(self.syntax(
+                                self.pos,
+                                format!("unexpected {found} after the end of the JSON value"),
+                            ));
+                        }
+                        return Ok(value);
+                    }
+                    Some(Frame::Array { start }) => {
+                        elements.push(value);
+                        self.skip_ws();
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                self.skip_ws();
+                                if self.peek() == Some(b']') {
+                                    return Err(self.syntax(
+                                        self.pos,
+                                        "trailing comma before ']' is not allowed",
+                                    ));
+                                }
+                                continue 'value;
+                            }
+                            Some(b']') => {
+                                self.pos += 1;
+                                let start = *start;
+                                frames.pop();
+                                value = JsValue::Array(elements.drain(start..).collect());
+                            }
+                            _ => return Err(self.expected("',' or ']' after an array element")),
+                        }
+                    }
+                    Some(Frame::Object { start, key }) => {
+                        members.push((std::mem::take(key), value));
+                        self.skip_ws();
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                self.skip_ws();
+                                *key = self.key(true)?;
+                                continue 'value;
+                            }
+                            Some(b'}') => {
+                                self.pos += 1;
+                                let start = *start;
+                                frames.pop();
+                                let collected: Vec<(String, JsValue)> =
+                                    members.drain(start..).collect();
+                                value = JsValue::Object(js_property_order(collected));
+                            }
+                            _ => return Err(self.expected("',' or '}' after an object member")),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An object key and its ':' (whitespace before the key already skipped).
+    fn key(&mut self, after_comma: bool) -> Result<String, CanonicalError> {
+        match self.peek() {
+            Some(b'"') => {}
+            Some(b'}') if after_comma => {
+                return Err(self.syntax(self.pos, "trailing comma before '}' is not allowed"))
+            }
+            Some(b'\'') => {
+                let found = self.found(self.pos);
+                return Err(self.syntax(
+                    self.pos,
+                    format!("expected an object key in double quotes but found {found} (strings must use double quotes)"),
+                ));
+            }
+            _ => return Err(self.expected("an object key in double quotes")),
+        }
+        let key = self.string()?;
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return Err(self.expected("':' after an object key"));
+        }
+        self.pos += 1;
+        Ok(key)
+    }
+
+    fn literal(&mut self, word: &'static str) -> Result<(), CanonicalError> {
+        let w = word.as_bytes();
+        for (i, &expected) in w.iter().enumerate() {
+            if self.bytes.get(self.pos + i) != Some(&expected) {
+                let at = self.pos + i;
+                let found = self.found(at);
+                return Err(self.syntax(
+                    at,
+                    format!("invalid literal: expected '{word}' but found {found}"),
+                ));
+            }
+        }
+        self.pos += w.len();
+        Ok(())
+    }
+
+    /// A string literal; `self.pos` is at the opening quote.
+    fn string(&mut self) -> Result<String, CanonicalError> {
+        let open = self.pos;
+        let bytes = self.bytes;
+        let mut i = open + 1;
+        while i < bytes.len() && !STRING_STOP[bytes[i] as usize] {
+            i += 1;
+        }
+        if i < bytes.len() && bytes[i] == b'"' {
+            self.pos = i + 1;
+            return Ok(self.text[open + 1..i].to_owned());
+        }
+        let mut out = String::with_capacity(i - open + 16);
+        out.push_str(&self.text[open + 1..i]);
+        loop {
+            let Some(&c) = bytes.get(i) else {
+                return Err(self.syntax(
+                    open,
+                    "unterminated string: no closing '\"' before the end of input",
+                ));
+            };
+            match c {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    i = self.escape(i, &mut out)?;
+                }
+                _ => {
+                    return Err(self.syntax(
+                        i,
+                        format!(
+                            "control character U+{c:04X} must be escaped inside a string (write \\u{c:04x})"
+                        ),
+                    ));
+                }
+            }
+            let run = i;
+            while i < bytes.len() && !STRING_STOP[bytes[i] as usize] {
+                i += 1;
+            }
+            out.push_str(&self.text[run..i]);
+        }
+    }
+
+    /// Decode the escape starting at the backslash at `i`; returns the index
+    /// after it.
+    fn escape(&self, i: usize, out: &mut String) -> Result<usize, CanonicalError> {
+        let c = match self.bytes.get(i + 1) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let unit = self.hex4(i + 2)?;
+                if (0xDC00..0xE000).contains(&unit) {
+                    return Err(self.lone_surrogate(i));
+                }
+                if (0xD800..0xDC00).contains(&unit) {
+                    let low = if self.bytes.get(i + 6) == Some(&b'\\')
+                        && self.bytes.get(i + 7) == Some(&b'u')
+                    {
+                        Some(self.hex4(i + 8)?)
+                    } else {
+                        None
+                    };
+                    match low {
+                        Some(low) if (0xDC00..0xE000).contains(&low) => {
+                            let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                            out.push(char::from_u32(cp).expect("valid surrogate pair"));
+                            return Ok(i + 12);
+                        }
+                        _ => return Err(self.lone_surrogate(i)),
+                    }
+                }
+                out.push(char::from_u32(unit).expect("non-surrogate BMP code point"));
+                return Ok(i + 6);
+            }
+            _ => {
+                let found = self.found(i + 1);
+                return Err(self.syntax(
+                    i + 1,
+                    format!(
+                        "invalid escape: expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX but found {found} after the backslash"
+                    ),
+                ));
+            }
+        };
+        out.push(c);
+        Ok(i + 2)
+    }
+
+    fn hex4(&self, at: usize) -> Result<u32, CanonicalError> {
+        let mut v = 0u32;
+        for k in 0..4 {
+            let d = match self.bytes.get(at + k) {
+                Some(&b @ b'0'..=b'9') => b - b'0',
+                Some(&b @ b'a'..=b'f') => b - b'a' + 10,
+                Some(&b @ b'A'..=b'F') => b - b'A' + 10,
+                _ => {
+                    let found = self.found(at + k);
+                    return Err(self.syntax(
+                        at + k,
+                        format!("invalid \\u escape: expected 4 hex digits but found {found}"),
+                    ));
+                }
+            };
+            v = v * 16 + d as u32;
+        }
+        Ok(v)
+    }
+
+    fn lone_surrogate(&self, at: usize) -> CanonicalError {
+        let (line, column) = line_col(self.text, at);
+        CanonicalError::LoneSurrogate {
+            line,
+            column,
+            escape: self.text[at..at + 6].to_owned(),
+        }
+    }
+
+    /// A number token converted through `f64`; `self.pos` is at '-' or a digit.
+    fn number(&mut self) -> Result<f64, CanonicalError> {
+        let b = self.bytes;
+        let start = self.pos;
+        let mut i = start;
+        let negative = b[i] == b'-';
+        if negative {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => {
+                i += 1;
+                if matches!(b.get(i), Some(b'0'..=b'9')) {
+                    return Err(self.syntax(i, "numbers cannot have leading zeros"));
+                }
+            }
+            Some(b'1'..=b'9') => {
+                i += 1;
+                while matches!(b.get(i), Some(b'0'..=b'9')) {
+                    i += 1;
+                }
+            }
+            _ => {
+                let found = self.found(i);
+                return Err(self.syntax(i, format!("expected a digit after '-' but found {found}")));
+            }
+        }
+        let int_end = i;
+        let mut plain_integer = true;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !matches!(b.get(i), Some(b'0'..=b'9')) {
+                let found = self.found(i);
+                return Err(self.syntax(
+                    i,
+                    format!("expected a digit after the decimal point but found {found}"),
+                ));
+            }
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+            plain_integer = false;
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            if !matches!(b.get(i), Some(b'0'..=b'9')) {
+                let found = self.found(i);
+                return Err(self.syntax(
+                    i,
+                    format!("expected a digit in the exponent but found {found}"),
+                ));
+            }
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+            plain_integer = false;
+        }
+        self.pos = i;
+        let digits_start = start + negative as usize;
+        if plain_integer && int_end - digits_start <= 15 {
+            // Exact in an f64 (< 2^53): no rounding involved.
+            let mut v = 0u64;
+            for &d in &b[digits_start..int_end] {
+                v = v * 10 + (d - b'0') as u64;
+            }
+            let v = v as f64;
+            return Ok(if negative { -v } else { v });
+        }
+        let token = &self.text[start..i];
+        let v: f64 = token
+            .parse()
+            .expect("a JSON number token is a valid Rust float literal");
+        if v.is_infinite() {
+            let (line, column) = line_col(self.text, start);
+            let literal = if token.chars().count() > 40 {
+                let head: String = token.chars().take(37).collect();
+                format!("{head}...")
+            } else {
+                token.to_owned()
+            };
+            return Err(CanonicalError::NumberOverflow {
+                line,
+                column,
+                literal,
+            });
+        }
+        Ok(v)
+    }
+}
+
+/// 1-based line and column (in characters) of byte offset `pos`.
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let pos = pos.min(text.len());
+    let before = &text.as_bytes()[..pos];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = 1 + text[line_start..pos].chars().count();
+    (line, column)
+}
+
+/// `Some(n)` when `key` is a canonical array index ("0", "7", "10", … up to
+/// 4294967294; not "01", "-1" or "4294967295").
+#[inline]
+fn array_index(key: &str) -> Option<u32> {
+    let b = key.as_bytes();
+    match b {
+        [] => None,
+        [b'0'] => Some(0),
+        [b'1'..=b'9', ..] if b.len() <= 10 => {
+            let mut v = 0u64;
+            for &d in b {
+                if !d.is_ascii_digit() {
+                    return None;
+                }
+                v = v * 10 + (d - b'0') as u64;
+            }
+            if v <= 4_294_967_294 {
+                Some(v as u32)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Objects up to this many members are deduplicated by linear scan.
+const LINEAR_DEDUPE_MAX: usize = 24;
+
+/// Turn members in source order into JavaScript property order: a duplicated
+/// key keeps its first position and its last value; array-index keys come
+/// first in ascending numeric order, the others keep insertion order.
+fn js_property_order(mut members: Vec<(String, JsValue)>) -> Vec<(String, JsValue)> {
+    let n = members.len();
+    if n > 1 {
+        if n <= LINEAR_DEDUPE_MAX {
+            let mut w = 0;
+            for r in 0..n {
+                match (0..w).find(|&j| members[j].0 == members[r].0) {
+                    Some(j) => {
+                        let v = std::mem::replace(&mut members[r].1, JsValue::Null);
+                        members[j].1 = v;
+                    }
+                    None => {
+                        members.swap(w, r);
+                        w += 1;
+                    }
+                }
+            }
+            members.truncate(w);
+        } else {
+            let has_duplicates = {
+                let mut seen: HashMap<&str, ()> = HashMap::with_capacity(n);
+                members
+                    .iter()
+                    .any(|(k, _)| seen.insert(k.as_str(), ()).is_some())
+            };
+            if has_duplicates {
+                let mut first: HashMap<String, usize> = HashMap::with_capacity(n);
+                let mut out: Vec<(String, JsValue)> = Vec::with_capacity(n);
+                for (k, v) in members {
+                    match first.get(&k) {
+                        Some(&j) => out[j].1 = v,
+                        None => {
+                            first.insert(k.clone(), out.len());
+                            out.push((k, v));
+                        }
+                    }
+                }
+                members = out;
+            }
+        }
+    }
+    if members.iter().any(|(k, _)| array_index(k).is_some()) {
+        let mut indexed: Vec<(u32, (String, JsValue))> = Vec::new();
+        let mut named: Vec<(String, JsValue)> = Vec::with_capacity(members.len());
+        for m in members {
+            match array_index(&m.0) {
+                Some(i) => indexed.push((i, m)),
+                None => named.push(m),
+            }
+        }
+        // Keys are unique here, so an unstable sort is deterministic.
+        indexed.sort_unstable_by_key(|e| e.0);
+        let mut out = Vec::with_capacity(indexed.len() + named.len());
+        out.extend(indexed.into_iter().map(|(_, m)| m));
+        out.extend(named);
+        out
+    } else {
+        members
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------
+
+/// Where the writer sends its output: a `String`, or a comparison against an
+/// existing text (for [`is_canonical`]). `false` means "stop, mismatch".
+trait Sink {
+    fn put(&mut self, s: &str) -> bool;
+    fn put_byte(&mut self, b: u8) -> bool;
+}
+
+impl Sink for String {
+    #[inline]
+    fn put(&mut self, s: &str) -> bool {
+        self.push_str(s);
+        true
+    }
+    #[inline]
+    fn put_byte(&mut self, b: u8) -> bool {
+        self.push(b as char);
+        true
+    }
+}
+
+struct Compare<'a> {
+    rest: &'a [u8],
+}
+
+impl Sink for Compare<'_> {
+    #[inline]
+    fn put(&mut self, s: &str) -> bool {
+        match self.rest.strip_prefix(s.as_bytes()) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
+    }
+    #[inline]
+    fn put_byte(&mut self, b: u8) -> bool {
+        match self.rest.split_first() {
+            Some((&first, rest)) if first == b => {
+                self.rest = rest;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `JSON.stringify(value)`.
+pub fn stringify(value: &JsValue) -> String {
+    let mut out = String::with_capacity(estimated_len(value));
+    write_into(value, &mut out);
+    out
+}
+
+/// `JSON.stringify(value)`, appended to `out`.
+pub fn write_into(value: &JsValue, out: &mut String) {
+    write_value(value, out);
+}
+
+/// `JSON.stringify(JSON.parse(text))`.
+pub fn canonicalize(text: &str) -> Result<String, CanonicalError> {
+    let value = parse(text)?;
+    let mut out = String::with_capacity(text.len());
+    write_value(&value, &mut out);
+    Ok(out)
+}
+
+/// Whether `text` is already `JSON.stringify(JSON.parse(text))`; errors for
+/// text that [`parse`] refuses. Compares while writing, without building the
+/// canonical text.
+pub fn is_canonical(text: &str) -> Result<bool, CanonicalError> {
+    let value = parse(text)?;
+    let mut cmp = Compare {
+        rest: text.as_bytes(),
+    };
+    Ok(write_value(&value, &mut cmp) && cmp.rest.is_empty())
+}
+
+fn estimated_len(value: &JsValue) -> usize {
+    match value {
+        JsValue::Null => 4,
+        JsValue::Bool(_) => 5,
+        JsValue::Number(_) => 8,
+        JsValue::String(s) => s.len() + 2,
+        JsValue::Array(items) => 2 + items.iter().map(|v| estimated_len(v) + 1).sum::<usize>(),
+        JsValue::Object(members) => {
+            2 + members
+                .iter()
+                .map(|(k, v)| k.len() + 4 + estimated_len(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+fn write_value<S: Sink>(value: &JsValue, out: &mut S) -> bool {
+    match value {
+        JsValue::Null => out.put("null"),
+        JsValue::Bool(true) => out.put("true"),
+        JsValue::Bool(false) => out.put("false"),
+        JsValue::Number(n) => write_number(*n, out),
+        JsValue::String(s) => write_string(s, out),
+        JsValue::Array(items) => {
+            if !out.put_byte(b'[') {
+                return false;
+            }
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 && !out.put_byte(b',') {
+                    return false;
+                }
+                if !write_value(item, out) {
+                    return false;
+                }
+            }
+            out.put_byte(b']')
+        }
+        JsValue::Object(members) => {
+            if !out.put_byte(b'{') {
+                return false;
+            }
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 && !out.put_byte(b',') {
+                    return false;
+                }
+                if !write_string(k, out) || !out.put_byte(b':') || !write_value(v, out) {
+                    return false;
+                }
+            }
+            out.put_byte(b'}')
+        }
+    }
+}
+
+/// ECMAScript `Number::toString`; non-finite values become `null` as in
+/// `JSON.stringify`.
+#[inline]
+fn write_number<S: Sink>(n: f64, out: &mut S) -> bool {
+    if !n.is_finite() {
+        return out.put("null");
+    }
+    if n == n.trunc() && n.abs() < 1e15 {
+        // Integers below 1e15 print as their plain digits ("-0" prints "0").
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        let mut v = n.abs() as u64;
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0.0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        return out.put(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+    }
+    out.put(ryu_js::Buffer::new().format_finite(n))
+}
+
+/// What `JSON.stringify` writes for a byte that needs escaping (0 = raw).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+fn write_string<S: Sink>(s: &str, out: &mut S) -> bool {
+    if !out.put_byte(b'"') {
+        return false;
+    }
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let e = ESCAPE[b as usize];
+        if e == 0 {
+            continue;
+        }
+        if run < i && !out.put(&s[run..i]) {
+            return false;
+        }
+        run = i + 1;
+        let ok = if e == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let esc = [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ];
+            out.put(std::str::from_utf8(&esc).expect("ASCII escape"))
+        } else {
+            out.put_byte(b'\\') && out.put_byte(e)
+        };
+        if !ok {
+            return false;
+        }
+    }
+    if run < bytes.len() && !out.put(&s[run..]) {
+        return false;
+    }
+    out.put_byte(b'"')
+}
+
+// ---------------------------------------------------------------------------
+// Integrity hash
+// ---------------------------------------------------------------------------
+
+const HASH_PREFIX: &[u8] = b"{\"manifest\":";
+const HASH_MIDDLE: &[u8] = b",\"metadata\":";
+const HASH_SUFFIX: &[u8] = b"}";
+
+/// Lowercase hex SHA-256 of `'{"manifest":' + manifest_text + ',"metadata":' +
+/// metadata_text + '}'`, the registry's `hash` column.
+pub fn integrity_hash(manifest_text: &str, metadata_text: &str) -> String {
+    to_hex(&Hasher::new().hash(manifest_text, metadata_text))
+}
+
+/// Reusable integrity hasher for streaming verification: no allocation per
+/// row.
+#[derive(Clone, Default)]
+pub struct Hasher {
+    sha: Sha256,
+}
+
+impl Hasher {
+    pub fn new() -> Self {
+        Hasher { sha: Sha256::new() }
+    }
+
+    /// SHA-256 of `'{"manifest":' + manifest_text + ',"metadata":' + metadata_text + '}'`.
+    pub fn hash(&mut self, manifest_text: &str, metadata_text: &str) -> [u8; 32] {
+        self.sha.update(HASH_PREFIX);
+        self.sha.update(manifest_text.as_bytes());
+        self.sha.update(HASH_MIDDLE);
+        self.sha.update(metadata_text.as_bytes());
+        self.sha.update(HASH_SUFFIX);
+        self.sha.finalize_reset().into()
+    }
+
+    /// Whether the row's texts hash to `expected_hex` (case-insensitive hex),
+    /// without allocating.
+    pub fn matches(
+        &mut self,
+        manifest_text: &str,
+        metadata_text: &str,
+        expected_hex: &str,
+    ) -> bool {
+        hex_eq(&self.hash(manifest_text, metadata_text), expected_hex)
+    }
+
+    /// Same as the free function [`to_hex`].
+    pub fn to_hex(digest: &[u8; 32]) -> String {
+        to_hex(digest)
+    }
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hasher")
+    }
+}
+
+/// Lowercase hex of a digest (64 characters).
+pub fn to_hex(digest: &[u8; 32]) -> String {
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Whether `hex` (either case) spells `digest`.
+pub fn hex_eq(digest: &[u8; 32], hex: &str) -> bool {
+    let h = hex.as_bytes();
+    if h.len() != 64 {
+        return false;
+    }
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    digest.iter().enumerate().all(|(i, &b)| {
+        matches!((nibble(h[2 * i]), nibble(h[2 * i + 1])), (Some(hi), Some(lo)) if (hi << 4 | lo) == b)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(text: &str) -> String {
+        canonicalize(text).unwrap_or_else(|e| panic!("{text:?} refused: {e}"))
+    }
+
+    fn err(text: &str) -> CanonicalError {
+        match canonicalize(text) {
+            Ok(out) => panic!("{text:?} accepted as {out:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn syntax_at(text: &str, line: usize, column: usize, needle: &str) {
+        let e = err(text);
+        assert!(
+            matches!(e, CanonicalError::Syntax { .. }),
+            "{text:?}: expected a syntax error, got {e}"
+        );
+        assert_eq!((e.line(), e.column()), (line, column), "{text:?}: {e}");
+        assert!(
+            e.to_string().contains(needle),
+            "{text:?}: {e} lacks {needle:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("invalid JSON at line {line}, column {column}: ")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn compact_output() {
+        assert_eq!(
+            canon(" {\n\t\"a\" : [ 1 , 2 , { } , [ ] ] ,\r\n \"b\" : null } \n"),
+            r#"{"a":[1,2,{},[]],"b":null}"#
+        );
+        assert_eq!(canon("true"), "true");
+        assert_eq!(canon(" false "), "false");
+        assert_eq!(canon("null"), "null");
+        assert_eq!(canon("\"x\""), "\"x\"");
+        assert_eq!(canon("[[[]]]"), "[[[]]]");
+    }
+
+    #[test]
+    fn key_order_integer_like_first() {
+        assert_eq!(
+            canon(
+                r#"{"b":1,"10":2,"2":3,"a":4,"-1":5,"01":6,"0":7,"1.5":8,"4294967294":9,"4294967295":10}"#
+            ),
+            r#"{"0":7,"2":3,"10":2,"4294967294":9,"b":1,"a":4,"-1":5,"01":6,"1.5":8,"4294967295":10}"#
+        );
+        assert_eq!(canon(r#"{"z":1,"y":2,"x":3}"#), r#"{"z":1,"y":2,"x":3}"#);
+        assert_eq!(array_index("0"), Some(0));
+        assert_eq!(array_index("4294967294"), Some(4_294_967_294));
+        for k in [
+            "",
+            "00",
+            "01",
+            "-1",
+            "+1",
+            "1.0",
+            "1e3",
+            " 1",
+            "4294967295",
+            "99999999999",
+            "1a",
+        ] {
+            assert_eq!(array_index(k), None, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_first_position_last_value() {
+        assert_eq!(
+            canon(r#"{"name":"first","z":1,"name":"second","a":2,"z":3}"#),
+            r#"{"name":"second","z":3,"a":2}"#
+        );
+        assert_eq!(
+            canon(r#"{"1":"a","0":"b","1":"c"}"#),
+            r#"{"0":"b","1":"c"}"#
+        );
+        // Large objects take the hash-map path.
+        let mut text = String::from("{");
+        let mut expected = String::from("{");
+        for i in 0..100 {
+            text.push_str(&format!("\"k{i}\":{i},"));
+            expected.push_str(&format!("\"k{i}\":{},", if i == 5 { 999 } else { i }));
+        }
+        text.push_str("\"k5\":999,\"7\":true}");
+        expected.insert_str(1, "\"7\":true,");
+        expected.pop();
+        expected.push('}');
+        assert_eq!(canon(&text), expected);
+    }
+
+    #[test]
+    fn numbers_as_ecmascript_number_to_string() {
+        let cases = [
+            ("1.0", "1"),
+            ("1.50", "1.5"),
+            ("-0", "0"),
+            ("-0.0", "0"),
+            ("0e5", "0"),
+            ("0.1", "0.1"),
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("1e-7", "1e-7"),
+            ("0.000001", "0.000001"),
+            ("0.0000001", "1e-7"),
+            ("1E2", "100"),
+            ("2e0", "2"),
+            ("-1.25e-3", "-0.00125"),
+            ("1E+2", "100"),
+            ("123456789012345678901234567890", "1.2345678901234568e+29"),
+            ("0.30000000000000004", "0.30000000000000004"),
+            ("5e-324", "5e-324"),
+            ("1e-400", "0"),
+            ("-1e-400", "0"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("-1.7976931348623157e308", "-1.7976931348623157e+308"),
+            ("9007199254740993", "9007199254740992"),
+            ("9007199254740992", "9007199254740992"),
+            ("999999999999999", "999999999999999"),
+            ("-999999999999999", "-999999999999999"),
+            ("1000000000000000", "1000000000000000"),
+            ("123456789012345678", "123456789012345680"),
+            ("-42", "-42"),
+            ("100", "100"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(canon(input), expected, "{input}");
+            assert_eq!(canon(&format!("[{input}]")), format!("[{expected}]"));
+        }
+    }
+
+    #[test]
+    fn non_finite_numbers_in_values_write_null() {
+        let v = JsValue::Array(vec![
+            JsValue::Number(f64::NAN),
+            JsValue::Number(f64::INFINITY),
+            JsValue::Number(-0.0),
+        ]);
+        assert_eq!(stringify(&v), "[null,null,0]");
+    }
+
+    #[test]
+    fn number_overflow_refused() {
+        for (text, literal, col) in [
+            ("1e400", "1e400", 1),
+            ("-1e400", "-1e400", 1),
+            ("[1, 1.8e308]", "1.8e308", 5),
+        ] {
+            let e = err(text);
+            assert_eq!(
+                e,
+                CanonicalError::NumberOverflow {
+                    line: 1,
+                    column: col,
+                    literal: literal.into()
+                }
+            );
+            assert_eq!(
+                e.to_string(),
+                format!("number {literal} at line 1, column {col} overflows a 64-bit float (JavaScript would store it as null)")
+            );
+        }
+        let e = err(&format!("{{\n  \"n\": {}\n}}", "9".repeat(400)));
+        assert_eq!((e.line(), e.column()), (2, 8));
+        assert!(e.to_string().contains("9999..."), "{e}");
+    }
+
+    #[test]
+    fn string_escapes() {
+        assert_eq!(
+            canon(r#""q\" b\\ s\/ t\t n\n r\r b\b f\f""#),
+            r#""q\" b\\ s/ t\t n\n r\r b\b f\f""#
+        );
+        assert_eq!(
+            canon(r#""\u0000\u001F\u001f\u000b\u0007""#),
+            r#""\u0000\u001f\u001f\u000b\u0007""#
+        );
+        // U+007F, U+2028, U+2029, "/" and non-ASCII are written raw.
+        assert_eq!(
+            canon(r#""\u007f\u2028\u2029\u00e9\u4E2D""#),
+            "\"\u{7f}\u{2028}\u{2029}é中\""
+        );
+        assert_eq!(canon("\"\u{7f}\u{2028}é😀\""), "\"\u{7f}\u{2028}é😀\"");
+        assert_eq!(canon(r#""\ud83d\ude00""#), "\"😀\"");
+        assert_eq!(canon(r#""\uD83D\uDE00x""#), "\"😀x\"");
+        assert_eq!(canon(r#"{"\u0061":1}"#), r#"{"a":1}"#);
+        assert_eq!(
+            stringify(&JsValue::String("\u{1}\u{8}\u{c}\n\r\t\"\\\u{1f} ".into())),
+            r#""\u0001\b\f\n\r\t\"\\\u001f ""#
+        );
+    }
+
+    #[test]
+    fn lone_surrogates_refused() {
+        for (text, escape, col) in [
+            (r#""\ud800""#, r"\ud800", 2),
+            (r#""ab\uDC00""#, r"\uDC00", 4),
+            (r#""\ud800\u0041""#, r"\ud800", 2),
+            (r#""\ud800\ud800""#, r"\ud800", 2),
+            (r#""\ud800x""#, r"\ud800", 2),
+            (r#"["é", "\udfff"]"#, r"\udfff", 8),
+        ] {
+            let e = err(text);
+            assert_eq!(
+                e,
+                CanonicalError::LoneSurrogate {
+                    line: 1,
+                    column: col,
+                    escape: escape.into()
+                },
+                "{text}"
+            );
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "lone surrogate {escape} at line 1, column {col}: "
+                )),
+                "{e}"
+            );
+        }
+        let e = err("{\n\"k\": \"\\ud83d\"}");
+        assert_eq!((e.line(), e.column()), (2, 7));
+    }
+
+    #[test]
+    fn grammar_errors_with_position() {
+        syntax_at("", 1, 1, "expected a value");
+        syntax_at("   ", 1, 4, "end of input");
+        syntax_at(
+            "{\n  \"a\": 1\n  \"b\": 2\n}",
+            3,
+            3,
+            "expected ',' or '}' after an object member",
+        );
+        syntax_at("[1,]", 1, 4, "trailing comma before ']'");
+        syntax_at("{\"a\":1,}", 1, 8, "trailing comma before '}'");
+        syntax_at("[1 2]", 1, 4, "expected ',' or ']' after an array element");
+        syntax_at("01", 1, 2, "leading zeros");
+        syntax_at("[-01]", 1, 4, "leading zeros");
+        syntax_at("+1", 1, 1, "'+'");
+        syntax_at(".5", 1, 1, "decimal point");
+        syntax_at("1.", 1, 3, "after the decimal point");
+        syntax_at("1.e5", 1, 3, "after the decimal point");
+        syntax_at("1e", 1, 3, "exponent");
+        syntax_at("1e+", 1, 4, "exponent");
+        syntax_at("-", 1, 2, "after '-'");
+        syntax_at("-a", 1, 2, "after '-'");
+        syntax_at("NaN", 1, 1, "NaN and Infinity");
+        syntax_at("[Infinity]", 1, 2, "NaN and Infinity");
+        syntax_at("-Infinity", 1, 2, "after '-'");
+        syntax_at("tru", 1, 4, "expected 'true'");
+        syntax_at("nul", 1, 4, "expected 'null'");
+        syntax_at("[fals]", 1, 6, "expected 'false'");
+        syntax_at("{'a':1}", 1, 2, "double quotes");
+        syntax_at("{a:1}", 1, 2, "an object key");
+        syntax_at("{\"a\" 1}", 1, 6, "':'");
+        syntax_at("[1] // c", 1, 5, "after the end of the JSON value");
+        syntax_at("/* c */ 1", 1, 1, "comments");
+        syntax_at("1 2", 1, 3, "after the end");
+        syntax_at("{} x", 1, 4, "'x'");
+        syntax_at("\u{feff}{}", 1, 1, "byte order mark");
+        syntax_at("\u{a0}1", 1, 1, "expected a value");
+        syntax_at("1\u{a0}", 1, 2, "after the end");
+        syntax_at("\u{c}1", 1, 1, "U+000C");
+        syntax_at("\"a\tb\"", 1, 3, "control character U+0009");
+        syntax_at("\"a\nb\"", 1, 3, "control character U+000A");
+        syntax_at("\"\\x\"", 1, 3, "invalid escape");
+        syntax_at("\"\\u12g4\"", 1, 6, "4 hex digits");
+        syntax_at("\"\\u12", 1, 6, "4 hex digits");
+        syntax_at("\"abc", 1, 1, "unterminated string");
+        syntax_at("[\"é\", \"abc", 1, 7, "unterminated string");
+        syntax_at("\"é\\", 1, 4, "invalid escape");
+        syntax_at("[", 1, 2, "end of input");
+        syntax_at("{", 1, 2, "an object key");
+        syntax_at("{\"a\":", 1, 6, "expected a value");
+        syntax_at("[1,,2]", 1, 4, "expected a value");
+        // Columns count characters, not bytes.
+        syntax_at("[\"中文😀\" x]", 1, 8, "'x'");
+        syntax_at("{\r\n\"a\":1\r\n,,}", 3, 2, "an object key");
+    }
+
+    #[test]
+    fn deep_nesting_refused_without_crash() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(canon(&ok), ok);
+        let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(canon(&ok), ok);
+        let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let e = err(&too_deep);
+        assert_eq!(
+            e,
+            CanonicalError::TooDeep {
+                line: 1,
+                column: MAX_DEPTH + 1,
+                limit: MAX_DEPTH
+            }
+        );
+        assert!(e.to_string().contains("more than 512 levels"), "{e}");
+        // Far deeper than any stack would take recursively.
+        let huge = "{\"a\":[".repeat(1_000_000);
+        let e = err(&huge);
+        assert!(matches!(e, CanonicalError::TooDeep { .. }), "{e}");
+        let e = err(&"[".repeat(5_000_000));
+        assert!(matches!(e, CanonicalError::TooDeep { .. }), "{e}");
+    }
+
+    #[test]
+    fn is_canonical_agrees_with_canonicalize() {
+        for text in [
+            r#"{"a":1}"#,
+            r#"{"a":1.0}"#,
+            r#"{ "a":1}"#,
+            r#"{"b":1,"0":2}"#,
+            r#"{"0":2,"b":1}"#,
+            r#"[1,"x\/y"]"#,
+            r#"[1,"x/y"]"#,
+            r#"{"a":1,"a":2}"#,
+            "1 ",
+            "\"\\u00e9\"",
+            "\"é\"",
+            "[]",
+            "[1,2]x",
+        ] {
+            match canonicalize(text) {
+                Ok(c) => assert_eq!(is_canonical(text), Ok(c == text), "{text}"),
+                Err(e) => assert_eq!(is_canonical(text), Err(e)),
+            }
+        }
+        assert_eq!(is_canonical(r#"{"a":[1,{"b":null}]}"#), Ok(true));
+        assert_eq!(is_canonical(r#"{"a":[1,{"b":null}]} "#), Ok(false));
+    }
+
+    #[test]
+    fn accessors() {
+        let v = parse(r#"{"s":"x","a":[1,true],"o":{},"n":null,"b":false,"f":1.5}"#).unwrap();
+        assert_eq!(v.get("s").and_then(JsValue::as_str), Some("x"));
+        assert_eq!(
+            v.get("a").and_then(JsValue::as_array).map(<[_]>::len),
+            Some(2)
+        );
+        assert_eq!(
+            v.get("o").and_then(JsValue::as_object).map(<[_]>::len),
+            Some(0)
+        );
+        assert_eq!(v.get("f").and_then(JsValue::as_f64), Some(1.5));
+        assert_eq!(v.get("b").and_then(JsValue::as_bool), Some(false));
+        assert!(v.get("n").is_some_and(JsValue::is_null));
+        assert_eq!(v.get("missing"), None);
+        assert_eq!(v.get("s").unwrap().get("s"), None);
+        let kinds: Vec<&str> = v
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(_, v)| v.kind_name())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["string", "array", "object", "null", "boolean", "number"]
+        );
+    }
+
+    #[test]
+    fn write_into_appends() {
+        let mut out = String::from("x=");
+        write_into(&parse("[1, {\"a\" : \"b\"}]").unwrap(), &mut out);
+        assert_eq!(out, r#"x=[1,{"a":"b"}]"#);
+    }
+
+    #[test]
+    fn integrity_hash_over_pieces() {
+        let m = r#"{"id":"a","version":"1.0.0"}"#;
+        let d = r#"{"objects":[]}"#;
+        let whole = format!("{{\"manifest\":{m},\"metadata\":{d}}}");
+        let expected = to_hex(&Sha256::digest(whole.as_bytes()).into());
+        assert_eq!(integrity_hash(m, d), expected);
+        assert_eq!(expected.len(), 64);
+        assert!(expected
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        // Reusing a hasher gives the same digests.
+        let mut h = Hasher::new();
+        let first = h.hash(m, d);
+        let _ = h.hash("{}", "{}");
+        assert_eq!(h.hash(m, d), first);
+        assert_eq!(Hasher::to_hex(&first), expected);
+        assert!(h.matches(m, d, &expected));
+        assert!(h.matches(m, d, &expected.to_uppercase()));
+        assert!(!h.matches(m, "{}", &expected));
+        assert!(!h.matches(m, d, &expected[..63]));
+        // Known value: sha256('{"manifest":{},"metadata":{}}').
+        assert_eq!(
+            integrity_hash("{}", "{}"),
+            to_hex(&Sha256::digest(br#"{"manifest":{},"metadata":{}}"#).into())
+        );
+        assert_ne!(integrity_hash("{}", "{}"), integrity_hash("{} ", "{}"));
+    }
+}

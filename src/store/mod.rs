@@ -1,0 +1,160 @@
+//! Where SQL runs. A [`Store`] executes statements against one registry database, local
+//! (rusqlite) or remote (Hrana over HTTP); the registry above it never knows which.
+
+pub mod hrana;
+pub mod sqlite;
+pub mod target;
+
+pub use target::Target;
+
+/// A value bound to, or read from, a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            Value::Real(f) => Some(*f as i64),
+            Value::Text(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+    /// Text of a TEXT column; a NULL is `None`; other types are rendered as text.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Text(s) => Some(s),
+            Value::Integer(i) => Some(i.to_string()),
+            Value::Real(f) => Some(f.to_string()),
+            Value::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Integer(i)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map(Into::into).unwrap_or(Value::Null)
+    }
+}
+
+/// One SQL statement with positional (`?`) arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub sql: String,
+    pub args: Vec<Value>,
+}
+
+impl Stmt {
+    pub fn new(sql: impl Into<String>, args: Vec<Value>) -> Self {
+        Stmt {
+            sql: sql.into(),
+            args,
+        }
+    }
+}
+
+/// The rows a statement returned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+    /// Rows changed by an INSERT/UPDATE/DELETE.
+    pub affected: u64,
+}
+
+/// What can go wrong where SQL runs. Every message names the target (masked) or file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open {target}: {reason}")]
+    Open { target: String, reason: String },
+    #[error("{target} is not an SQLite database")]
+    NotSqlite { target: String },
+    #[error("{target} has no sys_packages table (read-only mode does not create it)")]
+    MissingTable { target: String },
+    #[error("{target} refused the statement: {message}")]
+    Sql { target: String, message: String },
+    #[error("{target} is read-only: {action} refused")]
+    ReadOnly { target: String, action: String },
+    #[error("cannot reach {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    #[error("{target} did not answer within {seconds} s")]
+    Timeout { target: String, seconds: u64 },
+    #[error("{target} rejected the credentials (HTTP {status}): {hint}")]
+    Auth {
+        target: String,
+        status: u16,
+        hint: String,
+    },
+    #[error("{target} answered HTTP {status}: {message}")]
+    Http {
+        target: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{target} sent an answer that is not valid Hrana: {reason}")]
+    Protocol { target: String, reason: String },
+    #[error("{target}: {message}")]
+    Other { target: String, message: String },
+}
+
+/// A database that holds a `sys_packages` table.
+///
+/// `batch` is the only way to write: its statements run in one transaction, all or nothing.
+pub trait Store: Send {
+    /// The target as it may be shown: any token masked.
+    fn target(&self) -> &str;
+    /// Whether writes are refused.
+    fn read_only(&self) -> bool;
+    /// Whether long reads should be split into pages (each page one round trip), so that the
+    /// first rows arrive early and no response grows without bound. Local stores stream.
+    fn pages(&self) -> bool {
+        false
+    }
+    /// Runs one read statement and returns all its rows.
+    fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError>;
+    /// Runs one read statement and hands each row to `each` as it arrives, without holding
+    /// them all; `each` returns `false` to stop early.
+    fn query_each(
+        &self,
+        stmt: &Stmt,
+        each: &mut dyn FnMut(&[Value]) -> bool,
+    ) -> Result<(), StoreError> {
+        for row in self.query(stmt)?.rows {
+            if !each(&row) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    /// Runs the statements in one transaction (BEGIN … COMMIT); if any fails nothing is
+    /// written and the first failure is returned. One result per statement.
+    fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError>;
+}

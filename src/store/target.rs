@@ -1,0 +1,144 @@
+//! What `--db` names: a local SQLite file or a remote libSQL server, and how it is shown
+//! (never with its token).
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Environment variables searched for a remote token, first match wins.
+pub const TOKEN_ENV_VARS: [&str; 3] = ["PKGDECK_AUTH_TOKEN", "TURSO_AUTH_TOKEN", "LIBSQL_AUTH_TOKEN"];
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A local SQLite file.
+    Local(PathBuf),
+    /// A libSQL server reached over Hrana-over-HTTP: `url` is `http(s)://host[:port][/path]`
+    /// without any `authToken` parameter.
+    Remote { url: String, token: Option<String> },
+}
+
+impl Target {
+    /// Parses a `--db` value. `libsql://` means https; `authToken=` in the query string is taken
+    /// out of the URL and used as the token; otherwise the token comes from `env_token`.
+    pub fn parse(text: &str, env_token: Option<String>) -> Result<Target, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the target is empty".into());
+        }
+        let lower = text.to_ascii_lowercase();
+        let (scheme, rest) = if let Some(rest) = lower.strip_prefix("libsql://") {
+            ("https://", &text[text.len() - rest.len()..])
+        } else if let Some(rest) = lower.strip_prefix("https://") {
+            ("https://", &text[text.len() - rest.len()..])
+        } else if let Some(rest) = lower.strip_prefix("http://") {
+            ("http://", &text[text.len() - rest.len()..])
+        } else if let Some(rest) = text.strip_prefix("file:") {
+            let path = rest.split('?').next().unwrap_or(rest);
+            if path.is_empty() {
+                return Err(format!("the target {text:?} names no file"));
+            }
+            return Ok(Target::Local(PathBuf::from(path)));
+        } else if lower.contains("://") {
+            let scheme = &text[..text.find("://").unwrap_or(0)];
+            return Err(format!(
+                "the target scheme {scheme:?} is not supported (use a path, file:PATH, libsql://, https:// or http://)"
+            ));
+        } else {
+            return Ok(Target::Local(PathBuf::from(text)));
+        };
+        let (base, query) = match rest.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (rest, None),
+        };
+        if base.is_empty() || base.starts_with('/') {
+            return Err("the remote target names no host".into());
+        }
+        let mut token = None;
+        let mut kept = Vec::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("authToken", v)) => token = Some(v.to_owned()),
+                _ => kept.push(pair),
+            }
+        }
+        let mut url = format!("{scheme}{}", base.trim_end_matches('/'));
+        if !kept.is_empty() {
+            url.push('?');
+            url.push_str(&kept.join("&"));
+        }
+        Ok(Target::Remote {
+            url,
+            token: token.or(env_token),
+        })
+    }
+
+    /// The first token found in the environment variables of [`TOKEN_ENV_VARS`].
+    pub fn token_from_env() -> Option<String> {
+        TOKEN_ENV_VARS
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .find(|v| !v.is_empty())
+    }
+
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Target::Remote { .. })
+    }
+}
+
+/// The masked form: a remote target shows `token=***` when it carries a token.
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Local(path) => write!(f, "{}", path.display()),
+            Target::Remote { url, token } => {
+                write!(f, "{url}")?;
+                if token.is_some() {
+                    write!(f, " (token ***)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Target({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_local_and_remote_targets() {
+        assert_eq!(
+            Target::parse("reg.db", None).unwrap(),
+            Target::Local("reg.db".into())
+        );
+        assert_eq!(
+            Target::parse("file:/tmp/x.db", None).unwrap(),
+            Target::Local("/tmp/x.db".into())
+        );
+        let t = Target::parse("libsql://db.example.io?authToken=SECRET", None).unwrap();
+        assert_eq!(
+            t,
+            Target::Remote {
+                url: "https://db.example.io".into(),
+                token: Some("SECRET".into())
+            }
+        );
+        assert!(!t.to_string().contains("SECRET"));
+        assert!(!format!("{t:?}").contains("SECRET"));
+        let t = Target::parse("http://127.0.0.1:8080/", Some("envtok".into())).unwrap();
+        assert_eq!(
+            t,
+            Target::Remote {
+                url: "http://127.0.0.1:8080".into(),
+                token: Some("envtok".into())
+            }
+        );
+        assert!(Target::parse("ftp://x", None).is_err());
+        assert!(Target::parse("http://", None).is_err());
+    }
+}
