@@ -1,0 +1,397 @@
+//! The real `pkgdeck` binary on real SQLite files: output shapes, exit codes, and that refused
+//! input leaves the file byte-for-byte unchanged.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use sha2::{Digest, Sha256};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed-written.db");
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("seed.db");
+        std::fs::write(&db, std::fs::read(FIXTURE).unwrap()).unwrap();
+        Sandbox { dir, db }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_pkgdeck"));
+        c.arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env("PKGDECK_DATA_DIR", self.dir.path().join("data"))
+            .env("PKGDECK_CONFIG_DIR", self.dir.path().join("config"))
+            .env_remove("PKGDECK_DB")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    fn checksum(&self) -> String {
+        checksum(&self.db)
+    }
+}
+
+fn checksum(path: &Path) -> String {
+    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+/// The keys of a JSON object in output order (serde_json keeps them with preserve_order).
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+fn one_sentence(o: &Output) -> String {
+    let e = stderr(o);
+    assert_eq!(e.trim_end().lines().count(), 1, "one line on stderr: {e:?}");
+    e
+}
+
+const GOOD: &str = r#"{"manifest":{"id":"com.acme.new","version":"1.0.0","type":"app","name":"New"},"metadata":{"objects":[{"name":"n_obj"}]}}"#;
+
+#[test]
+fn list_versions_get_in_the_documented_json_shapes() {
+    let s = Sandbox::new();
+    let o = s.run(&["list", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let list = json(&o);
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 9);
+    assert_eq!(
+        keys(&rows[0]),
+        ["id", "version", "name", "type", "hash", "created_at", "updated_at", "versions"]
+    );
+    assert_eq!(rows[0]["id"], "com.acme.helpdesk");
+    assert_eq!(rows[0]["version"], "1.1.1");
+    assert_eq!(rows[0]["versions"], 4);
+
+    let v = json(&s.run(&["versions", "com.acme.helpdesk", "--json"]));
+    let order: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["version"].as_str().unwrap()).collect();
+    assert_eq!(order, ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]);
+    assert_eq!(keys(&v[0]), ["id", "version", "hash", "created_at", "updated_at", "latest"]);
+    assert_eq!((v[0]["latest"].as_bool(), v[1]["latest"].as_bool()), (Some(true), Some(false)));
+
+    let g = s.run(&["get", "keys", "--json"]);
+    assert_eq!(g.status.code(), Some(0));
+    let text = stdout(&g);
+    let rec = json(&g);
+    assert_eq!(keys(&rec), ["id", "version", "manifest", "metadata", "hash", "created_at", "updated_at"]);
+    // The manifest is embedded in stored key order, integer-like keys first, as stored.
+    assert!(text.contains(r#""manifest":{"2":"two","10":"ten","id":"keys""#), "{text}");
+    let latest = json(&s.run(&["get", "com.acme.helpdesk", "--json"]));
+    assert_eq!(latest["version"], "1.1.1");
+    let exact = json(&s.run(&["get", "com.acme.helpdesk", "1.0.0", "--json"]));
+    assert_eq!(exact["version"], "1.0.0");
+
+    let human = stdout(&s.run(&["list"]));
+    assert!(human.starts_with("ID"));
+    assert_eq!(human.lines().count(), 10);
+}
+
+#[test]
+fn negative_answers_exit_1() {
+    let s = Sandbox::new();
+    for args in [
+        &["get", "nope"][..],
+        &["get", "com.acme.helpdesk", "9.9.9"],
+        &["versions", "nope"],
+        &["verify", "nope"],
+    ] {
+        let o = s.run(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(one_sentence(&o).contains("nope") || stderr(&o).contains("9.9.9"));
+    }
+}
+
+#[test]
+fn publish_then_same_hash_is_a_no_op_and_overwrite_needs_the_flag() {
+    let s = Sandbox::new();
+    let f = s.file("new.json", GOOD);
+    let o = s.run(&["publish", &f, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p = json(&o);
+    assert_eq!(keys(&p), ["id", "version", "hash", "replaced"]);
+    assert!(p["replaced"].is_null());
+    let sum = s.checksum();
+    let again = s.run(&["publish", &f, "--json"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(json(&again)["hash"], p["hash"]);
+    assert_eq!(s.checksum(), sum, "a same-hash publish writes nothing");
+
+    let changed = s.file("changed.json", &GOOD.replace("n_obj", "other"));
+    let refused = s.run(&["publish", &changed]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(one_sentence(&refused).contains("--allow-overwrite"));
+    assert_eq!(s.checksum(), sum);
+
+    let over = s.run(&["publish", &changed, "--allow-overwrite", "--json"]);
+    assert_eq!(over.status.code(), Some(0), "{}", stderr(&over));
+    let o = json(&over);
+    assert_eq!(keys(&o["replaced"]), ["hash", "created_at", "updated_at"]);
+    assert_eq!(o["replaced"]["hash"], p["hash"]);
+    // The old row is in the trash and the overwrite is audited.
+    let trash: Vec<_> = std::fs::read_dir(s.dir.path().join("data/trash")).unwrap().collect();
+    assert_eq!(trash.len(), 1);
+    let audit = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
+    assert_eq!(audit.lines().count(), 2);
+    assert!(audit.contains("\"action\":\"overwrite\""));
+
+    let stdin = s.run_stdin(&["publish", "-", "--json"], &GOOD.replace("1.0.0", "1.0.1"));
+    assert_eq!(stdin.status.code(), Some(0), "{}", stderr(&stdin));
+    assert_eq!(json(&stdin)["version"], "1.0.1");
+}
+
+#[test]
+fn refused_input_exits_2_and_leaves_the_file_unchanged() {
+    let s = Sandbox::new();
+    let sum = s.checksum();
+    let cases = [
+        ("bad-version.json", GOOD.replace("1.0.0", "1.0"), "$.manifest.version"),
+        ("malformed.json", "{\"manifest\": {\"id\": \"x\"\n  \"version\": 1}".to_owned(), "line 2, column 3"),
+        (
+            "section.json",
+            GOOD.replace(r#""objects":[{"name":"n_obj"}]"#, r#""objects":{"name":"n_obj"}"#),
+            "$.metadata.objects",
+        ),
+        (
+            "overwrite.json",
+            r#"{"manifest":{"id":"com.acme.crm","version":"1.2.0","type":"app","name":"CRM!"},"metadata":{}}"#.to_owned(),
+            "--allow-overwrite",
+        ),
+        ("surrogate.json", GOOD.replace("New", "\\ud800"), "surrogate"),
+    ];
+    for (name, text, expect) in cases {
+        let f = s.file(name, &text);
+        let o = s.run(&["publish", &f]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let e = one_sentence(&o);
+        assert!(e.contains(expect), "{name}: {e}");
+        assert!(e.contains(name) || expect == "--allow-overwrite", "names the file: {e}");
+        assert_eq!(s.checksum(), sum, "{name} changed the file");
+    }
+    let missing = s.run(&["publish", "/nonexistent/doc.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(one_sentence(&missing).contains("/nonexistent/doc.json"));
+    let no_yes = s.run(&["delete", "com.acme.crm"]);
+    assert_eq!(no_yes.status.code(), Some(2));
+    assert!(one_sentence(&no_yes).contains("--yes"));
+    let ro = s.run(&["--read-only", "delete", "com.acme.crm", "--yes"]);
+    assert_eq!(ro.status.code(), Some(2));
+    assert!(one_sentence(&ro).contains("read-only"));
+    let f = s.file("ok.json", GOOD);
+    let ro = s.run(&["--read-only", "publish", &f]);
+    assert_eq!(ro.status.code(), Some(2));
+    assert_eq!(s.checksum(), sum);
+    assert!(!s.dir.path().join("data/audit.log").exists());
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_exits_3_naming_it() {
+    let s = Sandbox::new();
+    let path = s.file("notes.db", &"this is not a database\n".repeat(300));
+    let before = checksum(Path::new(&path));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pkgdeck"));
+    let o = c
+        .args(["--db", &path, "list"])
+        .env("PKGDECK_DATA_DIR", s.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = one_sentence(&o);
+    assert!(e.contains(&path) && e.contains("not an SQLite database"), "{e}");
+    assert_eq!(checksum(Path::new(&path)), before);
+    let o = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
+        .args(["--db", "/nonexistent-dir/x.db", "list"])
+        .env("PKGDECK_DATA_DIR", s.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(one_sentence(&o).contains("/nonexistent-dir"));
+}
+
+#[test]
+fn verify_names_each_bad_row_and_exits_1() {
+    let s = Sandbox::new();
+    let c = rusqlite::Connection::open(&s.db).unwrap();
+    c.execute_batch(
+        "UPDATE sys_packages SET metadata = '{\"objects\":[]}' WHERE id = 'com.acme.crm';
+         UPDATE sys_packages SET manifest = 'not json' WHERE id = 'dup';
+         UPDATE sys_packages SET version = '9.0.0' WHERE id = 'sp';",
+    )
+    .unwrap();
+    drop(c);
+    let o = s.run(&["verify", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(keys(&v), ["checked", "ok", "failed", "warnings"]);
+    assert_eq!((v["checked"].as_u64(), v["ok"].as_u64()), (Some(12), Some(9)));
+    let failed: Vec<(String, String, Vec<String>)> = v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(keys(f), ["id", "version", "problems"]);
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["version"].as_str().unwrap().to_owned(),
+                f["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect(),
+            )
+        })
+        .collect();
+    assert!(failed.contains(&("com.acme.crm".into(), "1.2.0".into(), vec!["hash_mismatch".into()])));
+    assert!(failed.contains(&(
+        "dup".into(),
+        "1.0.0".into(),
+        vec!["hash_mismatch".into(), "manifest_invalid_json".into()]
+    )));
+    assert!(failed.contains(&("sp".into(), "9.0.0".into(), vec!["identity_mismatch".into()])));
+    let human = s.run(&["verify"]);
+    assert_eq!(human.status.code(), Some(1));
+    let text = stdout(&human);
+    assert!(text.contains("FAIL com.acme.crm 1.2.0: hash_mismatch"), "{text}");
+    assert!(text.contains("FAIL sp 9.0.0: identity_mismatch"), "{text}");
+    // list still works, with the unreadable name as null.
+    let l = json(&s.run(&["list", "--json"]));
+    let dup = l.as_array().unwrap().iter().find(|r| r["id"] == "dup").unwrap();
+    assert!(dup["name"].is_null() && dup["type"].is_null());
+    assert_eq!(s.run(&["verify", "com.acme.helpdesk"]).status.code(), Some(0));
+}
+
+#[test]
+fn export_diff_delete_restore() {
+    let s = Sandbox::new();
+    let out = s.dir.path().join("export.json");
+    let o = s.run(&["export", "com.acme.helpdesk", "1.1.0", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let exported = std::fs::read_to_string(&out).unwrap();
+    assert!(exported.starts_with(r#"{"manifest":{"id":"com.acme.helpdesk","version":"1.1.0""#));
+
+    let d = s.run(&["diff", "com.acme.helpdesk", "1.1.0", "1.1.1"]);
+    assert_eq!(d.status.code(), Some(0));
+    assert!(stdout(&d).contains("com.acme.helpdesk 1.1.0 → 1.1.1"));
+    let dj = json(&s.run(&["diff", "com.acme.helpdesk", "1.1.0", "1.1.1", "--json"]));
+    assert_eq!(keys(&dj), ["id", "from", "to", "manifest", "sections"]);
+
+    let before = rusqlite::Connection::open(&s.db)
+        .unwrap()
+        .query_row(
+            "SELECT manifest, metadata, hash, created_at, updated_at FROM sys_packages WHERE id='com.acme.helpdesk' AND version='1.1.0'",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)),
+        )
+        .unwrap();
+    let del = s.run(&["delete", "com.acme.helpdesk", "1.1.0", "--yes"]);
+    assert_eq!(del.status.code(), Some(0), "{}", stderr(&del));
+    let text = stdout(&del);
+    let trash_file = text.lines().find_map(|l| l.strip_prefix("saved to the trash: ")).unwrap().to_owned();
+    assert_eq!(s.run(&["get", "com.acme.helpdesk", "1.1.0"]).status.code(), Some(1));
+    let r = s.run(&["restore", &trash_file]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let after = rusqlite::Connection::open(&s.db)
+        .unwrap()
+        .query_row(
+            "SELECT manifest, metadata, hash, created_at, updated_at FROM sys_packages WHERE id='com.acme.helpdesk' AND version='1.1.0'",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)),
+        )
+        .unwrap();
+    assert_eq!(before, after);
+    let t = json(&s.run(&["trash", "--json"]));
+    assert_eq!(t.as_array().unwrap().len(), 1);
+    let bad = s.file("bad-trash.json", "{}");
+    let o = s.run(&["restore", &bad]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_sentence(&o).contains("bad-trash.json"));
+    let audit = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
+    let lines: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        keys(&lines[0]),
+        ["time", "user", "target", "action", "id", "version", "old_hash", "new_hash"]
+    );
+    assert_eq!(lines[0]["action"], "delete");
+    assert_eq!(lines[1]["action"], "restore");
+}
+
+#[test]
+fn no_target_uses_the_registry_in_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
+            .args(args)
+            .env("PKGDECK_DATA_DIR", dir.path().join("data"))
+            .env("PKGDECK_CONFIG_DIR", dir.path().join("config"))
+            .env_remove("PKGDECK_DB")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["list", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "[]");
+    assert!(dir.path().join("data/registry.db").exists());
+    let f = dir.path().join("d.json");
+    std::fs::write(&f, GOOD).unwrap();
+    assert_eq!(run(&["publish", f.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(json(&run(&["list", "--json"])).as_array().unwrap().len(), 1);
+    // file: prefix and PKGDECK_DB name the same kind of target.
+    let o = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
+        .args(["list", "--json"])
+        .env("PKGDECK_DB", format!("file:{}", dir.path().join("data/registry.db").display()))
+        .env("PKGDECK_DATA_DIR", dir.path().join("other"))
+        .output()
+        .unwrap();
+    assert_eq!(json(&o).as_array().unwrap().len(), 1);
+    // A saved connection by name.
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/config.toml"),
+        format!("[connections.main]\ntarget = \"{}\"\n", dir.path().join("data/registry.db").display()),
+    )
+    .unwrap();
+    let o = run(&["-c", "main", "list", "--json"]);
+    assert_eq!(json(&o).as_array().unwrap().len(), 1);
+    let o = run(&["-c", "nope", "list"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_sentence(&o).contains("nope"));
+}

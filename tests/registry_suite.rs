@@ -1,0 +1,520 @@
+//! The registry's behaviour, run once per backend: a local SQLite file, and a real
+//! `tursodb --sync-server` on loopback serving a file (Hrana over HTTP). Every test states
+//! its expectations once; the `suite!` macro instantiates it for both backends.
+
+mod common;
+
+use std::path::PathBuf;
+
+use pkgdeck::registry::{
+    canonical, AuditLog, Problem, PublishOptions, Registry, RegistryError, Scope, Trash, Warning,
+};
+use pkgdeck::store::hrana::HranaStore;
+use pkgdeck::store::sqlite::SqliteStore;
+use pkgdeck::store::Store;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed-written.db");
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stringify-golden.jsonl");
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    Sqlite,
+    Turso,
+}
+
+/// One test's registry: a database file in a temp dir, served by tursodb when the backend
+/// is remote, plus the trash and audit log.
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    server: Option<common::TursoServer>,
+}
+
+impl Env {
+    /// A registry made from the fixture (or empty), after `prepare` has run on the file.
+    fn new(backend: Backend, seed: bool, prepare: impl FnOnce(&rusqlite::Connection)) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("registry.db");
+        if seed {
+            std::fs::copy(FIXTURE, &db).unwrap();
+            let mut perms = std::fs::metadata(&db).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            std::fs::set_permissions(&db, perms).unwrap();
+        }
+        {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            for s in pkgdeck::registry::SCHEMA {
+                conn.execute_batch(s).unwrap();
+            }
+            prepare(&conn);
+        }
+        let server = (backend == Backend::Turso).then(|| common::TursoServer::start(&db));
+        Env { dir, db, server }
+    }
+
+    fn seeded(backend: Backend) -> Env {
+        Env::new(backend, true, |_| {})
+    }
+
+    fn empty(backend: Backend) -> Env {
+        Env::new(backend, false, |_| {})
+    }
+
+    fn store(&self, read_only: bool) -> Box<dyn Store> {
+        match &self.server {
+            None => Box::new(SqliteStore::open(&self.db, read_only).unwrap()),
+            Some(s) => Box::new(HranaStore::open(&s.url, None, read_only, s.url.clone()).unwrap()),
+        }
+    }
+
+    fn registry(&self) -> Registry {
+        Registry::open(
+            self.store(false),
+            Trash::new(self.dir.path().join("trash")),
+            AuditLog::new(self.dir.path().join("audit.log")),
+        )
+        .unwrap()
+    }
+
+    fn read_only_registry(&self) -> Registry {
+        Registry::open(
+            self.store(true),
+            Trash::new(self.dir.path().join("trash")),
+            AuditLog::disabled(),
+        )
+        .unwrap()
+    }
+
+    /// Stops the server (if any) and returns a connection to the file as it is on disk.
+    fn finish(&mut self) -> rusqlite::Connection {
+        if let Some(s) = self.server.take() {
+            s.stop();
+        }
+        rusqlite::Connection::open(&self.db).unwrap()
+    }
+
+    fn audit_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn doc(id: &str, version: &str, extra_object: &str) -> String {
+    format!(
+        r#"{{"manifest":{{"id":"{id}","version":"{version}","type":"app","name":"Pkg {id}"}},"metadata":{{"objects":[{{"name":"{extra_object}","label":"L"}}],"views":[]}}}}"#
+    )
+}
+
+fn golden() -> Vec<serde_json::Value> {
+    std::fs::read_to_string(GOLDEN)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn versions_of(r: &Registry, id: &str) -> Vec<String> {
+    r.versions(id).unwrap().into_iter().map(|v| v.version).collect()
+}
+
+fn all_rows(conn: &rusqlite::Connection) -> Vec<(String, String, String, String, String, String, String)> {
+    let mut stmt = conn
+        .prepare("SELECT id, version, manifest, metadata, hash, created_at, updated_at FROM sys_packages ORDER BY id, version")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+// ---- the tests, each written once ----
+
+fn fixture_written_by_the_service_reads_right(b: Backend) {
+    let env = Env::seeded(b);
+    let r = env.registry();
+    let list = r.list().unwrap();
+    assert_eq!(list.len(), 9, "one row per package");
+    let mut ids: Vec<&str> = list.iter().map(|s| s.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 9);
+    let helpdesk = list.iter().find(|s| s.id == "com.acme.helpdesk").unwrap();
+    assert_eq!(helpdesk.version, "1.1.1");
+    assert_eq!(helpdesk.versions, 4);
+    assert_eq!(helpdesk.name.as_deref(), Some("Helpdesk"));
+    assert_eq!(helpdesk.kind.as_deref(), Some("app"));
+    // Inserted last, listed first.
+    assert_eq!(list[0].id, "com.acme.helpdesk");
+    assert_eq!(list[8].id, "com.acme.crm");
+    assert_eq!(r.get("com.acme.helpdesk", None).unwrap().unwrap().version, "1.1.1");
+    assert_eq!(r.get("com.acme.helpdesk", Some("latest")).unwrap().unwrap().version, "1.1.1");
+    assert_eq!(versions_of(&r, "com.acme.helpdesk"), ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]);
+    let v = r.versions("com.acme.helpdesk").unwrap();
+    assert!(v[0].latest && v.iter().skip(1).all(|x| !x.latest));
+    assert_eq!(r.counts().unwrap(), (9, 12));
+    let report = r.verify(&Scope::All, &mut |_| true).unwrap();
+    assert_eq!(report.checked, 12);
+    assert_eq!(report.ok, 12);
+    assert!(report.failed.is_empty() && report.warnings.is_empty(), "{report:#?}");
+    assert!(r.get("nope", None).unwrap().is_none());
+    assert!(r.versions("nope").unwrap().is_empty());
+    assert!(matches!(r.require("nope", Some("1.0.0")), Err(RegistryError::NotFound { .. })));
+}
+
+fn golden_vectors_publish_to_the_expected_texts_and_hash(b: Backend) {
+    let mut env = Env::empty(b);
+    let r = env.registry();
+    let vectors = golden();
+    assert!(vectors.len() >= 8);
+    for g in &vectors {
+        let out = r
+            .publish(g["input"].as_str().unwrap(), "golden", PublishOptions::default())
+            .unwrap();
+        assert_eq!(out.hash, g["hash"].as_str().unwrap());
+        let rec = r.get(&out.id, Some(&out.version)).unwrap().unwrap();
+        assert_eq!(rec.manifest, g["manifest"].as_str().unwrap());
+        assert_eq!(rec.metadata, g["metadata"].as_str().unwrap());
+        assert_eq!(rec.hash, g["hash"].as_str().unwrap());
+    }
+    let report = r.verify(&Scope::All, &mut |_| true).unwrap();
+    assert_eq!((report.checked, report.failed.len()), (vectors.len() as u64, 0));
+    drop(r);
+    // What the server wrote is in its file, byte for byte.
+    let conn = env.finish();
+    for g in &vectors {
+        let m: String = conn
+            .query_row(
+                "SELECT manifest FROM sys_packages WHERE hash = ?",
+                [g["hash"].as_str().unwrap()],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(m, g["manifest"].as_str().unwrap());
+    }
+}
+
+fn publish_is_an_upsert_that_refuses_silent_overwrites(b: Backend) {
+    let mut env = Env::seeded(b);
+    let r = env.registry();
+    let first = r.publish(&doc("p.one", "1.0.0", "a"), "one.json", PublishOptions::default()).unwrap();
+    assert!(first.replaced.is_none() && !first.unchanged);
+    // Same contents again: a no-op success.
+    let again = r.publish(&doc("p.one", "1.0.0", "a"), "one.json", PublishOptions::default()).unwrap();
+    assert!(again.unchanged);
+    assert_eq!(again.hash, first.hash);
+    // Different contents: refused without the flag, and nothing changes.
+    let err = r
+        .publish(&doc("p.one", "1.0.0", "b"), "two.json", PublishOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::WouldOverwrite { .. }), "{err}");
+    assert!(err.to_string().contains("--allow-overwrite"));
+    assert_eq!(r.get("p.one", Some("1.0.0")).unwrap().unwrap().hash, first.hash);
+    let before = r.get("p.one", Some("1.0.0")).unwrap().unwrap();
+    // With the flag: replaced, old row in the trash, created_at kept.
+    let over = r
+        .publish(&doc("p.one", "1.0.0", "b"), "two.json", PublishOptions { allow_overwrite: true })
+        .unwrap();
+    let replaced = over.replaced.clone().unwrap();
+    assert_eq!(replaced.hash, first.hash);
+    let trash = Trash::read(over.trash_file.as_ref().unwrap()).unwrap();
+    assert_eq!(trash.len(), 1);
+    assert_eq!(trash[0].manifest, before.manifest);
+    assert_eq!(trash[0].metadata, before.metadata);
+    let after = r.get("p.one", Some("1.0.0")).unwrap().unwrap();
+    assert_eq!(after.hash, over.hash);
+    assert_eq!(after.created_at, before.created_at);
+    assert_eq!(after.rowid, before.rowid, "an overwrite keeps the row");
+    let audit = env.audit_lines();
+    assert_eq!(audit.len(), 2, "{audit:#?}");
+    assert_eq!(audit[1]["action"], "overwrite");
+    assert_eq!(audit[1]["old_hash"], first.hash.as_str());
+    assert_eq!(audit[1]["new_hash"], over.hash.as_str());
+    drop(r);
+    let conn = env.finish();
+    let n: i64 = conn.query_row("SELECT count(*) FROM sys_packages", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 13);
+}
+
+fn latest_is_the_most_recently_inserted_even_in_the_same_second(b: Backend) {
+    let env = Env::empty(b);
+    let r = env.registry();
+    for v in ["1.0.0", "2.0.0", "1.1.1", "1.5.0", "1.1.2"] {
+        r.publish(&doc("p.same", v, "x"), "doc", PublishOptions::default()).unwrap();
+    }
+    assert_eq!(r.get("p.same", None).unwrap().unwrap().version, "1.1.2");
+    assert_eq!(versions_of(&r, "p.same"), ["1.1.2", "1.5.0", "1.1.1", "2.0.0", "1.0.0"]);
+    let list = r.list().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].version.as_str(), list[0].versions), ("1.1.2", 5));
+}
+
+fn refused_documents_change_nothing(b: Backend) {
+    let mut env = Env::seeded(b);
+    let r = env.registry();
+    let cases: Vec<(String, &str)> = vec![
+        (doc("p.bad", "1.0", "x"), "$.manifest.version"),
+        ("{\"manifest\": {\"id\": \"x\",}".to_owned(), "line 1, column"),
+        (
+            r#"{"manifest":{"id":"p.bad","version":"1.0.0","type":"app","name":"B"},"metadata":{"objects":{"name":"x"}}}"#.to_owned(),
+            "$.metadata.objects",
+        ),
+        (
+            r#"{"manifest":{"id":"p.bad","version":"1.0.0","type":"nope","name":""},"metadata":[]}"#.to_owned(),
+            "$.manifest.type",
+        ),
+        (r#"{"manifest":{"id":"\ud800"}}"#.to_owned(), "surrogate"),
+        (r#"{"manifest":{"n":1e400}}"#.to_owned(), "1e400"),
+        // The fixture's own row with other contents: an overwrite without the flag.
+        (doc("com.acme.helpdesk", "1.1.1", "changed"), "--allow-overwrite"),
+    ];
+    for (text, expect) in &cases {
+        let err = r.publish(text, "bad.json", PublishOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(expect), "{msg:?} should mention {expect:?}");
+        assert!(!msg.contains('\n'), "one sentence: {msg:?}");
+    }
+    drop(r);
+    let conn = env.finish();
+    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
+    assert_eq!(all_rows(&conn), all_rows(&fixture));
+}
+
+fn tampered_rows_are_reported_and_never_hidden(b: Backend) {
+    let env = Env::new(b, true, |c| {
+        c.execute_batch(
+            "UPDATE sys_packages SET metadata = '{\"objects\":[]}' WHERE id = 'com.acme.crm';
+             UPDATE sys_packages SET manifest = '{\"id\": broken' WHERE id = 'keys';
+             UPDATE sys_packages SET id = 'renamed' WHERE id = 'nest';
+             UPDATE sys_packages SET metadata = '{ \"objects\" : [] }', hash = '4e127f849be9e98e96be52f74aa9a1cf8572f6c6f42f61eb57feaececd581e0b' WHERE id = 'order';",
+        )
+        .unwrap();
+    });
+    let r = env.registry();
+    let report = r.verify(&Scope::All, &mut |_| true).unwrap();
+    assert_eq!(report.checked, 12);
+    let problems = |id: &str| -> Vec<Problem> {
+        report
+            .failed
+            .iter()
+            .find(|v| v.id == id)
+            .map(|v| v.problems.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(problems("com.acme.crm"), [Problem::HashMismatch]);
+    assert_eq!(problems("keys"), [Problem::HashMismatch, Problem::ManifestInvalidJson]);
+    assert_eq!(problems("renamed"), [Problem::IdentityMismatch]);
+    assert!(problems("order").contains(&Problem::HashMismatch));
+    let warned: Vec<&str> = report
+        .warnings
+        .iter()
+        .filter(|v| v.warnings.contains(&Warning::NoncanonicalJson))
+        .map(|v| v.id.as_str())
+        .collect();
+    assert_eq!(warned, ["order"]);
+    assert_eq!(report.failed.len(), 4);
+    assert_eq!(report.ok, 8);
+    // The list still works and shows the corrupt rows.
+    let list = r.list().unwrap();
+    assert_eq!(list.len(), 9);
+    let keys = list.iter().find(|s| s.id == "keys").unwrap();
+    assert_eq!((keys.name.as_ref(), keys.manifest_readable), (None, false));
+    assert!(list.iter().any(|s| s.id == "renamed"));
+    // One row, one package.
+    let one = r
+        .verify(&Scope::Version("keys".into(), "1.0.0".into()), &mut |_| true)
+        .unwrap();
+    assert_eq!((one.checked, one.failed.len()), (1, 1));
+    let pkg = r.verify(&Scope::Package("com.acme.helpdesk".into()), &mut |_| true).unwrap();
+    assert_eq!((pkg.checked, pkg.ok), (4, 4));
+    // A corrupt row cannot be exported or diffed, with a sentence naming it.
+    let err = r.export("keys", None).unwrap_err().to_string();
+    assert!(err.contains("keys 1.0.0") && err.contains("not valid JSON"), "{err}");
+}
+
+fn verify_can_be_cancelled_and_reports_progress(b: Backend) {
+    let env = Env::seeded(b);
+    let r = env.registry();
+    let mut seen = Vec::new();
+    let report = r
+        .verify(&Scope::All, &mut |p| {
+            seen.push(p.checked);
+            p.checked < 5
+        })
+        .unwrap();
+    assert!(report.cancelled);
+    assert_eq!(report.checked, 5);
+    assert_eq!(seen, [1, 2, 3, 4, 5]);
+}
+
+fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
+    let mut env = Env::seeded(b);
+    let r = env.registry();
+    let before = r.get("com.acme.helpdesk", Some("1.1.0")).unwrap().unwrap();
+    let one = r.delete("com.acme.helpdesk", Some("1.1.0")).unwrap();
+    assert_eq!(one.deleted.len(), 1);
+    assert!(one.kept.is_empty());
+    assert_eq!(versions_of(&r, "com.acme.helpdesk"), ["1.1.1", "2.0.0", "1.0.0"]);
+    let all = r.delete("com.acme.helpdesk", None).unwrap();
+    assert_eq!(all.deleted.len(), 3);
+    assert!(r.versions("com.acme.helpdesk").unwrap().is_empty());
+    assert_eq!(r.list().unwrap().len(), 8);
+    assert!(matches!(
+        r.delete("com.acme.helpdesk", None),
+        Err(RegistryError::NotFound { .. })
+    ));
+    // Restore both trash files: every row back with its texts, hash and timestamps.
+    let restored = r.restore(one.trash_file.as_ref().unwrap()).unwrap();
+    assert_eq!(restored.len(), 1);
+    let back = r.get("com.acme.helpdesk", Some("1.1.0")).unwrap().unwrap();
+    assert_eq!(
+        (&back.manifest, &back.metadata, &back.hash, &back.created_at, &back.updated_at),
+        (&before.manifest, &before.metadata, &before.hash, &before.created_at, &before.updated_at)
+    );
+    r.restore(all.trash_file.as_ref().unwrap()).unwrap();
+    // Restoring again is a no-op; restoring over a different row is refused.
+    assert!(r.restore(all.trash_file.as_ref().unwrap()).unwrap().is_empty());
+    r.publish(&doc("p.two", "1.0.0", "a"), "d", PublishOptions::default()).unwrap();
+    let gone = r.delete("p.two", None).unwrap();
+    r.publish(&doc("p.two", "1.0.0", "b"), "d", PublishOptions::default()).unwrap();
+    assert!(matches!(
+        r.restore(gone.trash_file.as_ref().unwrap()),
+        Err(RegistryError::RestoreConflict { .. })
+    ));
+    let actions: Vec<String> = env
+        .audit_lines()
+        .iter()
+        .map(|l| l["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| *a == "delete").count(), 5);
+    assert_eq!(actions.iter().filter(|a| *a == "restore").count(), 4);
+    drop(r);
+    let conn = env.finish();
+    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
+    let mut now = all_rows(&conn);
+    now.retain(|row| row.0 != "p.two");
+    assert_eq!(now, all_rows(&fixture), "every fixture row is back exactly");
+}
+
+fn read_only_refuses_every_write(b: Backend) {
+    let mut env = Env::seeded(b);
+    let r = env.read_only_registry();
+    assert!(r.read_only());
+    assert_eq!(r.list().unwrap().len(), 9);
+    for err in [
+        r.publish(&doc("p.ro", "1.0.0", "x"), "d", PublishOptions::default()).unwrap_err(),
+        r.delete("com.acme.crm", None).unwrap_err(),
+    ] {
+        assert!(matches!(err, RegistryError::ReadOnly { .. }), "{err}");
+        assert!(err.to_string().contains("read-only"));
+    }
+    drop(r);
+    let conn = env.finish();
+    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
+    assert_eq!(all_rows(&conn), all_rows(&fixture));
+}
+
+fn diff_and_export_round_trip(b: Backend) {
+    let env = Env::seeded(b);
+    let r = env.registry();
+    let d = r.diff("com.acme.helpdesk", "1.0.0", "1.1.0").unwrap();
+    assert_eq!(d.manifest.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["version", "description"]);
+    let objects = d.sections.iter().find(|s| s.section == "objects").unwrap();
+    assert_eq!(objects.removed, ["helpdesk_ticket"]);
+    assert!(r.diff("com.acme.helpdesk", "1.0.0", "9.9.9").is_err());
+    for rec in [
+        r.get("str", None).unwrap().unwrap(),
+        r.get("num", None).unwrap().unwrap(),
+        r.get("com.acme.helpdesk", Some("2.0.0")).unwrap().unwrap(),
+    ] {
+        let exported = r.export(&rec.id, Some(&rec.version)).unwrap();
+        assert_eq!(canonical::canonicalize(&exported).unwrap(), exported);
+        let again = r.publish(&exported, "export", PublishOptions::default()).unwrap();
+        assert!(again.unchanged, "re-publishing an export is a no-op");
+        assert_eq!(again.hash, rec.hash);
+    }
+}
+
+fn list_pages_keep_one_row_per_package_in_order(b: Backend) {
+    let env = Env::empty(b);
+    let r = env.registry();
+    for i in 0..25 {
+        for v in ["1.0.0", "1.0.1"] {
+            r.publish(&doc(&format!("p.{i:02}"), v, "o"), "d", PublishOptions::default())
+                .unwrap();
+        }
+    }
+    let all = r.list().unwrap();
+    assert_eq!(all.len(), 25);
+    assert!(all.iter().all(|s| s.version == "1.0.1" && s.versions == 2));
+    assert_eq!(all[0].id, "p.24");
+    let mut paged = Vec::new();
+    let mut after: Option<(String, i64)> = None;
+    loop {
+        let page = r
+            .list_page(after.as_ref().map(|(c, id)| (c.as_str(), *id)), Some(7))
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        after = Some((last.created_at.clone().unwrap(), last.rowid));
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+}
+
+fn a_missing_table_is_created_read_write_and_reported_read_only(b: Backend) {
+    let env = Env::new(b, false, |c| {
+        c.execute_batch("DROP TABLE sys_packages").unwrap();
+    });
+    let err = Registry::open(
+        env.store(true),
+        Trash::new(env.dir.path().join("t")),
+        AuditLog::disabled(),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("no sys_packages table"), "{err}");
+    let r = env.registry();
+    assert_eq!(r.counts().unwrap(), (0, 0));
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Backend::Sqlite) } )*
+        }
+        mod turso {
+            $( #[test] fn $name() { super::$name(super::Backend::Turso) } )*
+        }
+    };
+}
+
+suite!(
+    fixture_written_by_the_service_reads_right,
+    golden_vectors_publish_to_the_expected_texts_and_hash,
+    publish_is_an_upsert_that_refuses_silent_overwrites,
+    latest_is_the_most_recently_inserted_even_in_the_same_second,
+    refused_documents_change_nothing,
+    tampered_rows_are_reported_and_never_hidden,
+    verify_can_be_cancelled_and_reports_progress,
+    delete_saves_to_the_trash_and_restore_puts_rows_back_exactly,
+    read_only_refuses_every_write,
+    diff_and_export_round_trip,
+    list_pages_keep_one_row_per_package_in_order,
+    a_missing_table_is_created_read_write_and_reported_read_only,
+);
