@@ -256,19 +256,20 @@ impl Registry {
     /// reference service does); read-only reports a missing table instead.
     pub fn open(store: Box<dyn Store>, trash: Trash, audit: AuditLog) -> Result<Registry, RegistryError> {
         let registry = Registry { store, trash, audit };
-        if registry.store.read_only() {
-            let found = registry.store.query(&Stmt::new(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
-                vec![],
-            ))?;
-            let n = found.rows.first().and_then(|r| r.first()).and_then(Value::as_i64);
-            if n.unwrap_or(0) == 0 {
+        let found = registry.store.query(&Stmt::new(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
+            vec![],
+        ))?;
+        let exists = found.rows.first().and_then(|r| r.first()).and_then(Value::as_i64) == Some(1);
+        if !exists {
+            if registry.store.read_only() {
                 return Err(StoreError::MissingTable {
                     target: registry.store.target().to_owned(),
                 }
                 .into());
             }
-        } else {
+            // Only a registry without the table gets the reference service's two statements;
+            // an existing one is never touched.
             let stmts: Vec<Stmt> = SCHEMA.iter().map(|s| Stmt::new(*s, vec![])).collect();
             registry.store.batch(&stmts)?;
         }
