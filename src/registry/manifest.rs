@@ -163,3 +163,39 @@ mod tests {
         assert!(!is_version("١.٢.٣"));
     }
 }
+
+/// The version a hotfix of `base` gets: its patch number bumped, skipping versions that
+/// already exist (1.1.1 → 1.1.2, or 1.1.3 when 1.1.2 is taken). `None` when `base` is not
+/// `MAJOR.MINOR.PATCH` or the patch number cannot grow.
+pub fn hotfix_version(base: &str, existing: &[&str]) -> Option<String> {
+    if !is_version(base) {
+        return None;
+    }
+    let mut parts = base.splitn(3, '.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    let mut patch: u64 = parts.next()?.parse().ok()?;
+    loop {
+        patch = patch.checked_add(1)?;
+        let candidate = format!("{major}.{minor}.{patch}");
+        if !existing.contains(&candidate.as_str()) {
+            return Some(candidate);
+        }
+    }
+}
+
+#[cfg(test)]
+mod hotfix_tests {
+    use super::hotfix_version;
+
+    #[test]
+    fn bumps_the_patch_and_skips_taken_versions() {
+        assert_eq!(hotfix_version("1.1.1", &["1.1.1", "2.0.0"]).as_deref(), Some("1.1.2"));
+        assert_eq!(
+            hotfix_version("1.1.1", &["1.1.1", "1.1.2", "1.1.3"]).as_deref(),
+            Some("1.1.4")
+        );
+        assert_eq!(hotfix_version("1.0.9", &[]).as_deref(), Some("1.0.10"));
+        assert_eq!(hotfix_version("1.0", &[]), None);
+        assert_eq!(hotfix_version("1.0.18446744073709551615", &[]), None);
+    }
+}
