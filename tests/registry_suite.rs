@@ -493,6 +493,39 @@ fn a_missing_table_is_created_read_write_and_reported_read_only(b: Backend) {
     assert_eq!(r.counts().unwrap(), (0, 0));
 }
 
+fn remote_operations_take_one_round_trip_each(b: Backend) {
+    let env = Env::seeded(b);
+    let r = env.registry();
+    let cost = |f: &dyn Fn()| {
+        let before = r.round_trips();
+        f();
+        r.round_trips() - before
+    };
+    let per_op = [
+        cost(&|| {
+            r.publish(&doc("p.rt", "1.0.0", "x"), "d", PublishOptions::default())
+                .unwrap();
+        }),
+        cost(&|| {
+            r.get("p.rt", None).unwrap().unwrap();
+        }),
+        cost(&|| {
+            r.get("com.acme.helpdesk", Some("1.0.0")).unwrap().unwrap();
+        }),
+        cost(&|| {
+            assert_eq!(r.list().unwrap().len(), 10);
+        }),
+        cost(&|| {
+            assert_eq!(r.versions("com.acme.helpdesk").unwrap().len(), 4);
+        }),
+    ];
+    let expected = match b {
+        Backend::Sqlite => [0; 5],
+        Backend::Turso => [1; 5],
+    };
+    assert_eq!(per_op, expected, "publish, get latest, get version, list, versions");
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -517,4 +550,5 @@ suite!(
     diff_and_export_round_trip,
     list_pages_keep_one_row_per_package_in_order,
     a_missing_table_is_created_read_write_and_reported_read_only,
+    remote_operations_take_one_round_trip_each,
 );

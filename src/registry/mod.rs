@@ -285,6 +285,11 @@ impl Registry {
         self.store.read_only()
     }
 
+    /// Network round trips made so far (0 on a local file).
+    pub fn round_trips(&self) -> u64 {
+        self.store.round_trips()
+    }
+
     pub fn trash(&self) -> &Trash {
         &self.trash
     }

@@ -73,6 +73,8 @@ pub struct HranaStore {
     /// The open stream, if the server keeps one; the lock also serialises requests, as batons
     /// require.
     stream: Mutex<StreamState>,
+    /// HTTP requests sent so far (the benchmark reports round trips per operation).
+    round_trips: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -197,6 +199,7 @@ impl HranaStore {
             request_timeout: request,
             agent: build_agent(connect, request),
             stream: Mutex::new(StreamState::default()),
+            round_trips: Default::default(),
         };
         store.query(&Stmt::new("SELECT 1", vec![]))?;
         Ok(store)
@@ -351,6 +354,8 @@ impl HranaStore {
 
     /// One POST: the body of a 2xx answer, or what went wrong.
     fn exchange(&self, url: &str, body: &str) -> Result<Vec<u8>, Failure> {
+        self.round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.request(url).send_string(body) {
             Ok(resp) => {
                 let status = resp.status();
@@ -537,6 +542,10 @@ impl Store for HranaStore {
 
     fn pages(&self) -> bool {
         true
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.round_trips.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError> {
@@ -1283,6 +1292,7 @@ mod tests {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             agent: build_agent(DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT),
             stream: Mutex::new(StreamState::default()),
+            round_trips: Default::default(),
         }
     }
 

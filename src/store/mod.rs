@@ -138,6 +138,10 @@ pub trait Store: Send {
     fn pages(&self) -> bool {
         false
     }
+    /// Network round trips made so far (0 for local stores).
+    fn round_trips(&self) -> u64 {
+        0
+    }
     /// Runs one read statement and returns all its rows.
     fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError>;
     /// Runs one read statement and hands each row to `each` as it arrives, without holding
