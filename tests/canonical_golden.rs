@@ -10,7 +10,8 @@ fn stringify_and_hash_match_golden_file() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/stringify-golden.jsonl"
     );
-    let golden = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let golden =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let mut checked = 0;
     let mut failures = Vec::new();
     for (i, line) in golden.lines().enumerate() {
@@ -52,10 +53,23 @@ fn stringify_and_hash_match_golden_file() {
             ));
         }
         // The stored texts are canonical and reparse to themselves.
-        assert_eq!(canonical::is_canonical(&manifest), Ok(true), "line {lineno}");
-        assert_eq!(canonical::is_canonical(&metadata), Ok(true), "line {lineno}");
+        assert_eq!(
+            canonical::is_canonical(&manifest),
+            Ok(true),
+            "line {lineno}"
+        );
+        assert_eq!(
+            canonical::is_canonical(&metadata),
+            Ok(true),
+            "line {lineno}"
+        );
         checked += 1;
     }
-    assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked >= 8, "only {checked} golden cases in {path}");
 }

@@ -17,7 +17,9 @@
 //!   overflow the stack; it refuses documents nested deeper than [`MAX_DEPTH`].
 //! * [`stringify`] / [`write_into`] — `JSON.stringify` (compact, ECMAScript
 //!   `Number::toString`, minimal string escaping).
-//! * [`canonicalize`] / [`is_canonical`] — `JSON.stringify(JSON.parse(text))`.
+//! * [`canonicalize`] / [`is_canonical`] — `JSON.stringify(JSON.parse(text))`,
+//!   written while parsing (the same grammar loop drives both the tree builder
+//!   and this writer, so errors are identical) without building a tree.
 //! * [`integrity_hash`] / [`Hasher`] — the row hash, computed without
 //!   concatenating the texts.
 //!
@@ -28,7 +30,6 @@
 
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 /// Deepest nesting of arrays/objects [`parse`] accepts.
 pub const MAX_DEPTH: usize = 512;
@@ -37,8 +38,9 @@ pub const MAX_DEPTH: usize = 512;
 ///
 /// `Object` members are already in JavaScript property order and carry no
 /// duplicate keys when produced by [`parse`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum JsValue {
+    #[default]
     Null,
     Bool(bool),
     Number(f64),
@@ -180,12 +182,9 @@ impl CanonicalError {
 
 /// Parse `text` with `JSON.parse` semantics.
 pub fn parse(text: &str) -> Result<JsValue, CanonicalError> {
-    Parser {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-    }
-    .document()
+    let mut tree = TreeBuilder::default();
+    Parser::new(text).run(&mut tree)?;
+    Ok(tree.value)
 }
 
 /// `true` for bytes that end the fast scan inside a string literal.
@@ -200,14 +199,6 @@ static STRING_STOP: [bool; 256] = {
     t[b'\\' as usize] = true;
     t
 };
-
-enum Frame {
-    /// Elements live in the shared array scratch stack from `start`.
-    Array { start: usize },
-    /// Members live in the shared member scratch stack from `start`; `key`
-    /// is the key of the value being parsed.
-    Object { start: usize, key: String },
-}
 
 struct Parser<'a> {
     text: &'a str,
@@ -278,19 +269,28 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn document(mut self) -> Result<JsValue, CanonicalError> {
+    fn new(text: &'a str) -> Self {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    /// The one grammar loop, shared by the tree builder ([`parse`]) and the
+    /// canonical writer ([`canonicalize`]). Iterative: `frames` (true for an
+    /// object) replaces recursion, so nesting costs heap, not stack.
+    fn run<H: Handler>(&mut self, h: &mut H) -> Result<(), CanonicalError> {
         if self.text.starts_with('\u{feff}') {
             return Err(self.syntax(
                 0,
                 "the text starts with a byte order mark (U+FEFF), which JSON.parse rejects",
             ));
         }
-        let mut frames: Vec<Frame> = Vec::new();
-        let mut elements: Vec<JsValue> = Vec::new();
-        let mut members: Vec<(String, JsValue)> = Vec::new();
+        let mut frames: Vec<bool> = Vec::new();
         'value: loop {
             self.skip_ws();
-            let mut value = match self.peek() {
+            match self.peek() {
                 Some(b'{') => {
                     if frames.len() >= MAX_DEPTH {
                         return Err(self.too_deep());
@@ -299,13 +299,11 @@ impl<'a> Parser<'a> {
                     self.skip_ws();
                     if self.peek() == Some(b'}') {
                         self.pos += 1;
-                        JsValue::Object(Vec::new())
+                        h.empty_object();
                     } else {
-                        let key = self.key(false)?;
-                        frames.push(Frame::Object {
-                            start: members.len(),
-                            key,
-                        });
+                        h.open_object();
+                        self.member_key(h, true)?;
+                        frames.push(true);
                         continue 'value;
                     }
                 }
@@ -317,34 +315,37 @@ impl<'a> Parser<'a> {
                     self.skip_ws();
                     if self.peek() == Some(b']') {
                         self.pos += 1;
-                        JsValue::Array(Vec::new())
+                        h.empty_array();
                     } else {
-                        frames.push(Frame::Array {
-                            start: elements.len(),
-                        });
+                        h.open_array();
+                        frames.push(false);
                         continue 'value;
                     }
                 }
-                Some(b'"') => JsValue::String(self.string()?),
-                Some(b'-' | b'0'..=b'9') => JsValue::Number(self.number()?),
+                Some(b'"') => h.string(self)?,
+                Some(b'-' | b'0'..=b'9') => {
+                    let start = self.pos;
+                    let (n, short_integer) = self.number()?;
+                    h.number(n, &self.text[start..self.pos], short_integer);
+                }
                 Some(b't') => {
                     self.literal("true")?;
-                    JsValue::Bool(true)
+                    h.literal(Literal::True);
                 }
                 Some(b'f') => {
                     self.literal("false")?;
-                    JsValue::Bool(false)
+                    h.literal(Literal::False);
                 }
                 Some(b'n') => {
                     self.literal("null")?;
-                    JsValue::Null
+                    h.literal(Literal::Null);
                 }
                 _ => return Err(self.expected_value()),
-            };
-            // `value` is complete: hand it to its container, closing
-            // containers for as long as their closing bracket follows.
+            }
+            // A value is complete: hand it to its container, closing containers
+            // for as long as their closing bracket follows.
             loop {
-                match frames.last_mut() {
+                match frames.last() {
                     None => {
                         self.skip_ws();
                         if self.pos != self.bytes.len() {
@@ -354,10 +355,10 @@ impl<'a> Parser<'a> {
                                 format!("unexpected {found} after the end of the JSON value"),
                             ));
                         }
-                        return Ok(value);
+                        return Ok(());
                     }
-                    Some(Frame::Array { start }) => {
-                        elements.push(value);
+                    Some(false) => {
+                        h.end_element();
                         self.skip_ws();
                         match self.peek() {
                             Some(b',') => {
@@ -369,34 +370,31 @@ impl<'a> Parser<'a> {
                                         "trailing comma before ']' is not allowed",
                                     ));
                                 }
+                                h.element_separator();
                                 continue 'value;
                             }
                             Some(b']') => {
                                 self.pos += 1;
-                                let start = *start;
                                 frames.pop();
-                                value = JsValue::Array(elements.drain(start..).collect());
+                                h.close_array();
                             }
                             _ => return Err(self.expected("',' or ']' after an array element")),
                         }
                     }
-                    Some(Frame::Object { start, key }) => {
-                        members.push((std::mem::take(key), value));
+                    Some(true) => {
+                        h.end_member();
                         self.skip_ws();
                         match self.peek() {
                             Some(b',') => {
                                 self.pos += 1;
                                 self.skip_ws();
-                                *key = self.key(true)?;
+                                self.member_key(h, false)?;
                                 continue 'value;
                             }
                             Some(b'}') => {
                                 self.pos += 1;
-                                let start = *start;
                                 frames.pop();
-                                let collected: Vec<(String, JsValue)> =
-                                    members.drain(start..).collect();
-                                value = JsValue::Object(js_property_order(collected));
+                                h.close_object();
                             }
                             _ => return Err(self.expected("',' or '}' after an object member")),
                         }
@@ -407,10 +405,10 @@ impl<'a> Parser<'a> {
     }
 
     /// An object key and its ':' (whitespace before the key already skipped).
-    fn key(&mut self, after_comma: bool) -> Result<String, CanonicalError> {
+    fn member_key<H: Handler>(&mut self, h: &mut H, first: bool) -> Result<(), CanonicalError> {
         match self.peek() {
             Some(b'"') => {}
-            Some(b'}') if after_comma => {
+            Some(b'}') if !first => {
                 return Err(self.syntax(self.pos, "trailing comma before '}' is not allowed"))
             }
             Some(b'\'') => {
@@ -422,13 +420,13 @@ impl<'a> Parser<'a> {
             }
             _ => return Err(self.expected("an object key in double quotes")),
         }
-        let key = self.string()?;
+        h.key(self, first)?;
         self.skip_ws();
         if self.peek() != Some(b':') {
             return Err(self.expected("':' after an object key"));
         }
         self.pos += 1;
-        Ok(key)
+        Ok(())
     }
 
     fn literal(&mut self, word: &'static str) -> Result<(), CanonicalError> {
@@ -447,21 +445,18 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// A string literal; `self.pos` is at the opening quote.
-    fn string(&mut self) -> Result<String, CanonicalError> {
+    /// The contents of a string literal, decoded into `out`; `self.pos` is at
+    /// the opening quote and ends after the closing one.
+    fn string_into<O: StrOut>(&mut self, out: &mut O) -> Result<(), CanonicalError> {
         let open = self.pos;
         let bytes = self.bytes;
         let mut i = open + 1;
-        while i < bytes.len() && !STRING_STOP[bytes[i] as usize] {
-            i += 1;
-        }
-        if i < bytes.len() && bytes[i] == b'"' {
-            self.pos = i + 1;
-            return Ok(self.text[open + 1..i].to_owned());
-        }
-        let mut out = String::with_capacity(i - open + 16);
-        out.push_str(&self.text[open + 1..i]);
         loop {
+            let run = i;
+            i = scan_plain(bytes, i);
+            if run < i {
+                out.raw(&self.text[run..i]);
+            }
             let Some(&c) = bytes.get(i) else {
                 return Err(self.syntax(
                     open,
@@ -471,10 +466,10 @@ impl<'a> Parser<'a> {
             match c {
                 b'"' => {
                     self.pos = i + 1;
-                    return Ok(out);
+                    return Ok(());
                 }
                 b'\\' => {
-                    i = self.escape(i, &mut out)?;
+                    i = self.escape(i, out)?;
                 }
                 _ => {
                     return Err(self.syntax(
@@ -485,17 +480,12 @@ impl<'a> Parser<'a> {
                     ));
                 }
             }
-            let run = i;
-            while i < bytes.len() && !STRING_STOP[bytes[i] as usize] {
-                i += 1;
-            }
-            out.push_str(&self.text[run..i]);
         }
     }
 
     /// Decode the escape starting at the backslash at `i`; returns the index
     /// after it.
-    fn escape(&self, i: usize, out: &mut String) -> Result<usize, CanonicalError> {
+    fn escape<O: StrOut>(&self, i: usize, out: &mut O) -> Result<usize, CanonicalError> {
         let c = match self.bytes.get(i + 1) {
             Some(b'"') => '"',
             Some(b'\\') => '\\',
@@ -521,13 +511,13 @@ impl<'a> Parser<'a> {
                     match low {
                         Some(low) if (0xDC00..0xE000).contains(&low) => {
                             let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                            out.push(char::from_u32(cp).expect("valid surrogate pair"));
+                            out.ch(char::from_u32(cp).expect("valid surrogate pair"));
                             return Ok(i + 12);
                         }
                         _ => return Err(self.lone_surrogate(i)),
                     }
                 }
-                out.push(char::from_u32(unit).expect("non-surrogate BMP code point"));
+                out.ch(char::from_u32(unit).expect("non-surrogate BMP code point"));
                 return Ok(i + 6);
             }
             _ => {
@@ -540,7 +530,7 @@ impl<'a> Parser<'a> {
                 ));
             }
         };
-        out.push(c);
+        out.ch(c);
         Ok(i + 2)
     }
 
@@ -573,8 +563,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A number token converted through `f64`; `self.pos` is at '-' or a digit.
-    fn number(&mut self) -> Result<f64, CanonicalError> {
+    /// A number token converted through `f64`, and whether the token is a
+    /// plain integer of at most 15 digits; `self.pos` is at '-' or a digit.
+    fn number(&mut self) -> Result<(f64, bool), CanonicalError> {
         let b = self.bytes;
         let start = self.pos;
         let mut i = start;
@@ -642,7 +633,7 @@ impl<'a> Parser<'a> {
                 v = v * 10 + (d - b'0') as u64;
             }
             let v = v as f64;
-            return Ok(if negative { -v } else { v });
+            return Ok((if negative { -v } else { v }, true));
         }
         let token = &self.text[start..i];
         let v: f64 = token
@@ -662,7 +653,7 @@ impl<'a> Parser<'a> {
                 literal,
             });
         }
-        Ok(v)
+        Ok((v, false))
     }
 }
 
@@ -772,60 +763,360 @@ fn js_property_order(mut members: Vec<(String, JsValue)>) -> Vec<(String, JsValu
     }
 }
 
+/// Where decoded string contents go.
+trait StrOut {
+    /// A run of characters that appeared literally (never '"', '\\' or a
+    /// control character).
+    fn raw(&mut self, s: &str);
+    /// A character written as an escape.
+    fn ch(&mut self, c: char);
+}
+
+impl StrOut for String {
+    #[inline]
+    fn raw(&mut self, s: &str) {
+        self.push_str(s);
+    }
+    #[inline]
+    fn ch(&mut self, c: char) {
+        self.push(c);
+    }
+}
+
+/// Writes decoded string contents as `JSON.stringify` escapes them.
+struct EscapedOut<'o>(&'o mut String);
+
+impl StrOut for EscapedOut<'_> {
+    #[inline]
+    fn raw(&mut self, s: &str) {
+        self.0.push_str(s);
+    }
+    #[inline]
+    fn ch(&mut self, c: char) {
+        if (c as u32) < 0x80 && ESCAPE[c as usize] != 0 {
+            push_escape(c as u8, self.0);
+        } else {
+            self.0.push(c);
+        }
+    }
+}
+
+/// The index of the first byte at or after `i` that is '"', '\\' or a control
+/// character (or `bytes.len()`), eight bytes at a time.
+#[inline]
+fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Classic "has a byte below n" / "has a zero byte" tests; a false
+        // positive can only sit above a true one, so the lowest flag is exact.
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        let q = w ^ (ONES * b'"' as u64);
+        let quote = q.wrapping_sub(ONES) & !q & HIGH;
+        let b = w ^ (ONES * b'\\' as u64);
+        let backslash = b.wrapping_sub(ONES) & !b & HIGH;
+        let found = control | quote | backslash;
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !STRING_STOP[bytes[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+#[derive(Clone, Copy)]
+enum Literal {
+    Null,
+    True,
+    False,
+}
+
+/// What the grammar loop reports, in text order.
+trait Handler {
+    fn empty_array(&mut self);
+    fn empty_object(&mut self);
+    fn open_array(&mut self);
+    fn open_object(&mut self);
+    /// Before every array element but the first.
+    fn element_separator(&mut self);
+    /// Decode an object key; the parser is at its opening quote.
+    fn key(&mut self, p: &mut Parser<'_>, first: bool) -> Result<(), CanonicalError>;
+    /// Decode a string value; the parser is at its opening quote.
+    fn string(&mut self, p: &mut Parser<'_>) -> Result<(), CanonicalError>;
+    /// A number; `short_integer` when `token` is a plain integer of at most 15
+    /// digits (exact in an `f64`).
+    fn number(&mut self, n: f64, token: &str, short_integer: bool);
+    fn literal(&mut self, l: Literal);
+    /// The value just completed is an array element.
+    fn end_element(&mut self);
+    /// The value just completed is the value of the last key.
+    fn end_member(&mut self);
+    fn close_array(&mut self);
+    fn close_object(&mut self);
+}
+
+/// Builds a [`JsValue`]. Elements and members of open containers share two
+/// scratch stacks, so each finished container is one exactly-sized `Vec`.
+#[derive(Default)]
+struct TreeBuilder {
+    /// The last completed value.
+    value: JsValue,
+    elements: Vec<JsValue>,
+    /// Members of open objects; the last one of an object waits for its value.
+    members: Vec<(String, JsValue)>,
+    arrays: Vec<usize>,
+    objects: Vec<usize>,
+}
+
+impl Handler for TreeBuilder {
+    fn empty_array(&mut self) {
+        self.value = JsValue::Array(Vec::new());
+    }
+    fn empty_object(&mut self) {
+        self.value = JsValue::Object(Vec::new());
+    }
+    fn open_array(&mut self) {
+        self.arrays.push(self.elements.len());
+    }
+    fn open_object(&mut self) {
+        self.objects.push(self.members.len());
+    }
+    fn element_separator(&mut self) {}
+    fn key(&mut self, p: &mut Parser<'_>, _first: bool) -> Result<(), CanonicalError> {
+        let mut key = String::new();
+        p.string_into(&mut key)?;
+        self.members.push((key, JsValue::Null));
+        Ok(())
+    }
+    fn string(&mut self, p: &mut Parser<'_>) -> Result<(), CanonicalError> {
+        let mut s = String::new();
+        p.string_into(&mut s)?;
+        self.value = JsValue::String(s);
+        Ok(())
+    }
+    fn number(&mut self, n: f64, _token: &str, _short_integer: bool) {
+        self.value = JsValue::Number(n);
+    }
+    fn literal(&mut self, l: Literal) {
+        self.value = match l {
+            Literal::Null => JsValue::Null,
+            Literal::True => JsValue::Bool(true),
+            Literal::False => JsValue::Bool(false),
+        };
+    }
+    fn end_element(&mut self) {
+        self.elements.push(std::mem::take(&mut self.value));
+    }
+    fn end_member(&mut self) {
+        if let Some(last) = self.members.last_mut() {
+            last.1 = std::mem::take(&mut self.value);
+        }
+    }
+    fn close_array(&mut self) {
+        let start = self.arrays.pop().unwrap_or(0);
+        self.value = JsValue::Array(self.elements.drain(start..).collect());
+    }
+    fn close_object(&mut self) {
+        let start = self.objects.pop().unwrap_or(0);
+        let members: Vec<(String, JsValue)> = self.members.drain(start..).collect();
+        self.value = JsValue::Object(js_property_order(members));
+    }
+}
+
+/// A member written by [`CanonicalWriter`]: byte ranges in the output.
+struct Span {
+    /// Start of the key's opening quote.
+    key_start: usize,
+    /// After the key's closing quote (the ':' follows).
+    key_end: usize,
+    /// After the value.
+    end: usize,
+}
+
+/// Writes `JSON.stringify(JSON.parse(text))` while parsing, without building
+/// values. Members are written in text order; when an object closes, it is
+/// rewritten only if it has duplicate or array-index keys. Keys are compared
+/// in their written (canonical) form, which is one-to-one with their value.
+struct CanonicalWriter<'o> {
+    out: &'o mut String,
+    spans: Vec<Span>,
+    objects: Vec<usize>,
+}
+
+impl Handler for CanonicalWriter<'_> {
+    fn empty_array(&mut self) {
+        self.out.push_str("[]");
+    }
+    fn empty_object(&mut self) {
+        self.out.push_str("{}");
+    }
+    fn open_array(&mut self) {
+        self.out.push('[');
+    }
+    fn open_object(&mut self) {
+        self.out.push('{');
+        self.objects.push(self.spans.len());
+    }
+    fn element_separator(&mut self) {
+        self.out.push(',');
+    }
+    fn key(&mut self, p: &mut Parser<'_>, first: bool) -> Result<(), CanonicalError> {
+        if !first {
+            self.out.push(',');
+        }
+        let key_start = self.out.len();
+        self.out.push('"');
+        p.string_into(&mut EscapedOut(self.out))?;
+        self.out.push('"');
+        let key_end = self.out.len();
+        self.out.push(':');
+        self.spans.push(Span {
+            key_start,
+            key_end,
+            end: 0,
+        });
+        Ok(())
+    }
+    fn string(&mut self, p: &mut Parser<'_>) -> Result<(), CanonicalError> {
+        self.out.push('"');
+        p.string_into(&mut EscapedOut(self.out))?;
+        self.out.push('"');
+        Ok(())
+    }
+    fn number(&mut self, n: f64, token: &str, short_integer: bool) {
+        if short_integer && token != "-0" {
+            // Already Number::toString's output.
+            self.out.push_str(token);
+        } else {
+            write_number(n, self.out);
+        }
+    }
+    fn literal(&mut self, l: Literal) {
+        self.out.push_str(match l {
+            Literal::Null => "null",
+            Literal::True => "true",
+            Literal::False => "false",
+        });
+    }
+    fn end_element(&mut self) {}
+    fn end_member(&mut self) {
+        let end = self.out.len();
+        if let Some(last) = self.spans.last_mut() {
+            last.end = end;
+        }
+    }
+    fn close_array(&mut self) {
+        self.out.push(']');
+    }
+    fn close_object(&mut self) {
+        let start = self.objects.pop().unwrap_or(0);
+        reorder_written_object(self.out, &self.spans[start..]);
+        self.spans.truncate(start);
+        self.out.push('}');
+    }
+}
+
+/// `Some(n)` for a written key `"n"` that is a canonical array index.
+#[inline]
+fn quoted_array_index(key: &[u8]) -> Option<u32> {
+    match key {
+        [b'"', inner @ .., b'"'] if inner.first().is_some_and(u8::is_ascii_digit) => {
+            std::str::from_utf8(inner).ok().and_then(array_index)
+        }
+        _ => None,
+    }
+}
+
+/// Put the members of the object just written (the text after `spans[0]`'s
+/// key start is exactly these members, comma-separated) in JavaScript property
+/// order, if they are not already.
+fn reorder_written_object(out: &mut String, spans: &[Span]) {
+    let n = spans.len();
+    let Some(first) = spans.first() else { return };
+    let bytes = out.as_bytes();
+    let key = |s: &Span| &bytes[s.key_start..s.key_end];
+    let has_index = spans.iter().any(|s| quoted_array_index(key(s)).is_some());
+    // slots: (span giving the key and position, span giving the value).
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    let mut has_duplicates = false;
+    if n <= LINEAR_DEDUPE_MAX {
+        for i in 1..n {
+            if (0..i).any(|j| key(&spans[j]) == key(&spans[i])) {
+                has_duplicates = true;
+                break;
+            }
+        }
+        if !has_index && !has_duplicates {
+            return;
+        }
+        slots.reserve(n);
+        for i in 0..n {
+            match slots
+                .iter_mut()
+                .find(|(k, _)| key(&spans[*k]) == key(&spans[i]))
+            {
+                Some(slot) => slot.1 = i,
+                None => slots.push((i, i)),
+            }
+        }
+    } else {
+        let mut seen: HashMap<&[u8], usize> = HashMap::with_capacity(n);
+        for (i, s) in spans.iter().enumerate() {
+            match seen.get(key(s)) {
+                Some(&slot) => {
+                    has_duplicates = true;
+                    slots[slot].1 = i;
+                }
+                None => {
+                    seen.insert(key(s), slots.len());
+                    slots.push((i, i));
+                }
+            }
+        }
+        if !has_index && !has_duplicates {
+            return;
+        }
+    }
+    let mut indexed: Vec<(u32, (usize, usize))> = Vec::new();
+    let mut named: Vec<(usize, usize)> = Vec::with_capacity(slots.len());
+    for slot in slots {
+        match quoted_array_index(key(&spans[slot.0])) {
+            Some(i) => indexed.push((i, slot)),
+            None => named.push(slot),
+        }
+    }
+    indexed.sort_unstable_by_key(|e| e.0);
+    let segment_start = first.key_start;
+    let mut rewritten = String::with_capacity(out.len() - segment_start);
+    for (i, (k, v)) in indexed
+        .into_iter()
+        .map(|(_, slot)| slot)
+        .chain(named)
+        .enumerate()
+    {
+        if i > 0 {
+            rewritten.push(',');
+        }
+        rewritten.push_str(&out[spans[k].key_start..spans[k].key_end]);
+        rewritten.push(':');
+        rewritten.push_str(&out[spans[v].key_end + 1..spans[v].end]);
+    }
+    out.truncate(segment_start);
+    out.push_str(&rewritten);
+}
+
 // ---------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------
 
-/// Where the writer sends its output: a `String`, or a comparison against an
-/// existing text (for [`is_canonical`]). `false` means "stop, mismatch".
-trait Sink {
-    fn put(&mut self, s: &str) -> bool;
-    fn put_byte(&mut self, b: u8) -> bool;
-}
-
-impl Sink for String {
-    #[inline]
-    fn put(&mut self, s: &str) -> bool {
-        self.push_str(s);
-        true
-    }
-    #[inline]
-    fn put_byte(&mut self, b: u8) -> bool {
-        self.push(b as char);
-        true
-    }
-}
-
-struct Compare<'a> {
-    rest: &'a [u8],
-}
-
-impl Sink for Compare<'_> {
-    #[inline]
-    fn put(&mut self, s: &str) -> bool {
-        match self.rest.strip_prefix(s.as_bytes()) {
-            Some(rest) => {
-                self.rest = rest;
-                true
-            }
-            None => false,
-        }
-    }
-    #[inline]
-    fn put_byte(&mut self, b: u8) -> bool {
-        match self.rest.split_first() {
-            Some((&first, rest)) if first == b => {
-                self.rest = rest;
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
 /// `JSON.stringify(value)`.
 pub fn stringify(value: &JsValue) -> String {
-    let mut out = String::with_capacity(estimated_len(value));
+    // Growing beats a sizing pass over the tree: large reallocations are cheap.
+    let mut out = String::new();
     write_into(value, &mut out);
     out
 }
@@ -835,75 +1126,59 @@ pub fn write_into(value: &JsValue, out: &mut String) {
     write_value(value, out);
 }
 
-/// `JSON.stringify(JSON.parse(text))`.
+/// `JSON.stringify(JSON.parse(text))`, written while parsing (no tree is
+/// built); same errors as [`parse`].
 pub fn canonicalize(text: &str) -> Result<String, CanonicalError> {
-    let value = parse(text)?;
-    let mut out = String::with_capacity(text.len());
-    write_value(&value, &mut out);
+    let mut out = String::with_capacity(text.len() + 16);
+    canonicalize_into(text, &mut out)?;
     Ok(out)
 }
 
-/// Whether `text` is already `JSON.stringify(JSON.parse(text))`; errors for
-/// text that [`parse`] refuses. Compares while writing, without building the
-/// canonical text.
-pub fn is_canonical(text: &str) -> Result<bool, CanonicalError> {
-    let value = parse(text)?;
-    let mut cmp = Compare {
-        rest: text.as_bytes(),
+/// [`canonicalize`], appending to `out` (which may be a reused buffer). On
+/// error, `out` holds its old contents plus an unspecified partial output.
+pub fn canonicalize_into(text: &str, out: &mut String) -> Result<(), CanonicalError> {
+    let mut writer = CanonicalWriter {
+        out,
+        spans: Vec::new(),
+        objects: Vec::new(),
     };
-    Ok(write_value(&value, &mut cmp) && cmp.rest.is_empty())
+    Parser::new(text).run(&mut writer)
 }
 
-fn estimated_len(value: &JsValue) -> usize {
-    match value {
-        JsValue::Null => 4,
-        JsValue::Bool(_) => 5,
-        JsValue::Number(_) => 8,
-        JsValue::String(s) => s.len() + 2,
-        JsValue::Array(items) => 2 + items.iter().map(|v| estimated_len(v) + 1).sum::<usize>(),
-        JsValue::Object(members) => {
-            2 + members
-                .iter()
-                .map(|(k, v)| k.len() + 4 + estimated_len(v))
-                .sum::<usize>()
-        }
-    }
+/// Whether `text` is already `JSON.stringify(JSON.parse(text))`; errors for
+/// text that [`parse`] refuses.
+pub fn is_canonical(text: &str) -> Result<bool, CanonicalError> {
+    Ok(canonicalize(text)? == text)
 }
 
-fn write_value<S: Sink>(value: &JsValue, out: &mut S) -> bool {
+fn write_value(value: &JsValue, out: &mut String) {
     match value {
-        JsValue::Null => out.put("null"),
-        JsValue::Bool(true) => out.put("true"),
-        JsValue::Bool(false) => out.put("false"),
+        JsValue::Null => out.push_str("null"),
+        JsValue::Bool(true) => out.push_str("true"),
+        JsValue::Bool(false) => out.push_str("false"),
         JsValue::Number(n) => write_number(*n, out),
         JsValue::String(s) => write_string(s, out),
         JsValue::Array(items) => {
-            if !out.put_byte(b'[') {
-                return false;
-            }
+            out.push('[');
             for (i, item) in items.iter().enumerate() {
-                if i > 0 && !out.put_byte(b',') {
-                    return false;
+                if i > 0 {
+                    out.push(',');
                 }
-                if !write_value(item, out) {
-                    return false;
-                }
+                write_value(item, out);
             }
-            out.put_byte(b']')
+            out.push(']');
         }
         JsValue::Object(members) => {
-            if !out.put_byte(b'{') {
-                return false;
-            }
+            out.push('{');
             for (i, (k, v)) in members.iter().enumerate() {
-                if i > 0 && !out.put_byte(b',') {
-                    return false;
+                if i > 0 {
+                    out.push(',');
                 }
-                if !write_string(k, out) || !out.put_byte(b':') || !write_value(v, out) {
-                    return false;
-                }
+                write_string(k, out);
+                out.push(':');
+                write_value(v, out);
             }
-            out.put_byte(b'}')
+            out.push('}');
         }
     }
 }
@@ -911,9 +1186,10 @@ fn write_value<S: Sink>(value: &JsValue, out: &mut S) -> bool {
 /// ECMAScript `Number::toString`; non-finite values become `null` as in
 /// `JSON.stringify`.
 #[inline]
-fn write_number<S: Sink>(n: f64, out: &mut S) -> bool {
+fn write_number(n: f64, out: &mut String) {
     if !n.is_finite() {
-        return out.put("null");
+        out.push_str("null");
+        return;
     }
     if n == n.trunc() && n.abs() < 1e15 {
         // Integers below 1e15 print as their plain digits ("-0" prints "0").
@@ -932,9 +1208,10 @@ fn write_number<S: Sink>(n: f64, out: &mut S) -> bool {
             i -= 1;
             buf[i] = b'-';
         }
-        return out.put(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+        out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+        return;
     }
-    out.put(ryu_js::Buffer::new().format_finite(n))
+    out.push_str(ryu_js::Buffer::new().format_finite(n));
 }
 
 /// What `JSON.stringify` writes for a byte that needs escaping (0 = raw).
@@ -955,43 +1232,52 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
-fn write_string<S: Sink>(s: &str, out: &mut S) -> bool {
-    if !out.put_byte(b'"') {
-        return false;
-    }
+/// The escape `JSON.stringify` writes for byte `b` (one with `ESCAPE[b] != 0`).
+#[inline]
+fn escape_text(b: u8, buf: &mut [u8; 6]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let e = ESCAPE[b as usize];
+    let len = if e == b'u' {
+        *buf = [
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[(b >> 4) as usize],
+            HEX[(b & 0xf) as usize],
+        ];
+        6
+    } else {
+        buf[0] = b'\\';
+        buf[1] = e;
+        2
+    };
+    std::str::from_utf8(&buf[..len]).expect("ASCII escape")
+}
+
+#[inline]
+fn push_escape(b: u8, out: &mut String) {
+    let mut buf = [0u8; 6];
+    out.push_str(escape_text(b, &mut buf));
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
     let bytes = s.as_bytes();
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let e = ESCAPE[b as usize];
-        if e == 0 {
-            continue;
-        }
-        if run < i && !out.put(&s[run..i]) {
-            return false;
-        }
-        run = i + 1;
-        let ok = if e == b'u' {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let esc = [
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xf) as usize],
-            ];
-            out.put(std::str::from_utf8(&esc).expect("ASCII escape"))
-        } else {
-            out.put_byte(b'\\') && out.put_byte(e)
-        };
-        if !ok {
-            return false;
+    loop {
+        // The bytes to escape are exactly those `scan_plain` stops at.
+        let i = scan_plain(bytes, run);
+        out.push_str(&s[run..i]);
+        match bytes.get(i) {
+            Some(&b) => {
+                push_escape(b, out);
+                run = i + 1;
+            }
+            None => break,
         }
     }
-    if run < bytes.len() && !out.put(&s[run..]) {
-        return false;
-    }
-    out.put_byte(b'"')
+    out.push('"');
 }
 
 // ---------------------------------------------------------------------------
@@ -1055,9 +1341,11 @@ impl std::fmt::Debug for Hasher {
 
 /// Lowercase hex of a digest (64 characters).
 pub fn to_hex(digest: &[u8; 32]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(s, "{b:02x}");
+    for &b in digest {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 0xf) as usize] as char);
     }
     s
 }
@@ -1281,6 +1569,50 @@ mod tests {
     }
 
     #[test]
+    fn string_scan_finds_every_special_byte_at_every_offset() {
+        let specials = [
+            "\"", "\\n", "\u{1f}", "\\u0000", "\\\"", "é", "\u{7f}", "\u{80}", "~",
+        ];
+        for len in 0..20 {
+            for at in 0..=len {
+                for special in specials {
+                    let mut body = "a".repeat(len);
+                    body.insert_str(at, special);
+                    let text = format!("\"{body}\"");
+                    let via_tree = parse(&text).map(|v| stringify(&v));
+                    assert_eq!(canonicalize(&text), via_tree, "{text:?}");
+                    if special == "\"" {
+                        let e = err(&text);
+                        assert!(
+                            e.to_string().contains("after the end")
+                                || e.to_string().contains("unterminated"),
+                            "{e}"
+                        );
+                    }
+                }
+            }
+        }
+        for b in 0u8..=0x7f {
+            let c = b as char;
+            let text = format!("\"abcdefghijklmnop{c}qrstuvwxyz\"");
+            let ok = parse(&text).is_ok();
+            assert_eq!(ok, b >= 0x20 && c != '"' && c != '\\', "{b:#x}");
+        }
+        assert_eq!(scan_plain(b"abcdefgh\x1fz", 0), 8);
+        assert_eq!(scan_plain(b"\xff\xe0\xa0\x9f\x80\x7f\x60\x21\x22", 0), 8);
+        assert_eq!(scan_plain(b"\x21\x5b\x5d\x5c", 0), 3);
+        assert_eq!(scan_plain(b"abc", 0), 3);
+    }
+
+    #[test]
+    fn escape_table_matches_scan_stops() {
+        for b in 0..=255u8 {
+            assert_eq!(ESCAPE[b as usize] != 0, STRING_STOP[b as usize], "{b:#x}");
+            assert_eq!(scan_plain(&[b], 0) == 0, STRING_STOP[b as usize], "{b:#x}");
+        }
+    }
+
+    #[test]
     fn lone_surrogates_refused() {
         for (text, escape, col) in [
             (r#""\ud800""#, r"\ud800", 2),
@@ -1417,6 +1749,47 @@ mod tests {
         }
         assert_eq!(is_canonical(r#"{"a":[1,{"b":null}]}"#), Ok(true));
         assert_eq!(is_canonical(r#"{"a":[1,{"b":null}]} "#), Ok(false));
+    }
+
+    /// `canonicalize` (written while parsing) and `stringify(parse(..))` (via the
+    /// tree) give the same text and the same errors.
+    #[test]
+    fn writer_and_tree_agree() {
+        let big_dup: String = {
+            let mut t = String::from("{");
+            for i in 0..60 {
+                t.push_str(&format!("\"k{}\":{i},\"{}\":[{i}],", i % 40, 100 - i));
+            }
+            t.push_str("\"z\":{\"b\":1,\"1\":2,\"b\":{\"y\":1,\"0\":0,\"y\":2}}}");
+            t
+        };
+        let cases = [
+            r#"{"b":1,"10":2,"2":3,"a":4,"2":5,"b":{"x":1,"0":2,"x":[3,{"1":1,"1":2}]}}"#,
+            r#"[{"a":1,"a":2},{"\u0031":1,"1":2},{"\/":1,"/":2}]"#,
+            r#"{"\u00e9":1,"é":2,"\n":3,"\u000a":4}"#,
+            r#"[-0, -0.0, 0, 1.0, 1e21, 123456789012345, 1234567890123456, -123, 9007199254740993]"#,
+            r#""\u0000\u001f\u007f\u2028\ud83d\ude00\"\\\/""#,
+            "[1,2,{\"a\":[]}] ",
+            "[1,2,{\"a\":[]}] x",
+            "{\"a\":1,}",
+            "\"\\ud800\"",
+            "[1e999]",
+            &big_dup,
+        ];
+        for text in cases {
+            let via_tree = parse(text).map(|v| stringify(&v));
+            assert_eq!(canonicalize(text), via_tree, "{text}");
+            if let Ok(c) = &via_tree {
+                assert_eq!(canonicalize(c).as_ref(), Ok(c), "not a fixed point: {c}");
+            }
+        }
+        assert_eq!(
+            canon(r#"{"b":1,"1":2,"b":{"y":1,"0":0,"y":2}}"#),
+            r#"{"1":2,"b":{"0":0,"y":2}}"#
+        );
+        let mut out = String::from("x=");
+        canonicalize_into("[ 1 ]", &mut out).unwrap();
+        assert_eq!(out, "x=[1]");
     }
 
     #[test]
