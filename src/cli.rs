@@ -11,7 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::connect::ConnectError;
 use crate::registry::{
-    self, PackageDiff, PackageRecord, PublishOptions, Registry, RegistryError, Scope, VerifyProgress,
+    self, PackageDiff, PackageRecord, PublishOptions, Registry, RegistryError, Scope,
+    VerifyProgress,
 };
 use crate::store::StoreError;
 use crate::untrusted::printable;
@@ -22,7 +23,13 @@ use crate::untrusted::printable;
 pub struct Args {
     /// The registry: a path, file:PATH, libsql://HOST, https://… or http://… (env PKGDECK_DB).
     /// Without it: the registry.db in pkgdeck's data dir.
-    #[arg(long, global = true, env = "PKGDECK_DB", value_name = "TARGET", conflicts_with = "connection")]
+    #[arg(
+        long,
+        global = true,
+        env = "PKGDECK_DB",
+        value_name = "TARGET",
+        conflicts_with = "connection"
+    )]
     pub db: Option<String>,
     /// A saved connection from config.toml.
     #[arg(short = 'c', long = "connection", global = true, value_name = "NAME")]
@@ -126,7 +133,9 @@ impl From<RegistryError> for Failure {
     fn from(e: RegistryError) -> Failure {
         let code = match &e {
             RegistryError::Store(StoreError::ReadOnly { .. }) => 2,
-            RegistryError::Store(_) | RegistryError::Trash { .. } | RegistryError::Corrupt { .. } => 3,
+            RegistryError::Store(_)
+            | RegistryError::Trash { .. }
+            | RegistryError::Corrupt { .. } => 3,
             RegistryError::Conflict { .. } => 3,
             RegistryError::NotFound { .. } => 1,
             RegistryError::InvalidJson { .. }
@@ -298,7 +307,11 @@ pub fn run(registry: &Registry, command: Command) -> Outcome {
         } => publish(registry, &file, allow_overwrite, json),
         Command::Delete { id, version, yes } => delete(registry, &id, version.as_deref(), yes),
         Command::Verify { id, version, json } => verify(registry, id, version, json),
-        Command::Export { id, version, output } => export(registry, &id, version.as_deref(), output),
+        Command::Export {
+            id,
+            version,
+            output,
+        } => export(registry, &id, version.as_deref(), output),
         Command::Diff { id, from, to, json } => diff(registry, &id, &from, &to, json),
         Command::Restore { file } => restore(registry, &file),
         Command::Trash { json } => trash(registry, json),
@@ -329,14 +342,19 @@ fn list(registry: &Registry, json: bool) -> Outcome {
                 vec![
                     r.id.clone(),
                     r.version.clone(),
-                    r.name.clone().unwrap_or_else(|| "(unreadable manifest)".into()),
+                    r.name
+                        .clone()
+                        .unwrap_or_else(|| "(unreadable manifest)".into()),
                     opt(&r.kind).into(),
                     r.versions.to_string(),
                     opt(&r.created_at).into(),
                 ]
             })
             .collect();
-        emit(&table(&["ID", "VERSION", "NAME", "TYPE", "VERSIONS", "CREATED"], body))?;
+        emit(&table(
+            &["ID", "VERSION", "NAME", "TYPE", "VERSIONS", "CREATED"],
+            body,
+        ))?;
     }
     Ok(0)
 }
@@ -344,7 +362,10 @@ fn list(registry: &Registry, json: bool) -> Outcome {
 fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
     let rows = registry.versions(id)?;
     if rows.is_empty() {
-        return Err(Failure::new(1, format!("package {id} was not found in {}", registry.target())));
+        return Err(Failure::new(
+            1,
+            format!("package {id} was not found in {}", registry.target()),
+        ));
     }
     if json {
         let shaped: Vec<VersionRow> = rows
@@ -365,7 +386,11 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             .map(|r| {
                 vec![
                     r.version.clone(),
-                    if r.latest { "latest".into() } else { String::new() },
+                    if r.latest {
+                        "latest".into()
+                    } else {
+                        String::new()
+                    },
                     opt(&r.created_at).into(),
                     opt(&r.updated_at).into(),
                     r.hash.chars().take(12).collect(),
@@ -418,14 +443,25 @@ fn get(registry: &Registry, id: &str, version: Option<&str>, json: bool) -> Outc
 fn read_input(file: &str) -> Result<(String, String), Failure> {
     if file == "-" {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::new(2, format!("cannot read the document from standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Failure::new(
+                2,
+                format!("cannot read the document from standard input: {e}"),
+            )
+        })?;
         return Ok((text, "standard input".into()));
     }
-    let bytes = std::fs::read(file).map_err(|e| Failure::new(2, format!("cannot read {file}: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| Failure::new(2, format!("{file} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| Failure::new(2, format!("cannot read {file}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Failure::new(
+            2,
+            format!(
+                "{file} is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
     Ok((text, file.to_owned()))
 }
 
@@ -450,7 +486,11 @@ fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -
             format!(
                 "replaced hash {} (old row saved to {})",
                 old.hash,
-                outcome.trash_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+                outcome
+                    .trash_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
             )
         } else {
             "published".to_owned()
@@ -487,7 +527,11 @@ fn delete(registry: &Registry, id: &str, version: Option<&str>, yes: bool) -> Ou
         .unwrap_or_default();
     let mut text = String::new();
     for r in &outcome.deleted {
-        text.push_str(&format!("deleted {} {}\n", printable(&r.id), printable(&r.version)));
+        text.push_str(&format!(
+            "deleted {} {}\n",
+            printable(&r.id),
+            printable(&r.version)
+        ));
     }
     text.push_str(&format!("saved to the trash: {trash}\n"));
     emit(&text)?;
@@ -533,7 +577,10 @@ fn verify(registry: &Registry, id: Option<String>, version: Option<String>, json
                 Scope::Version(_, v) => format!("package {id} version {v}"),
                 _ => format!("package {id}"),
             };
-            return Err(Failure::new(1, format!("{what} was not found in {}", registry.target())));
+            return Err(Failure::new(
+                1,
+                format!("{what} was not found in {}", registry.target()),
+            ));
         }
     }
     if json {
@@ -561,7 +608,11 @@ fn verify(registry: &Registry, id: Option<String>, version: Option<String>, json
         })?;
     } else {
         let mut text = String::new();
-        for v in report.failed.iter().chain(report.warnings.iter().filter(|v| v.ok())) {
+        for v in report
+            .failed
+            .iter()
+            .chain(report.warnings.iter().filter(|v| v.ok()))
+        {
             let label = if v.ok() { "WARN" } else { "FAIL" };
             for d in &v.details {
                 text.push_str(&format!(
@@ -584,7 +635,12 @@ fn verify(registry: &Registry, id: Option<String>, version: Option<String>, json
     Ok(if report.failed.is_empty() { 0 } else { 1 })
 }
 
-fn export(registry: &Registry, id: &str, version: Option<&str>, output: Option<PathBuf>) -> Outcome {
+fn export(
+    registry: &Registry,
+    id: &str,
+    version: Option<&str>,
+    output: Option<PathBuf>,
+) -> Outcome {
     let mut doc = registry.export(id, version)?;
     doc.push('\n');
     match output {
@@ -601,7 +657,10 @@ pub fn write_file_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::R
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -617,7 +676,12 @@ pub fn write_file_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::R
 
 /// The human form of a diff.
 pub fn diff_text(d: &PackageDiff) -> String {
-    let mut text = format!("{} {} → {}\n", printable(&d.id), printable(&d.from), printable(&d.to));
+    let mut text = format!(
+        "{} {} → {}\n",
+        printable(&d.id),
+        printable(&d.from),
+        printable(&d.to)
+    );
     if d.is_empty() {
         text.push_str("no differences\n");
         return text;
@@ -664,7 +728,11 @@ fn restore(registry: &Registry, file: &std::path::Path) -> Outcome {
     let restored = registry.restore(file)?;
     let mut text = String::new();
     for r in &restored {
-        text.push_str(&format!("restored {} {}\n", printable(&r.id), printable(&r.version)));
+        text.push_str(&format!(
+            "restored {} {}\n",
+            printable(&r.id),
+            printable(&r.version)
+        ));
     }
     if restored.is_empty() {
         text.push_str("every row of the file is already in the registry; nothing written\n");
@@ -692,7 +760,12 @@ fn trash(registry: &Registry, json: bool) -> Outcome {
                 saved_at: &e.file.saved_at,
                 action: &e.file.action,
                 target: &e.file.target,
-                rows: e.file.rows.iter().map(|r| (r.id.as_str(), r.version.as_str())).collect(),
+                rows: e
+                    .file
+                    .rows
+                    .iter()
+                    .map(|r| (r.id.as_str(), r.version.as_str()))
+                    .collect(),
             })
             .collect();
         write_json(&shaped)?;
@@ -700,7 +773,12 @@ fn trash(registry: &Registry, json: bool) -> Outcome {
         let body = entries
             .iter()
             .map(|e| {
-                let rows: Vec<String> = e.file.rows.iter().map(|r| format!("{} {}", r.id, r.version)).collect();
+                let rows: Vec<String> = e
+                    .file
+                    .rows
+                    .iter()
+                    .map(|r| format!("{} {}", r.id, r.version))
+                    .collect();
                 vec![
                     e.file.saved_at.clone(),
                     e.file.action.clone(),

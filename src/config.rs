@@ -28,7 +28,10 @@ impl Dirs {
         };
         Ok(Dirs {
             data: pick("PKGDECK_DATA_DIR", project.as_ref().map(|p| p.data_dir()))?,
-            config: pick("PKGDECK_CONFIG_DIR", project.as_ref().map(|p| p.config_dir()))?,
+            config: pick(
+                "PKGDECK_CONFIG_DIR",
+                project.as_ref().map(|p| p.config_dir()),
+            )?,
         })
     }
 
@@ -70,8 +73,13 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let config: Config = toml::from_str(&text)
-            .map_err(|e| format!("{} is not a valid pkgdeck config: {}", path.display(), e.message()))?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a valid pkgdeck config: {}",
+                path.display(),
+                e.message()
+            )
+        })?;
         for (name, c) in &config.connections {
             if c.target.contains("authToken=") {
                 return Err(format!(
@@ -99,12 +107,21 @@ mod tests {
         )
         .unwrap();
         let c = Config::load(&path).unwrap();
-        assert_eq!(c.connections["prod"].token_env.as_deref(), Some("PROD_TOKEN"));
+        assert_eq!(
+            c.connections["prod"].token_env.as_deref(),
+            Some("PROD_TOKEN")
+        );
         assert_eq!(c.connections["local"].target, "/tmp/r.db");
-        std::fs::write(&path, "[connections.x]\ntarget = \"libsql://h?authToken=abc\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[connections.x]\ntarget = \"libsql://h?authToken=abc\"\n",
+        )
+        .unwrap();
         let err = Config::load(&path).unwrap_err();
         assert!(err.contains("token_env") && !err.contains("abc"), "{err}");
         std::fs::write(&path, "[connections.x]\ntarget = 3\n").unwrap();
-        assert!(Config::load(&path).unwrap_err().contains("not a valid pkgdeck config"));
+        assert!(Config::load(&path)
+            .unwrap_err()
+            .contains("not a valid pkgdeck config"));
     }
 }

@@ -42,16 +42,19 @@ pub fn resolve_target(request: &Request, dirs: &Dirs) -> Result<Target, ConnectE
             return Err(ConnectError::Usage(format!(
                 "no saved connection {name:?} in {} (known: {})",
                 dirs.config_file().display(),
-                if known.is_empty() { "none".into() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
             )));
         };
         let token = match &c.token_env {
             Some(var) => std::env::var(var).ok().filter(|v| !v.is_empty()),
             None => Target::token_from_env(),
         };
-        return Target::parse(&c.target, token).map_err(|e| {
-            ConnectError::Usage(format!("saved connection {name:?}: {e}"))
-        });
+        return Target::parse(&c.target, token)
+            .map_err(|e| ConnectError::Usage(format!("saved connection {name:?}: {e}")));
     }
     match &request.db {
         Some(db) => Target::parse(db, Target::token_from_env()).map_err(ConnectError::Usage),

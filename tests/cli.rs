@@ -6,7 +6,10 @@ use std::process::{Command, Output, Stdio};
 
 use sha2::{Digest, Sha256};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed-written.db");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/seed-written.db"
+);
 
 struct Sandbox {
     dir: tempfile::TempDir,
@@ -46,7 +49,12 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     }
 
@@ -100,25 +108,66 @@ fn list_versions_get_in_the_documented_json_shapes() {
     assert_eq!(rows.len(), 9);
     assert_eq!(
         keys(&rows[0]),
-        ["id", "version", "name", "type", "hash", "created_at", "updated_at", "versions"]
+        [
+            "id",
+            "version",
+            "name",
+            "type",
+            "hash",
+            "created_at",
+            "updated_at",
+            "versions"
+        ]
     );
     assert_eq!(rows[0]["id"], "com.acme.helpdesk");
     assert_eq!(rows[0]["version"], "1.1.1");
     assert_eq!(rows[0]["versions"], 4);
 
     let v = json(&s.run(&["versions", "com.acme.helpdesk", "--json"]));
-    let order: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["version"].as_str().unwrap()).collect();
+    let order: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
     assert_eq!(order, ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]);
-    assert_eq!(keys(&v[0]), ["id", "version", "hash", "created_at", "updated_at", "latest"]);
-    assert_eq!((v[0]["latest"].as_bool(), v[1]["latest"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        keys(&v[0]),
+        [
+            "id",
+            "version",
+            "hash",
+            "created_at",
+            "updated_at",
+            "latest"
+        ]
+    );
+    assert_eq!(
+        (v[0]["latest"].as_bool(), v[1]["latest"].as_bool()),
+        (Some(true), Some(false))
+    );
 
     let g = s.run(&["get", "keys", "--json"]);
     assert_eq!(g.status.code(), Some(0));
     let text = stdout(&g);
     let rec = json(&g);
-    assert_eq!(keys(&rec), ["id", "version", "manifest", "metadata", "hash", "created_at", "updated_at"]);
+    assert_eq!(
+        keys(&rec),
+        [
+            "id",
+            "version",
+            "manifest",
+            "metadata",
+            "hash",
+            "created_at",
+            "updated_at"
+        ]
+    );
     // The manifest is embedded in stored key order, integer-like keys first, as stored.
-    assert!(text.contains(r#""manifest":{"2":"two","10":"ten","id":"keys""#), "{text}");
+    assert!(
+        text.contains(r#""manifest":{"2":"two","10":"ten","id":"keys""#),
+        "{text}"
+    );
     let latest = json(&s.run(&["get", "com.acme.helpdesk", "--json"]));
     assert_eq!(latest["version"], "1.1.1");
     let exact = json(&s.run(&["get", "com.acme.helpdesk", "1.0.0", "--json"]));
@@ -171,7 +220,9 @@ fn publish_then_same_hash_is_a_no_op_and_overwrite_needs_the_flag() {
     assert_eq!(keys(&o["replaced"]), ["hash", "created_at", "updated_at"]);
     assert_eq!(o["replaced"]["hash"], p["hash"]);
     // The old row is in the trash and the overwrite is audited.
-    let trash: Vec<_> = std::fs::read_dir(s.dir.path().join("data/trash")).unwrap().collect();
+    let trash: Vec<_> = std::fs::read_dir(s.dir.path().join("data/trash"))
+        .unwrap()
+        .collect();
     assert_eq!(trash.len(), 1);
     let audit = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
     assert_eq!(audit.lines().count(), 2);
@@ -207,7 +258,10 @@ fn refused_input_exits_2_and_leaves_the_file_unchanged() {
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         let e = one_sentence(&o);
         assert!(e.contains(expect), "{name}: {e}");
-        assert!(e.contains(name) || expect == "--allow-overwrite", "names the file: {e}");
+        assert!(
+            e.contains(name) || expect == "--allow-overwrite",
+            "names the file: {e}"
+        );
         assert_eq!(s.checksum(), sum, "{name} changed the file");
     }
     let missing = s.run(&["publish", "/nonexistent/doc.json"]);
@@ -239,7 +293,10 @@ fn a_file_that_is_not_sqlite_exits_3_naming_it() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let e = one_sentence(&o);
-    assert!(e.contains(&path) && e.contains("not an SQLite database"), "{e}");
+    assert!(
+        e.contains(&path) && e.contains("not an SQLite database"),
+        "{e}"
+    );
     assert_eq!(checksum(Path::new(&path)), before);
     let o = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
         .args(["--db", "/nonexistent-dir/x.db", "list"])
@@ -265,7 +322,10 @@ fn verify_names_each_bad_row_and_exits_1() {
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
     assert_eq!(keys(&v), ["checked", "ok", "failed", "warnings"]);
-    assert_eq!((v["checked"].as_u64(), v["ok"].as_u64()), (Some(12), Some(9)));
+    assert_eq!(
+        (v["checked"].as_u64(), v["ok"].as_u64()),
+        (Some(12), Some(9))
+    );
     let failed: Vec<(String, String, Vec<String>)> = v["failed"]
         .as_array()
         .unwrap()
@@ -275,34 +335,64 @@ fn verify_names_each_bad_row_and_exits_1() {
             (
                 f["id"].as_str().unwrap().to_owned(),
                 f["version"].as_str().unwrap().to_owned(),
-                f["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect(),
+                f["problems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap().to_owned())
+                    .collect(),
             )
         })
         .collect();
-    assert!(failed.contains(&("com.acme.crm".into(), "1.2.0".into(), vec!["hash_mismatch".into()])));
+    assert!(failed.contains(&(
+        "com.acme.crm".into(),
+        "1.2.0".into(),
+        vec!["hash_mismatch".into()]
+    )));
     assert!(failed.contains(&(
         "dup".into(),
         "1.0.0".into(),
         vec!["hash_mismatch".into(), "manifest_invalid_json".into()]
     )));
-    assert!(failed.contains(&("sp".into(), "9.0.0".into(), vec!["identity_mismatch".into()])));
+    assert!(failed.contains(&(
+        "sp".into(),
+        "9.0.0".into(),
+        vec!["identity_mismatch".into()]
+    )));
     let human = s.run(&["verify"]);
     assert_eq!(human.status.code(), Some(1));
     let text = stdout(&human);
-    assert!(text.contains("FAIL com.acme.crm 1.2.0: hash_mismatch"), "{text}");
+    assert!(
+        text.contains("FAIL com.acme.crm 1.2.0: hash_mismatch"),
+        "{text}"
+    );
     assert!(text.contains("FAIL sp 9.0.0: identity_mismatch"), "{text}");
     // list still works, with the unreadable name as null.
     let l = json(&s.run(&["list", "--json"]));
-    let dup = l.as_array().unwrap().iter().find(|r| r["id"] == "dup").unwrap();
+    let dup = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "dup")
+        .unwrap();
     assert!(dup["name"].is_null() && dup["type"].is_null());
-    assert_eq!(s.run(&["verify", "com.acme.helpdesk"]).status.code(), Some(0));
+    assert_eq!(
+        s.run(&["verify", "com.acme.helpdesk"]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]
 fn export_diff_delete_restore() {
     let s = Sandbox::new();
     let out = s.dir.path().join("export.json");
-    let o = s.run(&["export", "com.acme.helpdesk", "1.1.0", "-o", out.to_str().unwrap()]);
+    let o = s.run(&[
+        "export",
+        "com.acme.helpdesk",
+        "1.1.0",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let exported = std::fs::read_to_string(&out).unwrap();
     assert!(exported.starts_with(r#"{"manifest":{"id":"com.acme.helpdesk","version":"1.1.0""#));
@@ -324,8 +414,15 @@ fn export_diff_delete_restore() {
     let del = s.run(&["delete", "com.acme.helpdesk", "1.1.0", "--yes"]);
     assert_eq!(del.status.code(), Some(0), "{}", stderr(&del));
     let text = stdout(&del);
-    let trash_file = text.lines().find_map(|l| l.strip_prefix("saved to the trash: ")).unwrap().to_owned();
-    assert_eq!(s.run(&["get", "com.acme.helpdesk", "1.1.0"]).status.code(), Some(1));
+    let trash_file = text
+        .lines()
+        .find_map(|l| l.strip_prefix("saved to the trash: "))
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        s.run(&["get", "com.acme.helpdesk", "1.1.0"]).status.code(),
+        Some(1)
+    );
     let r = s.run(&["restore", &trash_file]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let after = rusqlite::Connection::open(&s.db)
@@ -344,7 +441,10 @@ fn export_diff_delete_restore() {
     assert_eq!(o.status.code(), Some(2));
     assert!(one_sentence(&o).contains("bad-trash.json"));
     let audit = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
-    let lines: Vec<serde_json::Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(
         keys(&lines[0]),
@@ -372,12 +472,18 @@ fn no_target_uses_the_registry_in_the_data_dir() {
     assert!(dir.path().join("data/registry.db").exists());
     let f = dir.path().join("d.json");
     std::fs::write(&f, GOOD).unwrap();
-    assert_eq!(run(&["publish", f.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        run(&["publish", f.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
     assert_eq!(json(&run(&["list", "--json"])).as_array().unwrap().len(), 1);
     // file: prefix and PKGDECK_DB name the same kind of target.
     let o = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
         .args(["list", "--json"])
-        .env("PKGDECK_DB", format!("file:{}", dir.path().join("data/registry.db").display()))
+        .env(
+            "PKGDECK_DB",
+            format!("file:{}", dir.path().join("data/registry.db").display()),
+        )
         .env("PKGDECK_DATA_DIR", dir.path().join("other"))
         .output()
         .unwrap();
@@ -386,7 +492,10 @@ fn no_target_uses_the_registry_in_the_data_dir() {
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
     std::fs::write(
         dir.path().join("config/config.toml"),
-        format!("[connections.main]\ntarget = \"{}\"\n", dir.path().join("data/registry.db").display()),
+        format!(
+            "[connections.main]\ntarget = \"{}\"\n",
+            dir.path().join("data/registry.db").display()
+        ),
     )
     .unwrap();
     let o = run(&["-c", "main", "list", "--json"]);

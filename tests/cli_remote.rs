@@ -33,7 +33,11 @@ fn all_output(o: &Output) -> String {
 }
 
 fn assert_no_token(o: &Output) {
-    assert!(!all_output(o).contains(TOKEN), "token leaked: {}", all_output(o));
+    assert!(
+        !all_output(o).contains(TOKEN),
+        "token leaked: {}",
+        all_output(o)
+    );
 }
 
 #[test]
@@ -77,19 +81,37 @@ fn commands_work_on_a_remote_registry_like_on_a_file() {
     let audit = std::fs::read_to_string(data.join("audit.log")).unwrap();
     assert_eq!(audit.lines().count(), 2);
     assert!(audit.contains(&url) && !audit.contains(TOKEN), "{audit}");
-    let trash = std::fs::read_dir(data.join("trash")).unwrap().next().unwrap().unwrap();
-    assert!(!std::fs::read_to_string(trash.path()).unwrap().contains(TOKEN));
+    let trash = std::fs::read_dir(data.join("trash"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(!std::fs::read_to_string(trash.path())
+        .unwrap()
+        .contains(TOKEN));
 
     // What the server wrote is in its file, and verifies there.
     server.stop();
     let o = pkgdeck(db.to_str().unwrap(), &data, &["verify", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((v["checked"].as_u64(), v["ok"].as_u64()), (Some(12), Some(12)));
-    let o = pkgdeck(db.to_str().unwrap(), &data, &["versions", "com.acme.helpdesk", "--json"]);
+    assert_eq!(
+        (v["checked"].as_u64(), v["ok"].as_u64()),
+        (Some(12), Some(12))
+    );
+    let o = pkgdeck(
+        db.to_str().unwrap(),
+        &data,
+        &["versions", "com.acme.helpdesk", "--json"],
+    );
     let versions: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(versions[0]["version"], "1.1.2");
-    assert_eq!(pkgdeck(db.to_str().unwrap(), &data, &["get", "com.acme.crm"]).status.code(), Some(1));
+    assert_eq!(
+        pkgdeck(db.to_str().unwrap(), &data, &["get", "com.acme.crm"])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]

@@ -34,7 +34,12 @@ fn concurrent_publishers_lose_nothing() {
                 let file = dir.join(format!("{id}-{i}.json"));
                 std::fs::write(&file, doc(id, &format!("1.0.{i}"))).unwrap();
                 let out = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-                    .args(["--db", db.to_str().unwrap(), "publish", file.to_str().unwrap()])
+                    .args([
+                        "--db",
+                        db.to_str().unwrap(),
+                        "publish",
+                        file.to_str().unwrap(),
+                    ])
                     .env("PKGDECK_DATA_DIR", &data)
                     .output()
                     .unwrap();
@@ -51,8 +56,13 @@ fn concurrent_publishers_lose_nothing() {
     let shell = std::thread::spawn(move || {
         for i in 0..EACH {
             let conn = rusqlite::Connection::open(&shell_db).unwrap();
-            conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-            let prepared = pkgdeck::registry::prepare_publish(&doc("other.writer", &format!("2.0.{i}")), "doc").unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            let prepared = pkgdeck::registry::prepare_publish(
+                &doc("other.writer", &format!("2.0.{i}")),
+                "doc",
+            )
+            .unwrap();
             conn.execute(
                 "INSERT INTO sys_packages (id, version, manifest, metadata, hash) VALUES (?, ?, ?, ?, ?)",
                 rusqlite::params![prepared.id, prepared.version, prepared.manifest, prepared.metadata, prepared.hash],
@@ -71,7 +81,12 @@ fn concurrent_publishers_lose_nothing() {
         .env("PKGDECK_DATA_DIR", &data)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["checked"], (3 * EACH) as u64);
     assert_eq!(report["ok"], (3 * EACH) as u64);
@@ -81,6 +96,11 @@ fn concurrent_publishers_lose_nothing() {
         .output()
         .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let versions: Vec<u64> = list.as_array().unwrap().iter().map(|r| r["versions"].as_u64().unwrap()).collect();
+    let versions: Vec<u64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["versions"].as_u64().unwrap())
+        .collect();
     assert_eq!(versions, vec![EACH as u64; 3]);
 }

@@ -13,8 +13,14 @@ use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::Store;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed-written.db");
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stringify-golden.jsonl");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/seed-written.db"
+);
+const GOLDEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/stringify-golden.jsonl"
+);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Backend {
@@ -118,10 +124,16 @@ fn golden() -> Vec<serde_json::Value> {
 }
 
 fn versions_of(r: &Registry, id: &str) -> Vec<String> {
-    r.versions(id).unwrap().into_iter().map(|v| v.version).collect()
+    r.versions(id)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.version)
+        .collect()
 }
 
-fn all_rows(conn: &rusqlite::Connection) -> Vec<(String, String, String, String, String, String, String)> {
+fn all_rows(
+    conn: &rusqlite::Connection,
+) -> Vec<(String, String, String, String, String, String, String)> {
     let mut stmt = conn
         .prepare("SELECT id, version, manifest, metadata, hash, created_at, updated_at FROM sys_packages ORDER BY id, version")
         .unwrap();
@@ -160,19 +172,37 @@ fn fixture_written_by_the_service_reads_right(b: Backend) {
     // Inserted last, listed first.
     assert_eq!(list[0].id, "com.acme.helpdesk");
     assert_eq!(list[8].id, "com.acme.crm");
-    assert_eq!(r.get("com.acme.helpdesk", None).unwrap().unwrap().version, "1.1.1");
-    assert_eq!(r.get("com.acme.helpdesk", Some("latest")).unwrap().unwrap().version, "1.1.1");
-    assert_eq!(versions_of(&r, "com.acme.helpdesk"), ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]);
+    assert_eq!(
+        r.get("com.acme.helpdesk", None).unwrap().unwrap().version,
+        "1.1.1"
+    );
+    assert_eq!(
+        r.get("com.acme.helpdesk", Some("latest"))
+            .unwrap()
+            .unwrap()
+            .version,
+        "1.1.1"
+    );
+    assert_eq!(
+        versions_of(&r, "com.acme.helpdesk"),
+        ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]
+    );
     let v = r.versions("com.acme.helpdesk").unwrap();
     assert!(v[0].latest && v.iter().skip(1).all(|x| !x.latest));
     assert_eq!(r.counts().unwrap(), (9, 12));
     let report = r.verify(&Scope::All, &mut |_| true).unwrap();
     assert_eq!(report.checked, 12);
     assert_eq!(report.ok, 12);
-    assert!(report.failed.is_empty() && report.warnings.is_empty(), "{report:#?}");
+    assert!(
+        report.failed.is_empty() && report.warnings.is_empty(),
+        "{report:#?}"
+    );
     assert!(r.get("nope", None).unwrap().is_none());
     assert!(r.versions("nope").unwrap().is_empty());
-    assert!(matches!(r.require("nope", Some("1.0.0")), Err(RegistryError::NotFound { .. })));
+    assert!(matches!(
+        r.require("nope", Some("1.0.0")),
+        Err(RegistryError::NotFound { .. })
+    ));
 }
 
 fn golden_vectors_publish_to_the_expected_texts_and_hash(b: Backend) {
@@ -182,7 +212,11 @@ fn golden_vectors_publish_to_the_expected_texts_and_hash(b: Backend) {
     assert!(vectors.len() >= 8);
     for g in &vectors {
         let out = r
-            .publish(g["input"].as_str().unwrap(), "golden", PublishOptions::default())
+            .publish(
+                g["input"].as_str().unwrap(),
+                "golden",
+                PublishOptions::default(),
+            )
             .unwrap();
         assert_eq!(out.hash, g["hash"].as_str().unwrap());
         let rec = r.get(&out.id, Some(&out.version)).unwrap().unwrap();
@@ -191,7 +225,10 @@ fn golden_vectors_publish_to_the_expected_texts_and_hash(b: Backend) {
         assert_eq!(rec.hash, g["hash"].as_str().unwrap());
     }
     let report = r.verify(&Scope::All, &mut |_| true).unwrap();
-    assert_eq!((report.checked, report.failed.len()), (vectors.len() as u64, 0));
+    assert_eq!(
+        (report.checked, report.failed.len()),
+        (vectors.len() as u64, 0)
+    );
     drop(r);
     // What the server wrote is in its file, byte for byte.
     let conn = env.finish();
@@ -210,23 +247,48 @@ fn golden_vectors_publish_to_the_expected_texts_and_hash(b: Backend) {
 fn publish_is_an_upsert_that_refuses_silent_overwrites(b: Backend) {
     let mut env = Env::seeded(b);
     let r = env.registry();
-    let first = r.publish(&doc("p.one", "1.0.0", "a"), "one.json", PublishOptions::default()).unwrap();
+    let first = r
+        .publish(
+            &doc("p.one", "1.0.0", "a"),
+            "one.json",
+            PublishOptions::default(),
+        )
+        .unwrap();
     assert!(first.replaced.is_none() && !first.unchanged);
     // Same contents again: a no-op success.
-    let again = r.publish(&doc("p.one", "1.0.0", "a"), "one.json", PublishOptions::default()).unwrap();
+    let again = r
+        .publish(
+            &doc("p.one", "1.0.0", "a"),
+            "one.json",
+            PublishOptions::default(),
+        )
+        .unwrap();
     assert!(again.unchanged);
     assert_eq!(again.hash, first.hash);
     // Different contents: refused without the flag, and nothing changes.
     let err = r
-        .publish(&doc("p.one", "1.0.0", "b"), "two.json", PublishOptions::default())
+        .publish(
+            &doc("p.one", "1.0.0", "b"),
+            "two.json",
+            PublishOptions::default(),
+        )
         .unwrap_err();
     assert!(matches!(err, RegistryError::WouldOverwrite { .. }), "{err}");
     assert!(err.to_string().contains("--allow-overwrite"));
-    assert_eq!(r.get("p.one", Some("1.0.0")).unwrap().unwrap().hash, first.hash);
+    assert_eq!(
+        r.get("p.one", Some("1.0.0")).unwrap().unwrap().hash,
+        first.hash
+    );
     let before = r.get("p.one", Some("1.0.0")).unwrap().unwrap();
     // With the flag: replaced, old row in the trash, created_at kept.
     let over = r
-        .publish(&doc("p.one", "1.0.0", "b"), "two.json", PublishOptions { allow_overwrite: true })
+        .publish(
+            &doc("p.one", "1.0.0", "b"),
+            "two.json",
+            PublishOptions {
+                allow_overwrite: true,
+            },
+        )
         .unwrap();
     let replaced = over.replaced.clone().unwrap();
     assert_eq!(replaced.hash, first.hash);
@@ -245,7 +307,9 @@ fn publish_is_an_upsert_that_refuses_silent_overwrites(b: Backend) {
     assert_eq!(audit[1]["new_hash"], over.hash.as_str());
     drop(r);
     let conn = env.finish();
-    let n: i64 = conn.query_row("SELECT count(*) FROM sys_packages", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM sys_packages", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 13);
 }
 
@@ -253,10 +317,14 @@ fn latest_is_the_most_recently_inserted_even_in_the_same_second(b: Backend) {
     let env = Env::empty(b);
     let r = env.registry();
     for v in ["1.0.0", "2.0.0", "1.1.1", "1.5.0", "1.1.2"] {
-        r.publish(&doc("p.same", v, "x"), "doc", PublishOptions::default()).unwrap();
+        r.publish(&doc("p.same", v, "x"), "doc", PublishOptions::default())
+            .unwrap();
     }
     assert_eq!(r.get("p.same", None).unwrap().unwrap().version, "1.1.2");
-    assert_eq!(versions_of(&r, "p.same"), ["1.1.2", "1.5.0", "1.1.1", "2.0.0", "1.0.0"]);
+    assert_eq!(
+        versions_of(&r, "p.same"),
+        ["1.1.2", "1.5.0", "1.1.1", "2.0.0", "1.0.0"]
+    );
     let list = r.list().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].version.as_str(), list[0].versions), ("1.1.2", 5));
@@ -282,7 +350,9 @@ fn refused_documents_change_nothing(b: Backend) {
         (doc("com.acme.helpdesk", "1.1.1", "changed"), "--allow-overwrite"),
     ];
     for (text, expect) in &cases {
-        let err = r.publish(text, "bad.json", PublishOptions::default()).unwrap_err();
+        let err = r
+            .publish(text, "bad.json", PublishOptions::default())
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(expect), "{msg:?} should mention {expect:?}");
         assert!(!msg.contains('\n'), "one sentence: {msg:?}");
@@ -315,7 +385,10 @@ fn tampered_rows_are_reported_and_never_hidden(b: Backend) {
             .unwrap_or_default()
     };
     assert_eq!(problems("com.acme.crm"), [Problem::HashMismatch]);
-    assert_eq!(problems("keys"), [Problem::HashMismatch, Problem::ManifestInvalidJson]);
+    assert_eq!(
+        problems("keys"),
+        [Problem::HashMismatch, Problem::ManifestInvalidJson]
+    );
     assert_eq!(problems("renamed"), [Problem::IdentityMismatch]);
     assert!(problems("order").contains(&Problem::HashMismatch));
     let warned: Vec<&str> = report
@@ -335,14 +408,21 @@ fn tampered_rows_are_reported_and_never_hidden(b: Backend) {
     assert!(list.iter().any(|s| s.id == "renamed"));
     // One row, one package.
     let one = r
-        .verify(&Scope::Version("keys".into(), "1.0.0".into()), &mut |_| true)
+        .verify(&Scope::Version("keys".into(), "1.0.0".into()), &mut |_| {
+            true
+        })
         .unwrap();
     assert_eq!((one.checked, one.failed.len()), (1, 1));
-    let pkg = r.verify(&Scope::Package("com.acme.helpdesk".into()), &mut |_| true).unwrap();
+    let pkg = r
+        .verify(&Scope::Package("com.acme.helpdesk".into()), &mut |_| true)
+        .unwrap();
     assert_eq!((pkg.checked, pkg.ok), (4, 4));
     // A corrupt row cannot be exported or diffed, with a sentence naming it.
     let err = r.export("keys", None).unwrap_err().to_string();
-    assert!(err.contains("keys 1.0.0") && err.contains("not valid JSON"), "{err}");
+    assert!(
+        err.contains("keys 1.0.0") && err.contains("not valid JSON"),
+        "{err}"
+    );
 }
 
 fn verify_can_be_cancelled_and_reports_progress(b: Backend) {
@@ -367,7 +447,10 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
     let one = r.delete("com.acme.helpdesk", Some("1.1.0")).unwrap();
     assert_eq!(one.deleted.len(), 1);
     assert!(one.kept.is_empty());
-    assert_eq!(versions_of(&r, "com.acme.helpdesk"), ["1.1.1", "2.0.0", "1.0.0"]);
+    assert_eq!(
+        versions_of(&r, "com.acme.helpdesk"),
+        ["1.1.1", "2.0.0", "1.0.0"]
+    );
     let all = r.delete("com.acme.helpdesk", None).unwrap();
     assert_eq!(all.deleted.len(), 3);
     assert!(r.versions("com.acme.helpdesk").unwrap().is_empty());
@@ -381,15 +464,32 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
     assert_eq!(restored.len(), 1);
     let back = r.get("com.acme.helpdesk", Some("1.1.0")).unwrap().unwrap();
     assert_eq!(
-        (&back.manifest, &back.metadata, &back.hash, &back.created_at, &back.updated_at),
-        (&before.manifest, &before.metadata, &before.hash, &before.created_at, &before.updated_at)
+        (
+            &back.manifest,
+            &back.metadata,
+            &back.hash,
+            &back.created_at,
+            &back.updated_at
+        ),
+        (
+            &before.manifest,
+            &before.metadata,
+            &before.hash,
+            &before.created_at,
+            &before.updated_at
+        )
     );
     r.restore(all.trash_file.as_ref().unwrap()).unwrap();
     // Restoring again is a no-op; restoring over a different row is refused.
-    assert!(r.restore(all.trash_file.as_ref().unwrap()).unwrap().is_empty());
-    r.publish(&doc("p.two", "1.0.0", "a"), "d", PublishOptions::default()).unwrap();
+    assert!(r
+        .restore(all.trash_file.as_ref().unwrap())
+        .unwrap()
+        .is_empty());
+    r.publish(&doc("p.two", "1.0.0", "a"), "d", PublishOptions::default())
+        .unwrap();
     let gone = r.delete("p.two", None).unwrap();
-    r.publish(&doc("p.two", "1.0.0", "b"), "d", PublishOptions::default()).unwrap();
+    r.publish(&doc("p.two", "1.0.0", "b"), "d", PublishOptions::default())
+        .unwrap();
     assert!(matches!(
         r.restore(gone.trash_file.as_ref().unwrap()),
         Err(RegistryError::RestoreConflict { .. })
@@ -415,7 +515,8 @@ fn read_only_refuses_every_write(b: Backend) {
     assert!(r.read_only());
     assert_eq!(r.list().unwrap().len(), 9);
     for err in [
-        r.publish(&doc("p.ro", "1.0.0", "x"), "d", PublishOptions::default()).unwrap_err(),
+        r.publish(&doc("p.ro", "1.0.0", "x"), "d", PublishOptions::default())
+            .unwrap_err(),
         r.delete("com.acme.crm", None).unwrap_err(),
     ] {
         assert!(matches!(err, RegistryError::ReadOnly { .. }), "{err}");
@@ -431,7 +532,13 @@ fn diff_and_export_round_trip(b: Backend) {
     let env = Env::seeded(b);
     let r = env.registry();
     let d = r.diff("com.acme.helpdesk", "1.0.0", "1.1.0").unwrap();
-    assert_eq!(d.manifest.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["version", "description"]);
+    assert_eq!(
+        d.manifest
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect::<Vec<_>>(),
+        ["version", "description"]
+    );
     let objects = d.sections.iter().find(|s| s.section == "objects").unwrap();
     assert_eq!(objects.removed, ["helpdesk_ticket"]);
     assert!(r.diff("com.acme.helpdesk", "1.0.0", "9.9.9").is_err());
@@ -442,7 +549,9 @@ fn diff_and_export_round_trip(b: Backend) {
     ] {
         let exported = r.export(&rec.id, Some(&rec.version)).unwrap();
         assert_eq!(canonical::canonicalize(&exported).unwrap(), exported);
-        let again = r.publish(&exported, "export", PublishOptions::default()).unwrap();
+        let again = r
+            .publish(&exported, "export", PublishOptions::default())
+            .unwrap();
         assert!(again.unchanged, "re-publishing an export is a no-op");
         assert_eq!(again.hash, rec.hash);
     }
@@ -453,8 +562,12 @@ fn list_pages_keep_one_row_per_package_in_order(b: Backend) {
     let r = env.registry();
     for i in 0..25 {
         for v in ["1.0.0", "1.0.1"] {
-            r.publish(&doc(&format!("p.{i:02}"), v, "o"), "d", PublishOptions::default())
-                .unwrap();
+            r.publish(
+                &doc(&format!("p.{i:02}"), v, "o"),
+                "d",
+                PublishOptions::default(),
+            )
+            .unwrap();
         }
     }
     let all = r.list().unwrap();
@@ -523,7 +636,10 @@ fn remote_operations_take_one_round_trip_each(b: Backend) {
         Backend::Sqlite => [0; 5],
         Backend::Turso => [1; 5],
     };
-    assert_eq!(per_op, expected, "publish, get latest, get version, list, versions");
+    assert_eq!(
+        per_op, expected,
+        "publish, get latest, get version, list, versions"
+    );
 }
 
 macro_rules! suite {

@@ -74,7 +74,10 @@ impl AuditLog {
             file.write_all(text.as_bytes())
         })();
         if let Err(e) = result {
-            eprintln!("pkgdeck: could not append to the audit log {}: {e}", path.display());
+            eprintln!(
+                "pkgdeck: could not append to the audit log {}: {e}",
+                path.display()
+            );
         }
     }
 }

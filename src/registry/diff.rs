@@ -28,7 +28,10 @@ pub fn section_names(metadata: &JsValue) -> Vec<String> {
 
 /// Diffs two parsed documents. `Err((true, reason))` when the newer one cannot be read,
 /// `Err((false, reason))` for the older.
-pub fn diff_records(old: &PackageRecord, new: &PackageRecord) -> Result<PackageDiff, (bool, String)> {
+pub fn diff_records(
+    old: &PackageRecord,
+    new: &PackageRecord,
+) -> Result<PackageDiff, (bool, String)> {
     let parse = |r: &PackageRecord, which: bool| -> Result<(JsValue, JsValue), (bool, String)> {
         let m = canonical::parse(&r.manifest)
             .map_err(|e| (which, format!("its manifest is not valid JSON ({e})")))?;
@@ -38,7 +41,13 @@ pub fn diff_records(old: &PackageRecord, new: &PackageRecord) -> Result<PackageD
     };
     let (old_m, old_d) = parse(old, false)?;
     let (new_m, new_d) = parse(new, true)?;
-    Ok(diff_documents(&old.id, &old.version, &new.version, (&old_m, &old_d), (&new_m, &new_d)))
+    Ok(diff_documents(
+        &old.id,
+        &old.version,
+        &new.version,
+        (&old_m, &old_d),
+        (&new_m, &new_d),
+    ))
 }
 
 /// Diffs (manifest, metadata) pairs.
@@ -78,7 +87,10 @@ pub fn diff_documents(
     }
     let mut sections = Vec::new();
     for section in names {
-        let (a, b) = (section_items(old.1, &section), section_items(new.1, &section));
+        let (a, b) = (
+            section_items(old.1, &section),
+            section_items(new.1, &section),
+        );
         let mut diff = SectionDiff {
             section: section.clone(),
             added: vec![],
@@ -121,7 +133,12 @@ pub fn section_items<'a>(metadata: &'a JsValue, section: &str) -> Vec<(String, &
     metadata
         .get(section)
         .and_then(JsValue::as_array)
-        .map(|a| a.iter().enumerate().map(|(i, v)| (item_name(v, i), v)).collect())
+        .map(|a| {
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| (item_name(v, i), v))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -150,7 +167,10 @@ mod tests {
         let m1 = parse(r#"{"id":"a","version":"1.0.0"}"#).unwrap();
         let m2 = parse(r#"{"id":"a","version":"1.0.1","name":"A"}"#).unwrap();
         let d1 = parse(r#"{"objects":[{"name":"x","f":1},{"name":"y"}],"views":[]}"#).unwrap();
-        let d2 = parse(r#"{"objects":[{"name":"y"},{"name":"x","f":2},{"name":"z"}],"flows":[{"label":"q"}]}"#).unwrap();
+        let d2 = parse(
+            r#"{"objects":[{"name":"y"},{"name":"x","f":2},{"name":"z"}],"flows":[{"label":"q"}]}"#,
+        )
+        .unwrap();
         let d = diff_documents("a", "1.0.0", "1.0.1", (&m1, &d1), (&m2, &d2));
         assert_eq!(d.manifest.len(), 2);
         assert_eq!(d.manifest[0].key, "version");

@@ -81,7 +81,10 @@ pub fn validate_document(doc: &JsValue) -> Vec<DocumentProblem> {
                 Some(JsValue::String(s)) if is_version(s) => {}
                 Some(v) => problem(
                     "$.manifest.version",
-                    format!("{} is not a version of the form MAJOR.MINOR.PATCH (like 1.2.3)", describe(v)),
+                    format!(
+                        "{} is not a version of the form MAJOR.MINOR.PATCH (like 1.2.3)",
+                        describe(v)
+                    ),
                 ),
             }
             match manifest.get("type") {
@@ -148,7 +151,10 @@ mod tests {
         assert!(p[3].starts_with("$.manifest.type: \"nope\" is not one of plugin"));
         assert!(p[4].starts_with("$.metadata.objects: must be an array, found an object"));
         assert!(p[5].starts_with("$.metadata.tools: must be an array"));
-        assert_eq!(problems("[]"), vec!["$: must be an object with \"manifest\" and \"metadata\", found an array"]);
+        assert_eq!(
+            problems("[]"),
+            vec!["$: must be an object with \"manifest\" and \"metadata\", found an array"]
+        );
         assert_eq!(problems("{}").len(), 2);
     }
 
@@ -189,7 +195,10 @@ mod hotfix_tests {
 
     #[test]
     fn bumps_the_patch_and_skips_taken_versions() {
-        assert_eq!(hotfix_version("1.1.1", &["1.1.1", "2.0.0"]).as_deref(), Some("1.1.2"));
+        assert_eq!(
+            hotfix_version("1.1.1", &["1.1.1", "2.0.0"]).as_deref(),
+            Some("1.1.2")
+        );
         assert_eq!(
             hotfix_version("1.1.1", &["1.1.1", "1.1.2", "1.1.3"]).as_deref(),
             Some("1.1.4")

@@ -154,7 +154,10 @@ pub fn verify_record(record: &PackageRecord, hasher: &mut Hasher) -> Verificatio
         }
         Ok(m) => {
             manifest_id = m.get("id").and_then(JsValue::as_str).map(str::to_owned);
-            manifest_version = m.get("version").and_then(JsValue::as_str).map(str::to_owned);
+            manifest_version = m
+                .get("version")
+                .and_then(JsValue::as_str)
+                .map(str::to_owned);
             if manifest_id.as_deref() != Some(record.id.as_str())
                 || manifest_version.as_deref() != Some(record.version.as_str())
             {
@@ -252,13 +255,26 @@ fn records(rows: Rows) -> Vec<PackageRecord> {
 impl Registry {
     /// Opens the registry on `store`. Read-write creates `sys_packages` when missing (as the
     /// reference service does); read-only reports a missing table instead.
-    pub fn open(store: Box<dyn Store>, trash: Trash, audit: AuditLog) -> Result<Registry, RegistryError> {
-        let registry = Registry { store, trash, audit };
+    pub fn open(
+        store: Box<dyn Store>,
+        trash: Trash,
+        audit: AuditLog,
+    ) -> Result<Registry, RegistryError> {
+        let registry = Registry {
+            store,
+            trash,
+            audit,
+        };
         let found = registry.store.query(&Stmt::new(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
             vec![],
         ))?;
-        let exists = found.rows.first().and_then(|r| r.first()).and_then(Value::as_i64) == Some(1);
+        let exists = found
+            .rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_i64)
+            == Some(1);
         if !exists {
             if registry.store.read_only() {
                 return Err(StoreError::MissingTable {
@@ -411,7 +427,11 @@ impl Registry {
     }
 
     /// One record: `version` `None` or `"latest"` means the most recently inserted version.
-    pub fn get(&self, id: &str, version: Option<&str>) -> Result<Option<PackageRecord>, RegistryError> {
+    pub fn get(
+        &self,
+        id: &str,
+        version: Option<&str>,
+    ) -> Result<Option<PackageRecord>, RegistryError> {
         let stmt = match version.filter(|v| *v != "latest") {
             Some(v) => Stmt::new(
                 format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? AND version = ?"),
@@ -453,14 +473,19 @@ impl Registry {
     ) -> Result<PublishOutcome, RegistryError> {
         self.refuse_if_read_only("publish")?;
         // First attempt: insert, and overwrite nothing (the upsert's condition never holds).
-        let results = self.store.batch(&[
-            self.select_exact(&p.id, &p.version),
-            upsert(p, None),
-        ])?;
+        let results = self
+            .store
+            .batch(&[self.select_exact(&p.id, &p.version), upsert(p, None)])?;
         let existing = results.into_iter().next().map(records).unwrap_or_default();
         let Some(old) = existing.into_iter().next() else {
-            self.audit
-                .record(self.target(), "publish", &p.id, &p.version, None, Some(&p.hash));
+            self.audit.record(
+                self.target(),
+                "publish",
+                &p.id,
+                &p.version,
+                None,
+                Some(&p.hash),
+            );
             return Ok(PublishOutcome {
                 id: p.id.clone(),
                 version: p.version.clone(),
@@ -488,8 +513,12 @@ impl Registry {
                 existing_hash: old.hash,
             });
         }
-        let trash_file = self.trash.save(self.target(), "overwrite", std::slice::from_ref(&old))?;
-        let results = self.store.batch(&[upsert(p, Some(&old)), self.select_exact(&p.id, &p.version)])?;
+        let trash_file = self
+            .trash
+            .save(self.target(), "overwrite", std::slice::from_ref(&old))?;
+        let results = self
+            .store
+            .batch(&[upsert(p, Some(&old)), self.select_exact(&p.id, &p.version)])?;
         let after = results.into_iter().nth(1).map(records).unwrap_or_default();
         if after.first().map(|r| r.hash.as_str()) != Some(p.hash.as_str()) {
             return Err(RegistryError::Conflict {
@@ -559,8 +588,14 @@ impl Registry {
         let (mut deleted, mut kept) = (Vec::new(), Vec::new());
         for (row, result) in rows.into_iter().zip(results) {
             if result.affected > 0 {
-                self.audit
-                    .record(self.target(), "delete", &row.id, &row.version, Some(&row.hash), None);
+                self.audit.record(
+                    self.target(),
+                    "delete",
+                    &row.id,
+                    &row.version,
+                    Some(&row.hash),
+                    None,
+                );
                 deleted.push(row);
             } else {
                 kept.push(row);
@@ -618,8 +653,14 @@ impl Registry {
             self.store.batch(&stmts)?;
         }
         for r in &to_insert {
-            self.audit
-                .record(self.target(), "restore", &r.id, &r.version, None, Some(&r.hash));
+            self.audit.record(
+                self.target(),
+                "restore",
+                &r.id,
+                &r.version,
+                None,
+                Some(&r.hash),
+            );
         }
         Ok(to_insert)
     }
@@ -634,18 +675,30 @@ impl Registry {
         let (filter, args): (&str, Vec<Value>) = match scope {
             Scope::All => ("", vec![]),
             Scope::Package(id) => (" AND id = ?", vec![id.clone().into()]),
-            Scope::Version(id, v) => (" AND id = ? AND version = ?", vec![id.clone().into(), v.clone().into()]),
+            Scope::Version(id, v) => (
+                " AND id = ? AND version = ?",
+                vec![id.clone().into(), v.clone().into()],
+            ),
         };
         let total = {
             let rows = self.store.query(&Stmt::new(
                 format!("SELECT count(*) FROM sys_packages WHERE 1 = 1{filter}"),
                 args.clone(),
             ))?;
-            rows.rows.first().and_then(|r| r.first()).and_then(Value::as_i64).unwrap_or(0) as u64
+            rows.rows
+                .first()
+                .and_then(|r| r.first())
+                .and_then(Value::as_i64)
+                .unwrap_or(0) as u64
         };
         let mut report = VerifyReport::default();
         let mut hasher = Hasher::new();
-        let mut state = VerifyProgress { checked: 0, total, bytes: 0, failed: 0 };
+        let mut state = VerifyProgress {
+            checked: 0,
+            total,
+            bytes: 0,
+            failed: 0,
+        };
         let page = self.store.pages().then_some(REMOTE_PAGE);
         let mut last_rowid = i64::MIN;
         loop {
@@ -659,30 +712,31 @@ impl Registry {
             }
             let mut in_page = 0usize;
             let mut cancelled = false;
-            self.store.query_each(&Stmt::new(sql, page_args), &mut |row| {
-                let record = record_from_row(row.to_vec());
-                last_rowid = record.rowid;
-                in_page += 1;
-                let v = verify_record(&record, &mut hasher);
-                state.checked += 1;
-                state.bytes += (record.manifest.len() + record.metadata.len()) as u64;
-                if v.ok() {
-                    report.ok += 1;
-                } else {
-                    state.failed += 1;
-                }
-                if !v.warnings.is_empty() {
-                    report.warnings.push(v.clone());
-                }
-                if !v.ok() {
-                    report.failed.push(v);
-                }
-                if !progress(state) {
-                    cancelled = true;
-                    return false;
-                }
-                true
-            })?;
+            self.store
+                .query_each(&Stmt::new(sql, page_args), &mut |row| {
+                    let record = record_from_row(row.to_vec());
+                    last_rowid = record.rowid;
+                    in_page += 1;
+                    let v = verify_record(&record, &mut hasher);
+                    state.checked += 1;
+                    state.bytes += (record.manifest.len() + record.metadata.len()) as u64;
+                    if v.ok() {
+                        report.ok += 1;
+                    } else {
+                        state.failed += 1;
+                    }
+                    if !v.warnings.is_empty() {
+                        report.warnings.push(v.clone());
+                    }
+                    if !v.ok() {
+                        report.failed.push(v);
+                    }
+                    if !progress(state) {
+                        cancelled = true;
+                        return false;
+                    }
+                    true
+                })?;
             if cancelled {
                 report.cancelled = true;
                 break;
@@ -702,7 +756,11 @@ impl Registry {
         diff::diff_records(&old, &new).map_err(|(which, reason)| RegistryError::Corrupt {
             target: self.target().to_owned(),
             id: id.to_owned(),
-            version: if which { to.to_owned() } else { from.to_owned() },
+            version: if which {
+                to.to_owned()
+            } else {
+                from.to_owned()
+            },
             reason,
         })
     }
@@ -734,7 +792,11 @@ pub fn export_document(manifest: &str, metadata: &str) -> String {
 /// is still exactly `replacing`; without, the update never applies (insert only).
 fn upsert(p: &PreparedPublish, replacing: Option<&PackageRecord>) -> Stmt {
     let (hash, manifest, metadata) = match replacing {
-        Some(r) => (r.hash.clone().into(), r.manifest.clone().into(), r.metadata.clone().into()),
+        Some(r) => (
+            r.hash.clone().into(),
+            r.manifest.clone().into(),
+            r.metadata.clone().into(),
+        ),
         None => (Value::Null, Value::Null, Value::Null),
     };
     Stmt::new(

@@ -56,7 +56,12 @@ impl Trash {
     }
 
     /// Saves `rows` durably and returns the file's path.
-    pub fn save(&self, target: &str, action: &str, rows: &[PackageRecord]) -> Result<PathBuf, RegistryError> {
+    pub fn save(
+        &self,
+        target: &str,
+        action: &str,
+        rows: &[PackageRecord],
+    ) -> Result<PathBuf, RegistryError> {
         let fail = |reason: String| RegistryError::Trash {
             dir: self.dir.clone(),
             reason,
@@ -93,7 +98,10 @@ impl Trash {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let stamp: String = saved_at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        let stamp: String = saved_at
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
         let name = format!(
             "{stamp}-{nanos:09}-{action}-{}-{}.json",
             file_safe(id),
@@ -143,8 +151,8 @@ impl Trash {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let file: TrashFile =
-            serde_json::from_str(&text).map_err(|e| bad(format!("it is not a pkgdeck trash file ({e})")))?;
+        let file: TrashFile = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("it is not a pkgdeck trash file ({e})")))?;
         if file.format != FORMAT {
             return Err(bad(format!("unknown format {:?}", file.format)));
         }
@@ -159,7 +167,11 @@ impl Trash {
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter_map(|path| Self::read_file(&path).ok().map(|file| TrashEntry { path, file }))
+            .filter_map(|path| {
+                Self::read_file(&path)
+                    .ok()
+                    .map(|file| TrashEntry { path, file })
+            })
             .collect();
         out.sort_by(|a, b| b.path.file_name().cmp(&a.path.file_name()));
         out
@@ -168,7 +180,13 @@ impl Trash {
 
 fn file_safe(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(80)
         .collect()
 }

@@ -90,7 +90,11 @@ impl SqliteStore {
             .conn
             .prepare_cached(&stmt.sql)
             .map_err(|e| self.sql_error(e))?;
-        let columns: Vec<String> = prepared.column_names().iter().map(|c| c.to_string()).collect();
+        let columns: Vec<String> = prepared
+            .column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         let width = columns.len();
         let params = rusqlite::params_from_iter(stmt.args.iter().map(to_sql));
         if width == 0 {

@@ -5,7 +5,11 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// Environment variables searched for a remote token, first match wins.
-pub const TOKEN_ENV_VARS: [&str; 3] = ["PKGDECK_AUTH_TOKEN", "TURSO_AUTH_TOKEN", "LIBSQL_AUTH_TOKEN"];
+pub const TOKEN_ENV_VARS: [&str; 3] = [
+    "PKGDECK_AUTH_TOKEN",
+    "TURSO_AUTH_TOKEN",
+    "LIBSQL_AUTH_TOKEN",
+];
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum Target {
