@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod demo;
 pub mod registry;
 pub mod store;
 pub mod tui;

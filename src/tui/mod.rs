@@ -1,9 +1,130 @@
-//! The console (spec section 5).
+//! The console (spec section 5): a ratatui front end over the registry.
+//!
+//! Data flows one way: key → [`keys::Action`] → [`app::App`] (state) → [`worker::Job`] →
+//! worker thread → [`crate::registry::Registry`] → [`worker::Response`] → state → [`view`]
+//! draws it. This module owns the terminal: raw mode and the alternate screen are entered
+//! here and always left again, on quit, on error and on panic.
+
+pub mod app;
+pub mod bench;
+pub mod console;
+pub mod integrity;
+pub mod json;
+pub mod keys;
+pub mod list;
+pub mod screens;
+pub mod theme;
+pub mod view;
+pub mod worker;
+
+use std::io::{self, Stdout};
+use std::time::Duration;
+
+use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+pub use console::Console;
 
 use crate::config::Dirs;
-use crate::connect::Request;
+use crate::connect::{self, Request};
 
-/// Runs the console until the operator quits; returns the exit code.
-pub fn run(_request: Request, _dirs: Dirs, _demo: bool) -> Result<i32, String> {
-    Err("the console is not available in this build yet".into())
+/// How long the loop waits for a key before it looks at the worker again; also the
+/// spinner's pace.
+const POLL: Duration = Duration::from_millis(40);
+
+/// Runs the console until the operator quits; returns the exit code. With `demo`, the
+/// console opens on a scratch registry filled with the sample packages instead.
+pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, String> {
+    let scratch = if demo {
+        Some(crate::demo::build().map_err(|e| format!("cannot build the demo registry: {e}"))?)
+    } else {
+        None
+    };
+    let registry = match &scratch {
+        Some(d) => connect::open(&d.request(request.read_only), &d.dirs()),
+        None => connect::open(&request, &dirs),
+    }
+    .map_err(|e| match e {
+        connect::ConnectError::Usage(m) => m,
+        connect::ConnectError::Registry(e) => e.to_string(),
+    })?;
+    let console = Console::open(registry)?;
+    let outcome = with_terminal(|terminal| event_loop(terminal, console));
+    drop(scratch);
+    outcome.map(|()| 0)
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Leaves raw mode and the alternate screen; safe to call more than once.
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// Restores the terminal when dropped, so an early return cannot leave it raw.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn with_terminal(body: impl FnOnce(&mut Term) -> Result<(), String>) -> Result<(), String> {
+    install_panic_hook();
+    let guard = TerminalGuard;
+    enable_raw_mode().map_err(|e| format!("cannot switch the terminal to raw mode: {e}"))?;
+    execute!(io::stdout(), EnterAlternateScreen)
+        .map_err(|e| format!("cannot open the alternate screen: {e}"))?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+        .map_err(|e| format!("cannot draw on this terminal: {e}"))?;
+    let result = body(&mut terminal);
+    drop(guard);
+    result
+}
+
+/// A panic on the UI thread restores the terminal before the message is printed, so the
+/// message is readable and the shell usable. The worker's panics are caught and reported in
+/// the footer instead; printing them would garble the screen.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(worker::THREAD_NAME) {
+            return;
+        }
+        restore_terminal();
+        previous(info);
+    }));
+}
+
+fn event_loop(terminal: &mut Term, mut console: Console) -> Result<(), String> {
+    let io_err = |e: io::Error| format!("the terminal failed: {e}");
+    let size = terminal.size().map_err(io_err)?;
+    console.app.resize(size.width, size.height);
+    let mut dirty = true;
+    while !console.app.should_quit() {
+        if dirty || console.app.busy() {
+            terminal.draw(|f| console.draw(f)).map_err(io_err)?;
+            dirty = false;
+        }
+        if event::poll(POLL).map_err(io_err)? {
+            match event::read().map_err(io_err)? {
+                Event::Key(key) if key.kind != KeyEventKind::Release => console.key(key),
+                Event::Resize(w, h) => console.app.resize(w, h),
+                _ => {}
+            }
+            dirty = true;
+        }
+        if console.pump() > 0 {
+            dirty = true;
+        }
+        console.app.tick();
+    }
+    Ok(())
 }

@@ -1,0 +1,248 @@
+//! `pkgdeck --demo`: a scratch registry in a fresh temporary directory, filled from the
+//! sample packages in `assets/` (embedded in the binary). Later versions are derived from
+//! each sample in code; the history includes the classic pitfall (a 1.1.1 hotfix published
+//! after 2.0.0) and one row edited by hand behind the registry's back, so verify has
+//! something to find. The directory (registry, trash, audit log) goes when the value drops.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use crate::config::Dirs;
+use crate::connect::{self, Request};
+use crate::registry::PublishOptions;
+
+/// The sample packages: (asset name, text).
+const SAMPLES: [(&str, &str); 6] = [
+    ("crm.json", include_str!("../assets/crm.json")),
+    ("helpdesk.json", include_str!("../assets/helpdesk.json")),
+    ("billing.json", include_str!("../assets/billing.json")),
+    ("inventory.json", include_str!("../assets/inventory.json")),
+    ("people.json", include_str!("../assets/people.json")),
+    (
+        "slack-gateway.json",
+        include_str!("../assets/slack-gateway.json"),
+    ),
+];
+
+/// The publication history, oldest first: (package id, version, days ago).
+const HISTORY: [(&str, &str, u32); 18] = [
+    ("com.acme.people", "3.0.0", 540),
+    ("com.acme.crm", "1.0.0", 480),
+    ("com.acme.helpdesk", "1.0.0", 450),
+    ("com.acme.billing", "0.9.0", 420),
+    ("com.acme.crm", "1.1.0", 360),
+    ("com.acme.people", "3.1.0", 330),
+    ("com.acme.helpdesk", "1.1.0", 300),
+    ("com.acme.inventory", "1.0.0", 270),
+    ("com.acme.billing", "1.0.0", 240),
+    ("com.acme.crm", "1.2.0", 200),
+    ("com.acme.slack-gateway", "0.1.0", 180),
+    ("com.acme.helpdesk", "2.0.0", 120),
+    ("com.acme.billing", "1.0.1", 90),
+    ("com.acme.inventory", "1.1.0", 75),
+    ("com.acme.people", "3.2.0", 60),
+    ("com.acme.crm", "2.0.0", 40),
+    ("com.acme.slack-gateway", "0.2.0", 20),
+    // Published after 2.0.0, so it is what "latest" serves.
+    ("com.acme.helpdesk", "1.1.1", 6),
+];
+
+/// The row edited by hand: its stored metadata no longer matches its hash.
+const TAMPERED: (&str, &str) = ("com.acme.billing", "1.0.0");
+
+/// Fields a minor release adds to a package's first object, in release order.
+const MINOR_FIELDS: [(&str, &str); 4] = [
+    ("notes", "textarea"),
+    ("tags", "multiselect"),
+    ("owner", "lookup"),
+    ("archived_at", "datetime"),
+];
+
+/// A scratch registry; its directory is removed on drop.
+pub struct Demo {
+    dir: PathBuf,
+}
+
+impl Demo {
+    pub fn registry_path(&self) -> PathBuf {
+        self.dir.join("registry.db")
+    }
+
+    /// The request that opens the scratch registry.
+    pub fn request(&self, read_only: bool) -> Request {
+        Request {
+            db: Some(self.registry_path().display().to_string()),
+            connection: None,
+            read_only,
+        }
+    }
+
+    /// pkgdeck's own files for the demo (trash, audit log), inside the scratch directory.
+    pub fn dirs(&self) -> Dirs {
+        Dirs {
+            data: self.dir.join("data"),
+            config: self.dir.join("config"),
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Builds the scratch registry under the OS temp dir. Prints nothing.
+pub fn build() -> Result<Demo, String> {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("pkgdeck-demo-{}-{nanos}", std::process::id()));
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let demo = Demo { dir };
+    fill(&demo)?;
+    Ok(demo)
+}
+
+fn fill(demo: &Demo) -> Result<(), String> {
+    let registry = connect::open(&demo.request(false), &demo.dirs()).map_err(|e| match e {
+        connect::ConnectError::Usage(m) => m,
+        connect::ConnectError::Registry(e) => e.to_string(),
+    })?;
+    let samples = SAMPLES
+        .iter()
+        .map(|(name, text)| {
+            serde_json::from_str::<Value>(text)
+                .map(|doc| (*name, doc))
+                .map_err(|e| format!("assets/{name} is not JSON: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    for (id, version, _) in HISTORY {
+        let (name, base) = samples
+            .iter()
+            .find(|(_, doc)| doc["manifest"]["id"] == id)
+            .ok_or_else(|| format!("no sample package {id} in assets/"))?;
+        registry
+            .publish(
+                &derive(base, version).to_string(),
+                &format!("assets/{name}"),
+                PublishOptions::default(),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    drop(registry);
+    backdate_and_tamper(&demo.registry_path())
+}
+
+/// The sample `base` as it looks at `version`: each minor release adds a field to the first
+/// object, a major release beyond the sample's adds a board view, a patch makes the first
+/// field required.
+fn derive(base: &Value, version: &str) -> Value {
+    let mut doc = base.clone();
+    let parse = |v: &str| -> Vec<u64> { v.split('.').filter_map(|p| p.parse().ok()).collect() };
+    let first = parse(base["manifest"]["version"].as_str().unwrap_or("0.0.0"));
+    let at = parse(version);
+    let (major, minor, patch) = (
+        at.first().copied().unwrap_or(0),
+        at.get(1).copied().unwrap_or(0),
+        at.get(2).copied().unwrap_or(0),
+    );
+    doc["manifest"]["version"] = json!(version);
+    let object_name = doc["metadata"]["objects"][0]["name"]
+        .as_str()
+        .unwrap_or("record")
+        .to_owned();
+    if let Some(fields) = doc["metadata"]["objects"][0]["fields"].as_object_mut() {
+        for (name, kind) in MINOR_FIELDS.iter().take(minor as usize) {
+            fields.insert((*name).into(), json!({ "type": kind }));
+        }
+        if patch > 0 {
+            if let Some((_, field)) = fields.iter_mut().next() {
+                field["required"] = json!(true);
+            }
+        }
+    }
+    if major > first.first().copied().unwrap_or(0) {
+        if let Some(views) = doc["metadata"]["views"].as_array_mut() {
+            views.push(json!({
+                "name": format!("{object_name}_board"),
+                "object": object_name,
+                "type": "kanban",
+                "groupBy": "status"
+            }));
+        }
+    }
+    doc
+}
+
+/// Spreads the rows over the history's dates (the registry writes CURRENT_TIMESTAMP, so
+/// everything would sit in one second) and edits one row by hand, as a careless operator
+/// with the sqlite3 shell would.
+fn backdate_and_tamper(path: &Path) -> Result<(), String> {
+    let db = rusqlite::Connection::open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let sql_err = |e: rusqlite::Error| format!("{}: {e}", path.display());
+    for (hour, (id, version, days)) in HISTORY.iter().enumerate() {
+        db.execute(
+            "UPDATE sys_packages SET created_at = datetime('now', ?3, ?4), \
+             updated_at = datetime('now', ?3, ?4) WHERE id = ?1 AND version = ?2",
+            rusqlite::params![
+                id,
+                version,
+                format!("-{days} days"),
+                format!("+{hour} minutes")
+            ],
+        )
+        .map_err(sql_err)?;
+    }
+    let changed = db
+        .execute(
+            "UPDATE sys_packages SET metadata = replace(metadata, '\"defaultValue\":\"USD\"', \
+             '\"defaultValue\":\"EUR\"') WHERE id = ?1 AND version = ?2 \
+             AND instr(metadata, '\"defaultValue\":\"USD\"') > 0",
+            rusqlite::params![TAMPERED.0, TAMPERED.1],
+        )
+        .map_err(sql_err)?;
+    if changed != 1 {
+        return Err(format!(
+            "the demo could not edit {} {}: the sample no longer has a USD default",
+            TAMPERED.0, TAMPERED.1
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Scope;
+
+    #[test]
+    fn the_demo_has_the_pitfall_and_one_tampered_row() {
+        let demo = build().unwrap();
+        let dir = demo.dir.clone();
+        let registry = connect::open(&demo.request(true), &demo.dirs()).unwrap();
+        let list = registry.list().unwrap();
+        assert_eq!(list.len(), SAMPLES.len());
+        let helpdesk = registry.versions("com.acme.helpdesk").unwrap();
+        let order: Vec<&str> = helpdesk.iter().map(|v| v.version.as_str()).collect();
+        assert_eq!(order, ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]);
+        let report = registry.verify(&Scope::All, &mut |_| true).unwrap();
+        assert_eq!(report.checked, HISTORY.len() as u64);
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(
+            (
+                report.failed[0].id.as_str(),
+                report.failed[0].version.as_str()
+            ),
+            TAMPERED
+        );
+        assert!(report.warnings.is_empty());
+        drop(registry);
+        drop(demo);
+        assert!(!dir.exists(), "the scratch directory is removed");
+    }
+}

@@ -1,0 +1,273 @@
+//! Keys and what they mean. Each screen and overlay declares its keys once, as [`KeyGroup`]s;
+//! the same table maps a key press to an [`Action`], fills the footer hints and the help
+//! overlay, so the three can never disagree.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What the operator asked for, independent of the key that asked. Writes (publish, hotfix,
+/// delete) join this list with the screens that confirm them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Scroll the JSON pane of a section tab by one line.
+    ScrollUp,
+    ScrollDown,
+    Open,
+    Back,
+    Filter,
+    Sort,
+    Refresh,
+    Verify,
+    VerifyAll,
+    NextTab,
+    PrevTab,
+    Help,
+    Quit,
+}
+
+/// One key a binding answers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable character, whatever Shift did to produce it.
+    Char(char),
+    /// A named key without Ctrl or Alt.
+    Code(KeyCode),
+    Ctrl(char),
+}
+
+impl Key {
+    pub fn matches(self, event: &KeyEvent) -> bool {
+        let chorded = event
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match self {
+            Key::Char(c) => event.code == KeyCode::Char(c) && !chorded,
+            Key::Code(code) => event.code == code && !chorded,
+            Key::Ctrl(c) => {
+                event.code == KeyCode::Char(c) && event.modifiers.contains(KeyModifiers::CONTROL)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// The keys as the help overlay shows them.
+    pub shown: &'static str,
+    /// What they do, for the help overlay.
+    pub does: &'static str,
+    /// The short form for the footer, when the binding is worth a hint there.
+    pub hint: Option<&'static str>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct KeyGroup {
+    pub title: &'static str,
+    pub bindings: &'static [Binding],
+}
+
+/// The action the first group that knows `event` maps it to.
+pub fn lookup(groups: &[&KeyGroup], event: &KeyEvent) -> Option<Action> {
+    groups
+        .iter()
+        .flat_map(|g| g.bindings.iter())
+        .find(|b| b.keys.iter().any(|k| k.matches(event)))
+        .map(|b| b.action)
+}
+
+/// Whether this is the one key that quits from anywhere, even while typing.
+pub fn is_interrupt(event: &KeyEvent) -> bool {
+    Key::Ctrl('c').matches(event)
+}
+
+const fn bind(
+    keys: &'static [Key],
+    shown: &'static str,
+    does: &'static str,
+    hint: Option<&'static str>,
+    action: Action,
+) -> Binding {
+    Binding {
+        keys,
+        shown,
+        does,
+        hint,
+        action,
+    }
+}
+
+/// Keys every screen answers to.
+pub const GLOBAL: KeyGroup = KeyGroup {
+    title: "Everywhere",
+    bindings: &[
+        bind(
+            &[Key::Char('?')],
+            "?",
+            "this help",
+            Some("? help"),
+            Action::Help,
+        ),
+        bind(
+            &[Key::Char('V')],
+            "V",
+            "verify every row of the registry (Esc cancels)",
+            Some("V verify all"),
+            Action::VerifyAll,
+        ),
+        bind(
+            &[Key::Char('r')],
+            "r",
+            "refresh from the registry",
+            None,
+            Action::Refresh,
+        ),
+        bind(&[Key::Char('q')], "q", "quit", Some("q quit"), Action::Quit),
+        bind(
+            &[Key::Ctrl('c')],
+            "Ctrl-C",
+            "quit, even while typing",
+            None,
+            Action::Quit,
+        ),
+    ],
+};
+
+/// Moving in a list.
+pub const LIST: KeyGroup = KeyGroup {
+    title: "Move",
+    bindings: &[
+        bind(
+            &[Key::Code(KeyCode::Up), Key::Char('k')],
+            "↑ k",
+            "previous row",
+            Some("↑↓ move"),
+            Action::Up,
+        ),
+        bind(
+            &[Key::Code(KeyCode::Down), Key::Char('j')],
+            "↓ j",
+            "next row",
+            None,
+            Action::Down,
+        ),
+        bind(
+            &[Key::Code(KeyCode::PageUp)],
+            "PgUp",
+            "one page up",
+            None,
+            Action::PageUp,
+        ),
+        bind(
+            &[Key::Code(KeyCode::PageDown)],
+            "PgDn",
+            "one page down",
+            None,
+            Action::PageDown,
+        ),
+        bind(
+            &[Key::Char('g'), Key::Code(KeyCode::Home)],
+            "g Home",
+            "first row",
+            None,
+            Action::Top,
+        ),
+        bind(
+            &[Key::Char('G'), Key::Code(KeyCode::End)],
+            "G End",
+            "last row",
+            None,
+            Action::Bottom,
+        ),
+    ],
+};
+
+/// Enter, with what it opens on this screen.
+pub const fn open(does: &'static str) -> Binding {
+    bind(
+        &[Key::Code(KeyCode::Enter)],
+        "Enter",
+        does,
+        Some("Enter open"),
+        Action::Open,
+    )
+}
+pub const BACK: Binding = bind(
+    &[Key::Code(KeyCode::Esc), Key::Code(KeyCode::Backspace)],
+    "Esc ⌫",
+    "clear the filter, else go back",
+    Some("Esc back"),
+    Action::Back,
+);
+/// Esc where there is nothing to go back to.
+pub const CLEAR_FILTER: Binding = bind(
+    &[Key::Code(KeyCode::Esc), Key::Code(KeyCode::Backspace)],
+    "Esc ⌫",
+    "clear the filter",
+    None,
+    Action::Back,
+);
+pub const FILTER: Binding = bind(
+    &[Key::Char('/')],
+    "/",
+    "filter as you type (Enter keeps it, Esc clears it)",
+    Some("/ filter"),
+    Action::Filter,
+);
+pub const SORT: Binding = bind(
+    &[Key::Char('s')],
+    "s",
+    "next sort order",
+    Some("s sort"),
+    Action::Sort,
+);
+
+/// Keys of the filter line while it is being typed; the list handles them itself.
+pub const FILTER_EDIT: KeyGroup = KeyGroup {
+    title: "Filter",
+    bindings: &[
+        bind(
+            &[Key::Code(KeyCode::Enter)],
+            "Enter",
+            "keep the filter",
+            Some("Enter keep"),
+            Action::Open,
+        ),
+        bind(
+            &[Key::Code(KeyCode::Esc)],
+            "Esc",
+            "clear the filter",
+            Some("Esc clear"),
+            Action::Back,
+        ),
+        bind(
+            &[Key::Code(KeyCode::Up), Key::Code(KeyCode::Down)],
+            "↑↓",
+            "move while filtering",
+            Some("↑↓ move"),
+            Action::Down,
+        ),
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifted_letters_and_ctrl_are_told_apart() {
+        let upper_v = KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let plain_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(lookup(&[&GLOBAL], &upper_v), Some(Action::VerifyAll));
+        assert!(is_interrupt(&ctrl_c));
+        assert!(!is_interrupt(&plain_c));
+        assert_eq!(lookup(&[&GLOBAL, &LIST], &plain_c), None);
+    }
+}

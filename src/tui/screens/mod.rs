@@ -1,0 +1,230 @@
+//! The console's screens (a stack: Packages → Versions → Detail) and overlays (help, verify
+//! all). Each is a [`Component`]: it declares its keys, draws itself from its own state, and
+//! answers an [`Action`] with an [`Outcome`] the app carries out. Screens know nothing of SQL:
+//! what they need from the registry they ask for as a [`Request`].
+
+pub mod detail;
+pub mod help;
+pub mod packages;
+pub mod verify;
+pub mod versions;
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Block, HighlightSpacing, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use super::integrity::Integrity;
+use super::keys::{Action, KeyGroup};
+use super::list::ListView;
+use super::theme;
+use super::worker::Request;
+
+pub use detail::DetailScreen;
+pub use help::Help;
+pub use packages::PackagesScreen;
+pub use verify::VerifyRun;
+pub use versions::VersionsScreen;
+
+/// What a screen reads, beyond its own state, to draw itself.
+pub struct Context<'a> {
+    pub integrity: &'a Integrity,
+}
+
+/// What the app must do after a component handled an action.
+pub enum Outcome {
+    /// Nothing beyond the component's own state.
+    Done,
+    /// Leave this screen, or close this overlay.
+    Back,
+    /// Open a screen on top (an overlay that asks this closes first).
+    Push(Screen),
+    /// Ask the registry.
+    Request(Request),
+}
+
+/// The uniform shape of every screen and overlay.
+pub trait Component {
+    /// Key groups in the order the help overlay lists them; the footer hints come from them.
+    fn keys(&self) -> Vec<&'static KeyGroup>;
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context);
+    /// `page` is how many list rows fit on screen.
+    fn handle(&mut self, action: Action, page: usize) -> Outcome;
+    /// A key for a component that is taking text (the filter line; an editor later). `None`
+    /// when it is not: the key then maps to an action through [`Component::keys`].
+    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
+        let list = self.list_mut().filter(|l| l.editing())?;
+        list.filter_key(event, page);
+        Some(Outcome::Done)
+    }
+    /// The list a `/` filter is typed into, if the component has one now.
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        None
+    }
+    fn list(&self) -> Option<&ListView> {
+        None
+    }
+}
+
+/// One level of the screen stack.
+pub enum Screen {
+    Packages(PackagesScreen),
+    Versions(VersionsScreen),
+    Detail(DetailScreen),
+}
+
+impl Screen {
+    pub fn component(&self) -> &dyn Component {
+        match self {
+            Screen::Packages(s) => s,
+            Screen::Versions(s) => s,
+            Screen::Detail(s) => s,
+        }
+    }
+
+    pub fn component_mut(&mut self) -> &mut dyn Component {
+        match self {
+            Screen::Packages(s) => s,
+            Screen::Versions(s) => s,
+            Screen::Detail(s) => s,
+        }
+    }
+
+    /// What the screen shows, asked of the registry (on open and on refresh).
+    pub fn load(&mut self) -> Request {
+        match self {
+            Screen::Packages(s) => s.load(),
+            Screen::Versions(s) => s.load(),
+            Screen::Detail(s) => s.load(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Screen::Packages(_) => "Packages",
+            Screen::Versions(_) => "Versions",
+            Screen::Detail(_) => "Detail",
+        }
+    }
+
+    /// The screen's step of the breadcrumb in the header, after `parent`'s.
+    pub fn crumb(&self, parent: Option<&Screen>) -> String {
+        match (self, parent) {
+            (Screen::Packages(_), _) => "Packages".into(),
+            (Screen::Versions(s), _) => s.id().to_owned(),
+            (Screen::Detail(d), Some(Screen::Versions(v))) if v.id() == d.id() => {
+                d.version().to_owned()
+            }
+            (Screen::Detail(d), _) => format!("{} {}", d.id(), d.version()),
+        }
+    }
+}
+
+/// Overlays drawn over the screen stack; they take every key while open. Future modal
+/// screens (the JSON editor, the confirm dialog) join here.
+pub enum Modal {
+    Help(Help),
+    Verify(Box<VerifyRun>),
+}
+
+impl Modal {
+    pub fn component(&self) -> &dyn Component {
+        match self {
+            Modal::Help(m) => m,
+            Modal::Verify(m) => m.as_ref(),
+        }
+    }
+
+    pub fn component_mut(&mut self) -> &mut dyn Component {
+        match self {
+            Modal::Help(m) => m,
+            Modal::Verify(m) => m.as_mut(),
+        }
+    }
+}
+
+/// A centred area `width` × `height` cells (at most `area`).
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}
+
+/// The bordered frame of a list: title, sort order, and the filter line when there is one.
+pub fn list_block<'a>(title: String, sort: Option<&str>, list: &ListView) -> Block<'a> {
+    let mut block = Block::bordered().title(Line::styled(format!(" {title} "), theme::TITLE));
+    if let Some(sort) = sort {
+        block = block.title(Line::styled(format!(" sort: {sort} "), theme::DIM).right_aligned());
+    }
+    if list.editing() {
+        block = block.title_bottom(Line::styled(
+            format!(" /{}█ ", crate::untrusted::printable(list.filter())),
+            theme::FILTER,
+        ));
+    } else if !list.filter().is_empty() {
+        block = block.title_bottom(Line::styled(
+            format!(
+                " filter: {} ({} of {}; Esc clears) ",
+                crate::untrusted::printable(list.filter()),
+                list.shown().len(),
+                list.rows()
+            ),
+            theme::FILTER,
+        ));
+    }
+    block
+}
+
+/// Draws the rows of `list` that fit in `area` under `header`, the selected one marked;
+/// `row` builds the row for a row index, and is called for the visible rows only.
+pub fn draw_table<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    list: &ListView,
+    header: Row<'a>,
+    widths: &[Constraint],
+    row: impl Fn(usize) -> Row<'a>,
+) {
+    let (start, window) = list.window(area.height.saturating_sub(1) as usize);
+    let rows: Vec<Row> = window.iter().map(|&r| row(r as usize)).collect();
+    let mut state = TableState::default().with_selected(list.selected().checked_sub(start));
+    let table = Table::new(rows, widths.iter().copied())
+        .header(header.style(theme::COLUMN_HEADER))
+        .row_highlight_style(theme::SELECTED)
+        .highlight_symbol("▶ ")
+        .highlight_spacing(HighlightSpacing::Always);
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// Draws why a list shows no rows: still loading, the error, nothing there (`nothing`), or
+/// nothing matching the filter (`no_match`).
+pub fn draw_empty(
+    frame: &mut Frame,
+    area: Rect,
+    list: &ListView,
+    (loading, error): (bool, Option<&str>),
+    nothing: &str,
+    no_match: &str,
+) {
+    let empty = if list.filter().is_empty() {
+        nothing
+    } else {
+        no_match
+    };
+    let text = Text::from(vec![Line::raw(""), placeholder(loading, error, empty)]);
+    frame.render_widget(Paragraph::new(text).centered(), area);
+}
+
+/// A line in the middle of an empty list: loading, empty, or the error.
+pub fn placeholder(loading: bool, error: Option<&str>, empty: &str) -> Line<'static> {
+    match (error, loading) {
+        (Some(e), _) => Line::styled(crate::untrusted::printable(e).into_owned(), theme::ERROR),
+        (None, true) => Line::styled("loading…", theme::DIM),
+        (None, false) => Line::styled(empty.to_owned(), theme::DIM),
+    }
+}

@@ -1,0 +1,108 @@
+//! Drawing the whole console from the app state: the header (target, mode, counts, activity,
+//! where you are), the top screen, the overlay, and the footer (key hints and the latest
+//! message). A pure function of the state.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::app::{App, MessageKind};
+use super::screens::Context;
+use super::theme;
+use crate::untrusted::printable;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(2),
+    ])
+    .areas(frame.area());
+    draw_header(frame, header, app);
+    let cx = Context {
+        integrity: app.integrity(),
+    };
+    app.screen().component().draw(frame, body, &cx);
+    if let Some(modal) = app.modal() {
+        modal.component().draw(frame, body, &cx);
+    }
+    draw_footer(frame, footer, app);
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
+    let [bar, crumbs] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let mut spans = vec![
+        Span::styled(" pkgdeck ", theme::TITLE),
+        Span::raw(" "),
+        Span::raw(printable(app.target()).into_owned()),
+        Span::raw("  "),
+        if app.read_only() {
+            Span::styled(" READ-ONLY ", theme::READ_ONLY)
+        } else {
+            Span::styled(" read-write ", theme::READ_WRITE)
+        },
+        Span::raw("  "),
+    ];
+    spans.push(Span::raw(match app.counts() {
+        Some((packages, rows)) => format!("{packages} packages · {rows} rows"),
+        None => "counting…".to_owned(),
+    }));
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme::HEADER_BAR),
+        bar,
+    );
+    if let Some((frame_char, what)) = app.activity() {
+        frame.render_widget(
+            Line::from(format!(" {frame_char} {what} ")).right_aligned(),
+            bar,
+        );
+    }
+    let mut crumb = vec![Span::raw(" ")];
+    let screens = app.screens();
+    for (i, screen) in screens.iter().enumerate() {
+        if i > 0 {
+            crumb.push(Span::styled(" › ", theme::DIM));
+        }
+        let style = if i + 1 == screens.len() {
+            theme::TITLE
+        } else {
+            theme::HINT
+        };
+        let parent = i.checked_sub(1).map(|p| &screens[p]);
+        crumb.push(Span::styled(
+            printable(&screen.crumb(parent)).into_owned(),
+            style,
+        ));
+    }
+    frame.render_widget(Line::from(crumb), crumbs);
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let [hints_area, message_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let mut hints = vec![Span::raw(" ")];
+    for hint in app
+        .key_groups()
+        .iter()
+        .flat_map(|g| g.bindings.iter())
+        .filter_map(|b| b.hint)
+    {
+        let (key, does) = hint.split_once(' ').unwrap_or((hint, ""));
+        hints.push(Span::styled(key, theme::HINT_KEY));
+        hints.push(Span::styled(format!(" {does}   "), theme::HINT));
+    }
+    frame.render_widget(Line::from(hints), hints_area);
+    if let Some(m) = app.message() {
+        let style = match m.kind {
+            MessageKind::Info => theme::INFO,
+            MessageKind::Warning => theme::WARNING,
+            MessageKind::Error => theme::ERROR,
+        };
+        frame.render_widget(
+            Line::styled(format!(" {}", printable(&m.text)), style),
+            message_area,
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! Console test support: scratch copies of the fixture registry (tampered, or with hostile
+//! package names, when a test needs them) and a tmux driver that runs the real binary in a
+//! real terminal, reads the screen, and kills its tmux server when dropped, pass or fail.
+//!
+//! tmux is required: without it the tests that need it fail with a message saying so.
+
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use pkgdeck::config::Dirs;
+use pkgdeck::connect::{self, Request};
+use pkgdeck::registry::{PublishOptions, Registry};
+
+/// The registry written by the reference service: 9 packages, 12 rows.
+pub const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/seed-written.db"
+);
+
+/// The row the tamper test edits, and how (the stored hash no longer matches).
+pub const TAMPER_SQL: &str = "UPDATE sys_packages SET metadata = '{\"objects\":[]}' \
+                              WHERE id='com.acme.helpdesk' AND version='1.0.0'";
+
+/// A package whose name and metadata carry terminal escape sequences: an OSC window-title
+/// change and a clear-screen, as JSON escapes (valid JSON).
+pub const HOSTILE_DOCUMENT: &str = r#"{"manifest":{"id":"com.evil.title","version":"1.0.0","type":"app","name":"Evil \u001b]0;PWNED\u0007 \u001b[2J name"},"metadata":{"objects":[{"name":"evil\u001b[31m_object","label":"\u009b2J"}]}}"#;
+
+/// A writable copy of the fixture in a temporary directory, with pkgdeck's data and config
+/// dirs beside it.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = dir.path().join("registry.db");
+        std::fs::copy(FIXTURE, &db).expect("copy the fixture registry");
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))
+            .expect("make the copy writable");
+        Scratch { dir, db }
+    }
+
+    pub fn dirs(&self) -> Dirs {
+        Dirs {
+            data: self.dir.path().join("data"),
+            config: self.dir.path().join("cfg"),
+        }
+    }
+
+    pub fn request(&self, read_only: bool) -> Request {
+        Request {
+            db: Some(self.db.display().to_string()),
+            connection: None,
+            read_only,
+        }
+    }
+
+    pub fn registry(&self, read_only: bool) -> Registry {
+        connect::open(&self.request(read_only), &self.dirs())
+            .unwrap_or_else(|e| panic!("cannot open {}: {e:?}", self.db.display()))
+    }
+
+    /// Edits one row's metadata behind the registry's back.
+    pub fn tamper(&self) {
+        let db = rusqlite::Connection::open(&self.db).expect("open the scratch registry");
+        assert_eq!(db.execute(TAMPER_SQL, []).expect("tamper"), 1);
+    }
+
+    /// Publishes [`HOSTILE_DOCUMENT`] through the library.
+    pub fn publish_hostile(&self) {
+        self.registry(false)
+            .publish(HOSTILE_DOCUMENT, "hostile.json", PublishOptions::default())
+            .expect("publish the hostile package");
+    }
+}
+
+/// The pane the binary runs in.
+const PANE: &str = "pkgdeck:0.0";
+
+/// How long a test waits for the screen to show what it expects.
+pub const WAIT: Duration = Duration::from_secs(8);
+
+/// One tmux server (its own socket, inside the scratch directory, so nothing is left behind)
+/// running one command in a 160×50 pane.
+pub struct Tmux {
+    socket: PathBuf,
+    exit_file: PathBuf,
+}
+
+fn tmux_binary_present() {
+    match Command::new("tmux").arg("-V").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "tmux -V failed ({}): the console end-to-end tests need a working tmux",
+            out.status
+        ),
+        Err(e) => panic!(
+            "tmux is not installed or not on PATH ({e}): the console end-to-end tests need it \
+             (apt-get install tmux)"
+        ),
+    }
+}
+
+impl Tmux {
+    /// Runs `pkgdeck ARGS…` for `scratch` (its data and config dirs in the environment) in a
+    /// fresh tmux server; when the binary exits, its status goes to a file and the pane stays.
+    pub fn start(scratch: &Scratch, args: &[&str]) -> Tmux {
+        tmux_binary_present();
+        let socket = scratch.dir.path().join("tmux.sock");
+        let exit_file = scratch.dir.path().join("exit-status");
+        let dirs = scratch.dirs();
+        let tmux = Tmux { socket, exit_file };
+        // "$@" keeps every path one argument whatever it contains.
+        let script = r#"out="$1"; shift; "$@"; echo "EXIT=$?" > "$out"; exec sleep 600"#;
+        let mut command: Vec<String> = [
+            "new-session",
+            "-d",
+            "-s",
+            "pkgdeck",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "-e",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        command.push(format!("PKGDECK_DATA_DIR={}", dirs.data.display()));
+        command.push("-e".into());
+        command.push(format!("PKGDECK_CONFIG_DIR={}", dirs.config.display()));
+        command.extend(["sh", "-c", script, "sh"].map(String::from));
+        command.push(tmux.exit_file.display().to_string());
+        command.push(env!("CARGO_BIN_EXE_pkgdeck").to_owned());
+        command.extend(args.iter().map(|s| s.to_string()));
+        let out = tmux.run(&command.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    /// `pkgdeck --db <scratch copy>`.
+    pub fn console(scratch: &Scratch) -> Tmux {
+        let db = scratch.db.display().to_string();
+        Tmux::start(scratch, &["--db", &db])
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-u", "-f", "/dev/null", "-S"])
+            .arg(&self.socket)
+            .args(args)
+            .env("LANG", "C.UTF-8")
+            .output()
+            .expect("run tmux")
+    }
+
+    /// Sends tmux key names (`Enter`, `Escape`, `BTab`, `C-c`, `q`…), one call each, so
+    /// that an Escape is never read together with the next key as Alt+key.
+    pub fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let out = self.run(&["send-keys", "-t", PANE, key]);
+            assert!(out.status.success(), "tmux send-keys {key} failed");
+            if *key == "Escape" {
+                std::thread::sleep(Duration::from_millis(60));
+            }
+        }
+    }
+
+    /// Types text literally.
+    pub fn type_text(&self, text: &str) {
+        let out = self.run(&["send-keys", "-t", PANE, "-l", text]);
+        assert!(out.status.success(), "tmux send-keys -l {text} failed");
+    }
+
+    /// The pane's text now.
+    pub fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", PANE]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tmux format (`#{pane_title}`, `#{alternate_on}`) of the pane.
+    pub fn display(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", PANE, format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Polls the screen until `ready` holds; panics with the last screen after [`WAIT`].
+    pub fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {WAIT:?} waiting for {what}; the screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
+    pub fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// The `EXIT=<status>` line the wrapper writes when the binary ends.
+    pub fn wait_exit(&self) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&self.exit_file) {
+                if text.ends_with('\n') {
+                    return text.trim().to_owned();
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "pkgdeck did not exit within {WAIT:?}; the screen was:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
+    /// Opens a second window running `sh -c SCRIPT`; returns its target for [`Tmux::display_in`].
+    pub fn window(&self, script: &str) -> String {
+        let out = self.run(&[
+            "new-window",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_id}",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(out.status.success(), "tmux new-window failed");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn display_in(&self, target: &str, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", target, format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The first word of each table row (after the border and the selection marker), in screen
+/// order: ids on Packages, versions on Versions.
+pub fn first_column(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter_map(|l| l.strip_prefix('│'))
+        .map(|l| l.trim_start_matches('▶').trim_start())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with(|c: char| c.is_alphanumeric()))
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,567 @@
+//! What the console draws, screen by screen, on a scratch copy of the fixture registry. The
+//! app is driven through its key handling with the real worker thread; each test waits for
+//! the worker's answers (bounded) before it draws into a 160×50 `TestBackend`.
+
+#[path = "common/tmux.rs"]
+mod tmux;
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pkgdeck::registry::VerifyProgress;
+use pkgdeck::tui::keys::Action;
+use pkgdeck::tui::worker::{Reply, Response};
+use pkgdeck::tui::Console;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+use ratatui::Terminal;
+use tmux::{first_column, Scratch};
+use unicode_width::UnicodeWidthStr;
+
+const SETTLE: Duration = Duration::from_secs(10);
+
+struct Session {
+    scratch: Scratch,
+    console: Console,
+}
+
+impl Session {
+    fn open(scratch: Scratch, read_only: bool) -> Session {
+        let mut console = Console::open(scratch.registry(read_only)).expect("start the console");
+        console.app.resize(160, 50);
+        let mut s = Session { scratch, console };
+        s.settle();
+        s
+    }
+
+    fn new() -> Session {
+        Session::open(Scratch::new(), false)
+    }
+
+    fn settle(&mut self) {
+        self.console.settle(SETTLE).expect("the worker answers");
+    }
+
+    /// Presses keys, each after the registry answered what the previous one asked.
+    fn press(&mut self, keys: &[KeyCode]) {
+        for k in keys {
+            self.console.key(KeyEvent::new(*k, KeyModifiers::NONE));
+            self.settle();
+        }
+    }
+
+    fn type_text(&mut self, text: &str) {
+        let keys: Vec<KeyCode> = text.chars().map(KeyCode::Char).collect();
+        self.press(&keys);
+    }
+
+    fn buffer(&self) -> Buffer {
+        self.buffer_sized(160, 50)
+    }
+
+    fn buffer_sized(&self, width: u16, height: u16) -> Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| self.console.draw(f)).unwrap();
+        terminal.backend().buffer().clone()
+    }
+
+    /// The screen as text, the scratch path replaced so snapshots do not depend on it.
+    fn screen(&self) -> String {
+        text_of(&self.buffer()).replace(&self.scratch.db.display().to_string(), "[registry]")
+    }
+
+    /// Packages → (filter) com.acme.helpdesk → its versions.
+    fn open_helpdesk_versions(&mut self) {
+        self.type_text("/helpdesk");
+        self.press(&[KeyCode::Enter, KeyCode::Enter]);
+    }
+}
+
+/// The buffer's lines, wide characters counted once.
+fn text_of(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut skip = 0;
+        let mut line = String::new();
+        for x in 0..area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = buffer[(x, y)].symbol();
+            skip = symbol.width().saturating_sub(1);
+            line.push_str(symbol);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Hides the measured time and rate of a finished verify, keeping every line's width (the
+/// padding after the sentence absorbs the difference) so snapshots do not vary.
+fn without_timing(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| match (l.find("checked in "), l.find(" rows/s)")) {
+            (Some(a), Some(b)) if a < b => {
+                let (start, end) = (a + "checked in ".len(), b + " rows/s)".len());
+                let hidden = l[start..end].width();
+                let rest = &l[end..];
+                let pad_at = rest.find("  ").unwrap_or(rest.len());
+                format!(
+                    "{}[time]{}{}{}",
+                    &l[..start],
+                    &rest[..pad_at],
+                    " ".repeat(hidden.saturating_sub("[time]".len())),
+                    &rest[pad_at..]
+                )
+            }
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The foreground colour of the first cell of `needle` on screen.
+fn colour_of(buffer: &Buffer, needle: &str) -> Option<Color> {
+    let text = text_of(buffer);
+    for (y, line) in text.lines().enumerate() {
+        if let Some(byte) = line.find(needle) {
+            let x = line[..byte].width() as u16;
+            return Some(buffer[(x, y as u16)].fg);
+        }
+    }
+    None
+}
+
+const IDS: [&str; 9] = [
+    "com.acme.helpdesk",
+    "order",
+    "keys",
+    "nest",
+    "dup",
+    "str",
+    "num",
+    "sp",
+    "com.acme.crm",
+];
+
+#[test]
+fn packages_screen_lists_every_package_once() {
+    let s = Session::new();
+    let screen = s.screen();
+    assert!(
+        screen.contains("[registry]") && screen.contains("read-write"),
+        "{screen}"
+    );
+    assert!(screen.contains("9 packages · 12 rows"), "{screen}");
+    assert_eq!(first_column(&screen)[1..], IDS, "{screen}");
+    assert!(
+        screen.contains("1.1.1"),
+        "helpdesk's latest is the version inserted last"
+    );
+    insta::assert_snapshot!("packages", screen);
+}
+
+#[test]
+fn read_only_mode_is_shown_in_the_header() {
+    let s = Session::open(Scratch::new(), true);
+    let screen = s.screen();
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+    assert!(!screen.contains("read-write"), "{screen}");
+    insta::assert_snapshot!(
+        "packages_read_only",
+        screen.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn filter_narrows_the_list_as_you_type() {
+    let mut s = Session::new();
+    s.type_text("/crm");
+    let screen = s.screen();
+    assert_eq!(first_column(&screen)[1..], ["com.acme.crm"], "{screen}");
+    assert!(
+        screen.contains("/crm█"),
+        "the filter line is open: {screen}"
+    );
+    assert!(
+        screen.contains("Enter keep"),
+        "hints follow the filter line: {screen}"
+    );
+    insta::assert_snapshot!("filter_active", screen);
+
+    s.press(&[KeyCode::Enter]);
+    let kept = s.screen();
+    assert!(kept.contains("filter: crm (1 of 9; Esc clears)"), "{kept}");
+    // q types no letter once the filter is kept: it quits.
+    s.press(&[KeyCode::Esc]);
+    assert_eq!(first_column(&s.screen()).len(), 10, "Esc clears the filter");
+    assert!(!s.console.app.should_quit());
+}
+
+#[test]
+fn versions_screen_marks_latest_and_highest_and_warns() {
+    let mut s = Session::new();
+    s.open_helpdesk_versions();
+    let screen = s.screen();
+    assert!(screen.contains("Packages › com.acme.helpdesk"), "{screen}");
+    assert_eq!(
+        first_column(&screen)[1..],
+        ["1.1.1", "2.0.0", "1.1.0", "1.0.0"],
+        "{screen}"
+    );
+    assert!(
+        screen.contains("⚠ latest is 1.1.1 (inserted last) but the highest version is 2.0.0"),
+        "{screen}"
+    );
+    let row = |v: &str| {
+        screen
+            .lines()
+            .find(|l| first_column(l).first().map(String::as_str) == Some(v))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row("1.1.1").contains("latest") && !row("1.1.1").contains("highest"));
+    assert!(row("2.0.0").contains("highest"));
+    assert!(
+        screen.contains("Published: 4 versions"),
+        "the chart: {screen}"
+    );
+    insta::assert_snapshot!("versions", screen);
+
+    s.press(&[KeyCode::Char('s')]);
+    assert_eq!(
+        first_column(&s.screen())[1..],
+        ["2.0.0", "1.1.1", "1.1.0", "1.0.0"],
+        "s sorts by semver"
+    );
+}
+
+#[test]
+fn detail_opens_on_the_manifest() {
+    let mut s = Session::new();
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Enter]);
+    let screen = s.screen();
+    assert!(
+        screen.contains("Packages › com.acme.helpdesk › 1.1.1"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Manifest │ Objects (1) │ Views (1) │ Apps (1) │ Flows (0) │ Agents (0) │ Tools (0) │ Translations (0) │ Integrity"),
+        "{screen}"
+    );
+    assert!(screen.contains(r#""id": "com.acme.helpdesk","#), "{screen}");
+    insta::assert_snapshot!("detail_manifest", screen);
+}
+
+#[test]
+fn detail_objects_tab_lists_items_beside_coloured_json() {
+    let mut s = Session::new();
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Enter, KeyCode::Tab]);
+    let screen = s.screen();
+    assert!(
+        screen.contains("▶ helpdesk_ticket        Ticket"),
+        "{screen}"
+    );
+    assert!(screen.contains(r#""name": "helpdesk_ticket","#), "{screen}");
+    let buffer = s.buffer();
+    assert_eq!(colour_of(&buffer, r#""label""#), Some(Color::Cyan), "keys");
+    assert_eq!(
+        colour_of(&buffer, r#""Ticket""#),
+        Some(Color::Green),
+        "strings"
+    );
+    insta::assert_snapshot!("detail_objects", screen);
+}
+
+#[test]
+fn integrity_tab_compares_stored_and_computed_hash() {
+    let mut s = Session::new();
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Enter, KeyCode::BackTab]);
+    let screen = s.screen();
+    let hash = "8d7a2f007f57c0edbcd0405787a40601e85a0c0492d37b2c954cdc3059e9479b";
+    assert!(
+        screen.contains(&format!("Stored hash     {hash}")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("Computed hash   {hash} ")),
+        "{screen}"
+    );
+    assert!(screen.contains("Hash check      ✓ sha256"), "{screen}");
+    assert!(screen.contains(
+        "Identity        ✓ row com.acme.helpdesk 1.1.1 · manifest com.acme.helpdesk 1.1.1"
+    ));
+    assert!(screen.contains("Canonical form  ✓"), "{screen}");
+    insta::assert_snapshot!("detail_integrity", screen);
+}
+
+#[test]
+fn integrity_tab_shows_a_tampered_row_failing() {
+    let scratch = Scratch::new();
+    scratch.tamper();
+    let mut s = Session::open(scratch, false);
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Char('G'), KeyCode::Enter, KeyCode::BackTab]);
+    let screen = s.screen();
+    assert!(screen.contains("› 1.0.0"), "{screen}");
+    assert!(
+        screen.contains("Result          FAIL hash_mismatch"),
+        "{screen}"
+    );
+    assert!(screen.contains("✗ hash_mismatch"), "{screen}");
+    // Opening a version verifies it: its badge follows on the Versions screen.
+    s.press(&[KeyCode::Esc]);
+    let versions = s.screen();
+    assert!(versions.contains("FAIL hash_mismatch"), "{versions}");
+}
+
+#[test]
+fn help_overlay_lists_the_keys_of_the_screen() {
+    let mut s = Session::new();
+    s.press(&[KeyCode::Char('?')]);
+    let screen = s.screen();
+    for keys in [
+        "↑ k", "↓ j", "PgUp", "PgDn", "g Home", "G End", "Enter", "Esc ⌫", "/", "s", "v", "V", "r",
+        "q", "Ctrl-C", "?",
+    ] {
+        assert!(
+            screen.contains(&format!("  {keys} ")),
+            "{keys} missing: {screen}"
+        );
+    }
+    assert!(screen.contains("Keys: Packages"), "{screen}");
+    insta::assert_snapshot!("help_packages", screen);
+    s.press(&[KeyCode::Esc]);
+    assert!(
+        !s.screen().contains("Keys: Packages"),
+        "Esc closes the help"
+    );
+
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Enter, KeyCode::Char('?')]);
+    let detail = s.screen();
+    assert!(
+        detail.contains("Keys: Detail") && detail.contains("Shift-Tab"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn verify_all_shows_a_gauge_then_the_failures() {
+    let scratch = Scratch::new();
+    scratch.tamper();
+    let mut s = Session::open(scratch, false);
+    s.console
+        .key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
+    let ticket = s
+        .console
+        .app
+        .verify_ticket()
+        .expect("the verify overlay is open");
+    // What the worker streams while it scans; applied by hand so the gauge is deterministic.
+    s.console.app.apply(Response {
+        ticket,
+        reply: Reply::Progress {
+            progress: VerifyProgress {
+                checked: 6,
+                total: 12,
+                bytes: 1_500,
+                failed: 1,
+            },
+            elapsed: Duration::from_millis(500),
+        },
+        last: false,
+    });
+    let gauge = s.screen();
+    assert!(
+        gauge.contains("6 of 12 rows · 12 rows/s · 0.0 MB · 1 failed"),
+        "{gauge}"
+    );
+    assert!(gauge.contains("Esc cancels"), "{gauge}");
+    insta::assert_snapshot!("verify_all_gauge", gauge);
+
+    s.settle();
+    let results = without_timing(&s.screen());
+    assert!(
+        results.contains("12 rows checked in [time]: 11 ok, 1 failed, 0 with warnings"),
+        "{results}"
+    );
+    let failure = results
+        .lines()
+        .find(|l| l.contains("hash_mismatch"))
+        .unwrap_or_else(|| panic!("no failure listed: {results}"));
+    assert!(
+        failure.contains("com.acme.helpdesk") && failure.contains("1.0.0"),
+        "{failure}"
+    );
+    insta::assert_snapshot!("verify_all_results", results);
+
+    // Enter opens the failed version; its badges stay on the lists.
+    s.press(&[KeyCode::Enter]);
+    assert!(s.screen().contains("Packages › com.acme.helpdesk 1.0.0"));
+    s.press(&[KeyCode::Esc]);
+    let packages = s.screen();
+    let badge = |id: &str| {
+        packages
+            .lines()
+            .find(|l| first_column(l).first().map(String::as_str) == Some(id))
+            .map(|l| {
+                l.trim_end_matches('│')
+                    .split_whitespace()
+                    .last()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+    };
+    assert_eq!(
+        badge("com.acme.helpdesk").as_deref(),
+        Some("FAIL"),
+        "{packages}"
+    );
+    assert_eq!(badge("com.acme.crm").as_deref(), Some("ok"), "{packages}");
+}
+
+#[test]
+fn verify_all_can_be_cancelled() {
+    let mut s = Session::new();
+    s.console
+        .key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
+    // Esc raises the flag; on 12 rows the scan may already be done, and either way the
+    // overlay ends with results rather than hanging.
+    s.press(&[KeyCode::Esc]);
+    let screen = without_timing(&s.screen());
+    assert!(screen.contains("rows checked in [time]"), "{screen}");
+    s.press(&[KeyCode::Esc]);
+    assert!(s.console.app.modal().is_none());
+}
+
+#[test]
+fn verify_selected_package_sets_its_badge() {
+    let mut s = Session::new();
+    s.press(&[KeyCode::Char('v')]);
+    let screen = s.screen();
+    assert!(
+        screen.contains("verify com.acme.helpdesk: ok, 4 rows checked, hashes match"),
+        "{screen}"
+    );
+    let helpdesk = screen
+        .lines()
+        .find(|l| l.contains("com.acme.helpdesk"))
+        .unwrap();
+    assert!(
+        helpdesk.trim_end_matches('│').trim_end().ends_with("ok"),
+        "{helpdesk}"
+    );
+    let crm = screen.lines().find(|l| l.contains("com.acme.crm")).unwrap();
+    assert!(crm.contains("unknown"), "{crm}");
+    s.console.act(Action::Refresh);
+    s.settle();
+    assert!(s
+        .screen()
+        .lines()
+        .find(|l| l.contains("com.acme.helpdesk"))
+        .unwrap()
+        .contains("unknown"));
+}
+
+#[test]
+fn registry_text_is_drawn_with_placeholders() {
+    let scratch = Scratch::new();
+    scratch.publish_hostile();
+    let mut s = Session::open(scratch, false);
+    let buffer = s.buffer();
+    let any_control = buffer
+        .content()
+        .iter()
+        .any(|c| c.symbol().chars().any(|ch| ch.is_control()));
+    assert!(!any_control, "a control character reached the buffer");
+    let screen = s.screen();
+    assert!(screen.contains("Evil ␛]0;PWNED␇ ␛[2J name"), "{screen}");
+    assert!(screen.contains("com.acme.crm"), "{screen}");
+    s.type_text("/evil");
+    s.press(&[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter, KeyCode::Tab]);
+    let detail = s.screen();
+    assert!(detail.contains("evil␛[31m_object"), "{detail}");
+    assert!(detail.contains(r#""label": "�2J""#), "{detail}");
+}
+
+#[test]
+fn back_goes_up_the_stack_and_stale_answers_are_dropped() {
+    let mut s = Session::new();
+    s.type_text("/helpdesk");
+    s.console
+        .key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    // Open and leave before the worker answers: input never waits for the registry.
+    s.console
+        .key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    s.console
+        .key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    s.settle();
+    assert_eq!(s.console.app.screens().len(), 1);
+    s.press(&[KeyCode::Enter, KeyCode::Enter]);
+    assert_eq!(s.console.app.screens().len(), 3);
+    s.press(&[KeyCode::Backspace, KeyCode::Esc]);
+    assert_eq!(s.console.app.screens().len(), 1);
+    s.press(&[KeyCode::Char('q')]);
+    assert!(s.console.app.should_quit());
+}
+
+#[test]
+fn ctrl_c_quits_even_while_typing_a_filter() {
+    let mut s = Session::new();
+    s.type_text("/q");
+    assert!(!s.console.app.should_quit(), "q is text on the filter line");
+    s.console
+        .key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(s.console.app.should_quit());
+}
+
+#[test]
+fn storage_errors_go_to_the_footer() {
+    let mut s = Session::new();
+    let db = rusqlite::Connection::open(&s.scratch.db).unwrap();
+    db.execute_batch("DROP TABLE sys_packages").unwrap();
+    s.press(&[KeyCode::Char('r')]);
+    let screen = s.screen();
+    assert!(screen.contains("no such table: sys_packages"), "{screen}");
+    assert!(
+        screen.contains("pkgdeck"),
+        "the console still draws: {screen}"
+    );
+}
+
+#[test]
+fn q_quits_while_verify_all_runs() {
+    let mut s = Session::new();
+    s.console
+        .key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
+    assert!(s.console.app.verify_ticket().is_some());
+    s.console
+        .key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    assert!(s.console.app.should_quit());
+}
+
+#[test]
+fn help_scrolls_when_the_terminal_is_short() {
+    let mut s = Session::new();
+    s.console.app.resize(100, 20);
+    s.press(&[KeyCode::Char('?')]);
+    let top = text_of(&s.buffer_sized(100, 20));
+    assert!(top.contains("↓ more") && !top.contains("Ctrl-C"), "{top}");
+    s.press(&[KeyCode::Char('j'); 20]);
+    let bottom = text_of(&s.buffer_sized(100, 20));
+    assert!(
+        bottom.contains("Ctrl-C") && !bottom.contains("↓ more"),
+        "{bottom}"
+    );
+    s.press(&[KeyCode::Esc]);
+    assert!(s.console.app.modal().is_none());
+}
