@@ -2,17 +2,28 @@
 //! changes the state and may queue [`Job`]s for the worker; a worker [`Response`] changes the
 //! state again. Nothing here touches the terminal or the registry, so tests drive it with
 //! key events and read what it draws.
+//!
+//! Writes follow the same path: `p`/`h` open the editor (on a file the worker read, or on
+//! the version the worker exported), its review and the publish are worker jobs, and so are
+//! the delete plan behind the confirm dialog, the delete, the restore and a connection
+//! switch. In read-only mode the write actions stop here, with a message, before any dialog.
 
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crossterm::event::KeyEvent;
 
 use super::integrity::{self, Integrity};
 use super::keys::{self, Action, KeyGroup};
-use super::screens::{Help, Modal, Outcome, PackagesScreen, Screen, VerifyRun};
-use super::worker::{Job, Reply, Request, Response, Ticket};
-use crate::registry::{Scope, VerifyReport};
+use super::screens::editor::Origin;
+use super::screens::{
+    Confirm, ConnectionPicker, Editor, Help, Modal, Outcome, PackagesScreen, PathPrompt, Review,
+    Screen, TrashScreen, VerifyRun,
+};
+use super::worker::{DeleteReport, Job, Reply, Request, Response, ReviewData, Ticket};
+use crate::registry::{PackageRecord, Scope, VerifyReport};
 
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
 const CHROME_ROWS: u16 = 8;
@@ -31,13 +42,39 @@ pub struct Message {
     pub text: String,
 }
 
+impl Message {
+    pub fn info(text: impl Into<String>) -> Message {
+        Message {
+            kind: MessageKind::Info,
+            text: text.into(),
+        }
+    }
+
+    pub fn warning(text: impl Into<String>) -> Message {
+        Message {
+            kind: MessageKind::Warning,
+            text: text.into(),
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Message {
+        Message {
+            kind: MessageKind::Error,
+            text: text.into(),
+        }
+    }
+}
+
 pub struct App {
     target: String,
     read_only: bool,
     counts: Option<(u64, u64)>,
     /// Never empty: the Packages screen is at the bottom.
     screens: Vec<Screen>,
-    modal: Option<Modal>,
+    /// Overlays, the top one last: it takes the keys.
+    modals: Vec<Modal>,
+    /// Where publish paths are relative to.
+    cwd: PathBuf,
     integrity: Integrity,
     message: Option<Message>,
     /// Jobs sent and not answered yet, with what they do, for the spinner.
@@ -57,7 +94,8 @@ impl App {
             read_only,
             counts: None,
             screens: Vec::new(),
-            modal: None,
+            modals: Vec::new(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             integrity: Integrity::default(),
             message: None,
             in_flight: Vec::new(),
@@ -102,8 +140,28 @@ impl App {
             .expect("the Packages screen is never popped")
     }
 
+    /// The top overlay.
     pub fn modal(&self) -> Option<&Modal> {
-        self.modal.as_ref()
+        self.modals.last()
+    }
+
+    /// Every open overlay, bottom first (the order they are drawn in).
+    pub fn modals(&self) -> &[Modal] {
+        &self.modals
+    }
+
+    /// Sets the directory publish paths are relative to.
+    pub fn set_cwd(&mut self, cwd: PathBuf) {
+        self.cwd = cwd;
+    }
+
+    /// The editor's text when it holds changes nobody published, with what it is: the
+    /// console keeps it as a draft when it is quit (Ctrl-C) with the editor open.
+    pub fn unsaved_edits(&self) -> Option<(String, String)> {
+        self.modals.iter().find_map(|m| match m {
+            Modal::Editor(e) if e.modified() => Some((e.origin().describe(), e.text())),
+            _ => None,
+        })
     }
 
     pub fn integrity(&self) -> &Integrity {
@@ -132,15 +190,27 @@ impl App {
 
     /// The ticket of the verify-all that the overlay shows, if one is open.
     pub fn verify_ticket(&self) -> Option<Ticket> {
-        match &self.modal {
-            Some(Modal::Verify(v)) => Some(v.ticket()),
+        self.modals.iter().rev().find_map(|m| match m {
+            Modal::Verify(v) => Some(v.ticket()),
             _ => None,
+        })
+    }
+
+    /// Advances the spinner, and sends a large document in the editor for validation once
+    /// typing paused; the loop calls it while waiting.
+    pub fn tick(&mut self) {
+        self.spinner = self.spinner.wrapping_add(1);
+        let due = self.editor_mut().and_then(|e| e.due(Instant::now()));
+        if let Some(request) = due {
+            self.dispatch(request);
         }
     }
 
-    /// Advances the spinner; the loop calls it while waiting.
-    pub fn tick(&mut self) {
-        self.spinner = self.spinner.wrapping_add(1);
+    fn editor_mut(&mut self) -> Option<&mut Editor> {
+        self.modals.iter_mut().rev().find_map(|m| match m {
+            Modal::Editor(e) => Some(e.as_mut()),
+            _ => None,
+        })
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -165,7 +235,7 @@ impl App {
 
     /// The key groups that apply right now, most specific first (also the footer hints).
     pub fn key_groups(&self) -> Vec<&'static KeyGroup> {
-        if let Some(m) = &self.modal {
+        if let Some(m) = self.modals.last() {
             return m.component().keys();
         }
         let screen = self.screen().component();
@@ -183,8 +253,8 @@ impl App {
             return;
         }
         let page = self.page();
-        let from_modal = self.modal.is_some();
-        let taken = match &mut self.modal {
+        let from_modal = !self.modals.is_empty();
+        let taken = match self.modals.last_mut() {
             Some(modal) => modal.component_mut().input(&event, page),
             None => self.screen_mut().component_mut().input(&event, page),
         };
@@ -198,44 +268,71 @@ impl App {
         }
     }
 
-    /// Carries out one action on the current overlay, else the current screen.
+    /// Carries out one action on the current overlay, else the current screen. A write in
+    /// read-only mode stops here, before any editor or dialog opens.
     pub fn update(&mut self, action: Action) {
+        if action == Action::Quit {
+            self.quit = true;
+            return;
+        }
+        if let Some(write) = action.write().filter(|_| self.read_only) {
+            self.message = Some(Message::error(format!(
+                "read-only: {write} refused (the console was opened with --read-only); \
+                 nothing was changed"
+            )));
+            return;
+        }
         let page = self.page();
-        let from_modal = self.modal.is_some();
-        let outcome = match (&mut self.modal, action) {
-            (_, Action::Quit) => {
-                self.quit = true;
-                return;
-            }
-            (Some(modal), _) => modal.component_mut().handle(action, page),
-            (None, Action::Help) => {
+        if let Some(modal) = self.modals.last_mut() {
+            let outcome = modal.component_mut().handle(action, page);
+            return self.carry_out(outcome, true);
+        }
+        let outcome = match action {
+            Action::Help => {
                 let screen = self.screen().name();
                 let mut groups = self.screen().component().keys();
                 groups.push(&keys::GLOBAL);
-                self.modal = Some(Modal::Help(Help::new(screen, groups)));
-                return;
+                Outcome::Overlay(Modal::Help(Help::new(screen, groups, self.read_only)))
             }
-            (None, Action::VerifyAll) => return self.verify_all(),
-            (None, Action::Refresh) => return self.refresh(),
-            (None, _) => self.screen_mut().component_mut().handle(action, page),
+            Action::VerifyAll => return self.verify_all(),
+            Action::Refresh => return self.refresh(),
+            Action::Publish => {
+                Outcome::Overlay(Modal::Prompt(Box::new(PathPrompt::new(self.cwd.clone()))))
+            }
+            Action::Trash => match self.screen() {
+                Screen::Trash(_) => Outcome::Done,
+                _ => Outcome::Push(Screen::Trash(TrashScreen::new(&self.target))),
+            },
+            Action::Connections => Outcome::Request(Request::Connections),
+            _ => self.screen_mut().component_mut().handle(action, page),
         };
-        self.carry_out(outcome, from_modal);
+        self.carry_out(outcome, false);
     }
 
     fn carry_out(&mut self, outcome: Outcome, from_modal: bool) {
         match outcome {
             Outcome::Done => {}
-            Outcome::Back if from_modal => self.modal = None,
+            Outcome::Back if from_modal => {
+                self.modals.pop();
+            }
             Outcome::Back => {
                 if self.screens.len() > 1 {
                     self.screens.pop();
                 }
             }
             Outcome::Push(screen) => {
-                self.modal = None;
+                self.modals.clear();
                 self.push(screen);
             }
             Outcome::Request(r) => self.dispatch(r),
+            Outcome::Overlay(modal) => self.modals.push(modal),
+            Outcome::CloseAll => self.modals.clear(),
+            Outcome::Say(message) => self.message = Some(message),
+            Outcome::All(outcomes) => {
+                for o in outcomes {
+                    self.carry_out(o, from_modal);
+                }
+            }
         }
     }
 
@@ -283,10 +380,8 @@ impl App {
                 }
             }
             Reply::Progress { progress, elapsed } => {
-                if let Some(Modal::Verify(v)) = &mut self.modal {
-                    if v.ticket() == response.ticket {
-                        v.progress(progress, elapsed);
-                    }
+                if let Some(v) = self.verify_run(response.ticket) {
+                    v.progress(progress, elapsed);
                 }
             }
             Reply::Verified {
@@ -297,17 +392,249 @@ impl App {
                 if let Ok(r) = &report {
                     self.integrity.apply(&scope, r);
                 }
-                match &mut self.modal {
-                    Some(Modal::Verify(v)) if v.ticket() == response.ticket => {
-                        v.finish(report, elapsed)
-                    }
-                    _ => match report {
+                match self.verify_run(response.ticket) {
+                    Some(v) => v.finish(report, elapsed),
+                    None => match report {
                         Ok(r) => self.message = Some(verify_message(&scope, &r)),
                         Err(e) => self.error(e),
                     },
                 }
             }
+            Reply::FileRead { path, text } => match text {
+                Ok(text) => {
+                    self.message = Some(Message::info(format!(
+                        "editing {}: Ctrl-S reviews the publish once the document is valid",
+                        path.display()
+                    )));
+                    self.open_editor(Editor::new(Origin::File(path), &text));
+                }
+                Err(e) => self.error(format!("nothing opened: {e}")),
+            },
+            Reply::Validated {
+                generation,
+                validation,
+            } => {
+                if let Some(e) = self.editor_mut() {
+                    e.validated(generation, validation);
+                }
+            }
+            Reply::HotfixSource {
+                id,
+                version,
+                source,
+            } => self.open_hotfix(id, version, source),
+            Reply::Review { hash, review } => self.reviewed(&hash, review),
+            Reply::Published { hash, report } => {
+                let review = self.modals.iter_mut().rev().find_map(|m| match m {
+                    Modal::Review(r) if r.hash() == hash => Some(r),
+                    _ => None,
+                });
+                let published = report.is_ok();
+                let message = match &report {
+                    Ok(r) if r.outcome.unchanged => Message::info(format!(
+                        "{} {} was already stored exactly like this: nothing written",
+                        r.outcome.id, r.outcome.version
+                    )),
+                    Ok(r) => match &r.readback {
+                        Ok((v, true)) if v.ok() => Message::info(format!(
+                            "published {} {}; read back and verified: ok",
+                            r.outcome.id, r.outcome.version
+                        )),
+                        _ => Message::error(format!(
+                            "published {} {}, but reading it back found a problem (see the review)",
+                            r.outcome.id, r.outcome.version
+                        )),
+                    },
+                    Err(e) => Message::error(format!("not published: {e}")),
+                };
+                if let Some(r) = review {
+                    r.finish(report);
+                }
+                if published {
+                    self.reload();
+                }
+                self.message = Some(message);
+            }
+            Reply::DeletePlan { id, version, plan } => match plan {
+                // A dialog opens only over a screen: the operator may have moved on.
+                Ok(plan) if self.modals.is_empty() => {
+                    let confirm = Confirm::delete(&id, version.as_deref(), &plan);
+                    self.message = None;
+                    self.modals.push(Modal::Confirm(Box::new(confirm)));
+                }
+                Ok(_) => {}
+                Err(e) => self.error(format!("nothing deleted: {e}")),
+            },
+            Reply::Deleted {
+                id,
+                version: _,
+                report,
+            } => match report {
+                Ok(r) => self.deleted(&id, r),
+                Err(e) => self.error(format!("delete failed: {e}")),
+            },
+            Reply::Trash { dir, entries } => {
+                if let Err(e) = &entries {
+                    self.error(e.clone());
+                }
+                if let Some(t) = self.screens.iter_mut().rev().find_map(|s| match s {
+                    Screen::Trash(t) => Some(t),
+                    _ => None,
+                }) {
+                    t.receive(dir, entries);
+                }
+            }
+            Reply::Restored { path, rows } => match rows {
+                Ok(rows) => {
+                    self.message = Some(restored_message(&path, &rows));
+                    self.reload();
+                }
+                Err(e) => self.error(format!("restore refused, nothing changed: {e}")),
+            },
+            Reply::Connections(listed) => match listed {
+                Ok(c) if self.modals.is_empty() => {
+                    self.modals
+                        .push(Modal::Connections(Box::new(ConnectionPicker::new(
+                            &self.target,
+                            c,
+                        ))))
+                }
+                Ok(_) => {}
+                Err(e) => self.error(e),
+            },
+            Reply::Connected { name, target } => match target {
+                Ok(target) => self.connected(&name, target),
+                Err(e) => self.error(format!(
+                    "cannot switch to {name}: {e}; still on {}",
+                    self.target
+                )),
+            },
         }
+    }
+
+    fn verify_run(&mut self, ticket: Ticket) -> Option<&mut VerifyRun> {
+        self.modals.iter_mut().find_map(|m| match m {
+            Modal::Verify(v) if v.ticket() == ticket => Some(v.as_mut()),
+            _ => None,
+        })
+    }
+
+    fn open_editor(&mut self, mut editor: Editor) {
+        if let Some(request) = editor.pending() {
+            self.dispatch(request);
+        }
+        self.modals.push(Modal::Editor(Box::new(editor)));
+    }
+
+    fn open_hotfix(
+        &mut self,
+        id: String,
+        version: String,
+        source: Result<(String, Option<String>), String>,
+    ) {
+        let (text, bumped) = match source {
+            Ok(b) => b,
+            Err(e) => return self.error(format!("cannot hotfix {id} {version}: {e}")),
+        };
+        self.message = Some(match &bumped {
+            Some(to) => Message::info(format!(
+                "hotfix of {id} {version}: manifest.version is now {to} (the next free patch \
+                 version); edit, then Ctrl-S to review"
+            )),
+            None => Message::warning(format!(
+                "hotfix of {id} {version}: the version is not MAJOR.MINOR.PATCH, so it was not \
+                 bumped; set manifest.version by hand"
+            )),
+        });
+        let origin = Origin::Hotfix {
+            id,
+            from: version,
+            to: bumped,
+        };
+        self.open_editor(Editor::new(origin, &text));
+    }
+
+    /// The worker's review: it opens over the editor that asked for it, if that editor is
+    /// still on top with the same document.
+    fn reviewed(&mut self, hash: &str, review: Result<Box<ReviewData>, String>) {
+        let asked = match self.modals.last_mut() {
+            Some(Modal::Editor(e)) if e.reviewing() == Some(hash) => {
+                e.review_answered();
+                true
+            }
+            _ => {
+                if let Some(e) = self.editor_mut() {
+                    e.review_answered();
+                }
+                false
+            }
+        };
+        match review {
+            Ok(data) if asked => {
+                self.message = Some(Message::info(if data.overwrites() {
+                    "review: this publish OVERWRITES a stored row; y confirms, n goes back"
+                } else {
+                    "review: y publishes, n goes back to the editor"
+                }));
+                self.modals.push(Modal::Review(Box::new(Review::new(data))));
+            }
+            Ok(_) => {}
+            Err(e) => self.error(format!("cannot review: {e}")),
+        }
+    }
+
+    fn deleted(&mut self, id: &str, r: DeleteReport) {
+        let gone: Vec<&str> = r
+            .outcome
+            .deleted
+            .iter()
+            .map(|row| row.version.as_str())
+            .collect();
+        let rows = super::count(gone.len() as u64, "row");
+        let mut text = format!("deleted {rows} of {id} ({})", gone.join(", "));
+        if let Some(file) = &r.outcome.trash_file {
+            text.push_str(&format!("; saved in the trash: {}", file.display()));
+        }
+        if !r.outcome.kept.is_empty() {
+            text.push_str(&format!(
+                "; {} changed meanwhile and stayed (they are in the trash file too)",
+                super::count(r.outcome.kept.len() as u64, "row")
+            ));
+        }
+        // Screens of what is gone close: a deleted version's detail, the whole package's
+        // screens when no version is left.
+        let deleted: Vec<String> = gone.iter().map(|v| v.to_string()).collect();
+        let first_gone = self.screens.iter().position(|s| match s {
+            Screen::Detail(d) => d.id() == id && deleted.iter().any(|v| v == d.version()),
+            Screen::Versions(v) => v.id() == id && r.remaining == 0,
+            _ => false,
+        });
+        if let Some(at) = first_gone.filter(|&at| at > 0) {
+            self.screens.truncate(at);
+        }
+        if r.remaining == 0 {
+            text.push_str(&format!("; {id} has no versions left"));
+        }
+        self.message = Some(if r.outcome.kept.is_empty() {
+            Message::info(text)
+        } else {
+            Message::warning(text)
+        });
+        self.reload();
+    }
+
+    fn connected(&mut self, name: &str, target: String) {
+        self.target = target;
+        self.modals.clear();
+        self.screens.clear();
+        self.integrity.clear();
+        self.counts = None;
+        self.push(Screen::Packages(PackagesScreen::default()));
+        self.dispatch(Request::Counts);
+        self.message = Some(Message::info(format!(
+            "connected to {name}: {}",
+            self.target
+        )));
     }
 
     fn error(&mut self, text: String) {
@@ -331,16 +658,21 @@ impl App {
     }
 
     fn refresh(&mut self) {
+        self.reload();
+        self.message = Some(Message::info(
+            "reloading from the registry; integrity results were cleared",
+        ));
+    }
+
+    /// Reloads every screen and the counts: after a write, or on request. Integrity results
+    /// are forgotten, because the rows may have changed.
+    fn reload(&mut self) {
         self.integrity.clear();
         let loads: Vec<Request> = self.screens.iter_mut().map(Screen::load).collect();
         for load in loads {
             self.dispatch(load);
         }
         self.dispatch(Request::Counts);
-        self.message = Some(Message {
-            kind: MessageKind::Info,
-            text: "reloading from the registry; integrity results were cleared".into(),
-        });
     }
 
     fn verify_all(&mut self) {
@@ -350,8 +682,28 @@ impl App {
             scope: Scope::All,
             cancel: cancel.clone(),
         });
-        self.modal = Some(Modal::Verify(Box::new(VerifyRun::new(ticket, cancel))));
+        self.modals
+            .push(Modal::Verify(Box::new(VerifyRun::new(ticket, cancel))));
     }
+}
+
+/// The footer line after a restore.
+fn restored_message(path: &std::path::Path, rows: &[PackageRecord]) -> Message {
+    let file = super::file_name(path);
+    if rows.is_empty() {
+        return Message::info(format!(
+            "nothing to restore from {file}: every row is already in the registry unchanged"
+        ));
+    }
+    let what: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {}", r.id, r.version))
+        .collect();
+    Message::info(format!(
+        "restored {} from {file}: {}",
+        super::count(rows.len() as u64, "row"),
+        what.join(", ")
+    ))
 }
 
 /// The footer line after verifying a package or a version.
@@ -373,11 +725,7 @@ fn verify_message(scope: &Scope, r: &VerifyReport) -> Message {
             text: format!("verify {what}: no rows found (refresh with r)"),
         };
     }
-    let rows = if r.checked == 1 {
-        "1 row".to_owned()
-    } else {
-        format!("{} rows", r.checked)
-    };
+    let rows = super::count(r.checked, "row");
     if !r.failed.is_empty() {
         Message {
             kind: MessageKind::Error,

@@ -2,6 +2,7 @@
 //! Keys go to the app, the jobs they queue go to the worker, and answers come back into the
 //! app, all without touching a terminal.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
@@ -11,6 +12,7 @@ use super::app::App;
 use super::keys::Action;
 use super::view;
 use super::worker::Worker;
+use crate::config::Dirs;
 use crate::registry::Registry;
 
 pub struct Console {
@@ -19,10 +21,33 @@ pub struct Console {
 }
 
 impl Console {
-    /// Starts the worker on `registry` and queues the first screen's loads.
+    /// Starts the worker on `registry` and queues the first screen's loads, with pkgdeck's
+    /// usual directories (saved connections) and publish paths relative to the current one.
     pub fn open(registry: Registry) -> Result<Console, String> {
-        let app = App::new(registry.target(), registry.read_only());
-        let worker = Worker::spawn(registry)?;
+        // Without a home directory the registry's own trash dir stands in: the picker then
+        // finds no saved connections, which it says.
+        let dirs = Dirs::discover().unwrap_or_else(|_| {
+            let data = registry
+                .trash()
+                .dir()
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            Dirs {
+                config: data.clone(),
+                data,
+            }
+        });
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Console::open_in(registry, dirs, cwd)
+    }
+
+    /// [`Console::open`] with the directories given: `dirs` for the saved connections the
+    /// picker offers, `cwd` for the paths typed after `p`.
+    pub fn open_in(registry: Registry, dirs: Dirs, cwd: PathBuf) -> Result<Console, String> {
+        let mut app = App::new(registry.target(), registry.read_only());
+        app.set_cwd(cwd);
+        let worker = Worker::spawn(registry, dirs)?;
         let mut console = Console { app, worker };
         console.flush();
         Ok(console)
@@ -35,6 +60,13 @@ impl Console {
 
     pub fn act(&mut self, action: Action) {
         self.app.update(action);
+        self.flush();
+    }
+
+    /// Advances the app's clock (spinner, validation of large documents) and sends what that
+    /// queued.
+    pub fn tick(&mut self) {
+        self.app.tick();
         self.flush();
     }
 

@@ -4,8 +4,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What the operator asked for, independent of the key that asked. Writes (publish, hotfix,
-/// delete) join this list with the screens that confirm them.
+/// What the operator asked for, independent of the key that asked. The writes (publish,
+/// hotfix, delete, restore) are refused in read-only mode by [`Action::write`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Up,
@@ -28,6 +28,43 @@ pub enum Action {
     PrevTab,
     Help,
     Quit,
+    /// Open a document file in the editor.
+    Publish,
+    /// Open the selected version in the editor with its patch number bumped.
+    Hotfix,
+    /// Delete the selected version.
+    Delete,
+    /// Delete every version of the package.
+    DeleteAll,
+    /// Put the rows of the selected trash file back.
+    Restore,
+    /// The trash screen.
+    Trash,
+    /// The connection picker.
+    Connections,
+    /// Editor: review the document before publishing.
+    Review,
+    /// Editor: move the cursor to the syntax error.
+    GoToError,
+    /// Path prompt: complete the file name.
+    Complete,
+    /// Review and confirm dialogs: yes, go ahead.
+    Confirm,
+    /// A key the text editor handles itself, listed so the hints can name it.
+    Edit,
+}
+
+impl Action {
+    /// The write this action starts, named for the read-only refusal; `None` for reads.
+    pub fn write(self) -> Option<&'static str> {
+        match self {
+            Action::Publish => Some("publish"),
+            Action::Hotfix => Some("hotfix"),
+            Action::Delete | Action::DeleteAll => Some("delete"),
+            Action::Restore => Some("restore"),
+            _ => None,
+        }
+    }
 }
 
 /// One key a binding answers to.
@@ -127,6 +164,27 @@ pub const GLOBAL: KeyGroup = KeyGroup {
             "refresh from the registry",
             None,
             Action::Refresh,
+        ),
+        bind(
+            &[Key::Char('p')],
+            "p",
+            "publish a document from a file (opens it in the editor)",
+            Some("p publish"),
+            Action::Publish,
+        ),
+        bind(
+            &[Key::Char('t')],
+            "t",
+            "the trash: rows saved before a delete or overwrite, to restore",
+            None,
+            Action::Trash,
+        ),
+        bind(
+            &[Key::Char('c')],
+            "c",
+            "switch to a saved connection",
+            None,
+            Action::Connections,
         ),
         bind(&[Key::Char('q')], "q", "quit", Some("q quit"), Action::Quit),
         bind(
@@ -228,6 +286,28 @@ pub const SORT: Binding = bind(
     Action::Sort,
 );
 
+pub const HOTFIX: Binding = bind(
+    &[Key::Char('h')],
+    "h",
+    "hotfix: edit this version with its patch number bumped, then publish",
+    Some("h hotfix"),
+    Action::Hotfix,
+);
+pub const DELETE: Binding = bind(
+    &[Key::Char('d')],
+    "d",
+    "delete this version (to the trash; you type the version to confirm)",
+    Some("d delete"),
+    Action::Delete,
+);
+pub const DELETE_ALL: Binding = bind(
+    &[Key::Char('D')],
+    "D",
+    "delete every version of the package (to the trash; you type the id)",
+    Some("D delete all"),
+    Action::DeleteAll,
+);
+
 /// Keys of the filter line while it is being typed; the list handles them itself.
 pub const FILTER_EDIT: KeyGroup = KeyGroup {
     title: "Filter",
@@ -268,6 +348,9 @@ mod tests {
         assert_eq!(lookup(&[&GLOBAL], &upper_v), Some(Action::VerifyAll));
         assert!(is_interrupt(&ctrl_c));
         assert!(!is_interrupt(&plain_c));
-        assert_eq!(lookup(&[&GLOBAL, &LIST], &plain_c), None);
+        assert_eq!(lookup(&[&GLOBAL], &plain_c), Some(Action::Connections));
+        assert_eq!(lookup(&[&GLOBAL, &LIST], &ctrl_c), Some(Action::Quit));
+        let plain_x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+        assert_eq!(lookup(&[&GLOBAL, &LIST], &plain_x), None);
     }
 }

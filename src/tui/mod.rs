@@ -8,6 +8,7 @@
 pub mod app;
 pub mod bench;
 pub mod console;
+pub mod document;
 pub mod integrity;
 pub mod json;
 pub mod keys;
@@ -18,6 +19,7 @@ pub mod view;
 pub mod worker;
 
 use std::io::{self, Stdout};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{self, Event, KeyEventKind};
@@ -37,6 +39,22 @@ use crate::connect::{self, Request};
 /// spinner's pace.
 const POLL: Duration = Duration::from_millis(40);
 
+/// `1 row`, `3 rows`: a count with its noun, for messages and dialogs.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The last component of a path as it may be shown (trash files are named by it).
+pub fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| crate::untrusted::printable(&n.to_string_lossy()).into_owned())
+        .unwrap_or_else(|| crate::untrusted::printable(&path.display().to_string()).into_owned())
+}
+
 /// Runs the console until the operator quits; returns the exit code. With `demo`, the
 /// console opens on a scratch registry filled with the sample packages instead.
 pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, String> {
@@ -45,18 +63,49 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, String> {
     } else {
         None
     };
+    // The demo keeps its trash and audit log in its scratch directory; drafts still go to
+    // the real data dir, which outlives the demo.
+    let console_dirs = match &scratch {
+        Some(d) => d.dirs(),
+        None => dirs.clone(),
+    };
     let registry = match &scratch {
-        Some(d) => connect::open(&d.request(request.read_only), &d.dirs()),
+        Some(d) => connect::open(&d.request(request.read_only), &console_dirs),
         None => connect::open(&request, &dirs),
     }
     .map_err(|e| match e {
         connect::ConnectError::Usage(m) => m,
         connect::ConnectError::Registry(e) => e.to_string(),
     })?;
-    let console = Console::open(registry)?;
-    let outcome = with_terminal(|terminal| event_loop(terminal, console));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut console = Console::open_in(registry, console_dirs, cwd)?;
+    let outcome = with_terminal(|terminal| event_loop(terminal, &mut console));
+    // Quitting with unpublished edits (Ctrl-C in the editor) keeps them: nothing typed is
+    // lost silently.
+    if let Some((what, text)) = console.app.unsaved_edits() {
+        match keep_draft(&dirs, &text) {
+            Ok(path) => eprintln!(
+                "pkgdeck: the unpublished edits of {what} were kept in {}",
+                path.display()
+            ),
+            Err(e) => eprintln!("pkgdeck: the unpublished edits of {what} could not be kept: {e}"),
+        }
+    }
     drop(scratch);
     outcome.map(|()| 0)
+}
+
+/// Writes the editor's text to `<data dir>/drafts/`, returning the file.
+fn keep_draft(dirs: &Dirs, text: &str) -> io::Result<PathBuf> {
+    let dir = dirs.data.join("drafts");
+    std::fs::create_dir_all(&dir)?;
+    let stamp: String = crate::registry::audit::utc_timestamp(std::time::SystemTime::now())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let path = dir.join(format!("{stamp}-{}.json", std::process::id()));
+    std::fs::write(&path, text)?;
+    Ok(path)
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -103,7 +152,7 @@ fn install_panic_hook() {
     }));
 }
 
-fn event_loop(terminal: &mut Term, mut console: Console) -> Result<(), String> {
+fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), String> {
     let io_err = |e: io::Error| format!("the terminal failed: {e}");
     let size = terminal.size().map_err(io_err)?;
     console.app.resize(size.width, size.height);
@@ -124,7 +173,7 @@ fn event_loop(terminal: &mut Term, mut console: Console) -> Result<(), String> {
         if console.pump() > 0 {
             dirty = true;
         }
-        console.app.tick();
+        console.tick();
     }
     Ok(())
 }

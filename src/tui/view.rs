@@ -1,8 +1,10 @@
 //! Drawing the whole console from the app state: the header (target, mode, counts, activity,
-//! where you are), the top screen, the overlay, and the footer (key hints and the latest
-//! message). A pure function of the state.
+//! where you are), the top screen, the overlays, and the footer (key hints and the latest
+//! message). A pure function of the state. In read-only mode the hints of the writes move
+//! to the end of the footer, struck through, after a "(read-only)" mark.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -24,7 +26,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         integrity: app.integrity(),
     };
     app.screen().component().draw(frame, body, &cx);
-    if let Some(modal) = app.modal() {
+    for modal in app.modals() {
         modal.component().draw(frame, body, &cx);
     }
     draw_footer(frame, footer, app);
@@ -55,7 +57,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     );
     if let Some((frame_char, what)) = app.activity() {
         frame.render_widget(
-            Line::from(format!(" {frame_char} {what} ")).right_aligned(),
+            Line::from(format!(" {frame_char} {} ", printable(what))).right_aligned(),
             bar,
         );
     }
@@ -83,15 +85,24 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let [hints_area, message_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let mut hints = vec![Span::raw(" ")];
-    for hint in app
-        .key_groups()
-        .iter()
-        .flat_map(|g| g.bindings.iter())
-        .filter_map(|b| b.hint)
-    {
+    let mut disabled = Vec::new();
+    for b in app.key_groups().iter().flat_map(|g| g.bindings.iter()) {
+        let Some(hint) = b.hint else { continue };
         let (key, does) = hint.split_once(' ').unwrap_or((hint, ""));
+        if app.read_only() && b.action.write().is_some() {
+            let off = theme::DIM.add_modifier(Modifier::CROSSED_OUT);
+            disabled.push(Span::styled(key, off));
+            disabled.push(Span::styled(format!(" {does}"), off));
+            disabled.push(Span::raw("  "));
+            continue;
+        }
         hints.push(Span::styled(key, theme::HINT_KEY));
         hints.push(Span::styled(format!(" {does}   "), theme::HINT));
+    }
+    if !disabled.is_empty() {
+        hints.push(Span::styled("(read-only)", theme::WARNING));
+        hints.push(Span::raw(" "));
+        hints.extend(disabled);
     }
     frame.render_widget(Line::from(hints), hints_area);
     if let Some(m) = app.message() {

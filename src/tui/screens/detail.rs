@@ -113,6 +113,8 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::HOTFIX,
+        keys::DELETE,
         keys::BACK,
     ],
 };
@@ -564,6 +566,18 @@ impl Component for DetailScreen {
                     self.id.clone(),
                     self.version.clone(),
                 )))
+            }
+            Action::Hotfix => {
+                return Outcome::Request(Request::HotfixSource {
+                    id: self.id.clone(),
+                    version: self.version.clone(),
+                })
+            }
+            Action::Delete => {
+                return Outcome::Request(Request::DeletePlan {
+                    id: self.id.clone(),
+                    version: Some(self.version.clone()),
+                })
             }
             Action::Back => {
                 let cleared = self.section_mut().is_some_and(|s| s.list.clear_filter());

@@ -1,8 +1,10 @@
 //! The help overlay: the keys of the screen it was opened on, from the same tables that
-//! map the keys, so it cannot go stale.
+//! map the keys, so it cannot go stale. In read-only mode the writes are struck through and
+//! marked, as in the footer.
 
 use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 use ratatui::Frame;
@@ -47,15 +49,17 @@ const KEYS: KeyGroup = KeyGroup {
 pub struct Help {
     screen: String,
     groups: Vec<&'static KeyGroup>,
+    read_only: bool,
     /// First line shown, for terminals too short for the whole list.
     scroll: usize,
 }
 
 impl Help {
-    pub fn new(screen: &str, groups: Vec<&'static KeyGroup>) -> Help {
+    pub fn new(screen: &str, groups: Vec<&'static KeyGroup>, read_only: bool) -> Help {
         Help {
             screen: screen.to_owned(),
             groups,
+            read_only,
             scroll: 0,
         }
     }
@@ -68,6 +72,16 @@ impl Help {
             }
             lines.push(Line::styled(group.title, theme::COLUMN_HEADER));
             for b in group.bindings {
+                if self.read_only && b.action.write().is_some() {
+                    let off = theme::DIM.add_modifier(Modifier::CROSSED_OUT);
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("  {:<12}", b.shown), off),
+                        Span::styled(b.does, off),
+                        Span::raw(" "),
+                        Span::styled("(read-only)", theme::WARNING),
+                    ]));
+                    continue;
+                }
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {:<12}", b.shown), theme::HINT_KEY),
                     Span::raw(b.does),
@@ -95,7 +109,7 @@ impl Component for Help {
 
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let lines = self.lines();
-        let popup = centered(area, 74, lines.len() as u16 + 2);
+        let popup = centered(area, 100, lines.len() as u16 + 2);
         let visible = popup.height.saturating_sub(2) as usize;
         let scroll = self.scroll.min(lines.len().saturating_sub(visible));
         let more = if scroll + visible < lines.len() {

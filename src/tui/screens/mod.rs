@@ -1,11 +1,19 @@
-//! The console's screens (a stack: Packages → Versions → Detail) and overlays (help, verify
-//! all). Each is a [`Component`]: it declares its keys, draws itself from its own state, and
-//! answers an [`Action`] with an [`Outcome`] the app carries out. Screens know nothing of SQL:
-//! what they need from the registry they ask for as a [`Request`].
+//! The console's screens (a stack: Packages → Versions → Detail, and Trash on top of any)
+//! and overlays (a stack too: help, verify all, the path prompt, the editor with its review
+//! and confirm dialog on top, the connection picker). Each is a [`Component`]: it declares
+//! its keys, draws itself from its own state, and answers an [`Action`] with an [`Outcome`]
+//! the app carries out. Screens know nothing of SQL: what they need from the registry they
+//! ask for as a [`Request`].
 
+pub mod confirm;
+pub mod connections;
 pub mod detail;
+pub mod editor;
 pub mod help;
 pub mod packages;
+pub mod prompt;
+pub mod review;
+pub mod trash;
 pub mod verify;
 pub mod versions;
 
@@ -15,15 +23,22 @@ use ratatui::text::{Line, Text};
 use ratatui::widgets::{Block, HighlightSpacing, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
+use super::app::Message;
 use super::integrity::Integrity;
 use super::keys::{Action, KeyGroup};
 use super::list::ListView;
 use super::theme;
 use super::worker::Request;
 
+pub use confirm::Confirm;
+pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
+pub use editor::Editor;
 pub use help::Help;
 pub use packages::PackagesScreen;
+pub use prompt::PathPrompt;
+pub use review::Review;
+pub use trash::TrashScreen;
 pub use verify::VerifyRun;
 pub use versions::VersionsScreen;
 
@@ -42,6 +57,14 @@ pub enum Outcome {
     Push(Screen),
     /// Ask the registry.
     Request(Request),
+    /// Open an overlay on top of the open ones.
+    Overlay(Modal),
+    /// Close every overlay (a publish went through: its review and editor are done).
+    CloseAll,
+    /// A message for the footer.
+    Say(Message),
+    /// Several of these, in order.
+    All(Vec<Outcome>),
 }
 
 /// The uniform shape of every screen and overlay.
@@ -51,8 +74,8 @@ pub trait Component {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context);
     /// `page` is how many list rows fit on screen.
     fn handle(&mut self, action: Action, page: usize) -> Outcome;
-    /// A key for a component that is taking text (the filter line; an editor later). `None`
-    /// when it is not: the key then maps to an action through [`Component::keys`].
+    /// A key for a component that is taking text (the filter line, the editor, a prompt).
+    /// `None` when it is not: the key then maps to an action through [`Component::keys`].
     fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
         let list = self.list_mut().filter(|l| l.editing())?;
         list.filter_key(event, page);
@@ -72,6 +95,7 @@ pub enum Screen {
     Packages(PackagesScreen),
     Versions(VersionsScreen),
     Detail(DetailScreen),
+    Trash(TrashScreen),
 }
 
 impl Screen {
@@ -80,6 +104,7 @@ impl Screen {
             Screen::Packages(s) => s,
             Screen::Versions(s) => s,
             Screen::Detail(s) => s,
+            Screen::Trash(s) => s,
         }
     }
 
@@ -88,6 +113,7 @@ impl Screen {
             Screen::Packages(s) => s,
             Screen::Versions(s) => s,
             Screen::Detail(s) => s,
+            Screen::Trash(s) => s,
         }
     }
 
@@ -97,6 +123,7 @@ impl Screen {
             Screen::Packages(s) => s.load(),
             Screen::Versions(s) => s.load(),
             Screen::Detail(s) => s.load(),
+            Screen::Trash(s) => s.load(),
         }
     }
 
@@ -105,6 +132,7 @@ impl Screen {
             Screen::Packages(_) => "Packages",
             Screen::Versions(_) => "Versions",
             Screen::Detail(_) => "Detail",
+            Screen::Trash(_) => "Trash",
         }
     }
 
@@ -117,15 +145,20 @@ impl Screen {
                 d.version().to_owned()
             }
             (Screen::Detail(d), _) => format!("{} {}", d.id(), d.version()),
+            (Screen::Trash(_), _) => "Trash".into(),
         }
     }
 }
 
-/// Overlays drawn over the screen stack; they take every key while open. Future modal
-/// screens (the JSON editor, the confirm dialog) join here.
+/// Overlays drawn over the screen stack, the top one taking every key while open.
 pub enum Modal {
     Help(Help),
     Verify(Box<VerifyRun>),
+    Prompt(Box<PathPrompt>),
+    Editor(Box<Editor>),
+    Review(Box<Review>),
+    Confirm(Box<Confirm>),
+    Connections(Box<ConnectionPicker>),
 }
 
 impl Modal {
@@ -133,6 +166,11 @@ impl Modal {
         match self {
             Modal::Help(m) => m,
             Modal::Verify(m) => m.as_ref(),
+            Modal::Prompt(m) => m.as_ref(),
+            Modal::Editor(m) => m.as_ref(),
+            Modal::Review(m) => m.as_ref(),
+            Modal::Confirm(m) => m.as_ref(),
+            Modal::Connections(m) => m.as_ref(),
         }
     }
 
@@ -140,6 +178,11 @@ impl Modal {
         match self {
             Modal::Help(m) => m,
             Modal::Verify(m) => m.as_mut(),
+            Modal::Prompt(m) => m.as_mut(),
+            Modal::Editor(m) => m.as_mut(),
+            Modal::Review(m) => m.as_mut(),
+            Modal::Confirm(m) => m.as_mut(),
+            Modal::Connections(m) => m.as_mut(),
         }
     }
 }

@@ -31,6 +31,7 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::DELETE_ALL,
         keys::CLEAR_FILTER,
     ],
 };
@@ -201,6 +202,13 @@ impl Component for PackagesScreen {
             }
             Action::Verify => match self.selected() {
                 Some(p) => Outcome::Request(Request::verify(Scope::Package(p.id.clone()))),
+                None => Outcome::Done,
+            },
+            Action::DeleteAll => match self.selected() {
+                Some(p) => Outcome::Request(Request::DeletePlan {
+                    id: p.id.clone(),
+                    version: None,
+                }),
                 None => Outcome::Done,
             },
             Action::Back => {

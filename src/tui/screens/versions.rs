@@ -35,6 +35,9 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::HOTFIX,
+        keys::DELETE,
+        keys::DELETE_ALL,
     ],
 };
 
@@ -324,6 +327,24 @@ impl Component for VersionsScreen {
                 ))),
                 None => Outcome::Done,
             },
+            Action::Hotfix => match self.selected() {
+                Some(v) => Outcome::Request(Request::HotfixSource {
+                    id: self.id.clone(),
+                    version: v.version.clone(),
+                }),
+                None => Outcome::Done,
+            },
+            Action::Delete => match self.selected() {
+                Some(v) => Outcome::Request(Request::DeletePlan {
+                    id: self.id.clone(),
+                    version: Some(v.version.clone()),
+                }),
+                None => Outcome::Done,
+            },
+            Action::DeleteAll => Outcome::Request(Request::DeletePlan {
+                id: self.id.clone(),
+                version: None,
+            }),
             _ => Outcome::Done,
         }
     }

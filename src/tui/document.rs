@@ -1,0 +1,151 @@
+//! A publish document as the console edits it: what validation says about the text (the
+//! registry's own `prepare_publish`, so the editor can never disagree with a publish), the
+//! text a hotfix starts from, and how invisible characters are kept off the screen without
+//! changing what the document means.
+
+use crate::registry::canonical::{self, CanonicalError, JsValue};
+use crate::registry::manifest::{hotfix_version, DocumentProblem};
+use crate::registry::pretty::pretty;
+use crate::registry::{prepare_publish, PreparedPublish, RegistryError};
+
+/// Documents up to this size are validated on every keystroke on the UI thread (a parse, a
+/// stringify and a SHA-256: well under a millisecond in a release build); larger ones are
+/// validated by the worker once typing pauses.
+pub const INLINE_LIMIT: usize = 64 * 1024;
+
+/// What validating an editor's text found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Validation {
+    /// Publishable: exactly what would be stored.
+    Valid(Box<PreparedPublish>),
+    /// Not JSON; `line` and `column` are 1-based.
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// JSON, but not a valid package document: every problem with its JSON path.
+    Problems(Vec<DocumentProblem>),
+}
+
+impl Validation {
+    pub fn of(text: &str) -> Validation {
+        match prepare_publish(text, "the editor") {
+            Ok(p) => Validation::Valid(Box::new(p)),
+            Err(RegistryError::InvalidJson { error, .. }) => Validation::Syntax {
+                line: error.line(),
+                column: error.column(),
+                // The position is shown on its own; the other kinds say it mid-sentence.
+                message: match &error {
+                    CanonicalError::Syntax { message, .. } => message.clone(),
+                    other => other.to_string(),
+                },
+            },
+            Err(RegistryError::InvalidDocument { problems, .. }) => Validation::Problems(problems),
+            // prepare_publish touches no store: these two are all it returns.
+            Err(other) => Validation::Problems(vec![DocumentProblem {
+                path: "$".into(),
+                message: other.to_string(),
+            }]),
+        }
+    }
+
+    pub fn prepared(&self) -> Option<&PreparedPublish> {
+        match self {
+            Validation::Valid(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// The editor's starting text for a hotfix of `version`: the stored document pretty-printed,
+/// its `manifest.version` set to the next free patch version. Returns the text and the new
+/// version, or `None` for the version when it cannot be bumped (not `MAJOR.MINOR.PATCH`);
+/// the text then keeps the old version for the operator to change.
+pub fn hotfix_text(
+    export: &str,
+    version: &str,
+    existing: &[String],
+) -> Result<(String, Option<String>), String> {
+    let mut doc = canonical::parse(export).map_err(|e| format!("the stored document: {e}"))?;
+    let taken: Vec<&str> = existing.iter().map(String::as_str).collect();
+    let bumped = hotfix_version(version, &taken);
+    if let Some(new) = &bumped {
+        if let JsValue::Object(members) = &mut doc {
+            if let Some((_, JsValue::Object(manifest))) =
+                members.iter_mut().find(|(k, _)| k == "manifest")
+            {
+                match manifest.iter_mut().find(|(k, _)| k == "version") {
+                    Some((_, v)) => *v = JsValue::String(new.clone()),
+                    None => manifest.push(("version".into(), JsValue::String(new.clone()))),
+                }
+            }
+        }
+    }
+    Ok((visible(&pretty(&doc)), bumped))
+}
+
+/// The text with every character the terminal would not show faithfully (C1 controls, DEL,
+/// bidi overrides) written as a `\uXXXX` escape. Such characters can only stand inside JSON
+/// strings, where the escape means the same character, so the document's value (and so its
+/// hash) does not change; C0 controls are left alone because JSON does not allow them raw,
+/// and escaping them would turn an invalid document into a valid one.
+pub fn visible(text: &str) -> String {
+    if !text.chars().any(hidden) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn hidden(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{"manifest":{"id":"a","version":"1.1.1","type":"app","name":"A\u009b2J"},"metadata":{"objects":[]}}"#;
+
+    #[test]
+    fn hotfix_bumps_the_patch_and_keeps_everything_else() {
+        let existing = vec!["1.1.1".to_owned(), "1.1.2".to_owned()];
+        let (text, bumped) = hotfix_text(DOC, "1.1.1", &existing).unwrap();
+        assert_eq!(bumped.as_deref(), Some("1.1.3"));
+        assert!(text.contains("\"version\": \"1.1.3\""), "{text}");
+        assert!(text.contains("\"name\": \"A\\u009b2J\""), "escaped: {text}");
+        let Validation::Valid(p) = Validation::of(&text) else {
+            panic!("the hotfix text validates");
+        };
+        let original = prepare_publish(DOC, "doc").unwrap();
+        assert_eq!(p.metadata, original.metadata);
+        assert_eq!(
+            p.manifest,
+            original.manifest.replace("1.1.1", "1.1.3"),
+            "the escape stores the same character"
+        );
+    }
+
+    #[test]
+    fn validation_reports_where_and_what() {
+        match Validation::of("{\n  \"manifest\": {,\n}") {
+            Validation::Syntax { line, column, .. } => assert_eq!((line, column), (2, 16)),
+            other => panic!("{other:?}"),
+        }
+        match Validation::of(
+            r#"{"manifest":{"id":"a","version":"1.2","type":"app","name":"A"},"metadata":{}}"#,
+        ) {
+            Validation::Problems(p) => assert_eq!(p[0].path, "$.manifest.version"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(visible("plain \u{1b}"), "plain \u{1b}");
+    }
+}

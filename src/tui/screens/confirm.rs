@@ -1,0 +1,389 @@
+//! The one confirm dialog. Every question the console asks before it changes something goes
+//! through [`Confirm`]: deletes (the operator types the version or the package id; anything
+//! else cancels), restoring a trash file and discarding the editor's text (`y`/`n`). The
+//! constructors say exactly what goes and where it goes; the component draws and answers
+//! them all the same way.
+
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{centered, Component, Context, Outcome};
+use crate::registry::trash::TrashEntry;
+use crate::tui::app::Message;
+use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
+use crate::tui::theme;
+use crate::tui::worker::{DeletePlan, Request};
+use crate::tui::{count, file_name};
+use crate::untrusted::printable;
+
+const TYPED: KeyGroup = KeyGroup {
+    title: "Confirm",
+    bindings: &[
+        Binding {
+            keys: &[Key::Code(KeyCode::Enter)],
+            shown: "Enter",
+            does: "go ahead if what you typed matches, else cancel",
+            hint: Some("Enter confirm"),
+            action: Action::Confirm,
+        },
+        Binding {
+            keys: &[Key::Code(KeyCode::Esc)],
+            shown: "Esc",
+            does: "cancel",
+            hint: Some("Esc cancel"),
+            action: Action::Back,
+        },
+    ],
+};
+
+const YES_NO: KeyGroup = KeyGroup {
+    title: "Confirm",
+    bindings: &[
+        Binding {
+            keys: &[Key::Char('y'), Key::Char('Y')],
+            shown: "y",
+            does: "yes, go ahead",
+            hint: Some("y yes"),
+            action: Action::Confirm,
+        },
+        Binding {
+            keys: &[Key::Char('n'), Key::Char('N'), Key::Code(KeyCode::Esc)],
+            shown: "n Esc",
+            does: "no, cancel",
+            hint: Some("n/Esc no"),
+            action: Action::Back,
+        },
+    ],
+};
+
+/// How many rows a delete dialog lists before it says "and N more".
+const LISTED_ROWS: usize = 12;
+
+/// How the operator says yes.
+enum Answer {
+    /// By typing this exact text (the version, or the package id) and pressing Enter.
+    Typed {
+        expected: String,
+        what: &'static str,
+    },
+    YesNo,
+}
+
+/// What yes does.
+enum OnYes {
+    Request(Request),
+    /// Close the dialog and the editor under it, dropping its text.
+    Discard,
+}
+
+pub struct Confirm {
+    title: String,
+    body: Vec<Line<'static>>,
+    answer: Answer,
+    typed: String,
+    on_yes: Option<OnYes>,
+    /// The footer message when the operator backs out ("nothing deleted").
+    nothing: &'static str,
+}
+
+impl Confirm {
+    /// Deleting the rows of `plan`: one version (`version` given; the operator types it) or
+    /// every version of `id` (the operator types the id).
+    pub fn delete(id: &str, version: Option<&str>, plan: &DeletePlan) -> Confirm {
+        let n = plan.rows.len();
+        let rows = count(n as u64, "row");
+        let id_shown = printable(id).into_owned();
+        let mut body = vec![Line::from(vec![
+            Span::raw("This deletes "),
+            Span::styled(rows, theme::WARNING),
+            Span::raw(format!(" from {}: ", printable(&plan.target))),
+            Span::styled(
+                match version {
+                    Some(v) => format!("version {} of {id_shown}", printable(v)),
+                    None => format!("every version of {id_shown}"),
+                },
+                theme::WARNING,
+            ),
+        ])];
+        for r in plan.rows.iter().take(LISTED_ROWS) {
+            body.push(Line::from(vec![
+                Span::raw("   "),
+                Span::styled(
+                    format!("{:<14}", printable(&r.version)),
+                    theme::COLUMN_HEADER,
+                ),
+                Span::styled(
+                    format!(
+                        " created {}  hash {}…{}",
+                        printable(r.created_at.as_deref().unwrap_or("-")),
+                        printable(r.hash.get(..12).unwrap_or(&r.hash)),
+                        if r.latest { "  (latest)" } else { "" }
+                    ),
+                    theme::HINT,
+                ),
+            ]));
+        }
+        if n > LISTED_ROWS {
+            body.push(Line::styled(
+                format!("   … and {} more", n - LISTED_ROWS),
+                theme::HINT,
+            ));
+        }
+        body.push(Line::raw(""));
+        body.push(Line::from(vec![
+            Span::raw(if n == 1 {
+                "It goes to the trash first: "
+            } else {
+                "They go to the trash first: "
+            }),
+            Span::styled(trash_dir(&plan.trash_dir), theme::TITLE),
+        ]));
+        body.push(Line::styled(
+            "(t opens the trash, where a file puts its rows back exactly)",
+            theme::HINT,
+        ));
+        let (expected, what) = match version {
+            Some(v) => (v.to_owned(), "the version"),
+            None => (id.to_owned(), "the package id"),
+        };
+        Confirm {
+            title: match version {
+                Some(v) => format!(" Delete {id_shown} {} ", printable(v)),
+                None => format!(" Delete every version of {id_shown} "),
+            },
+            body,
+            answer: Answer::Typed { expected, what },
+            typed: String::new(),
+            on_yes: Some(OnYes::Request(Request::Delete {
+                id: id.to_owned(),
+                version: version.map(str::to_owned),
+            })),
+            nothing: "nothing deleted",
+        }
+    }
+
+    /// Putting the rows of a trash file back into the registry `target`.
+    pub fn restore(entry: &TrashEntry, target: &str) -> Confirm {
+        let rows = &entry.file.rows;
+        let mut body = vec![Line::raw(format!(
+            "Restore {} from the trash file {}",
+            count(rows.len() as u64, "row"),
+            file_name(&entry.path),
+        ))];
+        body.push(Line::styled(
+            format!(
+                "(saved {} by {} from {}):",
+                printable(&entry.file.saved_at),
+                printable(&entry.file.action),
+                printable(&entry.file.target)
+            ),
+            theme::HINT,
+        ));
+        for r in rows.iter().take(LISTED_ROWS) {
+            body.push(Line::from(vec![
+                Span::raw("   "),
+                Span::styled(
+                    format!("{} {}", printable(&r.id), printable(&r.version)),
+                    theme::COLUMN_HEADER,
+                ),
+                Span::styled(
+                    format!("  hash {}…", printable(r.hash.get(..12).unwrap_or(&r.hash))),
+                    theme::HINT,
+                ),
+            ]));
+        }
+        if rows.len() > LISTED_ROWS {
+            body.push(Line::styled(
+                format!("   … and {} more", rows.len() - LISTED_ROWS),
+                theme::HINT,
+            ));
+        }
+        body.push(Line::raw(""));
+        body.push(Line::raw(format!(
+            "into {}, with their texts, hash and timestamps exactly as saved.",
+            printable(target)
+        )));
+        body.push(Line::styled(
+            "Rows already there unchanged are skipped; a different row at the same version \
+             refuses the whole restore.",
+            theme::HINT,
+        ));
+        Confirm {
+            title: " Restore from the trash ".into(),
+            body,
+            answer: Answer::YesNo,
+            typed: String::new(),
+            on_yes: Some(OnYes::Request(Request::Restore {
+                path: entry.path.clone(),
+            })),
+            nothing: "nothing restored",
+        }
+    }
+
+    /// Closing the editor with changes nobody has published or saved.
+    pub fn discard(what: &str) -> Confirm {
+        Confirm {
+            title: " Discard your edits? ".into(),
+            body: vec![
+                Line::raw(format!(
+                    "{} has changes that are not published and not saved anywhere.",
+                    printable(what)
+                )),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("y", theme::HINT_KEY),
+                    Span::raw(" discards them · "),
+                    Span::styled("n", theme::HINT_KEY),
+                    Span::raw(" or "),
+                    Span::styled("Esc", theme::HINT_KEY),
+                    Span::raw(" goes back to the editor, text and cursor as they were"),
+                ]),
+            ],
+            answer: Answer::YesNo,
+            typed: String::new(),
+            on_yes: Some(OnYes::Discard),
+            nothing: "back in the editor; nothing discarded",
+        }
+    }
+
+    /// The text typed so far (typed dialogs).
+    pub fn typed(&self) -> &str {
+        &self.typed
+    }
+
+    fn yes(&mut self) -> Outcome {
+        match self.on_yes.take() {
+            Some(OnYes::Request(r)) => Outcome::All(vec![Outcome::Back, Outcome::Request(r)]),
+            Some(OnYes::Discard) => Outcome::All(vec![
+                Outcome::Back,
+                Outcome::Back,
+                Outcome::Say(Message::info("edits discarded")),
+            ]),
+            None => Outcome::Back,
+        }
+    }
+
+    fn cancel(&self, why: String) -> Outcome {
+        Outcome::All(vec![Outcome::Back, Outcome::Say(Message::info(why))])
+    }
+}
+
+impl Component for Confirm {
+    fn keys(&self) -> Vec<&'static KeyGroup> {
+        match self.answer {
+            Answer::Typed { .. } => vec![&TYPED],
+            Answer::YesNo => vec![&YES_NO],
+        }
+    }
+
+    /// A typed dialog takes every key: letters are what the operator types.
+    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
+        if let Answer::YesNo = self.answer {
+            return None;
+        }
+        if let Some(action) = lookup(&[&TYPED], event) {
+            return Some(self.handle(action, page));
+        }
+        match event.code {
+            KeyCode::Char(c)
+                if !event
+                    .modifiers
+                    .intersects(crossterm::event::KeyModifiers::CONTROL) =>
+            {
+                self.typed.push(c)
+            }
+            KeyCode::Backspace => {
+                self.typed.pop();
+            }
+            _ => {}
+        }
+        Some(Outcome::Done)
+    }
+
+    fn handle(&mut self, action: Action, _page: usize) -> Outcome {
+        match (action, &self.answer) {
+            (Action::Confirm, Answer::YesNo) => self.yes(),
+            (Action::Confirm, Answer::Typed { expected, what }) => {
+                if &self.typed == expected {
+                    self.yes()
+                } else if self.typed.is_empty() {
+                    self.cancel(format!("{}: nothing was typed", self.nothing))
+                } else {
+                    self.cancel(format!(
+                        "{}: you typed {:?}, not {what} {}",
+                        self.nothing, self.typed, expected
+                    ))
+                }
+            }
+            (Action::Back, _) => self.cancel(format!("cancelled: {}", self.nothing)),
+            _ => Outcome::Done,
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
+        let mut lines = self.body.clone();
+        match &self.answer {
+            Answer::Typed { expected, what } => {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(vec![
+                    Span::raw(format!("Type {what} ")),
+                    Span::styled(printable(expected).into_owned(), theme::WARNING),
+                    Span::raw(" and press Enter to delete. Anything else cancels; Esc cancels."),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("> ", theme::HINT_KEY),
+                    Span::raw(printable(&self.typed).into_owned()),
+                    Span::styled("█", theme::HINT_KEY),
+                ]));
+            }
+            Answer::YesNo => {
+                if !matches!(self.on_yes, Some(OnYes::Discard)) {
+                    lines.push(Line::raw(""));
+                    lines.push(Line::from(vec![
+                        Span::styled("y", theme::HINT_KEY),
+                        Span::raw(" goes ahead · "),
+                        Span::styled("n", theme::HINT_KEY),
+                        Span::raw(" or "),
+                        Span::styled("Esc", theme::HINT_KEY),
+                        Span::raw(" cancels"),
+                    ]));
+                }
+            }
+        }
+        let width = area.width.saturating_sub(8).min(110);
+        let inner_width = width.saturating_sub(4).max(1) as usize;
+        // Wrapped height: every line counts the rows it takes at this width.
+        let height: usize = lines
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(inner_width))
+            .sum();
+        let popup = centered(area, width, height as u16 + 2);
+        frame.render_widget(Clear, popup);
+        let block = Block::bordered()
+            .title(Line::styled(self.title.clone(), theme::WARNING))
+            .border_style(theme::WARNING)
+            .padding(Padding::horizontal(1))
+            .style(theme::POPUP);
+        frame.render_widget(
+            Paragraph::new(Text::from(lines))
+                .wrap(Wrap { trim: false })
+                .block(block),
+            popup,
+        );
+    }
+}
+
+/// A directory as the dialogs show it, with the trailing slash that says "a folder".
+pub fn trash_dir(dir: &Path) -> String {
+    let shown = printable(&dir.display().to_string()).into_owned();
+    if shown.ends_with('/') {
+        shown
+    } else {
+        format!("{shown}/")
+    }
+}

@@ -1,0 +1,168 @@
+//! The connection picker of `c`: the registry the console is on ("current") and the
+//! connections saved in `<config dir>/config.toml`. Enter on a saved one asks the worker to
+//! open it in the current mode; the worker swaps registries only if that works, so a failure
+//! leaves the console where it was, with the reason in the footer.
+
+use std::path::PathBuf;
+
+use crossterm::event::KeyCode;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row};
+use ratatui::Frame;
+
+use super::{centered, draw_table, Component, Context, Outcome};
+use crate::tui::app::Message;
+use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
+use crate::tui::list::ListView;
+use crate::tui::theme;
+use crate::tui::worker::{Connections, Request, SavedConnection};
+use crate::untrusted::printable;
+
+const KEYS: KeyGroup = KeyGroup {
+    title: "Connections",
+    bindings: &[
+        Binding {
+            keys: &[Key::Code(KeyCode::Enter)],
+            shown: "Enter",
+            does: "switch to the selected connection",
+            hint: Some("Enter switch"),
+            action: Action::Open,
+        },
+        Binding {
+            keys: &[
+                Key::Code(KeyCode::Esc),
+                Key::Code(KeyCode::Backspace),
+                Key::Char('q'),
+            ],
+            shown: "Esc",
+            does: "close, staying on the current connection",
+            hint: Some("Esc close"),
+            action: Action::Back,
+        },
+    ],
+};
+
+pub struct ConnectionPicker {
+    current: String,
+    config_file: PathBuf,
+    saved: Vec<SavedConnection>,
+    error: Option<String>,
+    /// Row 0 is the current connection, then the saved ones in name order.
+    list: ListView,
+}
+
+impl ConnectionPicker {
+    pub fn new(current: &str, connections: Connections) -> ConnectionPicker {
+        let (saved, error) = match connections.saved {
+            Ok(s) => (s, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let list = ListView::with_keys(
+            std::iter::once("current".to_owned()).chain(saved.iter().map(|s| s.name.clone())),
+        );
+        ConnectionPicker {
+            current: current.to_owned(),
+            config_file: connections.config_file,
+            saved,
+            error,
+            list,
+        }
+    }
+}
+
+impl Component for ConnectionPicker {
+    fn keys(&self) -> Vec<&'static KeyGroup> {
+        vec![&keys::LIST, &KEYS]
+    }
+
+    fn handle(&mut self, action: Action, page: usize) -> Outcome {
+        if self.list.apply(action, page) {
+            return Outcome::Done;
+        }
+        match action {
+            Action::Open => match self.list.selected_row() {
+                Some(0) | None => Outcome::All(vec![
+                    Outcome::Back,
+                    Outcome::Say(Message::info(format!(
+                        "staying on {}",
+                        printable(&self.current)
+                    ))),
+                ]),
+                Some(row) => {
+                    let name = self.saved[row - 1].name.clone();
+                    Outcome::All(vec![
+                        Outcome::Back,
+                        Outcome::Request(Request::Connect { name }),
+                    ])
+                }
+            },
+            Action::Back => Outcome::Back,
+            _ => Outcome::Done,
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
+        let rows = self.saved.len() as u16 + 1;
+        let note = u16::from(self.error.is_some() || self.saved.is_empty());
+        let popup = centered(
+            area,
+            area.width.saturating_sub(8).min(130),
+            rows + note * 2 + 4,
+        );
+        frame.render_widget(Clear, popup);
+        let block = Block::bordered()
+            .title(Line::styled(" Connections ", theme::TITLE))
+            .title_bottom(Line::styled(
+                format!(
+                    " saved in {} ",
+                    printable(&self.config_file.display().to_string())
+                ),
+                theme::DIM,
+            ))
+            .style(theme::POPUP);
+        let inner = block.inner(popup);
+        frame.render_widget(block, popup);
+        let [table_area, note_area] =
+            Layout::vertical([Constraint::Length(rows + 1), Constraint::Min(0)]).areas(inner);
+        let widths = [
+            Constraint::Length(18),
+            Constraint::Fill(3),
+            Constraint::Fill(1),
+        ];
+        let header = Row::new(["NAME", "TARGET", "TOKEN"]);
+        draw_table(frame, table_area, &self.list, header, &widths, |r| {
+            if r == 0 {
+                return Row::new(vec![
+                    Cell::from("current").style(theme::MARK),
+                    Cell::from(printable(&self.current).into_owned()),
+                    Cell::from("(this session)").style(theme::DIM),
+                ]);
+            }
+            let s = &self.saved[r - 1];
+            let mut name = vec![Span::raw(printable(&s.name).into_owned())];
+            if s.target == self.current {
+                name.push(Span::styled(" (current)", theme::MARK));
+            }
+            Row::new(vec![
+                Cell::from(Line::from(name)),
+                Cell::from(printable(&s.target).into_owned()),
+                Cell::from(match &s.token_env {
+                    Some(var) => format!("from ${}", printable(var)),
+                    None => "-".into(),
+                })
+                .style(theme::DIM),
+            ])
+        });
+        let text = match (&self.error, self.saved.is_empty()) {
+            (Some(e), _) => Line::styled(format!(" {}", printable(e)), theme::ERROR),
+            (None, true) => Line::styled(
+                " no saved connections: add [connections.NAME] with target = \"…\" (and \
+                 token_env = \"VAR\" for a remote) to the config file",
+                theme::DIM,
+            ),
+            (None, false) => Line::raw(""),
+        };
+        frame.render_widget(Paragraph::new(text), note_area);
+    }
+}

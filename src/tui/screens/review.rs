@@ -1,0 +1,534 @@
+//! The review between the editor and a publish: id, version, the new hash, whether it
+//! overwrites a stored row (which then goes to the trash), and the diff against the version
+//! it replaces or else the package's latest, per manifest key and per metadata section item,
+//! with a coloured line diff of every changed item. `y` publishes; the worker then reads the
+//! row back and verifies it, and the result replaces the summary. `n`/`Esc` go back to the
+//! editor, whose text and cursor were never touched.
+
+use crossterm::event::KeyCode;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::confirm::trash_dir;
+use super::{Component, Context, Outcome};
+use crate::registry::diff::text_diff;
+use crate::registry::PackageDiff;
+use crate::tui::count;
+use crate::tui::integrity::{self, Badge};
+use crate::tui::keys::{Action, Binding, Key, KeyGroup};
+use crate::tui::theme;
+use crate::tui::worker::{PublishReport, Request, ReviewData};
+use crate::untrusted::printable;
+
+const READY: KeyGroup = KeyGroup {
+    title: "Review",
+    bindings: &[
+        Binding {
+            keys: &[Key::Char('y'), Key::Char('Y')],
+            shown: "y",
+            does: "publish (and overwrite, when the review says so)",
+            hint: Some("y publish"),
+            action: Action::Confirm,
+        },
+        Binding {
+            keys: &[Key::Char('n'), Key::Char('N'), Key::Code(KeyCode::Esc)],
+            shown: "n Esc",
+            does: "back to the editor, nothing published",
+            hint: Some("n/Esc back to the editor"),
+            action: Action::Back,
+        },
+    ],
+};
+
+const SCROLL: KeyGroup = KeyGroup {
+    title: "Scroll",
+    bindings: &[
+        Binding {
+            keys: &[Key::Code(KeyCode::Up), Key::Char('k')],
+            shown: "↑ k",
+            does: "scroll up",
+            hint: Some("↑↓ scroll"),
+            action: Action::Up,
+        },
+        Binding {
+            keys: &[Key::Code(KeyCode::Down), Key::Char('j')],
+            shown: "↓ j",
+            does: "scroll down",
+            hint: None,
+            action: Action::Down,
+        },
+        Binding {
+            keys: &[Key::Code(KeyCode::PageUp)],
+            shown: "PgUp",
+            does: "one page up",
+            hint: None,
+            action: Action::PageUp,
+        },
+        Binding {
+            keys: &[Key::Code(KeyCode::PageDown), Key::Char(' ')],
+            shown: "PgDn",
+            does: "one page down",
+            hint: None,
+            action: Action::PageDown,
+        },
+        Binding {
+            keys: &[Key::Char('g'), Key::Code(KeyCode::Home)],
+            shown: "g Home",
+            does: "top",
+            hint: None,
+            action: Action::Top,
+        },
+        Binding {
+            keys: &[Key::Char('G'), Key::Code(KeyCode::End)],
+            shown: "G End",
+            does: "bottom",
+            hint: None,
+            action: Action::Bottom,
+        },
+    ],
+};
+
+const PUBLISHING: KeyGroup = KeyGroup {
+    title: "Publishing",
+    bindings: &[],
+};
+
+const DONE: KeyGroup = KeyGroup {
+    title: "Published",
+    bindings: &[Binding {
+        keys: &[
+            Key::Code(KeyCode::Enter),
+            Key::Code(KeyCode::Esc),
+            Key::Char('q'),
+        ],
+        shown: "Enter Esc",
+        does: "close",
+        hint: Some("Enter close"),
+        action: Action::Back,
+    }],
+};
+
+/// Unchanged lines of a changed item kept around each change; longer runs are folded.
+const CONTEXT: usize = 2;
+
+enum State {
+    Ready,
+    Publishing,
+    Done(Result<Box<PublishReport>, String>),
+}
+
+pub struct Review {
+    data: Box<ReviewData>,
+    summary: Vec<Line<'static>>,
+    diff: Vec<Line<'static>>,
+    scroll: usize,
+    state: State,
+}
+
+impl Review {
+    pub fn new(data: Box<ReviewData>) -> Review {
+        Review {
+            summary: summary_lines(&data),
+            diff: diff_lines(&data),
+            data,
+            scroll: 0,
+            state: State::Ready,
+        }
+    }
+
+    /// The hash of the reviewed document.
+    pub fn hash(&self) -> &str {
+        &self.data.prepared.hash
+    }
+
+    pub fn publishing(&self) -> bool {
+        matches!(self.state, State::Publishing)
+    }
+
+    /// The worker's answer to `y`.
+    pub fn finish(&mut self, report: Result<Box<PublishReport>, String>) {
+        self.scroll = 0;
+        self.state = State::Done(report);
+    }
+
+    /// Whether the publish went through.
+    pub fn published(&self) -> bool {
+        matches!(&self.state, State::Done(Ok(_)))
+    }
+
+    fn lines(&self) -> Vec<Line<'static>> {
+        let mut lines = match &self.state {
+            State::Done(result) => result_lines(&self.data, result),
+            State::Publishing => vec![Line::styled(" publishing…", theme::WARNING)],
+            State::Ready => Vec::new(),
+        };
+        if !lines.is_empty() {
+            lines.push(Line::raw(""));
+        }
+        lines.extend(self.summary.iter().cloned());
+        lines.push(Line::raw(""));
+        lines.extend(self.diff.iter().cloned());
+        lines
+    }
+}
+
+fn short(hash: &str) -> String {
+    printable(hash.get(..12).unwrap_or(hash)).into_owned()
+}
+
+fn field(name: &str) -> Span<'static> {
+    Span::styled(format!(" {name:<12}"), theme::COLUMN_HEADER)
+}
+
+fn summary_lines(d: &ReviewData) -> Vec<Line<'static>> {
+    let p = &d.prepared;
+    let (id, version) = (
+        printable(&p.id).into_owned(),
+        printable(&p.version).into_owned(),
+    );
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw(" Publish "),
+            Span::styled(format!("{id} {version}"), theme::TITLE),
+            Span::raw(format!(" to {}", printable(&d.target))),
+        ]),
+        Line::raw(""),
+        Line::from(vec![field("id"), Span::raw(id.clone())]),
+        Line::from(vec![field("version"), Span::raw(version.clone())]),
+        Line::from(vec![
+            field("new hash"),
+            Span::styled(p.hash.clone(), theme::TITLE),
+        ]),
+        Line::from(vec![
+            field("size"),
+            Span::raw(format!(
+                "manifest {} bytes · metadata {} bytes",
+                p.manifest.len(),
+                p.metadata.len()
+            )),
+        ]),
+    ];
+    match &d.existing {
+        None => lines.push(Line::from(vec![
+            field("writes"),
+            Span::styled(
+                format!("a new row: {id} has no version {version} yet"),
+                theme::INFO,
+            ),
+        ])),
+        Some(_) if d.unchanged() => lines.push(Line::from(vec![
+            field("writes"),
+            Span::styled(
+                format!("nothing: {id} {version} is already stored exactly like this"),
+                theme::INFO,
+            ),
+        ])),
+        Some(e) => {
+            lines.push(Line::from(vec![
+                field("OVERWRITES"),
+                Span::styled(
+                    format!(
+                        "the stored {id} {version} (hash {}…, created {}, updated {})",
+                        short(&e.hash),
+                        printable(e.created_at.as_deref().unwrap_or("-")),
+                        printable(e.updated_at.as_deref().unwrap_or("-"))
+                    ),
+                    theme::WARNING,
+                ),
+            ]));
+            lines.push(Line::from(vec![
+                field(""),
+                Span::styled(
+                    format!(
+                        "the old row is saved to the trash first: {}   y confirms the overwrite",
+                        trash_dir(&d.trash_dir)
+                    ),
+                    theme::WARNING,
+                ),
+            ]));
+        }
+    }
+    lines
+}
+
+fn diff_lines(d: &ReviewData) -> Vec<Line<'static>> {
+    let p = &d.prepared;
+    let (Some(base), Some(diff)) = (&d.base, &d.diff) else {
+        return vec![Line::styled(
+            format!(
+                " Diff: {} has no stored version yet; everything is new",
+                printable(&p.id)
+            ),
+            theme::DIM,
+        )];
+    };
+    let against = if d.existing.is_some() {
+        "the version it replaces"
+    } else {
+        "the current latest"
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!(" Diff against {} {}", printable(&p.id), printable(base)),
+            theme::TITLE,
+        ),
+        Span::styled(format!(" ({against})"), theme::DIM),
+    ])];
+    match diff {
+        Err(e) => lines.push(Line::styled(format!("   {}", printable(e)), theme::ERROR)),
+        Ok(diff) if diff.is_empty() => lines.push(Line::styled(
+            "   no differences in the manifest or the metadata",
+            theme::DIM,
+        )),
+        Ok(diff) => package_diff_lines(diff, &mut lines),
+    }
+    lines
+}
+
+fn package_diff_lines(diff: &PackageDiff, lines: &mut Vec<Line<'static>>) {
+    let added = theme::badge(Badge::Ok);
+    if !diff.manifest.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "   manifest: {} changed",
+                count(diff.manifest.len() as u64, "key")
+            ),
+            theme::COLUMN_HEADER,
+        ));
+        for f in &diff.manifest {
+            let key = printable(&f.key).into_owned();
+            let value = |v: &str| printable(v).into_owned();
+            lines.push(match (&f.old, &f.new) {
+                (None, Some(new)) => Line::styled(format!("     + {key}: {}", value(new)), added),
+                (Some(old), None) => {
+                    Line::styled(format!("     - {key}: {}", value(old)), theme::ERROR)
+                }
+                (Some(old), Some(new)) => Line::from(vec![
+                    Span::styled(format!("     ~ {key}: "), theme::WARNING),
+                    Span::styled(value(old), theme::ERROR),
+                    Span::raw(" → "),
+                    Span::styled(value(new), added),
+                ]),
+                (None, None) => Line::raw(""),
+            });
+        }
+    }
+    for s in &diff.sections {
+        lines.push(Line::styled(
+            format!(
+                "   {}: {} added, {} removed, {} changed",
+                printable(&s.section),
+                s.added.len(),
+                s.removed.len(),
+                s.changed.len()
+            ),
+            theme::COLUMN_HEADER,
+        ));
+        for name in &s.added {
+            lines.push(Line::styled(format!("     + {}", printable(name)), added));
+        }
+        for name in &s.removed {
+            lines.push(Line::styled(
+                format!("     - {}", printable(name)),
+                theme::ERROR,
+            ));
+        }
+        for item in &s.changed {
+            lines.push(Line::styled(
+                format!("     ~ {}", printable(&item.name)),
+                theme::WARNING,
+            ));
+            item_diff_lines(&item.old, &item.new, lines);
+        }
+    }
+}
+
+/// The line diff of one changed item, long unchanged runs folded to a count.
+fn item_diff_lines(old: &str, new: &str, lines: &mut Vec<Line<'static>>) {
+    let diff = text_diff(old, new);
+    let near_change = |i: usize| {
+        let lo = i.saturating_sub(CONTEXT);
+        let hi = (i + CONTEXT + 1).min(diff.len());
+        diff[lo..hi].iter().any(|(tag, _)| *tag != ' ')
+    };
+    let mut folded = 0usize;
+    let flush = |folded: &mut usize, lines: &mut Vec<Line<'static>>| {
+        if *folded > 0 {
+            lines.push(Line::styled(
+                format!("         ⋯ {} unchanged", count(*folded as u64, "line")),
+                theme::DIM,
+            ));
+            *folded = 0;
+        }
+    };
+    for (i, (tag, text)) in diff.iter().enumerate() {
+        if *tag == ' ' && !near_change(i) {
+            folded += 1;
+            continue;
+        }
+        flush(&mut folded, lines);
+        let style = match tag {
+            '+' => theme::badge(Badge::Ok),
+            '-' => theme::ERROR,
+            _ => theme::DIM,
+        };
+        lines.push(Line::styled(
+            format!("       {tag} {}", printable(text)),
+            style,
+        ));
+    }
+    flush(&mut folded, lines);
+}
+
+fn result_lines(d: &ReviewData, result: &Result<Box<PublishReport>, String>) -> Vec<Line<'static>> {
+    let p = &d.prepared;
+    let what = format!("{} {}", printable(&p.id), printable(&p.version));
+    let ok = theme::badge(Badge::Ok);
+    let report = match result {
+        Err(e) => {
+            return vec![
+                Line::styled(format!(" ✗ not published: {}", printable(e)), theme::ERROR),
+                Line::styled(
+                    " nothing was written; Esc goes back to the editor with your text",
+                    theme::DIM,
+                ),
+            ]
+        }
+        Ok(r) => r,
+    };
+    let o = &report.outcome;
+    let mut lines = vec![if o.unchanged {
+        Line::styled(
+            format!(" = {what} was already stored exactly like this: nothing written"),
+            ok,
+        )
+    } else {
+        Line::styled(
+            format!(" ✓ published {what} · hash {}", printable(&o.hash)),
+            ok,
+        )
+    }];
+    if let Some(old) = &o.replaced {
+        lines.push(Line::styled(
+            format!(
+                "   it replaced hash {}…; the old row was saved to {}",
+                short(&old.hash),
+                o.trash_file
+                    .as_ref()
+                    .map(|f| printable(&f.display().to_string()).into_owned())
+                    .unwrap_or_else(|| "the trash".into())
+            ),
+            theme::WARNING,
+        ));
+    }
+    match &report.readback {
+        Ok((v, exact)) if v.ok() && *exact && v.warnings.is_empty() => lines.push(Line::styled(
+            " ✓ read back and verified: ok (the stored row is exactly what was published, \
+             and its hash matches)",
+            ok,
+        )),
+        Ok((v, exact)) => {
+            let mut codes: Vec<&str> = integrity::codes(v);
+            if !exact {
+                codes.push("not what was published");
+            }
+            lines.push(Line::styled(
+                format!(" ✗ read back and verified: FAIL ({})", codes.join(", ")),
+                theme::ERROR,
+            ));
+            for detail in &v.details {
+                lines.push(Line::styled(
+                    format!("   • {}", printable(detail)),
+                    theme::ERROR,
+                ));
+            }
+            if !exact {
+                lines.push(Line::styled(
+                    "   • the stored texts or hash differ from the published ones (another \
+                     writer?)",
+                    theme::ERROR,
+                ));
+            }
+        }
+        Err(e) => lines.push(Line::styled(
+            format!(" ✗ read back: {}", printable(e)),
+            theme::ERROR,
+        )),
+    }
+    lines
+}
+
+impl Component for Review {
+    fn keys(&self) -> Vec<&'static KeyGroup> {
+        match self.state {
+            State::Ready => vec![&READY, &SCROLL],
+            State::Publishing => vec![&PUBLISHING],
+            State::Done(_) => vec![&DONE, &SCROLL],
+        }
+    }
+
+    fn handle(&mut self, action: Action, page: usize) -> Outcome {
+        let last = self.lines().len().saturating_sub(1);
+        match (&self.state, action) {
+            (State::Ready, Action::Confirm) => {
+                self.state = State::Publishing;
+                Outcome::Request(Request::Publish {
+                    prepared: Box::new(self.data.prepared.clone()),
+                    // Only what this review showed and the operator just confirmed.
+                    allow_overwrite: self.data.overwrites(),
+                })
+            }
+            (State::Ready, Action::Back) => Outcome::Back,
+            // Published: the editor's text is in the registry now, close both.
+            (State::Done(Ok(_)), Action::Back) => Outcome::CloseAll,
+            // Not published: back to the editor, text intact.
+            (State::Done(Err(_)), Action::Back) => Outcome::Back,
+            (State::Publishing, _) => Outcome::Done,
+            (_, a) => {
+                self.scroll = match a {
+                    Action::Up => self.scroll.saturating_sub(1),
+                    Action::Down => self.scroll + 1,
+                    Action::PageUp => self.scroll.saturating_sub(page),
+                    Action::PageDown => self.scroll + page,
+                    Action::Top => 0,
+                    Action::Bottom => last,
+                    _ => self.scroll,
+                }
+                .min(last);
+                Outcome::Done
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
+        let lines = self.lines();
+        frame.render_widget(Clear, area);
+        let visible = area.height.saturating_sub(2) as usize;
+        let scroll = self.scroll.min(lines.len().saturating_sub(visible));
+        let mut block = Block::bordered().title(Line::styled(
+            format!(
+                " Review: {} {} ",
+                printable(&self.data.prepared.id),
+                printable(&self.data.prepared.version)
+            ),
+            theme::TITLE,
+        ));
+        if lines.len() > visible {
+            block = block.title(
+                Line::styled(
+                    format!(" line {} of {} ", scroll + 1, lines.len()),
+                    theme::DIM,
+                )
+                .right_aligned(),
+            );
+        }
+        frame.render_widget(
+            Paragraph::new(Text::from(lines))
+                .block(block)
+                .scroll((scroll as u16, 0)),
+            area,
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! The Trash screen: the files in `<data dir>/trash/`, newest first, each the rows a delete
+//! or an overwrite removed (when, which action, how many rows, which package and versions,
+//! from which registry). `Enter`/`u` restores the selected file after the confirm dialog;
+//! the registry refuses a restore that would overwrite a different row, and says so.
+
+use std::path::PathBuf;
+
+use crossterm::event::KeyCode;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Row};
+use ratatui::Frame;
+
+use super::confirm::trash_dir;
+use super::{draw_empty, draw_table, list_block, Component, Confirm, Context, Modal, Outcome};
+use crate::registry::trash::TrashEntry;
+use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
+use crate::tui::list::ListView;
+use crate::tui::theme;
+use crate::tui::worker::Request;
+use crate::untrusted::printable;
+
+const KEYS: KeyGroup = KeyGroup {
+    title: "Trash",
+    bindings: &[
+        Binding {
+            keys: &[Key::Code(KeyCode::Enter), Key::Char('u')],
+            shown: "Enter u",
+            does: "restore the selected file's rows (asks first)",
+            hint: Some("Enter restore"),
+            action: Action::Restore,
+        },
+        keys::FILTER,
+        keys::BACK,
+    ],
+};
+
+pub struct TrashScreen {
+    /// The registry a restore writes to, for the confirm dialog.
+    target: String,
+    dir: Option<PathBuf>,
+    entries: Vec<TrashEntry>,
+    list: ListView,
+    loading: bool,
+    error: Option<String>,
+}
+
+/// What a trash file holds, in a few words: the package and its versions.
+fn contents(e: &TrashEntry) -> String {
+    let rows = &e.file.rows;
+    let Some(first) = rows.first() else {
+        return "(no rows)".into();
+    };
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    ids.dedup();
+    let versions: Vec<&str> = rows.iter().map(|r| r.version.as_str()).collect();
+    if ids.len() == 1 {
+        format!("{} {}", first.id, versions.join(", "))
+    } else {
+        format!("{} packages: {}", ids.len(), ids.join(", "))
+    }
+}
+
+impl TrashScreen {
+    pub fn new(target: &str) -> TrashScreen {
+        TrashScreen {
+            target: target.to_owned(),
+            dir: None,
+            entries: Vec::new(),
+            list: ListView::default(),
+            loading: true,
+            error: None,
+        }
+    }
+
+    pub fn load(&mut self) -> Request {
+        self.loading = true;
+        Request::Trash
+    }
+
+    pub fn receive(&mut self, dir: PathBuf, entries: Result<Vec<TrashEntry>, String>) {
+        self.loading = false;
+        match entries {
+            Ok(entries) => {
+                let keep = self.selected().map(|e| e.path.clone());
+                self.error = None;
+                self.dir = Some(dir);
+                self.list.replace(
+                    entries
+                        .iter()
+                        .map(|e| format!("{} {} {}", e.file.saved_at, e.file.action, contents(e))),
+                );
+                self.entries = entries;
+                if let Some(row) = keep.and_then(|k| self.entries.iter().position(|e| e.path == k))
+                {
+                    self.list.select_row(row);
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn selected(&self) -> Option<&TrashEntry> {
+        self.list.selected_row().and_then(|r| self.entries.get(r))
+    }
+}
+
+impl Component for TrashScreen {
+    fn keys(&self) -> Vec<&'static KeyGroup> {
+        vec![&keys::LIST, &KEYS]
+    }
+
+    fn handle(&mut self, action: Action, page: usize) -> Outcome {
+        if self.list.apply(action, page) {
+            return Outcome::Done;
+        }
+        match action {
+            Action::Restore => match self.selected() {
+                Some(e) => {
+                    Outcome::Overlay(Modal::Confirm(Box::new(Confirm::restore(e, &self.target))))
+                }
+                None => Outcome::Done,
+            },
+            Action::Filter => {
+                self.list.start_filter();
+                Outcome::Done
+            }
+            Action::Back if self.list.clear_filter() => Outcome::Done,
+            Action::Back => Outcome::Back,
+            _ => Outcome::Done,
+        }
+    }
+
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
+
+    fn list(&self) -> Option<&ListView> {
+        Some(&self.list)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
+        let dir = self
+            .dir
+            .as_ref()
+            .map(|d| trash_dir(d))
+            .unwrap_or_else(|| "…".into());
+        let block = list_block(
+            format!("Trash ({}) · {dir}", self.entries.len()),
+            Some("newest first"),
+            &self.list,
+        );
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if self.list.shown().is_empty() {
+            return draw_empty(
+                frame,
+                inner,
+                &self.list,
+                (self.loading, self.error.as_deref()),
+                "the trash is empty: nothing was deleted or overwritten here yet",
+                "no trash file matches the filter",
+            );
+        }
+        // The selected file's full path goes under the table: file names are long, and the
+        // columns are better spent on what the file holds.
+        let [table_area, file_area] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        let widths = [
+            Constraint::Length(21),
+            Constraint::Length(10),
+            Constraint::Length(5),
+            Constraint::Fill(1),
+            Constraint::Fill(1),
+        ];
+        let header = Row::new(["SAVED AT (UTC)", "ACTION", "ROWS", "WHAT", "FROM"]);
+        draw_table(frame, table_area, &self.list, header, &widths, |r| {
+            let e = &self.entries[r];
+            Row::new(vec![
+                Cell::from(printable(&e.file.saved_at).into_owned()),
+                Cell::from(printable(&e.file.action).into_owned()),
+                Cell::from(Line::from(e.file.rows.len().to_string()).right_aligned()),
+                Cell::from(printable(&contents(e)).into_owned()),
+                Cell::from(printable(&e.file.target).into_owned()),
+            ])
+        });
+        if let Some(e) = self.selected() {
+            frame.render_widget(
+                Line::styled(
+                    format!(" file: {}", printable(&e.path.display().to_string())),
+                    theme::DIM,
+                ),
+                file_area,
+            );
+        }
+    }
+}
