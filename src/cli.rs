@@ -467,7 +467,14 @@ fn read_input(file: &str) -> Result<(String, String), Failure> {
 
 fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -> Outcome {
     let (text, source) = read_input(file)?;
-    let outcome = registry.publish(&text, &source, PublishOptions { allow_overwrite })?;
+    let outcome = registry.publish(
+        &text,
+        &source,
+        PublishOptions {
+            allow_overwrite,
+            replacing_hash: None,
+        },
+    )?;
     if json {
         write_json(&PublishJson {
             id: &outcome.id,

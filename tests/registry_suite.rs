@@ -280,6 +280,19 @@ fn publish_is_an_upsert_that_refuses_silent_overwrites(b: Backend) {
         first.hash
     );
     let before = r.get("p.one", Some("1.0.0")).unwrap().unwrap();
+    // Overwriting a row other than the one reviewed is a conflict, and writes nothing.
+    let stale = r
+        .publish(
+            &doc("p.one", "1.0.0", "b"),
+            "two.json",
+            PublishOptions {
+                allow_overwrite: true,
+                replacing_hash: Some("0".repeat(64)),
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(stale, RegistryError::Conflict { .. }), "{stale}");
+    assert_eq!(r.get("p.one", Some("1.0.0")).unwrap().unwrap(), before);
     // With the flag: replaced, old row in the trash, created_at kept.
     let over = r
         .publish(
@@ -287,6 +300,7 @@ fn publish_is_an_upsert_that_refuses_silent_overwrites(b: Backend) {
             "two.json",
             PublishOptions {
                 allow_overwrite: true,
+                replacing_hash: Some(first.hash.clone()),
             },
         )
         .unwrap();
@@ -479,7 +493,17 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
             &before.updated_at
         )
     );
+    assert_eq!(back.rowid, before.rowid, "restored under its old rowid");
     r.restore(all.trash_file.as_ref().unwrap()).unwrap();
+    // Same-second ties are broken by insertion order, which the restore kept.
+    assert_eq!(
+        versions_of(&r, "com.acme.helpdesk"),
+        ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]
+    );
+    assert_eq!(
+        r.get("com.acme.helpdesk", None).unwrap().unwrap().version,
+        "1.1.1"
+    );
     // Restoring again is a no-op; restoring over a different row is refused.
     assert!(r
         .restore(all.trash_file.as_ref().unwrap())

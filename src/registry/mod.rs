@@ -89,9 +89,12 @@ pub enum RegistryError {
 }
 
 /// How a caller wants a publish to treat an existing (id, version) with other contents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PublishOptions {
     pub allow_overwrite: bool,
+    /// With `allow_overwrite`: overwrite only a row that still has this hash (the one the
+    /// operator reviewed); any other row there refuses the publish with a conflict.
+    pub replacing_hash: Option<String>,
 }
 
 /// A publish document checked and turned into the texts that will be stored.
@@ -543,6 +546,17 @@ impl Registry {
                 trash_file: None,
             });
         }
+        if options
+            .replacing_hash
+            .as_ref()
+            .is_some_and(|expected| *expected != old.hash)
+        {
+            return Err(RegistryError::Conflict {
+                target: self.target().to_owned(),
+                id: p.id.clone(),
+                version: p.version.clone(),
+            });
+        }
         if !options.allow_overwrite {
             return Err(RegistryError::WouldOverwrite {
                 target: self.target().to_owned(),
@@ -669,24 +683,51 @@ impl Registry {
                 None => to_insert.push(row),
             }
         }
-        let stmts: Vec<Stmt> = to_insert
-            .iter()
-            .map(|r| {
-                Stmt::new(
-                    "INSERT INTO sys_packages (id, version, manifest, metadata, hash, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    vec![
-                        r.id.clone().into(),
-                        r.version.clone().into(),
-                        r.manifest.clone().into(),
-                        r.metadata.clone().into(),
-                        r.hash.clone().into(),
-                        r.created_at.clone().into(),
-                        r.updated_at.clone().into(),
-                    ],
-                )
-            })
-            .collect();
+        // Each row goes back under its old rowid when that is free, so it takes its old place
+        // in the insertion order; otherwise it gets a new one.
+        const VALUES: &str = "id, version, manifest, metadata, hash, created_at, updated_at";
+        let mut stmts: Vec<Stmt> = Vec::new();
+        for r in &to_insert {
+            let values: Vec<Value> = vec![
+                r.id.clone().into(),
+                r.version.clone().into(),
+                r.manifest.clone().into(),
+                r.metadata.clone().into(),
+                r.hash.clone().into(),
+                r.created_at.clone().into(),
+                r.updated_at.clone().into(),
+            ];
+            if r.rowid > 0 {
+                let mut args = vec![Value::Integer(r.rowid)];
+                args.extend(values.iter().cloned());
+                args.push(Value::Integer(r.rowid));
+                stmts.push(Stmt::new(
+                    format!(
+                        "INSERT INTO sys_packages (rowid, {VALUES}) SELECT ?, ?, ?, ?, ?, ?, ?, ? \
+                         WHERE NOT EXISTS (SELECT 1 FROM sys_packages WHERE rowid = ?)"
+                    ),
+                    args,
+                ));
+                let mut args = values;
+                args.extend([
+                    Value::Integer(r.rowid),
+                    r.id.clone().into(),
+                    r.version.clone().into(),
+                ]);
+                stmts.push(Stmt::new(
+                    format!(
+                        "INSERT INTO sys_packages ({VALUES}) SELECT ?, ?, ?, ?, ?, ?, ? \
+                         WHERE NOT EXISTS (SELECT 1 FROM sys_packages WHERE rowid = ? AND id = ? AND version = ?)"
+                    ),
+                    args,
+                ));
+            } else {
+                stmts.push(Stmt::new(
+                    format!("INSERT INTO sys_packages ({VALUES}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                    values,
+                ));
+            }
+        }
         if !stmts.is_empty() {
             self.store.batch(&stmts)?;
         }

@@ -27,6 +27,10 @@ pub struct TrashRow {
     pub hash: String,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// The row's rowid, so a restore can put it back in its place in the insertion order
+    /// (which breaks same-second ties for "latest"). Absent in hand-made files.
+    #[serde(default)]
+    pub rowid: Option<i64>,
 }
 
 /// One trash file as stored.
@@ -84,6 +88,7 @@ impl Trash {
                     hash: r.hash.clone(),
                     created_at: r.created_at.clone(),
                     updated_at: r.updated_at.clone(),
+                    rowid: Some(r.rowid).filter(|id| *id > 0),
                 })
                 .collect(),
         };
@@ -133,7 +138,7 @@ impl Trash {
             .rows
             .into_iter()
             .map(|r| PackageRecord {
-                rowid: 0,
+                rowid: r.rowid.unwrap_or(0),
                 id: r.id,
                 version: r.version,
                 manifest: r.manifest,

@@ -77,7 +77,9 @@ pub enum Request {
     },
     Publish {
         prepared: Box<PreparedPublish>,
-        allow_overwrite: bool,
+        /// The hash of the row the review showed would be overwritten; `None` allows no
+        /// overwrite at all.
+        replacing: Option<String>,
     },
     /// The rows a delete would remove, for its confirm dialog.
     DeletePlan {
@@ -606,10 +608,10 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         }
         Request::Publish {
             prepared,
-            allow_overwrite,
+            replacing,
         } => {
             let hash = prepared.hash.clone();
-            let report = publish(registry, &prepared, allow_overwrite).map(Box::new);
+            let report = publish(registry, &prepared, replacing).map(Box::new);
             send(Reply::Published { hash, report }, true);
         }
         Request::DeletePlan { id, version } => {
@@ -743,10 +745,14 @@ fn review(registry: &Registry, prepared: PreparedPublish) -> Result<ReviewData, 
 fn publish(
     registry: &Registry,
     prepared: &PreparedPublish,
-    allow_overwrite: bool,
+    replacing: Option<String>,
 ) -> Result<PublishReport, String> {
+    let options = PublishOptions {
+        allow_overwrite: replacing.is_some(),
+        replacing_hash: replacing,
+    };
     let outcome = registry
-        .publish_prepared(prepared, PublishOptions { allow_overwrite })
+        .publish_prepared(prepared, options)
         .map_err(|e| e.to_string())?;
     let readback = match registry.get(&prepared.id, Some(&prepared.version)) {
         Ok(Some(row)) => {

@@ -476,8 +476,13 @@ impl Component for Review {
                 self.state = State::Publishing;
                 Outcome::Request(Request::Publish {
                     prepared: Box::new(self.data.prepared.clone()),
-                    // Only what this review showed and the operator just confirmed.
-                    allow_overwrite: self.data.overwrites(),
+                    // Only the row this review showed and the operator just confirmed.
+                    replacing: self
+                        .data
+                        .existing
+                        .as_ref()
+                        .filter(|_| self.data.overwrites())
+                        .map(|e| e.hash.clone()),
                 })
             }
             (State::Ready, Action::Back) => Outcome::Back,
