@@ -656,13 +656,51 @@ fn remote_operations_take_one_round_trip_each(b: Backend) {
             assert_eq!(r.versions("com.acme.helpdesk").unwrap().len(), 4);
         }),
     ];
+    let plan = r.delete_plan("p.rt", Some("1.0.0")).unwrap();
+    let delete = cost(&|| {
+        assert_eq!(r.delete_rows(plan.clone()).unwrap().deleted.len(), 1);
+    });
     let expected = match b {
-        Backend::Sqlite => [0; 5],
-        Backend::Turso => [1; 5],
+        Backend::Sqlite => [0; 6],
+        Backend::Turso => [1; 6],
     };
     assert_eq!(
-        per_op, expected,
-        "publish, get latest, get version, list, versions"
+        [per_op.as_slice(), &[delete]].concat(),
+        expected,
+        "publish, get latest, get version, list, versions, delete of planned rows"
+    );
+}
+
+fn a_delete_removes_only_the_rows_it_planned(b: Backend) {
+    let env = Env::seeded(b);
+    let r = env.registry();
+    let plan = r.delete_plan("com.acme.helpdesk", None).unwrap();
+    assert_eq!(plan.len(), 4);
+    // Someone overwrites one planned row and adds a version before the delete runs.
+    r.publish(
+        &doc("com.acme.helpdesk", "1.0.0", "changed"),
+        "d",
+        PublishOptions {
+            allow_overwrite: true,
+            replacing_hash: None,
+        },
+    )
+    .unwrap();
+    r.publish(
+        &doc("com.acme.helpdesk", "3.0.0", "new"),
+        "d",
+        PublishOptions::default(),
+    )
+    .unwrap();
+    let out = r.delete_rows(plan).unwrap();
+    assert_eq!(out.deleted.len(), 3);
+    assert_eq!(out.kept.len(), 1);
+    assert_eq!(out.kept[0].version, "1.0.0");
+    assert_eq!(versions_of(&r, "com.acme.helpdesk"), ["3.0.0", "1.0.0"]);
+    // The trash holds all four planned rows, so even the kept one's old text is safe.
+    assert_eq!(
+        Trash::read(out.trash_file.as_ref().unwrap()).unwrap().len(),
+        4
     );
 }
 
@@ -691,4 +729,5 @@ suite!(
     list_pages_keep_one_row_per_package_in_order,
     a_missing_table_is_created_read_write_and_reported_read_only,
     remote_operations_take_one_round_trip_each,
+    a_delete_removes_only_the_rows_it_planned,
 );

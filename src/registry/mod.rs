@@ -604,20 +604,48 @@ impl Registry {
         )
     }
 
-    /// Deletes one version, or every version of `id`. The rows are saved to the trash first;
-    /// then exactly those rows are deleted in one transaction (a row that changed meanwhile is
-    /// kept and reported).
-    pub fn delete(&self, id: &str, version: Option<&str>) -> Result<DeleteOutcome, RegistryError> {
-        self.refuse_if_read_only("delete")?;
+    /// The rows a delete of one version, or of every version of `id`, would remove: whole
+    /// records, newest first. A [`Registry::delete_rows`] of exactly these is the delete.
+    pub fn delete_plan(
+        &self,
+        id: &str,
+        version: Option<&str>,
+    ) -> Result<Vec<PackageRecord>, RegistryError> {
         let rows = match version {
             Some(v) => records(self.store.query(&self.select_exact(id, v))?),
             None => records(self.store.query(&Stmt::new(
-                format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST}"),
+                format!(
+                    "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST}"
+                ),
                 vec![id.into()],
             ))?),
         };
         if rows.is_empty() {
             return Err(self.not_found(id, version));
+        }
+        Ok(rows)
+    }
+
+    /// Deletes one version, or every version of `id`: [`Registry::delete_plan`] then
+    /// [`Registry::delete_rows`].
+    pub fn delete(&self, id: &str, version: Option<&str>) -> Result<DeleteOutcome, RegistryError> {
+        self.refuse_if_read_only("delete")?;
+        let rows = self.delete_plan(id, version)?;
+        self.delete_rows(rows)
+    }
+
+    /// Deletes exactly `rows` (as read by [`Registry::delete_plan`], e.g. for a confirm
+    /// dialog): they are saved to the trash first, then deleted in one transaction (one round
+    /// trip) on the condition that each is still unchanged; a row that changed meanwhile is
+    /// kept and reported.
+    pub fn delete_rows(&self, rows: Vec<PackageRecord>) -> Result<DeleteOutcome, RegistryError> {
+        self.refuse_if_read_only("delete")?;
+        if rows.is_empty() {
+            return Ok(DeleteOutcome {
+                deleted: vec![],
+                kept: vec![],
+                trash_file: None,
+            });
         }
         let trash_file = self.trash.save(self.target(), "delete", &rows)?;
         let stmts: Vec<Stmt> = rows

@@ -21,8 +21,8 @@ use crate::registry::diff::diff_records;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
     verify_record, DeleteOutcome, PackageDiff, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishOutcome, Registry, Scope, Verification, VerifyProgress, VerifyReport,
-    VersionSummary,
+    PublishOptions, PublishOutcome, Registry, RegistryError, Scope, Verification, VerifyProgress,
+    VerifyReport, VersionSummary,
 };
 
 /// Files larger than this are not opened in the editor (`pkgdeck publish FILE` takes them).
@@ -86,9 +86,11 @@ pub enum Request {
         id: String,
         version: Option<String>,
     },
+    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first).
     Delete {
         id: String,
         version: Option<String>,
+        rows: Vec<PackageRecord>,
     },
     /// The files in the trash, newest first.
     Trash,
@@ -188,7 +190,7 @@ impl Request {
                 version,
                 plan: Err(error),
             },
-            Request::Delete { id, version } => Reply::Deleted {
+            Request::Delete { id, version, .. } => Reply::Deleted {
                 id,
                 version,
                 report: Err(error),
@@ -277,6 +279,8 @@ pub struct PublishReport {
 #[derive(Debug, Clone)]
 pub struct DeletePlan {
     pub rows: Vec<VersionSummary>,
+    /// The whole rows shown: exactly these are saved to the trash and deleted.
+    pub records: Vec<PackageRecord>,
     pub target: String,
     pub trash_dir: PathBuf,
 }
@@ -616,30 +620,47 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         }
         Request::DeletePlan { id, version } => {
             let plan = registry
-                .versions(&id)
-                .map_err(|e| e.to_string())
-                .and_then(|rows| {
-                    let rows: Vec<VersionSummary> = match &version {
-                        Some(v) => rows.into_iter().filter(|r| &r.version == v).collect(),
-                        None => rows,
+                .delete_plan(&id, version.as_deref())
+                .map_err(|e| match e {
+                    RegistryError::NotFound { .. } => match &version {
+                        Some(v) => format!("{id} {v} is not in the registry any more"),
+                        None => format!("{id} has no versions in the registry any more"),
+                    },
+                    e => e.to_string(),
+                })
+                .and_then(|records| {
+                    // Which row is latest, for the dialog: the first of all versions.
+                    let latest_rowid = match &version {
+                        None => records.first().map(|r| r.rowid),
+                        Some(_) => registry
+                            .get(&id, None)
+                            .map_err(|e| e.to_string())?
+                            .map(|r| r.rowid),
                     };
-                    if rows.is_empty() {
-                        return Err(match &version {
-                            Some(v) => format!("{id} {v} is not in the registry any more"),
-                            None => format!("{id} has no versions in the registry any more"),
-                        });
-                    }
-                    Ok(DeletePlan {
-                        rows,
-                        target: registry.target().to_owned(),
-                        trash_dir: registry.trash().dir().to_owned(),
-                    })
+                    Ok((records, latest_rowid))
+                })
+                .map(|(records, latest_rowid)| DeletePlan {
+                    rows: records
+                        .iter()
+                        .map(|r| VersionSummary {
+                            rowid: r.rowid,
+                            id: r.id.clone(),
+                            version: r.version.clone(),
+                            hash: r.hash.clone(),
+                            created_at: r.created_at.clone(),
+                            updated_at: r.updated_at.clone(),
+                            latest: Some(r.rowid) == latest_rowid,
+                        })
+                        .collect(),
+                    records,
+                    target: registry.target().to_owned(),
+                    trash_dir: registry.trash().dir().to_owned(),
                 });
             send(Reply::DeletePlan { id, version, plan }, true);
         }
-        Request::Delete { id, version } => {
+        Request::Delete { id, version, rows } => {
             let report = registry
-                .delete(&id, version.as_deref())
+                .delete_rows(rows)
                 .and_then(|outcome| {
                     let remaining = registry.versions(&id)?.len();
                     Ok(DeleteReport { outcome, remaining })

@@ -162,6 +162,7 @@ impl Confirm {
             on_yes: Some(OnYes::Request(Request::Delete {
                 id: id.to_owned(),
                 version: version.map(str::to_owned),
+                rows: plan.records.clone(),
             })),
             nothing: "nothing deleted",
         }
