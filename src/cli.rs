@@ -170,6 +170,22 @@ fn write_json<T: Serialize>(value: &T) -> Result<(), Failure> {
     emit(&text)
 }
 
+/// Prints a listing in the form asked for: a JSON array of `json_row`s, or a table of `cells`
+/// under `header`. Only the form asked for is built.
+fn print_listing<'a, R, J: Serialize>(
+    rows: &'a [R],
+    json: bool,
+    json_row: impl Fn(&'a R) -> J,
+    header: &[&str],
+    cells: impl Fn(&'a R) -> Vec<String>,
+) -> Result<(), Failure> {
+    if json {
+        write_json(&rows.iter().map(json_row).collect::<Vec<J>>())
+    } else {
+        emit(&table(header, rows.iter().map(cells).collect()))
+    }
+}
+
 fn emit(text: &str) -> Result<(), Failure> {
     let mut o = out();
     match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
@@ -320,42 +336,33 @@ pub fn run(registry: &Registry, command: Command) -> Outcome {
 
 fn list(registry: &Registry, json: bool) -> Outcome {
     let rows = registry.list()?;
-    if json {
-        let shaped: Vec<ListRow> = rows
-            .iter()
-            .map(|r| ListRow {
-                id: &r.id,
-                version: &r.version,
-                name: r.name.as_deref(),
-                kind: r.kind.as_deref(),
-                hash: &r.hash,
-                created_at: r.created_at.as_deref(),
-                updated_at: r.updated_at.as_deref(),
-                versions: r.versions,
-            })
-            .collect();
-        write_json(&shaped)?;
-    } else {
-        let body = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.id.clone(),
-                    r.version.clone(),
-                    r.name
-                        .clone()
-                        .unwrap_or_else(|| "(unreadable manifest)".into()),
-                    opt(&r.kind).into(),
-                    r.versions.to_string(),
-                    opt(&r.created_at).into(),
-                ]
-            })
-            .collect();
-        emit(&table(
-            &["ID", "VERSION", "NAME", "TYPE", "VERSIONS", "CREATED"],
-            body,
-        ))?;
-    }
+    print_listing(
+        &rows,
+        json,
+        |r| ListRow {
+            id: &r.id,
+            version: &r.version,
+            name: r.name.as_deref(),
+            kind: r.kind.as_deref(),
+            hash: &r.hash,
+            created_at: r.created_at.as_deref(),
+            updated_at: r.updated_at.as_deref(),
+            versions: r.versions,
+        },
+        &["ID", "VERSION", "NAME", "TYPE", "VERSIONS", "CREATED"],
+        |r| {
+            vec![
+                r.id.clone(),
+                r.version.clone(),
+                r.name
+                    .clone()
+                    .unwrap_or_else(|| "(unreadable manifest)".into()),
+                opt(&r.kind).into(),
+                r.versions.to_string(),
+                opt(&r.created_at).into(),
+            ]
+        },
+    )?;
     Ok(0)
 }
 
@@ -367,38 +374,32 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             format!("package {id} was not found in {}", registry.target()),
         ));
     }
-    if json {
-        let shaped: Vec<VersionRow> = rows
-            .iter()
-            .map(|r| VersionRow {
-                id: &r.id,
-                version: &r.version,
-                hash: &r.hash,
-                created_at: r.created_at.as_deref(),
-                updated_at: r.updated_at.as_deref(),
-                latest: r.latest,
-            })
-            .collect();
-        write_json(&shaped)?;
-    } else {
-        let body = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.version.clone(),
-                    if r.latest {
-                        "latest".into()
-                    } else {
-                        String::new()
-                    },
-                    opt(&r.created_at).into(),
-                    opt(&r.updated_at).into(),
-                    r.hash.chars().take(12).collect(),
-                ]
-            })
-            .collect();
-        emit(&table(&["VERSION", "", "CREATED", "UPDATED", "HASH"], body))?;
-    }
+    print_listing(
+        &rows,
+        json,
+        |r| VersionRow {
+            id: &r.id,
+            version: &r.version,
+            hash: &r.hash,
+            created_at: r.created_at.as_deref(),
+            updated_at: r.updated_at.as_deref(),
+            latest: r.latest,
+        },
+        &["VERSION", "", "CREATED", "UPDATED", "HASH"],
+        |r| {
+            vec![
+                r.version.clone(),
+                if r.latest {
+                    "latest".into()
+                } else {
+                    String::new()
+                },
+                opt(&r.created_at).into(),
+                opt(&r.updated_at).into(),
+                r.hash.chars().take(12).collect(),
+            ]
+        },
+    )?;
     Ok(0)
 }
 
@@ -759,42 +760,36 @@ struct TrashJson<'a> {
 
 fn trash(registry: &Registry, json: bool) -> Outcome {
     let entries = registry.trash().entries();
-    if json {
-        let shaped: Vec<TrashJson> = entries
-            .iter()
-            .map(|e| TrashJson {
-                file: e.path.display().to_string(),
-                saved_at: &e.file.saved_at,
-                action: &e.file.action,
-                target: &e.file.target,
-                rows: e
-                    .file
-                    .rows
-                    .iter()
-                    .map(|r| (r.id.as_str(), r.version.as_str()))
-                    .collect(),
-            })
-            .collect();
-        write_json(&shaped)?;
-    } else {
-        let body = entries
-            .iter()
-            .map(|e| {
-                let rows: Vec<String> = e
-                    .file
-                    .rows
-                    .iter()
-                    .map(|r| format!("{} {}", r.id, r.version))
-                    .collect();
-                vec![
-                    e.file.saved_at.clone(),
-                    e.file.action.clone(),
-                    rows.join(", "),
-                    e.path.display().to_string(),
-                ]
-            })
-            .collect();
-        emit(&table(&["SAVED", "ACTION", "ROWS", "FILE"], body))?;
-    }
+    print_listing(
+        &entries,
+        json,
+        |e| TrashJson {
+            file: e.path.display().to_string(),
+            saved_at: &e.file.saved_at,
+            action: &e.file.action,
+            target: &e.file.target,
+            rows: e
+                .file
+                .rows
+                .iter()
+                .map(|r| (r.id.as_str(), r.version.as_str()))
+                .collect(),
+        },
+        &["SAVED", "ACTION", "ROWS", "FILE"],
+        |e| {
+            let rows: Vec<String> = e
+                .file
+                .rows
+                .iter()
+                .map(|r| format!("{} {}", r.id, r.version))
+                .collect();
+            vec![
+                e.file.saved_at.clone(),
+                e.file.action.clone(),
+                rows.join(", "),
+                e.path.display().to_string(),
+            ]
+        },
+    )?;
     Ok(0)
 }

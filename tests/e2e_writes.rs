@@ -12,45 +12,7 @@ use std::process::Command;
 
 use pkgdeck::registry::trash::Trash;
 use sha2::{Digest, Sha256};
-use tmux::{Scratch, Tmux, FIXTURE};
-
-/// Every column of a row as stored.
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
-fn rows(db: &Path) -> Vec<Row> {
-    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("open the registry");
-    let mut stmt = c
-        .prepare(
-            "SELECT id, version, manifest, metadata, hash, created_at, updated_at \
-             FROM sys_packages ORDER BY id, version",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<Vec<Row>, _>>()
-        .unwrap();
-    rows
-}
+use tmux::{stored_rows, Scratch, StoredRow, Tmux, FIXTURE};
 
 fn checksum(path: &Path) -> String {
     let bytes = std::fs::read(path).expect("read the registry file");
@@ -74,15 +36,6 @@ fn cli(scratch: &Scratch, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The trash files, newest first.
-fn trash_files(scratch: &Scratch) -> Vec<std::path::PathBuf> {
-    Trash::new(scratch.dirs().trash())
-        .entries()
-        .into_iter()
-        .map(|e| e.path)
-        .collect()
-}
-
 /// Packages → (filter) com.acme.helpdesk → its versions, newest first (1.1.1 selected).
 fn open_helpdesk_versions(t: &Tmux) {
     t.wait_for("com.acme.crm");
@@ -104,7 +57,10 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     assert!(t.screen().contains("│▶ 1.1.1"), "1.1.1 is selected");
 
     t.keys(&["h"]);
-    let editor = t.wait_for(r#""version": "1.1.2""#);
+    // The pre-filled text is drawn first, its validation on a following frame.
+    let editor = t.wait_until("the pre-filled, validated hotfix", |s| {
+        s.contains(r#""version": "1.1.2""#) && s.contains("✓ valid")
+    });
     assert!(
         editor.contains("Hotfix com.acme.helpdesk 1.1.1 → 1.1.2"),
         "{editor}"
@@ -153,7 +109,7 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     let (status, out, err) = cli(&scratch, &["--db", &db, "verify"]);
     assert_eq!(status, 0, "verify: {out}{err}");
 
-    let mut after = rows(&scratch.db);
+    let mut after = stored_rows(&scratch.db);
     let new = after
         .iter()
         .position(|r| r.0 == "com.acme.helpdesk" && r.1 == "1.1.2")
@@ -161,11 +117,11 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     after.remove(new);
     assert_eq!(
         after,
-        rows(Path::new(FIXTURE)),
+        stored_rows(Path::new(FIXTURE)),
         "the fixture's 12 rows are untouched"
     );
     assert!(
-        trash_files(&scratch).is_empty(),
+        scratch.trash_files().is_empty(),
         "a new version overwrites nothing"
     );
 }
@@ -203,7 +159,7 @@ fn delete_needs_the_version_typed_and_keeps_the_row_in_the_trash() {
         "the registry file is unchanged"
     );
     assert!(
-        trash_files(&scratch).is_empty(),
+        scratch.trash_files().is_empty(),
         "nothing went to the trash"
     );
 
@@ -221,15 +177,19 @@ fn delete_needs_the_version_typed_and_keeps_the_row_in_the_trash() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 
-    let fixture = rows(Path::new(FIXTURE));
+    let fixture = stored_rows(Path::new(FIXTURE));
     let gone = fixture
         .iter()
         .find(|r| r.0 == "com.acme.helpdesk" && r.1 == "1.0.0")
         .unwrap()
         .clone();
-    let expected: Vec<Row> = fixture.into_iter().filter(|r| *r != gone).collect();
-    assert_eq!(rows(&scratch.db), expected, "exactly that row is gone");
-    let trash = trash_files(&scratch);
+    let expected: Vec<StoredRow> = fixture.into_iter().filter(|r| *r != gone).collect();
+    assert_eq!(
+        stored_rows(&scratch.db),
+        expected,
+        "exactly that row is gone"
+    );
+    let trash = scratch.trash_files();
     assert_eq!(trash.len(), 1, "{trash:?}");
     assert!(
         deleted.contains(&trash[0].file_name().unwrap().to_string_lossy()[..40]),
@@ -292,7 +252,7 @@ fn read_only_console_refuses_delete_and_publish() {
         before,
         "the registry file is unchanged"
     );
-    assert!(trash_files(&scratch).is_empty());
+    assert!(scratch.trash_files().is_empty());
 }
 
 /// A publish document whose version (line 4) is not MAJOR.MINOR.PATCH.

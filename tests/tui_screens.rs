@@ -2,102 +2,38 @@
 //! app is driven through its key handling with the real worker thread; each test waits for
 //! the worker's answers (bounded) before it draws into a 160×50 `TestBackend`.
 
+#[path = "common/console.rs"]
+mod console;
 #[path = "common/tmux.rs"]
 mod tmux;
 
 use std::time::Duration;
 
+use console::{text_of, Session};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pkgdeck::registry::VerifyProgress;
 use pkgdeck::tui::keys::Action;
 use pkgdeck::tui::worker::{Reply, Response};
 use pkgdeck::tui::Console;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use ratatui::Terminal;
 use tmux::{first_column, Scratch};
 use unicode_width::UnicodeWidthStr;
 
-const SETTLE: Duration = Duration::from_secs(10);
-
-struct Session {
-    scratch: Scratch,
-    console: Console,
-}
-
 impl Session {
     fn open(scratch: Scratch, read_only: bool) -> Session {
-        let mut console = Console::open(scratch.registry(read_only)).expect("start the console");
-        console.app.resize(160, 50);
-        let mut s = Session { scratch, console };
-        s.settle();
-        s
+        let console = Console::open(scratch.registry(read_only)).expect("start the console");
+        Session::start(scratch, console)
     }
 
     fn new() -> Session {
         Session::open(Scratch::new(), false)
     }
 
-    fn settle(&mut self) {
-        self.console.settle(SETTLE).expect("the worker answers");
-    }
-
-    /// Presses keys, each after the registry answered what the previous one asked.
-    fn press(&mut self, keys: &[KeyCode]) {
-        for k in keys {
-            self.console.key(KeyEvent::new(*k, KeyModifiers::NONE));
-            self.settle();
-        }
-    }
-
-    fn type_text(&mut self, text: &str) {
-        let keys: Vec<KeyCode> = text.chars().map(KeyCode::Char).collect();
-        self.press(&keys);
-    }
-
-    fn buffer(&self) -> Buffer {
-        self.buffer_sized(160, 50)
-    }
-
-    fn buffer_sized(&self, width: u16, height: u16) -> Buffer {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal.draw(|f| self.console.draw(f)).unwrap();
-        terminal.backend().buffer().clone()
-    }
-
     /// The screen as text, the scratch path replaced so snapshots do not depend on it.
     fn screen(&self) -> String {
         text_of(&self.buffer()).replace(&self.scratch.db.display().to_string(), "[registry]")
     }
-
-    /// Packages → (filter) com.acme.helpdesk → its versions.
-    fn open_helpdesk_versions(&mut self) {
-        self.type_text("/helpdesk");
-        self.press(&[KeyCode::Enter, KeyCode::Enter]);
-    }
-}
-
-/// The buffer's lines, wide characters counted once.
-fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut skip = 0;
-        let mut line = String::new();
-        for x in 0..area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let symbol = buffer[(x, y)].symbol();
-            skip = symbol.width().saturating_sub(1);
-            line.push_str(symbol);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// Hides the measured time and rate of a finished verify, keeping every line's width (the

@@ -5,112 +5,35 @@
 //! `TestBackend`. Paths, times and trash file names are masked in snapshots (with
 //! placeholders of the same width, so the layout is what the operator sees).
 
+#[path = "common/console.rs"]
+mod console;
 #[path = "common/tmux.rs"]
 mod tmux;
 
 use std::path::Path;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use console::{text_of, Session};
+use crossterm::event::KeyCode;
 use pkgdeck::registry::trash::Trash;
 use pkgdeck::registry::{PublishOptions, Registry};
 use pkgdeck::tui::app::MessageKind;
 use pkgdeck::tui::screens::Modal;
 use pkgdeck::tui::Console;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
-use ratatui::Terminal;
-use tmux::{first_column, Scratch};
+use tmux::{first_column, stored_rows, Scratch};
 use unicode_width::UnicodeWidthStr;
-
-const SETTLE: Duration = Duration::from_secs(10);
-
-/// Every column of every row of the fixture, to prove rows were not touched.
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
-fn rows(db: &Path) -> Vec<Row> {
-    let c = rusqlite::Connection::open(db).expect("open the registry");
-    let mut stmt = c
-        .prepare(
-            "SELECT id, version, manifest, metadata, hash, created_at, updated_at \
-             FROM sys_packages ORDER BY id, version",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<Vec<Row>, _>>()
-        .unwrap();
-    rows
-}
-
-struct Session {
-    scratch: Scratch,
-    console: Console,
-}
 
 impl Session {
     fn open(scratch: Scratch, read_only: bool) -> Session {
         let cwd = scratch.dir.path().to_owned();
-        let mut console = Console::open_in(scratch.registry(read_only), scratch.dirs(), cwd)
+        let console = Console::open_in(scratch.registry(read_only), scratch.dirs(), cwd)
             .expect("start the console");
-        console.app.resize(160, 50);
-        let mut s = Session { scratch, console };
-        s.settle();
-        s
+        Session::start(scratch, console)
     }
 
     fn new() -> Session {
         Session::open(Scratch::new(), false)
-    }
-
-    fn settle(&mut self) {
-        self.console.settle(SETTLE).expect("the worker answers");
-    }
-
-    fn key(&mut self, event: KeyEvent) {
-        self.console.key(event);
-        self.settle();
-    }
-
-    fn press(&mut self, keys: &[KeyCode]) {
-        for k in keys {
-            self.key(KeyEvent::new(*k, KeyModifiers::NONE));
-        }
-    }
-
-    fn ctrl(&mut self, c: char) {
-        self.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
-    }
-
-    fn type_text(&mut self, text: &str) {
-        let keys: Vec<KeyCode> = text.chars().map(KeyCode::Char).collect();
-        self.press(&keys);
-    }
-
-    fn buffer(&self) -> Buffer {
-        let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
-        terminal.draw(|f| self.console.draw(f)).unwrap();
-        terminal.backend().buffer().clone()
     }
 
     /// The screen as text with the scratch paths masked.
@@ -123,45 +46,9 @@ impl Session {
         (m.kind, m.text.clone())
     }
 
-    /// Packages → (filter) com.acme.helpdesk → its versions.
-    fn open_helpdesk_versions(&mut self) {
-        self.type_text("/helpdesk");
-        self.press(&[KeyCode::Enter, KeyCode::Enter]);
-    }
-
     fn registry(&self) -> Registry {
         self.scratch.registry(false)
     }
-
-    fn trash_files(&self) -> Vec<std::path::PathBuf> {
-        Trash::new(self.scratch.dirs().trash())
-            .entries()
-            .into_iter()
-            .map(|e| e.path)
-            .collect()
-    }
-}
-
-/// The buffer's lines, wide characters counted once.
-fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut skip = 0;
-        let mut line = String::new();
-        for x in 0..area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let symbol = buffer[(x, y)].symbol();
-            skip = symbol.width().saturating_sub(1);
-            line.push_str(symbol);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn mask_paths(screen: &str, scratch: &Scratch) -> String {
@@ -323,7 +210,10 @@ fn a_file_that_cannot_be_read_changes_nothing() {
         "{:?}",
         s.message()
     );
-    assert_eq!(rows(&s.scratch.db), rows(Path::new(tmux::FIXTURE)));
+    assert_eq!(
+        stored_rows(&s.scratch.db),
+        stored_rows(Path::new(tmux::FIXTURE))
+    );
 }
 
 #[test]
@@ -461,7 +351,7 @@ fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
         done.contains("the old row was saved to [scratch]/data/trash/"),
         "{done}"
     );
-    let trash = s.trash_files();
+    let trash = s.scratch.trash_files();
     assert_eq!(trash.len(), 1);
     let saved = Trash::read(&trash[0]).unwrap();
     assert_eq!(saved[0].hash, old.hash);
@@ -501,8 +391,11 @@ fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
             "nothing deleted: you typed \"9.9.9\", not the version 1.0.0".to_owned()
         )
     );
-    assert_eq!(rows(&s.scratch.db), rows(Path::new(tmux::FIXTURE)));
-    assert!(s.trash_files().is_empty());
+    assert_eq!(
+        stored_rows(&s.scratch.db),
+        stored_rows(Path::new(tmux::FIXTURE))
+    );
+    assert!(s.scratch.trash_files().is_empty());
 
     s.press(&[KeyCode::Char('d'), KeyCode::Esc]);
     assert_eq!(s.message().1, "cancelled: nothing deleted");
@@ -521,7 +414,7 @@ fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
         ["1.1.1", "2.0.0", "1.1.0"],
         "the list refreshed"
     );
-    assert_eq!(s.trash_files().len(), 1);
+    assert_eq!(s.scratch.trash_files().len(), 1);
 }
 
 #[test]
@@ -557,13 +450,13 @@ fn delete_all_from_detail_and_versions_goes_back_to_packages() {
         "{:?}",
         s.message()
     );
-    assert_eq!(s.trash_files().len(), 2);
+    assert_eq!(s.scratch.trash_files().len(), 2);
 }
 
 #[test]
 fn trash_screen_lists_files_and_restores_them_exactly() {
     let mut s = Session::new();
-    let before = rows(&s.scratch.db);
+    let before = stored_rows(&s.scratch.db);
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('G'), KeyCode::Char('d')]);
     s.type_text("1.0.0");
@@ -602,7 +495,7 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
         "{:?}",
         s.message()
     );
-    assert_eq!(rows(&s.scratch.db), before, "back exactly as it was");
+    assert_eq!(stored_rows(&s.scratch.db), before, "back exactly as it was");
 
     // A different row at the same version refuses the restore. (The restored row has a new
     // rowid, so it may no longer be last in the list: select it by name.)
@@ -695,8 +588,8 @@ fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
     s.press(&[KeyCode::Enter, KeyCode::Char('D')]);
     s.type_text("order");
     s.press(&[KeyCode::Enter]);
-    assert_eq!(rows(&copy).len(), 11);
-    assert_eq!(rows(&s.scratch.db).len(), 12);
+    assert_eq!(stored_rows(&copy).len(), 11);
+    assert_eq!(stored_rows(&s.scratch.db).len(), 12);
 }
 
 #[test]
@@ -738,7 +631,10 @@ fn read_only_marks_the_writes_and_refuses_them() {
     s.press(&[KeyCode::Esc, KeyCode::Char('t'), KeyCode::Enter]);
     assert!(s.console.app.modal().is_none());
     assert!(s.message().1.starts_with("read-only: restore refused"));
-    assert_eq!(rows(&s.scratch.db), rows(Path::new(tmux::FIXTURE)));
+    assert_eq!(
+        stored_rows(&s.scratch.db),
+        stored_rows(Path::new(tmux::FIXTURE))
+    );
 }
 
 #[test]

@@ -256,6 +256,45 @@ pub const fn open(does: &'static str) -> Binding {
         Action::Open,
     )
 }
+/// Esc (or ⌫, or q) on an overlay, with what closing it means there.
+pub const fn close(does: &'static str) -> Binding {
+    bind(
+        &[
+            Key::Code(KeyCode::Esc),
+            Key::Code(KeyCode::Backspace),
+            Key::Char('q'),
+        ],
+        "Esc",
+        does,
+        Some("Esc close"),
+        Action::Back,
+    )
+}
+/// Esc on a dialog or a running task, with what it cancels there.
+pub const fn cancel(does: &'static str) -> Binding {
+    bind(
+        &[Key::Code(KeyCode::Esc)],
+        "Esc",
+        does,
+        Some("Esc cancel"),
+        Action::Back,
+    )
+}
+/// Scrolling a text overlay; one hint stands for both directions.
+pub const SCROLL_UP: Binding = bind(
+    &[Key::Code(KeyCode::Up), Key::Char('k')],
+    "↑ k",
+    "scroll up",
+    Some("↑↓ scroll"),
+    Action::Up,
+);
+pub const SCROLL_DOWN: Binding = bind(
+    &[Key::Code(KeyCode::Down), Key::Char('j')],
+    "↓ j",
+    "scroll down",
+    None,
+    Action::Down,
+);
 pub const BACK: Binding = bind(
     &[Key::Code(KeyCode::Esc), Key::Code(KeyCode::Backspace)],
     "Esc ⌫",

@@ -7,12 +7,13 @@
 #![allow(dead_code)]
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use pkgdeck::config::Dirs;
 use pkgdeck::connect::{self, Request};
+use pkgdeck::registry::trash::Trash;
 use pkgdeck::registry::{PublishOptions, Registry};
 
 /// The registry written by the reference service: 9 packages, 12 rows.
@@ -78,13 +79,62 @@ impl Scratch {
             .publish(HOSTILE_DOCUMENT, "hostile.json", PublishOptions::default())
             .expect("publish the hostile package");
     }
+
+    /// The trash files, newest first.
+    pub fn trash_files(&self) -> Vec<PathBuf> {
+        Trash::new(self.dirs().trash())
+            .entries()
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    }
+}
+
+/// Every column of a row as stored.
+pub type StoredRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every row of the registry file at `db`, read with SQLite itself rather than pkgdeck, so a
+/// test can prove which rows a write touched.
+pub fn stored_rows(db: &Path) -> Vec<StoredRow> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open the registry");
+    let mut stmt = c
+        .prepare(
+            "SELECT id, version, manifest, metadata, hash, created_at, updated_at \
+             FROM sys_packages ORDER BY id, version",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<Vec<StoredRow>, _>>()
+        .unwrap();
+    rows
 }
 
 /// The pane the binary runs in.
 const PANE: &str = "pkgdeck:0.0";
 
 /// How long a test waits for the screen to show what it expects.
-pub const WAIT: Duration = Duration::from_secs(8);
+pub const WAIT: Duration = Duration::from_secs(20);
 
 /// One tmux server (its own socket, inside the scratch directory, so nothing is left behind)
 /// running one command in a 160×50 pane.

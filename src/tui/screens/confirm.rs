@@ -15,7 +15,7 @@ use ratatui::Frame;
 use super::{centered, Component, Context, Outcome};
 use crate::registry::trash::TrashEntry;
 use crate::tui::app::Message;
-use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
+use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
 use crate::tui::theme;
 use crate::tui::worker::{DeletePlan, Request};
 use crate::tui::{count, file_name};
@@ -31,13 +31,7 @@ const TYPED: KeyGroup = KeyGroup {
             hint: Some("Enter confirm"),
             action: Action::Confirm,
         },
-        Binding {
-            keys: &[Key::Code(KeyCode::Esc)],
-            shown: "Esc",
-            does: "cancel",
-            hint: Some("Esc cancel"),
-            action: Action::Back,
-        },
+        keys::cancel("cancel"),
     ],
 };
 

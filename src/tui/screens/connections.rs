@@ -29,17 +29,7 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("Enter switch"),
             action: Action::Open,
         },
-        Binding {
-            keys: &[
-                Key::Code(KeyCode::Esc),
-                Key::Code(KeyCode::Backspace),
-                Key::Char('q'),
-            ],
-            shown: "Esc",
-            does: "close, staying on the current connection",
-            hint: Some("Esc close"),
-            action: Action::Back,
-        },
+        keys::close("close, staying on the current connection"),
     ],
 };
 

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 use ratatui::Frame;
 
 use super::{centered, Component, Context, Outcome};
-use crate::tui::keys::{Action, Binding, Key, KeyGroup};
+use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::theme;
 
 const KEYS: KeyGroup = KeyGroup {
@@ -29,20 +29,8 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("Esc close"),
             action: Action::Back,
         },
-        Binding {
-            keys: &[Key::Code(KeyCode::Up), Key::Char('k')],
-            shown: "↑ k",
-            does: "scroll up",
-            hint: Some("↑↓ scroll"),
-            action: Action::Up,
-        },
-        Binding {
-            keys: &[Key::Code(KeyCode::Down), Key::Char('j')],
-            shown: "↓ j",
-            does: "scroll down",
-            hint: None,
-            action: Action::Down,
-        },
+        keys::SCROLL_UP,
+        keys::SCROLL_DOWN,
     ],
 };
 

@@ -223,6 +223,39 @@ pub fn list_block<'a>(title: String, sort: Option<&str>, list: &ListView) -> Blo
     block
 }
 
+/// Draws a list screen's frame and, when the list shows no rows, why not (see [`draw_empty`]).
+/// Returns the area inside the frame when there are rows for the caller to draw there.
+pub fn draw_list_frame(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block,
+    list: &ListView,
+    state: (bool, Option<&str>),
+    nothing: &str,
+    no_match: &str,
+) -> Option<Rect> {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if list.shown().is_empty() {
+        draw_empty(frame, inner, list, state, nothing, no_match);
+        return None;
+    }
+    Some(inner)
+}
+
+/// The actions a filterable list answers the same on every screen: moving the selection, and
+/// `/` to start typing a filter. Returns whether `action` was one of them.
+pub fn list_action(list: &mut ListView, action: Action, page: usize) -> bool {
+    if list.apply(action, page) {
+        return true;
+    }
+    if action == Action::Filter {
+        list.start_filter();
+        return true;
+    }
+    false
+}
+
 /// Draws the rows of `list` that fit in `area` under `header`, the selected one marked;
 /// `row` builds the row for a row index, and is called for the visible rows only.
 pub fn draw_table<'a>(

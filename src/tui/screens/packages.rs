@@ -9,7 +9,8 @@ use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
 use super::{
-    draw_empty, draw_table, list_block, Component, Context, Outcome, Screen, VersionsScreen,
+    draw_list_frame, draw_table, list_action, list_block, Component, Context, Outcome, Screen,
+    VersionsScreen,
 };
 use crate::registry::{PackageSummary, Scope};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -183,7 +184,7 @@ impl Component for PackagesScreen {
     }
 
     fn handle(&mut self, action: Action, page: usize) -> Outcome {
-        if self.list.apply(action, page) {
+        if list_action(&mut self.list, action, page) {
             return Outcome::Done;
         }
         match action {
@@ -191,10 +192,6 @@ impl Component for PackagesScreen {
                 Some(p) => Outcome::Push(Screen::Versions(VersionsScreen::new(p))),
                 None => Outcome::Done,
             },
-            Action::Filter => {
-                self.list.start_filter();
-                Outcome::Done
-            }
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.resort();
@@ -233,18 +230,17 @@ impl Component for PackagesScreen {
             Some(self.sort.label()),
             &self.list,
         );
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        if self.list.shown().is_empty() {
-            return draw_empty(
-                frame,
-                inner,
-                &self.list,
-                (self.loading, self.error.as_deref()),
-                "no packages in this registry",
-                "no package matches the filter",
-            );
-        }
+        let Some(inner) = draw_list_frame(
+            frame,
+            area,
+            block,
+            &self.list,
+            (self.loading, self.error.as_deref()),
+            "no packages in this registry",
+            "no package matches the filter",
+        ) else {
+            return;
+        };
         let widths = [
             Constraint::Fill(3),
             Constraint::Fill(3),

@@ -16,7 +16,7 @@ use ratatui::Frame;
 
 use super::{centered, Component, Context, Outcome};
 use crate::tui::app::Message;
-use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
+use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
 use crate::tui::theme;
 use crate::tui::worker::Request;
 use crate::untrusted::printable;
@@ -38,13 +38,7 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("Enter open"),
             action: Action::Confirm,
         },
-        Binding {
-            keys: &[Key::Code(KeyCode::Esc)],
-            shown: "Esc",
-            does: "cancel",
-            hint: Some("Esc cancel"),
-            action: Action::Back,
-        },
+        keys::cancel("cancel"),
     ],
 };
 

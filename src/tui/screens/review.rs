@@ -17,7 +17,7 @@ use crate::registry::diff::text_diff;
 use crate::registry::PackageDiff;
 use crate::tui::count;
 use crate::tui::integrity::{self, Badge};
-use crate::tui::keys::{Action, Binding, Key, KeyGroup};
+use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::theme;
 use crate::tui::worker::{PublishReport, Request, ReviewData};
 use crate::untrusted::printable;
@@ -45,20 +45,8 @@ const READY: KeyGroup = KeyGroup {
 const SCROLL: KeyGroup = KeyGroup {
     title: "Scroll",
     bindings: &[
-        Binding {
-            keys: &[Key::Code(KeyCode::Up), Key::Char('k')],
-            shown: "↑ k",
-            does: "scroll up",
-            hint: Some("↑↓ scroll"),
-            action: Action::Up,
-        },
-        Binding {
-            keys: &[Key::Code(KeyCode::Down), Key::Char('j')],
-            shown: "↓ j",
-            does: "scroll down",
-            hint: None,
-            action: Action::Down,
-        },
+        keys::SCROLL_UP,
+        keys::SCROLL_DOWN,
         Binding {
             keys: &[Key::Code(KeyCode::PageUp)],
             shown: "PgUp",

@@ -12,7 +12,10 @@ use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
-use super::{draw_empty, draw_table, list_block, Component, Confirm, Context, Modal, Outcome};
+use super::{
+    draw_list_frame, draw_table, list_action, list_block, Component, Confirm, Context, Modal,
+    Outcome,
+};
 use crate::registry::trash::TrashEntry;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
@@ -119,7 +122,7 @@ impl Component for TrashScreen {
     }
 
     fn handle(&mut self, action: Action, page: usize) -> Outcome {
-        if self.list.apply(action, page) {
+        if list_action(&mut self.list, action, page) {
             return Outcome::Done;
         }
         match action {
@@ -129,10 +132,6 @@ impl Component for TrashScreen {
                 }
                 None => Outcome::Done,
             },
-            Action::Filter => {
-                self.list.start_filter();
-                Outcome::Done
-            }
             Action::Back if self.list.clear_filter() => Outcome::Done,
             Action::Back => Outcome::Back,
             _ => Outcome::Done,
@@ -158,18 +157,17 @@ impl Component for TrashScreen {
             Some("newest first"),
             &self.list,
         );
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        if self.list.shown().is_empty() {
-            return draw_empty(
-                frame,
-                inner,
-                &self.list,
-                (self.loading, self.error.as_deref()),
-                "the trash is empty: nothing was deleted or overwritten here yet",
-                "no trash file matches the filter",
-            );
-        }
+        let Some(inner) = draw_list_frame(
+            frame,
+            area,
+            block,
+            &self.list,
+            (self.loading, self.error.as_deref()),
+            "the trash is empty: nothing was deleted or overwritten here yet",
+            "no trash file matches the filter",
+        ) else {
+            return;
+        };
         // The selected file's full path goes under the table: file names are long, and the
         // columns are better spent on what the file holds.
         let [table_area, file_area] =

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Clear, Gauge, Paragraph, Row};
@@ -24,13 +23,7 @@ use crate::untrusted::printable;
 const RUNNING: KeyGroup = KeyGroup {
     title: "Verify all",
     bindings: &[
-        Binding {
-            keys: &[Key::Code(KeyCode::Esc)],
-            shown: "Esc",
-            does: "cancel the verify",
-            hint: Some("Esc cancel"),
-            action: Action::Back,
-        },
+        keys::cancel("cancel the verify"),
         Binding {
             keys: &[Key::Char('q')],
             shown: "q",
@@ -44,24 +37,8 @@ const RUNNING: KeyGroup = KeyGroup {
 const RESULTS: KeyGroup = KeyGroup {
     title: "Verify results",
     bindings: &[
-        Binding {
-            keys: &[Key::Code(KeyCode::Enter)],
-            shown: "Enter",
-            does: "open the selected version",
-            hint: Some("Enter open"),
-            action: Action::Open,
-        },
-        Binding {
-            keys: &[
-                Key::Code(KeyCode::Esc),
-                Key::Code(KeyCode::Backspace),
-                Key::Char('q'),
-            ],
-            shown: "Esc",
-            does: "close the results",
-            hint: Some("Esc close"),
-            action: Action::Back,
-        },
+        keys::open("open the selected version"),
+        keys::close("close the results"),
     ],
 };
 

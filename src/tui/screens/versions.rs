@@ -11,7 +11,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline};
 use ratatui::Frame;
 
 use super::{
-    draw_empty, draw_table, list_block, Component, Context, DetailScreen, Outcome, Screen,
+    draw_list_frame, draw_table, list_action, list_block, Component, Context, DetailScreen,
+    Outcome, Screen,
 };
 use crate::registry::{PackageSummary, Scope, VersionSummary};
 use crate::tui::integrity::Badge;
@@ -195,18 +196,17 @@ impl VersionsScreen {
             Some(self.sort.label()),
             &self.list,
         );
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        if self.list.shown().is_empty() {
-            return draw_empty(
-                frame,
-                inner,
-                &self.list,
-                (self.loading, self.error.as_deref()),
-                "this package has no versions",
-                "no version matches the filter",
-            );
-        }
+        let Some(inner) = draw_list_frame(
+            frame,
+            area,
+            block,
+            &self.list,
+            (self.loading, self.error.as_deref()),
+            "this package has no versions",
+            "no version matches the filter",
+        ) else {
+            return;
+        };
         let (latest, highest) = (self.latest(), self.highest());
         let widths = [
             Constraint::Length(14),
@@ -301,7 +301,7 @@ impl Component for VersionsScreen {
     }
 
     fn handle(&mut self, action: Action, page: usize) -> Outcome {
-        if self.list.apply(action, page) {
+        if list_action(&mut self.list, action, page) {
             return Outcome::Done;
         }
         match action {
@@ -311,10 +311,6 @@ impl Component for VersionsScreen {
             },
             Action::Back if self.list.clear_filter() => Outcome::Done,
             Action::Back => Outcome::Back,
-            Action::Filter => {
-                self.list.start_filter();
-                Outcome::Done
-            }
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.resort();

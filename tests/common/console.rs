@@ -1,0 +1,101 @@
+//! Support for tests that drive the console through its key handling, with the real worker
+//! thread, and draw it into a `TestBackend`. Include it next to `common/tmux.rs`, whose
+//! [`Scratch`] it runs on.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pkgdeck::tui::Console;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use unicode_width::UnicodeWidthStr;
+
+use crate::tmux::Scratch;
+
+/// How long a test waits for the worker to answer what the last key asked.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// The console on a scratch registry. Each test file opens it its own way (`open`), and
+/// reads the screen its own way (`screen`).
+pub struct Session {
+    pub scratch: Scratch,
+    pub console: Console,
+}
+
+impl Session {
+    /// Sizes the console like the 160×50 terminal the tests draw into, and waits for what it
+    /// loads on open.
+    pub fn start(scratch: Scratch, mut console: Console) -> Session {
+        console.app.resize(160, 50);
+        let mut s = Session { scratch, console };
+        s.settle();
+        s
+    }
+
+    pub fn settle(&mut self) {
+        self.console.settle(SETTLE).expect("the worker answers");
+    }
+
+    /// Sends a key, then waits until the registry answered what it asked.
+    pub fn key(&mut self, event: KeyEvent) {
+        self.console.key(event);
+        self.settle();
+    }
+
+    /// Presses keys, each after the registry answered what the previous one asked.
+    pub fn press(&mut self, keys: &[KeyCode]) {
+        for k in keys {
+            self.key(KeyEvent::new(*k, KeyModifiers::NONE));
+        }
+    }
+
+    pub fn ctrl(&mut self, c: char) {
+        self.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        let keys: Vec<KeyCode> = text.chars().map(KeyCode::Char).collect();
+        self.press(&keys);
+    }
+
+    pub fn buffer(&self) -> Buffer {
+        self.buffer_sized(160, 50)
+    }
+
+    pub fn buffer_sized(&self, width: u16, height: u16) -> Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| self.console.draw(f)).unwrap();
+        terminal.backend().buffer().clone()
+    }
+
+    /// Packages → (filter) com.acme.helpdesk → its versions.
+    pub fn open_helpdesk_versions(&mut self) {
+        self.type_text("/helpdesk");
+        self.press(&[KeyCode::Enter, KeyCode::Enter]);
+    }
+}
+
+/// The buffer's lines, wide characters counted once.
+pub fn text_of(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut skip = 0;
+        let mut line = String::new();
+        for x in 0..area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = buffer[(x, y)].symbol();
+            skip = symbol.width().saturating_sub(1);
+            line.push_str(symbol);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
