@@ -763,3 +763,121 @@ fn canonicalize_matches_node_json_stringify() {
         "mutations too tame: {accepted}/{rejected}"
     );
 }
+
+/// Stored texts (verify only): Node's well-formed JSON.stringify writes an unpaired
+/// surrogate as a lowercase `\udxxx` escape, so the service can store one. For generated
+/// documents with lone surrogate escapes inserted, `parse_stored` / `is_canonical_stored`
+/// accept exactly what Node accepts, call a text canonical exactly when Node writes it back
+/// unchanged, and call Node's own output canonical; publish (`canonicalize`) still refuses.
+#[test]
+fn stored_lone_surrogates_match_node_json_stringify() {
+    const LONE: &[&str] = &[
+        "\\ud800", "\\uD800", "\\udbff", "\\uDBFF", "\\udc00", "\\uDc00", "\\udfff", "\\udead",
+        "\\uDEAD",
+    ];
+    let mut texts: Vec<String> = [
+        r#"{"a":"\ud800"}"#,
+        r#"{"id":"lone","version":"1.0.0","type":"app","name":"x\ud800y"}"#,
+        r#""\uD800""#,
+        r#""\ud83d\ude00""#,
+        r#""\ud800\ud83d\ude00""#,
+        r#""\udc00\ud800""#,
+        r#"{"\ud800":1,"\uD800":2,"0":3}"#,
+        r#"{ "a" : "\udfff" }"#,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let mut rng = Rng(0x5EED_D800);
+    while texts.len() < 1500 {
+        let base = document(&mut rng);
+        let quotes: Vec<usize> = base.match_indices('"').map(|(i, _)| i).collect();
+        if quotes.is_empty() {
+            continue;
+        }
+        let mut text = base.clone();
+        // Insert one to three lone escapes after (or before) quotes, back to front.
+        let mut at: Vec<usize> = (0..1 + rng.below(3))
+            .map(|_| {
+                let q = *rng.pick(&quotes);
+                if rng.chance(50) {
+                    q + 1
+                } else {
+                    q
+                }
+            })
+            .collect();
+        at.sort_unstable();
+        for &i in at.iter().rev() {
+            text.insert_str(i, rng.pick_str(LONE));
+        }
+        texts.push(text);
+    }
+    let node = run_node(&texts);
+    let mut failures = Vec::new();
+    let (mut canonical_lone, mut accepted, mut rejected) = (0, 0, 0);
+    for (text, n) in texts.iter().zip(&node) {
+        let stored = canonical::is_canonical_stored(text);
+        let tree = canonical::parse_stored(text);
+        assert_eq!(
+            stored.as_ref().err(),
+            tree.as_ref().err(),
+            "parse_stored and is_canonical_stored disagree on {}",
+            show(text)
+        );
+        match (&n.output, &stored) {
+            (Some(expected), Ok(c)) if *c == (expected == text) => {
+                accepted += 1;
+                if canonical::is_canonical_stored(expected) != Ok(true) {
+                    failures.push(format!("node's output not canonical: {}", show(expected)));
+                }
+                let has_lone = expected.contains("\\ud") || expected.contains("\\uD");
+                if has_lone {
+                    if expected == text {
+                        canonical_lone += 1;
+                    }
+                    // Publish stays strict.
+                    if !matches!(
+                        canonical::canonicalize(expected),
+                        Err(CanonicalError::LoneSurrogate { .. })
+                    ) {
+                        failures.push(format!("publish accepts {}", show(expected)));
+                    }
+                }
+            }
+            (None, Err(_)) => rejected += 1,
+            (Some(_), Err(CanonicalError::NumberOverflow { literal, .. }))
+                if overflows(literal) =>
+            {
+                rejected += 1
+            }
+            (node_out, ours) => failures.push(format!(
+                "stored text handled differently\n  input: {}\n  node:  {}\n  ours:  {:?}",
+                show(text),
+                node_out
+                    .as_deref()
+                    .map_or("(JSON.parse throws)".to_owned(), show),
+                ours
+            )),
+        }
+    }
+    eprintln!(
+        "{} stored texts: {accepted} accepted ({canonical_lone} canonical with a lone surrogate), {rejected} refused",
+        texts.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} differences from Node.js:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        accepted > 300 && rejected > 100 && canonical_lone >= 2,
+        "cases too tame: {accepted}/{rejected}/{canonical_lone}"
+    );
+}

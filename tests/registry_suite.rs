@@ -704,6 +704,70 @@ fn a_delete_removes_only_the_rows_it_planned(b: Backend) {
     );
 }
 
+fn a_lone_surrogate_written_by_the_service_verifies(b: Backend) {
+    // Node's well-formed JSON.stringify writes an unpaired surrogate as the escape `\ud800`
+    // (lowercase hex), so the service can store one; verify must take it as it is.
+    let manifest = r#"{"id":"lone","version":"1.0.0","type":"app","name":"x\ud800y"}"#;
+    // The same with uppercase hex: readable, but not what JSON.stringify writes.
+    let upper = r#"{"id":"upper","version":"1.0.0","type":"app","name":"x\uD800y"}"#;
+    let env = Env::new(b, false, |c| {
+        for (id, text) in [("lone", manifest), ("upper", upper)] {
+            c.execute(
+                "INSERT INTO sys_packages (id, version, manifest, metadata, hash) \
+                 VALUES (?1, '1.0.0', ?2, '{}', ?3)",
+                rusqlite::params![id, text, canonical::integrity_hash(text, "{}")],
+            )
+            .unwrap();
+        }
+    });
+    let r = env.registry();
+    let report = r
+        .verify(&Scope::Version("lone".into(), "1.0.0".into()), &mut |_| {
+            true
+        })
+        .unwrap();
+    assert_eq!((report.checked, report.ok), (1, 1), "{report:#?}");
+    assert!(
+        report.failed.is_empty() && report.warnings.is_empty(),
+        "{report:#?}"
+    );
+    let report = r
+        .verify(&Scope::Version("upper".into(), "1.0.0".into()), &mut |_| {
+            true
+        })
+        .unwrap();
+    assert_eq!((report.checked, report.ok), (1, 1), "{report:#?}");
+    assert!(report.failed.is_empty(), "{report:#?}");
+    assert_eq!(report.warnings.len(), 1, "{report:#?}");
+    assert_eq!(report.warnings[0].warnings, [Warning::NoncanonicalJson]);
+    assert!(
+        report.warnings[0]
+            .details
+            .iter()
+            .any(|d| d.contains("stored manifest text")),
+        "{report:#?}"
+    );
+    // Listed, with the unpaired half shown as U+FFFD.
+    let list = r.list().unwrap();
+    let lone = list.iter().find(|s| s.id == "lone").unwrap();
+    assert_eq!(lone.name.as_deref(), Some("x\u{FFFD}y"));
+    assert_eq!(lone.kind.as_deref(), Some("app"));
+    assert!(lone.manifest_readable);
+    // Publishing one is still refused, and changes nothing.
+    let err = r
+        .publish(
+            r#"{"manifest":{"id":"lone","version":"2.0.0","type":"app","name":"x\ud800y"},"metadata":{}}"#,
+            "lone.json",
+            PublishOptions::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::InvalidJson { .. }) && err.to_string().contains("surrogate"),
+        "{err}"
+    );
+    assert_eq!(versions_of(&r, "lone"), ["1.0.0"]);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -730,4 +794,5 @@ suite!(
     a_missing_table_is_created_read_write_and_reported_read_only,
     remote_operations_take_one_round_trip_each,
     a_delete_removes_only_the_rows_it_planned,
+    a_lone_surrogate_written_by_the_service_verifies,
 );

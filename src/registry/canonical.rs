@@ -27,6 +27,13 @@
 //! to `null`) or that a Rust string cannot hold (a lone UTF-16 surrogate) is
 //! refused with a [`CanonicalError`] that carries the 1-based line and column
 //! of the offending character, never mangled.
+//!
+//! Stored rows are the one exception, for reading only: well-formed
+//! `JSON.stringify` (Node.js ≥ 12) writes a lone surrogate as the escape
+//! `\udxxx` (lowercase hex), so a text the reference service stored can
+//! legitimately contain one. [`parse_stored`] and [`is_canonical_stored`]
+//! accept such escapes (everything else is exactly as in [`parse`] and
+//! [`is_canonical`]); they serve verify and display, never publish.
 
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -187,6 +194,20 @@ pub fn parse(text: &str) -> Result<JsValue, CanonicalError> {
     Ok(tree.value)
 }
 
+/// [`parse`] for a text read back from the registry: a lone surrogate escape
+/// (`\ud800`, which well-formed `JSON.stringify` writes for an unpaired
+/// surrogate) is accepted instead of refused, and its code unit becomes
+/// U+FFFD in the tree. The tree is therefore lossy: it is only for reading
+/// fields (id, version, name …) and for display, never for writing a text
+/// back or computing a hash (use the stored text itself, and
+/// [`is_canonical_stored`] to check its form). Every other error is exactly
+/// as in [`parse`].
+pub fn parse_stored(text: &str) -> Result<JsValue, CanonicalError> {
+    let mut tree = TreeBuilder::default();
+    Parser::stored(text).run(&mut tree)?;
+    Ok(tree.value)
+}
+
 /// `true` for bytes that end the fast scan inside a string literal.
 static STRING_STOP: [bool; 256] = {
     let mut t = [false; 256];
@@ -204,6 +225,9 @@ struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Accept lone surrogate escapes (reading stored rows) instead of refusing
+    /// them.
+    lone_surrogates: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -274,6 +298,16 @@ impl<'a> Parser<'a> {
             text,
             bytes: text.as_bytes(),
             pos: 0,
+            lone_surrogates: false,
+        }
+    }
+
+    /// A parser for a stored text: lone surrogate escapes are accepted and
+    /// handed to [`StrOut::lone`].
+    fn stored(text: &'a str) -> Self {
+        Parser {
+            lone_surrogates: true,
+            ..Parser::new(text)
         }
     }
 
@@ -498,7 +532,7 @@ impl<'a> Parser<'a> {
             Some(b'u') => {
                 let unit = self.hex4(i + 2)?;
                 if (0xDC00..0xE000).contains(&unit) {
-                    return Err(self.lone_surrogate(i));
+                    return self.lone(i, unit, out);
                 }
                 if (0xD800..0xDC00).contains(&unit) {
                     let low = if self.bytes.get(i + 6) == Some(&b'\\')
@@ -514,7 +548,7 @@ impl<'a> Parser<'a> {
                             out.ch(char::from_u32(cp).expect("valid surrogate pair"));
                             return Ok(i + 12);
                         }
-                        _ => return Err(self.lone_surrogate(i)),
+                        _ => return self.lone(i, unit, out),
                     }
                 }
                 out.ch(char::from_u32(unit).expect("non-surrogate BMP code point"));
@@ -552,6 +586,16 @@ impl<'a> Parser<'a> {
             v = v * 16 + d as u32;
         }
         Ok(v)
+    }
+
+    /// The escape at `i` is the unpaired surrogate `unit`: refused, or (for a
+    /// stored text) handed to `out`.
+    fn lone<O: StrOut>(&self, i: usize, unit: u32, out: &mut O) -> Result<usize, CanonicalError> {
+        if !self.lone_surrogates {
+            return Err(self.lone_surrogate(i));
+        }
+        out.lone(unit);
+        Ok(i + 6)
     }
 
     fn lone_surrogate(&self, at: usize) -> CanonicalError {
@@ -770,6 +814,9 @@ trait StrOut {
     fn raw(&mut self, s: &str);
     /// A character written as an escape.
     fn ch(&mut self, c: char);
+    /// An unpaired UTF-16 surrogate written as an escape (only from a stored
+    /// text; see [`parse_stored`]).
+    fn lone(&mut self, unit: u32);
 }
 
 impl StrOut for String {
@@ -780,6 +827,10 @@ impl StrOut for String {
     #[inline]
     fn ch(&mut self, c: char) {
         self.push(c);
+    }
+    /// A Rust string cannot hold it: U+FFFD stands in (display only).
+    fn lone(&mut self, _unit: u32) {
+        self.push(char::REPLACEMENT_CHARACTER);
     }
 }
 
@@ -797,6 +848,15 @@ impl StrOut for EscapedOut<'_> {
             push_escape(c as u8, self.0);
         } else {
             self.0.push(c);
+        }
+    }
+    /// Well-formed `JSON.stringify` writes an unpaired surrogate as `\udxxx`
+    /// with lowercase hex digits.
+    fn lone(&mut self, unit: u32) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.0.push_str("\\u");
+        for shift in [12, 8, 4, 0] {
+            self.0.push(HEX[(unit >> shift) as usize & 0xf] as char);
         }
     }
 }
@@ -1137,12 +1197,16 @@ pub fn canonicalize(text: &str) -> Result<String, CanonicalError> {
 /// [`canonicalize`], appending to `out` (which may be a reused buffer). On
 /// error, `out` holds its old contents plus an unspecified partial output.
 pub fn canonicalize_into(text: &str, out: &mut String) -> Result<(), CanonicalError> {
+    write_canonical(Parser::new(text), out)
+}
+
+fn write_canonical(mut parser: Parser<'_>, out: &mut String) -> Result<(), CanonicalError> {
     let mut writer = CanonicalWriter {
         out,
         spans: Vec::new(),
         objects: Vec::new(),
     };
-    Parser::new(text).run(&mut writer)
+    parser.run(&mut writer)
 }
 
 /// Whether `text` is already `JSON.stringify(JSON.parse(text))`; errors for
@@ -1152,6 +1216,26 @@ pub fn is_canonical(text: &str) -> Result<bool, CanonicalError> {
         return Ok(true);
     }
     Ok(canonicalize(text)? == text)
+}
+
+/// [`is_canonical`] for a text read back from the registry: a lone surrogate
+/// escape is accepted (as in [`parse_stored`]), and the text is canonical
+/// exactly when it is what well-formed `JSON.stringify` writes — which writes
+/// an unpaired surrogate as `\udxxx` in lowercase hex (`\uD800` is not
+/// canonical) and a surrogate pair as the raw character (`\ud83d\ude00` is
+/// not canonical). Every other answer and error is exactly as in
+/// [`is_canonical`].
+pub fn is_canonical_stored(text: &str) -> Result<bool, CanonicalError> {
+    // The fast path only says "certainly canonical" for text whose `\u`
+    // escapes are all `\u00xx` control characters, i.e. text without lone
+    // surrogates, for which both checks agree; anything else is decided by
+    // writing it.
+    if WrittenForm::with(|w| w.recognises(text)) {
+        return Ok(true);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    write_canonical(Parser::stored(text), &mut out)?;
+    Ok(out == text)
 }
 
 // ---------------------------------------------------------------------------
@@ -2185,5 +2269,158 @@ mod tests {
         assert!(recognises(&unique) && full(&unique));
         let dup = format!("{{{},\"k7\":1}}", many.join(","));
         assert!(!recognises(&dup) && !full(&dup));
+    }
+
+    #[test]
+    fn stored_texts_accept_lone_surrogates() {
+        // Refused for publish, accepted when read back; the tree holds U+FFFD.
+        for (text, tree) in [
+            (r#""\ud800""#, JsValue::String("\u{FFFD}".into())),
+            (r#""x\uDC00y""#, JsValue::String("x\u{FFFD}y".into())),
+            (
+                r#""\ud800\ud800""#,
+                JsValue::String("\u{FFFD}\u{FFFD}".into()),
+            ),
+            // A lone high half, then a real pair.
+            (
+                r#""\ud800\ud83d\ude00""#,
+                JsValue::String("\u{FFFD}\u{1F600}".into()),
+            ),
+            (r#""\ud800\u0041""#, JsValue::String("\u{FFFD}A".into())),
+            (
+                r#""\udc00\ud800""#,
+                JsValue::String("\u{FFFD}\u{FFFD}".into()),
+            ),
+            (
+                r#"{"name":"x\ud800y","\udfff":[1]}"#,
+                JsValue::Object(vec![
+                    ("name".into(), JsValue::String("x\u{FFFD}y".into())),
+                    (
+                        "\u{FFFD}".into(),
+                        JsValue::Array(vec![JsValue::Number(1.0)]),
+                    ),
+                ]),
+            ),
+        ] {
+            assert!(
+                matches!(parse(text), Err(CanonicalError::LoneSurrogate { .. })),
+                "{text}"
+            );
+            assert!(
+                matches!(
+                    is_canonical(text),
+                    Err(CanonicalError::LoneSurrogate { .. })
+                ),
+                "{text}"
+            );
+            assert_eq!(parse_stored(text), Ok(tree), "{text}");
+            assert!(is_canonical_stored(text).is_ok(), "{text}");
+        }
+        // Without lone surrogates the stored functions are the strict ones.
+        for text in [
+            r#"{"a":1}"#,
+            r#"{ "a":1}"#,
+            r#""\ud83d\ude00""#,
+            r#"{"a":1,"a":2}"#,
+            "\"\\u00e9\"",
+            "\"\\u001f\"",
+            "[1,2]x",
+            "1e400",
+            "",
+        ] {
+            assert_eq!(parse_stored(text), parse(text), "{text}");
+            assert_eq!(is_canonical_stored(text), is_canonical(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn stored_lone_surrogates_are_canonical_as_json_stringify_writes_them() {
+        // Node.js >= 12 (well-formed JSON.stringify):
+        //   JSON.stringify({a:"\ud800"})          === '{"a":"\\ud800"}'
+        //   JSON.stringify("\uDEAD")              === '"\\udead"'   (lowercase hex)
+        //   JSON.stringify("\ud83d\ude00")        === '"😀"'        (a pair is written raw)
+        // (tests/canonical_node.rs checks these against node itself.)
+        for (text, canonical) in [
+            (r#"{"a":"\ud800"}"#, true),
+            (r#""\udead""#, true),
+            (r#""x\udbffy\udc00""#, true),
+            (r#"{"\ud800":1}"#, true),
+            (r#""\udc00\ud800""#, true),
+            (r#""\ud800😀""#, true),
+            // Uppercase hex is not what JSON.stringify writes.
+            (r#""\uD800""#, false),
+            (r#""\udEAD""#, false),
+            (r#"{"a":"\uDBFF"}"#, false),
+            // A valid pair written as escapes is written back as the raw character.
+            (r#""\ud83d\ude00""#, false),
+            (r#""\ud800\ud83d\ude00""#, false),
+            // Whitespace, duplicate keys and key order still count.
+            (r#"{ "a":"\ud800"}"#, false),
+            (r#"{"\ud800":1,"\uD800":2}"#, false),
+            (r#"{"b":"\ud800","0":1}"#, false),
+        ] {
+            assert_eq!(is_canonical_stored(text), Ok(canonical), "{text}");
+        }
+        // Written forms: lowercase escapes, pairs raw, duplicates merged.
+        let written = |text: &str| {
+            let mut out = String::new();
+            write_canonical(Parser::stored(text), &mut out).map(|()| out)
+        };
+        assert_eq!(written(r#""\uD800""#).unwrap(), r#""\ud800""#);
+        assert_eq!(written(r#""\ud83d\ude00""#).unwrap(), "\"\u{1F600}\"");
+        assert_eq!(
+            written(r#"{"\ud800":1,"\uD800":2, "0":3}"#).unwrap(),
+            r#"{"0":3,"\ud800":2}"#
+        );
+        // The fast path never vouches for a lone surrogate: the full check decides.
+        WrittenForm::with(|w| {
+            assert!(!w.recognises(r#""\ud800""#));
+            assert!(!w.recognises(r#""\uD800""#));
+        });
+    }
+
+    #[test]
+    fn stored_texts_keep_every_other_error_with_its_position() {
+        for (text, line, column) in [
+            ("{\n\"a\": \"\\ud800\",}", 2, 15),
+            ("[\"\\ud800\" 1]", 1, 11),
+            ("\"\\ud800\\uZZ00\"", 1, 10),
+            ("\"\\ud800\\u12\"", 1, 12),
+            ("{\"a\":\"\\ud800\"", 1, 14),
+            ("\"\\ud800", 1, 1),
+        ] {
+            // The same error as the strict parser gives once the lone surrogate is replaced
+            // by a non-surrogate escape of the same length.
+            let strict = parse(&text.replace("\\ud800", "\\u0041")).unwrap_err();
+            for e in [
+                parse_stored(text).unwrap_err(),
+                is_canonical_stored(text).unwrap_err(),
+            ] {
+                assert!(matches!(e, CanonicalError::Syntax { .. }), "{text:?}: {e}");
+                assert_eq!((e.line(), e.column()), (line, column), "{text:?}: {e}");
+                assert_eq!(e, strict, "{text:?}");
+            }
+        }
+        let e = is_canonical_stored("{\"a\":\"\\ud800\",\"n\":1e400}").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CanonicalError::NumberOverflow {
+                    line: 1,
+                    column: 19,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let deep = format!(
+            "{}\"\\ud800\"{}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert!(matches!(
+            parse_stored(&deep),
+            Err(CanonicalError::TooDeep { .. })
+        ));
     }
 }

@@ -153,7 +153,9 @@ pub fn verify_record(record: &PackageRecord, hasher: &mut Hasher) -> Verificatio
     }
     let (mut manifest_id, mut manifest_version) = (None, None);
     let mut noncanonical = Vec::new();
-    match canonical::parse(&record.manifest) {
+    // Stored texts may hold a lone surrogate escape (well-formed JSON.stringify writes one as
+    // `\udxxx`), so they are read with the stored-text leniency; publish stays strict.
+    match canonical::parse_stored(&record.manifest) {
         Err(e) => {
             problems.push(Problem::ManifestInvalidJson);
             details.push(format!("manifest_invalid_json: {e}"));
@@ -176,13 +178,15 @@ pub fn verify_record(record: &PackageRecord, hasher: &mut Hasher) -> Verificatio
                     manifest_version.as_deref().unwrap_or("(no version)")
                 ));
             }
-            if canonical::stringify(&m) != record.manifest {
+            // Not `stringify(&m)`: the tree holds U+FFFD for a lone surrogate, so only the
+            // text itself can say whether it is what JSON.stringify writes.
+            if canonical::is_canonical_stored(&record.manifest) != Ok(true) {
                 noncanonical.push("manifest");
             }
         }
     }
     // The metadata is the bulk of a row: check it without building a tree.
-    match canonical::is_canonical(&record.metadata) {
+    match canonical::is_canonical_stored(&record.metadata) {
         Err(e) => {
             problems.push(Problem::MetadataInvalidJson);
             details.push(format!("metadata_invalid_json: {e}"));
@@ -930,7 +934,8 @@ fn summary_from_row(row: Vec<Value>) -> PackageSummary {
     let id = text(it.next());
     let version = text(it.next());
     let manifest = text(it.next());
-    let parsed = canonical::parse(&manifest).ok();
+    // For display: a lone surrogate escape the service stored shows as U+FFFD.
+    let parsed = canonical::parse_stored(&manifest).ok();
     let field = |key: &str| {
         parsed
             .as_ref()
