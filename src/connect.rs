@@ -3,7 +3,7 @@
 
 use crate::config::{Config, Dirs};
 use crate::registry::{AuditLog, Registry, RegistryError, Trash};
-use crate::store::hrana::HranaStore;
+use crate::store::hrana::{HranaStore, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError, Target};
 
@@ -66,11 +66,14 @@ pub fn resolve_target(request: &Request, dirs: &Dirs) -> Result<Target, ConnectE
 pub fn open_store(target: &Target, read_only: bool) -> Result<Box<dyn Store>, StoreError> {
     Ok(match target {
         Target::Local(path) => Box::new(SqliteStore::open(path, read_only)?),
-        Target::Remote { url, token } => Box::new(HranaStore::open(
+        // The registry's first query (does sys_packages exist?) is the connection check.
+        Target::Remote { url, token } => Box::new(HranaStore::connect(
             url,
             token.clone(),
             read_only,
             target.to_string(),
+            DEFAULT_CONNECT_TIMEOUT,
+            DEFAULT_REQUEST_TIMEOUT,
         )?),
     })
 }

@@ -132,6 +132,8 @@ fn broken_servers_exit_3_with_one_sentence_and_no_token() {
     assert!(err.contains(&format!("127.0.0.1:{port}")));
     let r = Responder::start(vec![Reply::status(401, "unauthorized")]);
     check(&r.url, "rejected");
+    // Opening a remote registry costs one request: its table check is the connection check.
+    assert_eq!(r.count(), 1);
     let r = Responder::start(vec![Reply::status(200, "<html>not hrana</html>")]);
     check(&r.url, "not valid Hrana");
     let r = Responder::start(vec![Reply::status(404, "nope")]);

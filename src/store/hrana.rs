@@ -176,6 +176,22 @@ impl HranaStore {
         connect: Duration,
         request: Duration,
     ) -> Result<HranaStore, StoreError> {
+        let store = Self::connect(url, token, read_only, shown, connect, request)?;
+        store.query(&Stmt::new("SELECT 1", vec![]))?;
+        Ok(store)
+    }
+
+    /// A store on `url` without a first round trip: its first statement is what reaches the
+    /// server (and fails with the same messages as [`HranaStore::open`]'s probe). The registry
+    /// opens remote targets this way, since its own first query checks the table anyway.
+    pub fn connect(
+        url: &str,
+        token: Option<String>,
+        read_only: bool,
+        shown: String,
+        connect: Duration,
+        request: Duration,
+    ) -> Result<HranaStore, StoreError> {
         let url = url.trim();
         let lower = url.to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://")) {
@@ -201,7 +217,6 @@ impl HranaStore {
             stream: Mutex::new(StreamState::default()),
             round_trips: Default::default(),
         };
-        store.query(&Stmt::new("SELECT 1", vec![]))?;
         Ok(store)
     }
 
