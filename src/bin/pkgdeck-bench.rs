@@ -1991,9 +1991,12 @@ fn ops_in_process(db: &Path, state: &Path, reps: usize) -> Result<OpTimes, Strin
     // give exactly what list() gives, across same-second ties.
     let whole = reg.list().map_err(e)?;
     let mut pages = Vec::new();
-    let paged = reg
-        .list_with(&mut |page| pages.push(page.len()))
-        .map_err(e)?;
+    let mut paged = Vec::new();
+    reg.list_with(&mut |page| {
+        pages.push(page.len());
+        paged.extend(page);
+    })
+    .map_err(e)?;
     if paged != whole {
         return Err(format!("list_with (pages {pages:?}) differs from list()"));
     }
@@ -2516,13 +2519,14 @@ fn remote(
     let started = Instant::now();
     let mut first_page: Option<(u64, f64)> = None;
     let before = proxy.count();
-    let all = reg
-        .list_with(&mut |_page| {
-            if first_page.is_none() {
-                first_page = Some((proxy.count() - before, started.elapsed().as_secs_f64()));
-            }
-        })
-        .map_err(e)?;
+    let mut all = Vec::new();
+    reg.list_with(&mut |page| {
+        if first_page.is_none() {
+            first_page = Some((proxy.count() - before, started.elapsed().as_secs_f64()));
+        }
+        all.extend(page);
+    })
+    .map_err(e)?;
     let list_total = (proxy.count() - before, started.elapsed().as_secs_f64());
     if all.len() as u64 != packages {
         return Err(format!(

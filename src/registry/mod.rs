@@ -405,26 +405,25 @@ impl Registry {
     }
 
     /// The latest version of every package, newest first: exactly one row per package.
-    /// `each_page` sees every page as it arrives: remote stores are read page by page; a
-    /// local file hands over its newest [`FIRST_PAGE`] rows first (a console can draw them
-    /// at once), then the rest in one query.
+    /// Every page goes to `each_page` as it arrives (the caller keeps what it needs; nothing
+    /// is held here): remote stores are read page by page; a local file hands over its newest
+    /// [`FIRST_PAGE`] rows first (a console can draw them at once), then the rest in one query.
     pub fn list_with(
         &self,
-        each_page: &mut dyn FnMut(&[PackageSummary]),
-    ) -> Result<Vec<PackageSummary>, RegistryError> {
+        each_page: &mut dyn FnMut(Vec<PackageSummary>),
+    ) -> Result<(), RegistryError> {
         let remote = self.store.pages();
         let mut page = Some(if remote { REMOTE_PAGE } else { FIRST_PAGE });
-        let mut all: Vec<PackageSummary> = Vec::new();
+        let mut after: Option<(String, i64)> = None;
         loop {
-            let after = all
+            let got = self.list_page(after.as_ref().map(|(c, r)| (c.as_str(), *r)), page)?;
+            let done = page.is_none_or(|p| got.len() < p);
+            after = got
                 .last()
                 .map(|s| (s.created_at.clone().unwrap_or_default(), s.rowid));
-            let got = self.list_page(after.as_ref().map(|(c, r)| (c.as_str(), *r)), page)?;
-            each_page(&got);
-            let done = page.is_none_or(|p| got.len() < p);
-            all.extend(got);
+            each_page(got);
             if done {
-                return Ok(all);
+                return Ok(());
             }
             if !remote {
                 page = None;
@@ -436,7 +435,9 @@ impl Registry {
     /// local file is read in one query.
     pub fn list(&self) -> Result<Vec<PackageSummary>, RegistryError> {
         if self.store.pages() {
-            self.list_with(&mut |_| {})
+            let mut all = Vec::new();
+            self.list_with(&mut |page| all.extend(page))?;
+            Ok(all)
         } else {
             self.list_page(None, None)
         }

@@ -508,7 +508,7 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             let listed = registry.list_with(&mut |page| {
                 send(
                     Reply::Packages {
-                        rows: Ok(page.to_vec()),
+                        rows: Ok(page),
                         first,
                         done: false,
                     },
@@ -517,7 +517,7 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
                 first = false;
             });
             let rows = match listed {
-                Ok(_) => Ok(Vec::new()),
+                Ok(()) => Ok(Vec::new()),
                 Err(e) => Err(e.to_string()),
             };
             send(
