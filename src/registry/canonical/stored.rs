@@ -1,0 +1,562 @@
+//! Whether a text is already canonical, and the lenient reading of stored rows.
+//!
+//! [`is_canonical`] first asks a one-pass recogniser that vouches for text exactly as the writer
+//! writes it, without building anything (verify of a whole registry takes this path), and
+//! otherwise writes the text and compares. [`parse_stored`] and [`is_canonical_stored`] are the
+//! same for a text read back from the registry, except that they accept the lone surrogate
+//! escapes that well-formed `JSON.stringify` writes; they serve verify and display, never publish.
+
+use super::order::array_index;
+use super::parse::{build_tree, Parser};
+use super::token::scan_plain;
+use super::write::{canonicalize, write_canonical, write_number, ESCAPE};
+use super::{CanonicalError, JsValue, MAX_DEPTH};
+
+/// [`parse`](super::parse()) for a text read back from the registry: a lone surrogate escape
+/// (`\ud800`, which well-formed `JSON.stringify` writes for an unpaired
+/// surrogate) is accepted instead of refused, and its code unit becomes
+/// U+FFFD in the tree. The tree is therefore lossy: it is only for reading
+/// fields (id, version, name …) and for display, never for writing a text
+/// back or computing a hash (use the stored text itself, and
+/// [`is_canonical_stored`] to check its form). Every other error is exactly
+/// as in [`parse`](super::parse()).
+pub fn parse_stored(text: &str) -> Result<JsValue, CanonicalError> {
+    build_tree(Parser::stored(text))
+}
+
+/// Whether `text` is already `JSON.stringify(JSON.parse(text))`; errors for
+/// text that [`parse`](super::parse()) refuses.
+pub fn is_canonical(text: &str) -> Result<bool, CanonicalError> {
+    if WrittenForm::with(|w| w.recognises(text)) {
+        return Ok(true);
+    }
+    Ok(canonicalize(text)? == text)
+}
+
+/// [`is_canonical`] for a text read back from the registry: a lone surrogate
+/// escape is accepted (as in [`parse_stored`]), and the text is canonical
+/// exactly when it is what well-formed `JSON.stringify` writes — which writes
+/// an unpaired surrogate as `\udxxx` in lowercase hex (`\uD800` is not
+/// canonical) and a surrogate pair as the raw character (`\ud83d\ude00` is
+/// not canonical). Every other answer and error is exactly as in
+/// [`is_canonical`].
+pub fn is_canonical_stored(text: &str) -> Result<bool, CanonicalError> {
+    // The fast path only says "certainly canonical" for text whose `\u`
+    // escapes are all `\u00xx` control characters, i.e. text without lone
+    // surrogates, for which both checks agree; anything else is decided by
+    // writing it.
+    if WrittenForm::with(|w| w.recognises(text)) {
+        return Ok(true);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    write_canonical(Parser::stored(text), &mut out)?;
+    Ok(out == text)
+}
+
+/// A one-pass, non-allocating check that answers "certainly canonical" for text exactly as
+/// the writer produces it (no whitespace, the writer's escapes only, numbers as
+/// `Number::toString` writes their value, no duplicate keys, array-index keys first and
+/// ascending). Anything else, valid or not, is "not sure" and goes to the full parser, so
+/// [`is_canonical`] gives the same answers and errors as before; verify of a registry written
+/// by the reference service (all canonical) never builds output. About 3× faster than
+/// [`canonicalize`] and compare on registry metadata.
+#[derive(Default)]
+struct WrittenForm {
+    /// Open containers: `Some(index of its first key in keys)` for an object, `None` for an
+    /// array.
+    frames: Vec<Option<usize>>,
+    /// Byte ranges (inside the quotes) of the keys of every open object.
+    keys: Vec<(usize, usize)>,
+    sorted: Vec<(usize, usize)>,
+    number: String,
+}
+
+thread_local! {
+    static WRITTEN_FORM: std::cell::RefCell<WrittenForm> = std::cell::RefCell::default();
+}
+
+impl WrittenForm {
+    /// Runs `f` with this thread's reusable state.
+    fn with<R>(f: impl FnOnce(&mut WrittenForm) -> R) -> R {
+        WRITTEN_FORM.with(|w| match w.try_borrow_mut() {
+            Ok(mut w) => f(&mut w),
+            Err(_) => f(&mut WrittenForm::default()),
+        })
+    }
+
+    /// `true` only when `text` is certainly `JSON.stringify(JSON.parse(text))`.
+    fn recognises(&mut self, text: &str) -> bool {
+        let b = text.as_bytes();
+        self.frames.clear();
+        self.keys.clear();
+        let mut i = 0;
+        'value: loop {
+            // A value starts at `i`.
+            match b.get(i) {
+                Some(b'{') | Some(b'[') if self.frames.len() >= MAX_DEPTH - 1 => return false,
+                Some(b'{') => {
+                    i += 1;
+                    if b.get(i) == Some(&b'}') {
+                        i += 1;
+                    } else {
+                        self.frames.push(Some(self.keys.len()));
+                        match self.key(b, i) {
+                            Some(next) => i = next,
+                            None => return false,
+                        }
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    i += 1;
+                    if b.get(i) == Some(&b']') {
+                        i += 1;
+                    } else {
+                        self.frames.push(None);
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => match written_string_end(b, i) {
+                    Some(end) => i = end,
+                    None => return false,
+                },
+                Some(b'-' | b'0'..=b'9') => match self.written_number_end(text, i) {
+                    Some(end) => i = end,
+                    None => return false,
+                },
+                Some(b't') if b[i..].starts_with(b"true") => i += 4,
+                Some(b'f') if b[i..].starts_with(b"false") => i += 5,
+                Some(b'n') if b[i..].starts_with(b"null") => i += 4,
+                _ => return false,
+            }
+            // A value ended at `i`: a separator, or containers closing.
+            loop {
+                let Some(&frame) = self.frames.last() else {
+                    return i == b.len();
+                };
+                match (frame, b.get(i)) {
+                    (_, Some(b',')) => {
+                        i += 1;
+                        if frame.is_some() {
+                            match self.key(b, i) {
+                                Some(next) => i = next,
+                                None => return false,
+                            }
+                        }
+                        continue 'value;
+                    }
+                    (None, Some(b']')) => {
+                        i += 1;
+                        self.frames.pop();
+                    }
+                    (Some(first), Some(b'}')) => {
+                        i += 1;
+                        if !self.keys_in_property_order(b, first) {
+                            return false;
+                        }
+                        self.keys.truncate(first);
+                        self.frames.pop();
+                    }
+                    _ => return false,
+                }
+            }
+        }
+    }
+
+    /// A key and its ':' at `i`: records the key and returns where its value starts.
+    fn key(&mut self, b: &[u8], i: usize) -> Option<usize> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let end = written_string_end(b, i)?;
+        if b.get(end) != Some(&b':') {
+            return None;
+        }
+        self.keys.push((i + 1, end - 1));
+        Some(end + 1)
+    }
+
+    /// The end of the number token at `i`, when the writer writes its value as that token.
+    fn written_number_end(&mut self, text: &str, i: usize) -> Option<usize> {
+        let b = text.as_bytes();
+        let mut j = i;
+        while j < b.len() && matches!(b[j], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+            j += 1;
+        }
+        let token = &text[i..j];
+        let digits = token.strip_prefix('-').unwrap_or(token).as_bytes();
+        // The usual case: "0", or an integer of at most 15 digits without a leading zero
+        // (exact in an f64, written back digit for digit).
+        if token == "0"
+            || (!digits.is_empty()
+                && digits.len() <= 15
+                && digits[0] != b'0'
+                && digits.iter().all(u8::is_ascii_digit))
+        {
+            return Some(j);
+        }
+        // Anything else must be a JSON number whose f64 the writer writes as this token.
+        let mut p = Parser::new(token);
+        let (value, _) = p.number().ok()?;
+        if p.pos != token.len() || !value.is_finite() {
+            return None;
+        }
+        self.number.clear();
+        write_number(value, &mut self.number);
+        (self.number == token).then_some(j)
+    }
+
+    /// Whether the keys of the object whose keys start at `first` are unique, with its
+    /// array-index keys first and ascending (JavaScript property order).
+    fn keys_in_property_order(&mut self, b: &[u8], first: usize) -> bool {
+        let keys = &self.keys[first..];
+        let text = |&(s, e): &(usize, usize)| &b[s..e];
+        let mut last_index: Option<u32> = None;
+        let mut named = false;
+        for k in keys {
+            // An index key is plain digits, so its written form is the key itself.
+            match std::str::from_utf8(text(k)).ok().and_then(array_index) {
+                Some(n) => {
+                    if named || last_index.is_some_and(|l| n <= l) {
+                        return false;
+                    }
+                    last_index = Some(n);
+                }
+                None => named = true,
+            }
+        }
+        // Written forms are one-to-one with key values, so equal values are equal bytes.
+        if keys.len() <= 16 {
+            // A filter on (length, first byte, last byte) clears most objects without
+            // comparing keys.
+            let (mut seen, mut suspect) = (0u64, false);
+            for k in keys {
+                let t = text(k);
+                let h = (t.len() as u64 * 31
+                    + *t.first().unwrap_or(&0) as u64 * 7
+                    + *t.last().unwrap_or(&0) as u64)
+                    % 64;
+                suspect |= seen & (1 << h) != 0;
+                seen |= 1 << h;
+            }
+            return !suspect
+                || keys
+                    .iter()
+                    .enumerate()
+                    .all(|(x, a)| keys[x + 1..].iter().all(|c| text(c) != text(a)));
+        }
+        self.sorted.clear();
+        self.sorted.extend_from_slice(keys);
+        self.sorted.sort_unstable_by(|x, y| text(x).cmp(text(y)));
+        self.sorted.windows(2).all(|w| text(&w[0]) != text(&w[1]))
+    }
+}
+
+/// The end (after the closing quote) of the string literal at `i`, when it is written
+/// exactly as the writer writes strings: raw characters but for `"`, `\\` and U+0000–U+001F,
+/// the short escapes, and lowercase `\u00xx` for the other control characters.
+#[inline]
+fn written_string_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        j = scan_plain(b, j);
+        match *b.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => match *b.get(j + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                b'u' => {
+                    let hex = |c: u8| match c {
+                        b'0'..=b'9' => Some(c - b'0'),
+                        b'a'..=b'f' => Some(c - b'a' + 10),
+                        _ => None,
+                    };
+                    let [b'0', b'0', h, l] = *b.get(j + 2..j + 6)? else {
+                        return None;
+                    };
+                    let c = hex(h)? * 16 + hex(l)?;
+                    if c >= 0x20 || ESCAPE[c as usize] != b'u' {
+                        return None;
+                    }
+                    j += 6;
+                }
+                _ => return None,
+            },
+            // A raw control character: not JSON.
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::canonical::parse;
+
+    #[test]
+    fn is_canonical_agrees_with_canonicalize() {
+        for text in [
+            r#"{"a":1}"#,
+            r#"{"a":1.0}"#,
+            r#"{ "a":1}"#,
+            r#"{"b":1,"0":2}"#,
+            r#"{"0":2,"b":1}"#,
+            r#"[1,"x\/y"]"#,
+            r#"[1,"x/y"]"#,
+            r#"{"a":1,"a":2}"#,
+            "1 ",
+            "\"\\u00e9\"",
+            "\"é\"",
+            "[]",
+            "[1,2]x",
+        ] {
+            match canonicalize(text) {
+                Ok(c) => assert_eq!(is_canonical(text), Ok(c == text), "{text}"),
+                Err(e) => assert_eq!(is_canonical(text), Err(e)),
+            }
+        }
+        assert_eq!(is_canonical(r#"{"a":[1,{"b":null}]}"#), Ok(true));
+        assert_eq!(is_canonical(r#"{"a":[1,{"b":null}]} "#), Ok(false));
+    }
+
+    /// The written-form recogniser behind [`is_canonical`] never calls a text canonical that
+    /// the full parse-and-write disagrees with, and recognises what the writer writes.
+    #[test]
+    fn written_form_is_recognised_and_nothing_else() {
+        let recognises = |t: &str| WrittenForm::default().recognises(t);
+        let full = |t: &str| canonicalize(t).is_ok_and(|c| c == t);
+        let written = [
+            r#"{"id":"a","version":"1.0.0","n":[0,-1,123456789012345,0.5,1e+21,1e-7,-2.5e-8]}"#,
+            "{\"0\":\"x\",\"2\":\"y\",\"10\":\"z\",\"a\":{\"1\":[],\"b\":{}},\"s\":\"q\\\"\\\\\\b\\f\\n\\r\\t\\u0000\\u001f/\u{7f}\u{2028}é😀\"}",
+            "[]",
+            "[[],{},null,true,false,\"\"]",
+            "1.7976931348623157e+308",
+        ];
+        for t in written {
+            assert!(full(t), "{t:?} is not what the writer writes");
+            assert!(recognises(t), "{t:?} was not recognised");
+        }
+        let not_written = [
+            " {}",
+            "{} ",
+            "{\"a\" :1}",
+            "[1 ,2]",
+            "-0",
+            "1.0",
+            "1E2",
+            "1e21",
+            "01",
+            "1.",
+            ".5",
+            "9007199254740993",
+            "1e400",
+            "-",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\":1,\"a\":2}",
+            "{\"b\":1,\"0\":2}",
+            "{\"2\":1,\"1\":2}",
+            "{\"1\":1,\"1\":2}",
+            "\"\\/\"",
+            "\"\\u0041\"",
+            "\"\\u001F\"",
+            "\"\\u000a\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud800\"",
+            "\"\u{1}\"",
+            "\"a",
+            "[",
+            "{",
+            "nul",
+            "tru",
+            "\u{feff}{}",
+            "",
+            "{\"a\":1}x",
+            "{\"01\":1,\"1\":2}",
+        ];
+        for t in not_written {
+            assert!(!recognises(t), "{t:?} was recognised");
+        }
+        // Nesting at and past the parser's limit is left to the parser.
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(!recognises(&deep));
+        assert!(is_canonical(&deep).is_err());
+        // Every one-byte deletion or insertion in a written text: recognised only when the
+        // full check agrees.
+        let base = written[1];
+        for at in (0..=base.len()).filter(|&a| base.is_char_boundary(a)) {
+            let next = (at + 1..=base.len()).find(|&e| base.is_char_boundary(e));
+            let mut variants: Vec<String> = [" ", "\\", "\"", "0", "-", ",", ":", "}", "]", "e"]
+                .iter()
+                .map(|x| format!("{}{x}{}", &base[..at], &base[at..]))
+                .collect();
+            if let Some(end) = next {
+                variants.push(format!("{}{}", &base[..at], &base[end..]));
+            }
+            for v in variants {
+                assert!(
+                    !recognises(&v) || full(&v),
+                    "{v:?} recognised but not canonical"
+                );
+            }
+        }
+        // Objects past the linear duplicate check.
+        let many: Vec<String> = (0..40).map(|k| format!("\"k{k}\":{k}")).collect();
+        let unique = format!("{{{}}}", many.join(","));
+        assert!(recognises(&unique) && full(&unique));
+        let dup = format!("{{{},\"k7\":1}}", many.join(","));
+        assert!(!recognises(&dup) && !full(&dup));
+    }
+
+    #[test]
+    fn stored_texts_accept_lone_surrogates() {
+        // Refused for publish, accepted when read back; the tree holds U+FFFD.
+        for (text, tree) in [
+            (r#""\ud800""#, JsValue::String("\u{FFFD}".into())),
+            (r#""x\uDC00y""#, JsValue::String("x\u{FFFD}y".into())),
+            (
+                r#""\ud800\ud800""#,
+                JsValue::String("\u{FFFD}\u{FFFD}".into()),
+            ),
+            // A lone high half, then a real pair.
+            (
+                r#""\ud800\ud83d\ude00""#,
+                JsValue::String("\u{FFFD}\u{1F600}".into()),
+            ),
+            (r#""\ud800\u0041""#, JsValue::String("\u{FFFD}A".into())),
+            (
+                r#""\udc00\ud800""#,
+                JsValue::String("\u{FFFD}\u{FFFD}".into()),
+            ),
+            (
+                r#"{"name":"x\ud800y","\udfff":[1]}"#,
+                JsValue::Object(vec![
+                    ("name".into(), JsValue::String("x\u{FFFD}y".into())),
+                    (
+                        "\u{FFFD}".into(),
+                        JsValue::Array(vec![JsValue::Number(1.0)]),
+                    ),
+                ]),
+            ),
+        ] {
+            assert!(
+                matches!(parse(text), Err(CanonicalError::LoneSurrogate { .. })),
+                "{text}"
+            );
+            assert!(
+                matches!(
+                    is_canonical(text),
+                    Err(CanonicalError::LoneSurrogate { .. })
+                ),
+                "{text}"
+            );
+            assert_eq!(parse_stored(text), Ok(tree), "{text}");
+            assert!(is_canonical_stored(text).is_ok(), "{text}");
+        }
+        // Without lone surrogates the stored functions are the strict ones.
+        for text in [
+            r#"{"a":1}"#,
+            r#"{ "a":1}"#,
+            r#""\ud83d\ude00""#,
+            r#"{"a":1,"a":2}"#,
+            "\"\\u00e9\"",
+            "\"\\u001f\"",
+            "[1,2]x",
+            "1e400",
+            "",
+        ] {
+            assert_eq!(parse_stored(text), parse(text), "{text}");
+            assert_eq!(is_canonical_stored(text), is_canonical(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn stored_lone_surrogates_are_canonical_as_json_stringify_writes_them() {
+        // Node.js >= 12 (well-formed JSON.stringify):
+        //   JSON.stringify({a:"\ud800"})          === '{"a":"\\ud800"}'
+        //   JSON.stringify("\uDEAD")              === '"\\udead"'   (lowercase hex)
+        //   JSON.stringify("\ud83d\ude00")        === '"😀"'        (a pair is written raw)
+        // (tests/canonical_node.rs checks these against node itself.)
+        for (text, canonical) in [
+            (r#"{"a":"\ud800"}"#, true),
+            (r#""\udead""#, true),
+            (r#""x\udbffy\udc00""#, true),
+            (r#"{"\ud800":1}"#, true),
+            (r#""\udc00\ud800""#, true),
+            (r#""\ud800😀""#, true),
+            // Uppercase hex is not what JSON.stringify writes.
+            (r#""\uD800""#, false),
+            (r#""\udEAD""#, false),
+            (r#"{"a":"\uDBFF"}"#, false),
+            // A valid pair written as escapes is written back as the raw character.
+            (r#""\ud83d\ude00""#, false),
+            (r#""\ud800\ud83d\ude00""#, false),
+            // Whitespace, duplicate keys and key order still count.
+            (r#"{ "a":"\ud800"}"#, false),
+            (r#"{"\ud800":1,"\uD800":2}"#, false),
+            (r#"{"b":"\ud800","0":1}"#, false),
+        ] {
+            assert_eq!(is_canonical_stored(text), Ok(canonical), "{text}");
+        }
+        // Written forms: lowercase escapes, pairs raw, duplicates merged.
+        let written = |text: &str| {
+            let mut out = String::new();
+            write_canonical(Parser::stored(text), &mut out).map(|()| out)
+        };
+        assert_eq!(written(r#""\uD800""#).unwrap(), r#""\ud800""#);
+        assert_eq!(written(r#""\ud83d\ude00""#).unwrap(), "\"\u{1F600}\"");
+        assert_eq!(
+            written(r#"{"\ud800":1,"\uD800":2, "0":3}"#).unwrap(),
+            r#"{"0":3,"\ud800":2}"#
+        );
+        // The fast path never vouches for a lone surrogate: the full check decides.
+        WrittenForm::with(|w| {
+            assert!(!w.recognises(r#""\ud800""#));
+            assert!(!w.recognises(r#""\uD800""#));
+        });
+    }
+
+    #[test]
+    fn stored_texts_keep_every_other_error_with_its_position() {
+        for (text, line, column) in [
+            ("{\n\"a\": \"\\ud800\",}", 2, 15),
+            ("[\"\\ud800\" 1]", 1, 11),
+            ("\"\\ud800\\uZZ00\"", 1, 10),
+            ("\"\\ud800\\u12\"", 1, 12),
+            ("{\"a\":\"\\ud800\"", 1, 14),
+            ("\"\\ud800", 1, 1),
+        ] {
+            // The same error as the strict parser gives once the lone surrogate is replaced
+            // by a non-surrogate escape of the same length.
+            let strict = parse(&text.replace("\\ud800", "\\u0041")).unwrap_err();
+            for e in [
+                parse_stored(text).unwrap_err(),
+                is_canonical_stored(text).unwrap_err(),
+            ] {
+                assert!(matches!(e, CanonicalError::Syntax { .. }), "{text:?}: {e}");
+                assert_eq!((e.line(), e.column()), (line, column), "{text:?}: {e}");
+                assert_eq!(e, strict, "{text:?}");
+            }
+        }
+        let e = is_canonical_stored("{\"a\":\"\\ud800\",\"n\":1e400}").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CanonicalError::NumberOverflow {
+                    line: 1,
+                    column: 19,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let deep = format!(
+            "{}\"\\ud800\"{}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert!(matches!(
+            parse_stored(&deep),
+            Err(CanonicalError::TooDeep { .. })
+        ));
+    }
+}
