@@ -1,0 +1,285 @@
+//! The one sentence made of each failure: a [`StoreError`] that names the masked target, never
+//! the token, and quotes at most a short single line of what the server said.
+
+use std::time::Duration;
+
+use super::http::Failure;
+use super::HranaStore;
+use crate::store::StoreError;
+
+/// At most this many characters of a server's error body are quoted.
+const EXCERPT_CHARS: usize = 200;
+/// At most this many characters of a statement are quoted in an error.
+const SQL_EXCERPT_CHARS: usize = 80;
+
+impl HranaStore {
+    /// The one-sentence error for a failure, naming the masked target and never the token.
+    pub(super) fn fail(&self, failure: Failure) -> StoreError {
+        let target = self.shown.clone();
+        match failure {
+            Failure::Refused => StoreError::Unreachable {
+                target,
+                reason: "the connection was refused (is the server running?)".into(),
+            },
+            Failure::Reset => StoreError::Unreachable {
+                target,
+                reason: "the connection was closed before an answer arrived".into(),
+            },
+            Failure::Dns => StoreError::Unreachable {
+                target,
+                reason: "the host name could not be resolved".into(),
+            },
+            Failure::Unreachable(reason) => StoreError::Unreachable {
+                target,
+                reason: self.clean(&reason, EXCERPT_CHARS),
+            },
+            Failure::ConnectTimeout => StoreError::Timeout {
+                target,
+                seconds: whole_seconds(self.connect_timeout),
+            },
+            Failure::RequestTimeout => StoreError::Timeout {
+                target,
+                seconds: whole_seconds(self.request_timeout),
+            },
+            Failure::BadUrl(reason) => StoreError::Open {
+                target,
+                reason: self.clean(&reason, EXCERPT_CHARS),
+            },
+            Failure::NotHttp(reason) => StoreError::Protocol {
+                target,
+                reason: format!("the answer is not HTTP ({})", self.clean(&reason, 80)),
+            },
+            Failure::NotHrana(reason) => StoreError::Protocol {
+                target,
+                reason: self.clean(&reason, EXCERPT_CHARS),
+            },
+            Failure::Redirect(status, location) => {
+                let location = location.split('?').next().unwrap_or("").to_owned();
+                StoreError::Http {
+                    target,
+                    status,
+                    message: if location.is_empty() {
+                        "a redirect, which is not followed (use the final URL)".into()
+                    } else {
+                        format!(
+                            "a redirect to {}, which is not followed (use that URL)",
+                            self.clean(&location, 120)
+                        )
+                    },
+                }
+            }
+            Failure::Status(status @ (401 | 403), _) => StoreError::Auth {
+                target,
+                status,
+                hint: if self.token.is_some() {
+                    "token rejected (expired, revoked or issued for another database)".into()
+                } else {
+                    "token missing (add ?authToken=… to the URL or set PKGDECK_AUTH_TOKEN)".into()
+                },
+            },
+            Failure::Status(404, _) => StoreError::Http {
+                target,
+                status: 404,
+                message: "not a libSQL endpoint (no /v2/pipeline)".into(),
+            },
+            Failure::Status(status, body) => StoreError::Http {
+                target,
+                status,
+                message: self.body_excerpt(&body),
+            },
+        }
+    }
+
+    /// A short, single-line, token-free quote of an error body.
+    fn body_excerpt(&self, body: &str) -> String {
+        let text = body.trim();
+        if text.is_empty() {
+            return "(empty body)".into();
+        }
+        // sqld answers some errors with a Hrana error object.
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text)
+        {
+            let message = map
+                .get("message")
+                .or_else(|| map.get("error"))
+                .and_then(|m| match m {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Object(o) => {
+                        o.get("message").and_then(|s| s.as_str()).map(str::to_owned)
+                    }
+                    _ => None,
+                });
+            if let Some(message) = message {
+                return self.clean(&message, EXCERPT_CHARS);
+            }
+        }
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+            let title = lower
+                .find("<title>")
+                .and_then(|start| {
+                    let from = start + "<title>".len();
+                    lower[from..]
+                        .find("</title>")
+                        .map(|end| &text[from..from + end])
+                })
+                .map(|t| self.clean(t, 120))
+                .filter(|t| !t.is_empty());
+            return match title {
+                Some(t) => format!("an HTML page titled \"{t}\""),
+                None => "an HTML page".into(),
+            };
+        }
+        self.clean(text, EXCERPT_CHARS)
+    }
+
+    /// One line, at most `max` characters, with the token masked.
+    fn clean(&self, text: &str, max: usize) -> String {
+        let mut text = text.to_owned();
+        if let Some(token) = self.token.as_deref().filter(|t| !t.is_empty()) {
+            text = text.replace(token, "***");
+        }
+        one_line(&text, max)
+    }
+
+    pub(super) fn sql_error(&self, message: &str, place: String) -> StoreError {
+        StoreError::Sql {
+            target: self.shown.clone(),
+            message: format!("{} ({place})", self.clean(message, EXCERPT_CHARS)),
+        }
+    }
+
+    pub(super) fn protocol(&self, reason: impl Into<String>) -> StoreError {
+        StoreError::Protocol {
+            target: self.shown.clone(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Seconds for a timeout message, never 0.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// Why a 2xx body is not a Hrana pipeline answer.
+pub(super) fn not_hrana_reason(bytes: &[u8], e: &serde_json::Error) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return "the body is empty".into();
+    }
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+        return format!("the body is not JSON (it starts {:?})", one_line(text, 40));
+    }
+    format!("the JSON is not a pipeline answer ({e})")
+}
+
+/// Collapses whitespace and control characters into single spaces and cuts at `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 4));
+    let mut count = 0;
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            if count == max {
+                out.push('…');
+                return out;
+            }
+            out.push(' ');
+            count += 1;
+            space = false;
+        }
+        if count == max {
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
+}
+
+pub(super) fn sql_excerpt(sql: &str) -> String {
+    one_line(sql, SQL_EXCERPT_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::hrana::test_support::test_store;
+    use serde_json::json;
+
+    #[test]
+    fn errors_never_show_the_token() {
+        let token = "tok-SECRET-4242";
+        let store = test_store(Some(token));
+        let failures = vec![
+            Failure::Refused,
+            Failure::Reset,
+            Failure::Dns,
+            Failure::Unreachable(format!("bad thing with {token}")),
+            Failure::ConnectTimeout,
+            Failure::RequestTimeout,
+            Failure::BadUrl(format!("url {token}")),
+            Failure::NotHttp(format!("garbage {token}")),
+            Failure::Status(401, String::new()),
+            Failure::Status(403, token.into()),
+            Failure::Status(404, token.into()),
+            Failure::Status(500, format!("boom: token {token} is bad\nline two")),
+            Failure::Status(500, json!({"message": format!("x {token}")}).to_string()),
+            Failure::Redirect(302, format!("https://x/?authToken={token}")),
+            Failure::NotHrana(format!("json {token}")),
+        ];
+        for f in failures {
+            let text = store.fail(f).to_string();
+            assert!(!text.contains(token), "{text}");
+            assert!(!text.contains('\n'), "{text}");
+            assert!(text.contains("http://127.0.0.1:9 (token ***)"), "{text}");
+        }
+        let err = store.sql_error(&format!("near {token}: syntax error"), "in SELECT".into());
+        assert!(!err.to_string().contains(token));
+    }
+
+    #[test]
+    fn auth_hint_depends_on_the_token() {
+        let with = test_store(Some("t")).fail(Failure::Status(401, String::new()));
+        assert!(with.to_string().contains("token rejected"), "{with}");
+        let without = test_store(None).fail(Failure::Status(403, String::new()));
+        assert!(without.to_string().contains("token missing"), "{without}");
+        assert!(matches!(without, StoreError::Auth { status: 403, .. }));
+    }
+
+    #[test]
+    fn body_excerpts_are_short_single_lines() {
+        let store = test_store(None);
+        let long = "x".repeat(1000);
+        let text = store.body_excerpt(&long);
+        assert_eq!(text.chars().count(), EXCERPT_CHARS + 1);
+        assert_eq!(store.body_excerpt("  a\r\n\tb  "), "a b");
+        assert_eq!(store.body_excerpt(""), "(empty body)");
+        assert_eq!(
+            store.body_excerpt("<html><head><title>502 Bad Gateway</title></head></html>"),
+            "an HTML page titled \"502 Bad Gateway\""
+        );
+        assert_eq!(
+            store.body_excerpt(
+                r#"{"message":"The stream has expired due to inactivity","code":"STREAM_EXPIRED"}"#
+            ),
+            "The stream has expired due to inactivity"
+        );
+    }
+
+    #[test]
+    fn one_line_cuts_and_collapses() {
+        assert_eq!(one_line("a  b\n\nc", 10), "a b c");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(one_line("ab cd", 2), "ab…");
+        assert_eq!(whole_seconds(Duration::from_millis(500)), 1);
+        assert_eq!(whole_seconds(Duration::from_secs(30)), 30);
+    }
+}

@@ -1,0 +1,442 @@
+//! The Hrana wire format (JSON): pipeline requests and answers, and how a [`Value`] is written as
+//! an argument and read from a row.
+
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use serde::de::Error as _;
+use serde::ser::{Error as _, SerializeMap};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::store::{Rows, Stmt, Value};
+
+/// Base64 for blobs: servers send it unpadded (sqld, tursodb); padded is accepted too.
+const BASE64_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+pub(super) fn pipeline_body(
+    baton: Option<&str>,
+    requests: &[Request<'_>],
+) -> Result<String, String> {
+    serde_json::to_string(&PipelineReq { baton, requests }).map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire format (JSON), requests
+
+#[derive(Serialize)]
+struct PipelineReq<'a> {
+    baton: Option<&'a str>,
+    requests: &'a [Request<'a>],
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(super) enum Request<'a> {
+    Execute { stmt: WireStmt<'a> },
+    Batch { batch: WireBatch<'a> },
+    Close,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct WireStmt<'a> {
+    sql: &'a str,
+    args: Vec<WireValue<'a>>,
+    want_rows: bool,
+}
+
+impl<'a> WireStmt<'a> {
+    pub(super) fn new(stmt: &'a Stmt) -> Self {
+        WireStmt {
+            sql: &stmt.sql,
+            args: stmt.args.iter().map(WireValue).collect(),
+            want_rows: true,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct WireBatch<'a> {
+    pub(super) steps: Vec<WireStep<'a>>,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct WireStep<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) condition: Option<Cond>,
+    pub(super) stmt: WireStmt<'a>,
+}
+
+impl WireStep<'static> {
+    pub(super) fn plain(sql: &'static str, condition: Option<Cond>) -> Self {
+        WireStep {
+            condition,
+            stmt: WireStmt {
+                sql,
+                args: Vec::new(),
+                want_rows: true,
+            },
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(super) enum Cond {
+    Ok { step: usize },
+    Not { cond: Box<Cond> },
+}
+
+/// A value as an argument: `{"type": "integer", "value": "123"}` and so on.
+#[derive(Clone, Copy)]
+struct WireValue<'a>(&'a Value);
+
+impl Serialize for WireValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        match self.0 {
+            Value::Null => map.serialize_entry("type", "null")?,
+            Value::Integer(i) => {
+                map.serialize_entry("type", "integer")?;
+                map.serialize_entry("value", &i.to_string())?;
+            }
+            Value::Real(f) if f.is_nan() => map.serialize_entry("type", "null")?,
+            Value::Real(f) if f.is_infinite() => {
+                return Err(S::Error::custom(
+                    "an infinite number cannot be sent to the server (JSON has no infinity)",
+                ))
+            }
+            Value::Real(f) => {
+                map.serialize_entry("type", "float")?;
+                map.serialize_entry("value", f)?;
+            }
+            Value::Text(t) => {
+                map.serialize_entry("type", "text")?;
+                map.serialize_entry("value", t)?;
+            }
+            Value::Blob(b) => {
+                map.serialize_entry("type", "blob")?;
+                map.serialize_entry("base64", &STANDARD_NO_PAD.encode(b))?;
+            }
+        }
+        map.end()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire format (JSON), answers
+
+#[derive(Deserialize)]
+pub(super) struct PipelineResp {
+    #[serde(default)]
+    pub(super) baton: Option<String>,
+    #[serde(default)]
+    pub(super) base_url: Option<String>,
+    pub(super) results: Vec<StreamResult>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(super) enum StreamResult {
+    Ok { response: StreamResponse },
+    Error { error: WireError },
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(super) enum StreamResponse {
+    Execute {
+        result: StmtResult,
+    },
+    Batch {
+        result: BatchResult,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireError {
+    pub(super) message: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct StmtResult {
+    #[serde(default)]
+    cols: Vec<WireCol>,
+    #[serde(default)]
+    pub(super) rows: Vec<Vec<WireIn>>,
+    #[serde(default)]
+    affected_row_count: u64,
+}
+
+impl StmtResult {
+    /// The rows; `changed` is the row count measured around the statement, used when the
+    /// server's own count is zero.
+    pub(super) fn into_rows(self, changed: Option<u64>) -> Rows {
+        let affected = match (self.affected_row_count, changed) {
+            (0, Some(c)) => c,
+            (n, _) => n,
+        };
+        Rows {
+            columns: self
+                .cols
+                .into_iter()
+                .map(|c| c.name.unwrap_or_default())
+                .collect(),
+            rows: self
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(|v| v.0).collect())
+                .collect(),
+            affected,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireCol {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct BatchResult {
+    pub(super) step_results: Vec<Option<StmtResult>>,
+    pub(super) step_errors: Vec<Option<WireError>>,
+}
+
+/// A value in an answer.
+#[derive(Debug, PartialEq)]
+pub(super) struct WireIn(pub(super) Value);
+
+#[derive(Deserialize)]
+struct RawValue<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Cow<'a, str>,
+    #[serde(default)]
+    value: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    base64: Option<Cow<'a, str>>,
+}
+
+impl<'de> Deserialize<'de> for WireIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawValue::deserialize(d)?;
+        decode_value(raw).map(WireIn).map_err(D::Error::custom)
+    }
+}
+
+fn decode_value(raw: RawValue<'_>) -> Result<Value, String> {
+    use serde_json::Value as J;
+    match raw.ty.as_ref() {
+        "null" => Ok(Value::Null),
+        "integer" => match raw.value {
+            Some(J::String(s)) => s
+                .parse::<i64>()
+                .map(Value::Integer)
+                .map_err(|_| format!("integer value {s:?} is not a 64-bit integer")),
+            Some(J::Number(n)) => n
+                .as_i64()
+                .map(Value::Integer)
+                .ok_or_else(|| format!("integer value {n} is not a 64-bit integer")),
+            _ => Err("an integer value has no \"value\"".into()),
+        },
+        "float" => match raw.value {
+            Some(J::Number(n)) => n
+                .as_f64()
+                .map(Value::Real)
+                .ok_or_else(|| format!("float value {n} is not a number")),
+            Some(J::String(s)) => s
+                .parse::<f64>()
+                .map(Value::Real)
+                .map_err(|_| format!("float value {s:?} is not a number")),
+            // Servers write an infinite float as null (JSON has no infinity).
+            None | Some(J::Null) => Ok(Value::Null),
+            Some(other) => Err(format!("float value {other} is not a number")),
+        },
+        "text" => match raw.value {
+            Some(J::String(s)) => Ok(Value::Text(s)),
+            _ => Err("a text value has no string \"value\"".into()),
+        },
+        "blob" => match raw.base64 {
+            Some(b) => BASE64_LENIENT
+                .decode(b.as_bytes())
+                .map(Value::Blob)
+                .map_err(|e| format!("a blob value is not base64 ({e})")),
+            None => Err("a blob value has no \"base64\"".into()),
+        },
+        other => Err(format!("unknown value type {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::hrana::test_support::stmt_result;
+    use serde_json::json;
+
+    fn enc(v: &Value) -> serde_json::Value {
+        serde_json::to_value(WireValue(v)).unwrap()
+    }
+
+    fn dec(j: serde_json::Value) -> Result<Value, String> {
+        serde_json::from_value::<WireIn>(j)
+            .map(|w| w.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn values_encode_per_spec() {
+        assert_eq!(enc(&Value::Null), json!({"type": "null"}));
+        assert_eq!(
+            enc(&Value::Integer(123)),
+            json!({"type": "integer", "value": "123"})
+        );
+        assert_eq!(
+            enc(&Value::Integer(i64::MIN)),
+            json!({"type": "integer", "value": "-9223372036854775808"})
+        );
+        assert_eq!(
+            enc(&Value::Real(1.5)),
+            json!({"type": "float", "value": 1.5})
+        );
+        assert_eq!(
+            enc(&Value::Text("hé \"x\"".into())),
+            json!({"type": "text", "value": "hé \"x\""})
+        );
+        assert_eq!(
+            enc(&Value::Blob(vec![1, 2])),
+            json!({"type": "blob", "base64": "AQI"})
+        );
+        assert_eq!(
+            enc(&Value::Blob(vec![])),
+            json!({"type": "blob", "base64": ""})
+        );
+        assert_eq!(enc(&Value::Real(f64::NAN)), json!({"type": "null"}));
+        assert!(serde_json::to_value(WireValue(&Value::Real(f64::INFINITY))).is_err());
+    }
+
+    #[test]
+    fn values_decode_per_spec() {
+        assert_eq!(dec(json!({"type": "null"})).unwrap(), Value::Null);
+        assert_eq!(
+            dec(json!({"type": "integer", "value": "9223372036854775807"})).unwrap(),
+            Value::Integer(i64::MAX)
+        );
+        assert_eq!(
+            dec(json!({"type": "integer", "value": 42})).unwrap(),
+            Value::Integer(42)
+        );
+        assert_eq!(
+            dec(json!({"type": "float", "value": 1.5})).unwrap(),
+            Value::Real(1.5)
+        );
+        assert_eq!(
+            dec(json!({"type": "float", "value": -0.0})).unwrap(),
+            Value::Real(-0.0)
+        );
+        assert_eq!(
+            dec(json!({"type": "float", "value": null})).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            dec(json!({"type": "text", "value": "a\u{0}b"})).unwrap(),
+            Value::Text("a\u{0}b".into())
+        );
+        // Unpadded (what servers send) and padded both decode.
+        assert_eq!(
+            dec(json!({"type": "blob", "base64": "AQI"})).unwrap(),
+            Value::Blob(vec![1, 2])
+        );
+        assert_eq!(
+            dec(json!({"type": "blob", "base64": "AQI="})).unwrap(),
+            Value::Blob(vec![1, 2])
+        );
+        assert_eq!(
+            dec(json!({"type": "blob", "base64": ""})).unwrap(),
+            Value::Blob(vec![])
+        );
+        assert!(dec(json!({"type": "integer", "value": "12x"})).is_err());
+        assert!(dec(json!({"type": "integer", "value": "9223372036854775808"})).is_err());
+        assert!(dec(json!({"type": "blob", "base64": "!!"})).is_err());
+        assert!(dec(json!({"type": "text"})).is_err());
+        assert!(dec(json!({"type": "decimal", "value": "1"})).is_err());
+        assert!(dec(json!({"value": "1"})).is_err());
+    }
+
+    #[test]
+    fn values_round_trip() {
+        for v in [
+            Value::Null,
+            Value::Integer(-7),
+            Value::Real(0.1),
+            Value::Text(String::new()),
+            Value::Blob((0u8..=255).collect()),
+        ] {
+            assert_eq!(dec(enc(&v)).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn execute_request_shape() {
+        let stmt = Stmt::new(
+            "SELECT ? , ?",
+            vec![Value::Text("a".into()), Value::Integer(1)],
+        );
+        let reqs = [Request::Execute {
+            stmt: WireStmt::new(&stmt),
+        }];
+        let body: serde_json::Value =
+            serde_json::from_str(&pipeline_body(None, &reqs).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "baton": null,
+                "requests": [{
+                    "type": "execute",
+                    "stmt": {
+                        "sql": "SELECT ? , ?",
+                        "args": [
+                            {"type": "text", "value": "a"},
+                            {"type": "integer", "value": "1"}
+                        ],
+                        "want_rows": true
+                    }
+                }]
+            })
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&pipeline_body(Some("b1"), &[Request::Close]).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({"baton": "b1", "requests": [{"type": "close"}]})
+        );
+    }
+
+    #[test]
+    fn pipeline_answer_parses_both_families() {
+        let sqld = json!({"baton": "abc", "base_url": "https://x.example", "results": [
+            {"type": "ok", "response": {"type": "execute", "result": stmt_result(json!([]), 0)}},
+            {"type": "ok", "response": {"type": "close"}},
+            {"type": "error", "error": {"message": "no such table: t", "code": "SQLITE_ERROR"}}
+        ]});
+        let resp: PipelineResp = serde_json::from_value(sqld).unwrap();
+        assert_eq!(resp.baton.as_deref(), Some("abc"));
+        assert_eq!(resp.results.len(), 3);
+        assert!(matches!(
+            resp.results[1],
+            StreamResult::Ok {
+                response: StreamResponse::Other
+            }
+        ));
+        let turso = json!({"baton": null, "base_url": null, "results": []});
+        let resp: PipelineResp = serde_json::from_value(turso).unwrap();
+        assert!(resp.baton.is_none());
+        assert!(serde_json::from_value::<PipelineResp>(json!({"hello": 1})).is_err());
+    }
+}
