@@ -1,15 +1,16 @@
 //! The Hrana backend against a scripted responder (every error path) and against a real
 //! `tursodb --sync-server` (reads, all-or-nothing batches, what its SQL supports).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{fixture_copy, free_port, Reply, Responder, TursoServer};
 use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::{Rows, Stmt, Store, StoreError, Target, Value};
 use serde_json::json;
+
+use crate::support::responder::{Reply, Responder};
+use crate::support::scratch::fixture_copy;
+use crate::support::tursodb::{free_port, TursoServer};
 
 /// A distinctive fake token: it must never show up in any error text or request body.
 const TOKEN: &str = "tok_FAKE_c0ffee_4b1d";

@@ -2,11 +2,11 @@
 //! servers: same answers as on a file, exit code 3 with one sentence for every failure, and the
 //! token never in any output.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::{Reply, Responder, TursoServer};
+use crate::support::responder::{Reply, Responder};
+use crate::support::scratch::fixture_copy;
+use crate::support::tursodb::{free_port, TursoServer};
 
 const TOKEN: &str = "tok-SECRET-8f3a91c2";
 
@@ -43,7 +43,7 @@ fn assert_no_token(o: &Output) {
 #[test]
 fn commands_work_on_a_remote_registry_like_on_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    let db = common::fixture_copy("seed-written.db", dir.path());
+    let db = fixture_copy("seed-written.db", dir.path());
     let server = TursoServer::start(&db);
     let data = dir.path().join("data");
     let url = server.url.clone();
@@ -127,7 +127,7 @@ fn broken_servers_exit_3_with_one_sentence_and_no_token() {
         assert_no_token(&o);
         err
     };
-    let port = common::free_port();
+    let port = free_port();
     let err = check(&format!("http://127.0.0.1:{port}"), "cannot reach");
     assert!(err.contains(&format!("127.0.0.1:{port}")));
     let r = Responder::start(vec![Reply::status(401, "unauthorized")]);

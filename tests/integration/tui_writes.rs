@@ -5,56 +5,24 @@
 //! `TestBackend`. Paths, times and trash file names are masked in snapshots (with
 //! placeholders of the same width, so the layout is what the operator sees).
 
-#[path = "common/console.rs"]
-mod console;
-#[path = "common/tmux.rs"]
-mod tmux;
-
 use std::path::Path;
 use std::time::Duration;
 
-use console::{text_of, Session};
 use crossterm::event::KeyCode;
 use pkgdeck::registry::trash::Trash;
-use pkgdeck::registry::{PublishOptions, Registry};
+use pkgdeck::registry::PublishOptions;
 use pkgdeck::tui::app::MessageKind;
 use pkgdeck::tui::screens::Modal;
-use pkgdeck::tui::Console;
 use ratatui::style::{Color, Modifier};
-use tmux::{first_column, stored_rows, Scratch};
 use unicode_width::UnicodeWidthStr;
 
-impl Session {
-    fn open(scratch: Scratch, read_only: bool) -> Session {
-        let cwd = scratch.dir.path().to_owned();
-        let console = Console::open_in(scratch.registry(read_only), scratch.dirs(), cwd)
-            .expect("start the console");
-        Session::start(scratch, console)
-    }
+use crate::support::console::{text_of, Session};
+use crate::support::scratch::{stored_rows, Scratch, FIXTURE};
+use crate::support::tmux::first_column;
 
-    fn new() -> Session {
-        Session::open(Scratch::new(), false)
-    }
-
-    /// The screen as text with the scratch paths masked.
-    fn screen(&self) -> String {
-        mask_paths(&text_of(&self.buffer()), &self.scratch)
-    }
-
-    fn message(&self) -> (MessageKind, String) {
-        let m = self.console.app.message().expect("a message in the footer");
-        (m.kind, m.text.clone())
-    }
-
-    fn registry(&self) -> Registry {
-        self.scratch.registry(false)
-    }
-}
-
-fn mask_paths(screen: &str, scratch: &Scratch) -> String {
-    screen
-        .replace(&scratch.db.display().to_string(), "[registry]")
-        .replace(&scratch.dir.path().display().to_string(), "[scratch]")
+/// The console with the scratch dirs, on a fresh scratch copy of the fixture.
+fn session() -> Session {
+    Session::in_scratch(Scratch::new(), false)
 }
 
 /// Replaces what varies from run to run with placeholders of the same width: trash times
@@ -109,7 +77,7 @@ const BROKEN: &str = "{\n  \"manifest\": {\n    \"id\": \"com.acme.fresh\",\n   
 
 #[test]
 fn editor_shows_a_syntax_error_with_its_line_and_column() {
-    let mut s = Session::new();
+    let mut s = session();
     std::fs::write(s.scratch.dir.path().join("broken.json"), BROKEN).unwrap();
     s.press(&[KeyCode::Char('p')]);
     s.type_text("bro");
@@ -186,7 +154,7 @@ fn editor_shows_a_syntax_error_with_its_line_and_column() {
 
 #[test]
 fn a_file_that_cannot_be_read_changes_nothing() {
-    let mut s = Session::new();
+    let mut s = session();
     s.press(&[KeyCode::Char('p')]);
     s.type_text("missing.json");
     s.press(&[KeyCode::Enter]);
@@ -210,15 +178,12 @@ fn a_file_that_cannot_be_read_changes_nothing() {
         "{:?}",
         s.message()
     );
-    assert_eq!(
-        stored_rows(&s.scratch.db),
-        stored_rows(Path::new(tmux::FIXTURE))
-    );
+    assert_eq!(stored_rows(&s.scratch.db), stored_rows(Path::new(FIXTURE)));
 }
 
 #[test]
 fn hotfix_review_shows_the_diff_then_publishes_and_verifies() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('h')]);
     let editor = s.screen();
@@ -315,7 +280,7 @@ fn hotfix_review_shows_the_diff_then_publishes_and_verifies() {
 
 #[test]
 fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
-    let mut s = Session::new();
+    let mut s = session();
     let old = s
         .registry()
         .require("com.acme.helpdesk", Some("1.1.0"))
@@ -360,7 +325,7 @@ fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
 
 #[test]
 fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('G'), KeyCode::Char('d')]);
     let Some(Modal::Confirm(_)) = s.console.app.modal() else {
@@ -391,10 +356,7 @@ fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
             "nothing deleted: you typed \"9.9.9\", not the version 1.0.0".to_owned()
         )
     );
-    assert_eq!(
-        stored_rows(&s.scratch.db),
-        stored_rows(Path::new(tmux::FIXTURE))
-    );
+    assert_eq!(stored_rows(&s.scratch.db), stored_rows(Path::new(FIXTURE)));
     assert!(s.scratch.trash_files().is_empty());
 
     s.press(&[KeyCode::Char('d'), KeyCode::Esc]);
@@ -419,7 +381,7 @@ fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
 
 #[test]
 fn delete_all_from_detail_and_versions_goes_back_to_packages() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter]);
     // d on Detail deletes that version and closes its screen.
@@ -455,7 +417,7 @@ fn delete_all_from_detail_and_versions_goes_back_to_packages() {
 
 #[test]
 fn trash_screen_lists_files_and_restores_them_exactly() {
-    let mut s = Session::new();
+    let mut s = session();
     let before = stored_rows(&s.scratch.db);
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('G'), KeyCode::Char('d')]);
@@ -532,7 +494,7 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
 fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
     let scratch = Scratch::new();
     let copy = scratch.dir.path().join("copy.db");
-    std::fs::copy(tmux::FIXTURE, &copy).unwrap();
+    std::fs::copy(FIXTURE, &copy).unwrap();
     let cfg = scratch.dirs().config;
     std::fs::create_dir_all(&cfg).unwrap();
     std::fs::write(
@@ -544,7 +506,7 @@ fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
         ),
     )
     .unwrap();
-    let mut s = Session::open(scratch, false);
+    let mut s = Session::in_scratch(scratch, false);
     s.press(&[KeyCode::Char('c')]);
     let picker = s.screen();
     assert!(
@@ -594,7 +556,7 @@ fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
 
 #[test]
 fn read_only_marks_the_writes_and_refuses_them() {
-    let mut s = Session::open(Scratch::new(), true);
+    let mut s = Session::in_scratch(Scratch::new(), true);
     s.open_helpdesk_versions();
     let screen = s.screen();
     let footer = screen.lines().nth(48).unwrap();
@@ -631,15 +593,12 @@ fn read_only_marks_the_writes_and_refuses_them() {
     s.press(&[KeyCode::Esc, KeyCode::Char('t'), KeyCode::Enter]);
     assert!(s.console.app.modal().is_none());
     assert!(s.message().1.starts_with("read-only: restore refused"));
-    assert_eq!(
-        stored_rows(&s.scratch.db),
-        stored_rows(Path::new(tmux::FIXTURE))
-    );
+    assert_eq!(stored_rows(&s.scratch.db), stored_rows(Path::new(FIXTURE)));
 }
 
 #[test]
 fn large_documents_are_validated_by_the_worker_once_typing_pauses() {
-    let mut s = Session::new();
+    let mut s = session();
     let filler: Vec<String> = (0..3000)
         .map(|i| format!("{{\"name\": \"object_{i}\", \"label\": \"Object number {i}\"}}"))
         .collect();

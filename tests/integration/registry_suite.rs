@@ -2,8 +2,6 @@
 //! `tursodb --sync-server` on loopback serving a file (Hrana over HTTP). Every test states
 //! its expectations once; the `suite!` macro instantiates it for both backends.
 
-mod common;
-
 use std::path::PathBuf;
 
 use pkgdeck::registry::{
@@ -12,6 +10,8 @@ use pkgdeck::registry::{
 use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::Store;
+
+use crate::support::tursodb::TursoServer;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -33,7 +33,7 @@ enum Backend {
 struct Env {
     dir: tempfile::TempDir,
     db: PathBuf,
-    server: Option<common::TursoServer>,
+    server: Option<TursoServer>,
 }
 
 impl Env {
@@ -55,7 +55,7 @@ impl Env {
             }
             prepare(&conn);
         }
-        let server = (backend == Backend::Turso).then(|| common::TursoServer::start(&db));
+        let server = (backend == Backend::Turso).then(|| TursoServer::start(&db));
         Env { dir, db, server }
     }
 

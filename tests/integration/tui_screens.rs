@@ -2,38 +2,23 @@
 //! app is driven through its key handling with the real worker thread; each test waits for
 //! the worker's answers (bounded) before it draws into a 160×50 `TestBackend`.
 
-#[path = "common/console.rs"]
-mod console;
-#[path = "common/tmux.rs"]
-mod tmux;
-
 use std::time::Duration;
 
-use console::{text_of, Session};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pkgdeck::registry::VerifyProgress;
 use pkgdeck::tui::keys::Action;
 use pkgdeck::tui::worker::{Reply, Response};
-use pkgdeck::tui::Console;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use tmux::{first_column, Scratch};
 use unicode_width::UnicodeWidthStr;
 
-impl Session {
-    fn open(scratch: Scratch, read_only: bool) -> Session {
-        let console = Console::open(scratch.registry(read_only)).expect("start the console");
-        Session::start(scratch, console)
-    }
+use crate::support::console::{text_of, Session};
+use crate::support::scratch::Scratch;
+use crate::support::tmux::first_column;
 
-    fn new() -> Session {
-        Session::open(Scratch::new(), false)
-    }
-
-    /// The screen as text, the scratch path replaced so snapshots do not depend on it.
-    fn screen(&self) -> String {
-        text_of(&self.buffer()).replace(&self.scratch.db.display().to_string(), "[registry]")
-    }
+/// The console as the binary opens it, on a fresh scratch copy of the fixture.
+fn session() -> Session {
+    Session::open(Scratch::new(), false)
 }
 
 /// Hides the measured time and rate of a finished verify, keeping every line's width (the
@@ -87,7 +72,7 @@ const IDS: [&str; 9] = [
 
 #[test]
 fn packages_screen_lists_every_package_once() {
-    let s = Session::new();
+    let s = session();
     let screen = s.screen();
     assert!(
         screen.contains("[registry]") && screen.contains("read-write"),
@@ -116,7 +101,7 @@ fn read_only_mode_is_shown_in_the_header() {
 
 #[test]
 fn filter_narrows_the_list_as_you_type() {
-    let mut s = Session::new();
+    let mut s = session();
     s.type_text("/crm");
     let screen = s.screen();
     assert_eq!(first_column(&screen)[1..], ["com.acme.crm"], "{screen}");
@@ -141,7 +126,7 @@ fn filter_narrows_the_list_as_you_type() {
 
 #[test]
 fn versions_screen_marks_latest_and_highest_and_warns() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     let screen = s.screen();
     assert!(screen.contains("Packages › com.acme.helpdesk"), "{screen}");
@@ -179,7 +164,7 @@ fn versions_screen_marks_latest_and_highest_and_warns() {
 
 #[test]
 fn detail_opens_on_the_manifest() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter]);
     let screen = s.screen();
@@ -197,7 +182,7 @@ fn detail_opens_on_the_manifest() {
 
 #[test]
 fn detail_objects_tab_lists_items_beside_coloured_json() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter, KeyCode::Tab]);
     let screen = s.screen();
@@ -218,7 +203,7 @@ fn detail_objects_tab_lists_items_beside_coloured_json() {
 
 #[test]
 fn integrity_tab_compares_stored_and_computed_hash() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter, KeyCode::BackTab]);
     let screen = s.screen();
@@ -261,7 +246,7 @@ fn integrity_tab_shows_a_tampered_row_failing() {
 
 #[test]
 fn help_overlay_lists_the_keys_of_the_screen() {
-    let mut s = Session::new();
+    let mut s = session();
     s.press(&[KeyCode::Char('?')]);
     let screen = s.screen();
     for keys in [
@@ -367,7 +352,7 @@ fn verify_all_shows_a_gauge_then_the_failures() {
 
 #[test]
 fn verify_all_can_be_cancelled() {
-    let mut s = Session::new();
+    let mut s = session();
     s.console
         .key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
     // Esc raises the flag; on 12 rows the scan may already be done, and either way the
@@ -381,7 +366,7 @@ fn verify_all_can_be_cancelled() {
 
 #[test]
 fn verify_selected_package_sets_its_badge() {
-    let mut s = Session::new();
+    let mut s = session();
     s.press(&[KeyCode::Char('v')]);
     let screen = s.screen();
     assert!(
@@ -431,7 +416,7 @@ fn registry_text_is_drawn_with_placeholders() {
 
 #[test]
 fn back_goes_up_the_stack_and_stale_answers_are_dropped() {
-    let mut s = Session::new();
+    let mut s = session();
     s.type_text("/helpdesk");
     s.console
         .key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
@@ -452,7 +437,7 @@ fn back_goes_up_the_stack_and_stale_answers_are_dropped() {
 
 #[test]
 fn ctrl_c_quits_even_while_typing_a_filter() {
-    let mut s = Session::new();
+    let mut s = session();
     s.type_text("/q");
     assert!(!s.console.app.should_quit(), "q is text on the filter line");
     s.console
@@ -462,7 +447,7 @@ fn ctrl_c_quits_even_while_typing_a_filter() {
 
 #[test]
 fn storage_errors_go_to_the_footer() {
-    let mut s = Session::new();
+    let mut s = session();
     let db = rusqlite::Connection::open(&s.scratch.db).unwrap();
     db.execute_batch("DROP TABLE sys_packages").unwrap();
     s.press(&[KeyCode::Char('r')]);
@@ -476,7 +461,7 @@ fn storage_errors_go_to_the_footer() {
 
 #[test]
 fn q_quits_while_verify_all_runs() {
-    let mut s = Session::new();
+    let mut s = session();
     s.console
         .key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
     assert!(s.console.app.verify_ticket().is_some());
@@ -487,7 +472,7 @@ fn q_quits_while_verify_all_runs() {
 
 #[test]
 fn help_scrolls_when_the_terminal_is_short() {
-    let mut s = Session::new();
+    let mut s = session();
     s.console.app.resize(100, 20);
     s.press(&[KeyCode::Char('?')]);
     let top = text_of(&s.buffer_sized(100, 20));

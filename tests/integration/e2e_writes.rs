@@ -4,15 +4,14 @@
 //! file itself: with the CLI, with rusqlite (every column of every row) and with a SHA-256
 //! of the file where nothing may change. tmux is required: without it these fail.
 
-#[path = "common/tmux.rs"]
-mod tmux;
-
 use std::path::Path;
 use std::process::Command;
 
 use pkgdeck::registry::trash::Trash;
 use sha2::{Digest, Sha256};
-use tmux::{stored_rows, Scratch, StoredRow, Tmux, FIXTURE};
+
+use crate::support::scratch::{stored_rows, Scratch, StoredRow, FIXTURE};
+use crate::support::tmux::Tmux;
 
 fn checksum(path: &Path) -> String {
     let bytes = std::fs::read(path).expect("read the registry file");

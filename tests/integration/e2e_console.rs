@@ -2,10 +2,8 @@
 //! copy of the fixture registry; the tests type keys, read the pane, and check that quitting
 //! exits 0 and leaves the terminal as it was. tmux is required: without it these fail.
 
-#[path = "common/tmux.rs"]
-mod tmux;
-
-use tmux::{first_column, Scratch, Tmux};
+use crate::support::scratch::Scratch;
+use crate::support::tmux::{self, first_column, Tmux};
 
 #[test]
 fn browse_filter_drill_down_verify_help_and_quit() {
