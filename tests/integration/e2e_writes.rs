@@ -5,29 +5,15 @@
 //! of the file where nothing may change. tmux is required: without it these fail.
 
 use std::path::Path;
-use std::process::Command;
 
 use pkgdeck::registry::trash::Trash;
-use sha2::{Digest, Sha256};
 
-use crate::support::scratch::{stored_rows, Scratch, StoredRow, FIXTURE};
+use crate::support::scratch::{checksum, stored_rows, Scratch, StoredRow, FIXTURE};
 use crate::support::tmux::Tmux;
 
-fn checksum(path: &Path) -> String {
-    let bytes = std::fs::read(path).expect("read the registry file");
-    format!("{:x}", Sha256::digest(bytes))
-}
-
-/// `pkgdeck ARGS…` with the scratch data and config dirs; returns (status, stdout, stderr).
+/// `pkgdeck --db <scratch copy> ARGS…`; returns (status, stdout, stderr).
 fn cli(scratch: &Scratch, args: &[&str]) -> (i32, String, String) {
-    let dirs = scratch.dirs();
-    let out = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-        .args(args)
-        .env("PKGDECK_DATA_DIR", &dirs.data)
-        .env("PKGDECK_CONFIG_DIR", &dirs.config)
-        .env_remove("PKGDECK_DB")
-        .output()
-        .expect("run pkgdeck");
+    let out = scratch.run(args);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -35,24 +21,11 @@ fn cli(scratch: &Scratch, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Packages → (filter) com.acme.helpdesk → its versions, newest first (1.1.1 selected).
-fn open_helpdesk_versions(t: &Tmux) {
-    t.wait_for("com.acme.crm");
-    t.keys(&["/"]);
-    t.type_text("helpdesk");
-    t.wait_for("/helpdesk█");
-    t.keys(&["Enter", "Enter"]);
-    t.wait_until("the versions of com.acme.helpdesk", |s| {
-        s.contains("Versions of com.acme.helpdesk") && s.contains("1.0.0")
-    });
-}
-
 #[test]
 fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     let scratch = Scratch::new();
-    let db = scratch.db.display().to_string();
     let t = Tmux::console(&scratch);
-    open_helpdesk_versions(&t);
+    t.open_helpdesk_versions();
     assert!(t.screen().contains("│▶ 1.1.1"), "1.1.1 is selected");
 
     t.keys(&["h"]);
@@ -96,16 +69,13 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 
-    let (status, out, err) = cli(
-        &scratch,
-        &["--db", &db, "get", "com.acme.helpdesk", "--json"],
-    );
+    let (status, out, err) = cli(&scratch, &["get", "com.acme.helpdesk", "--json"]);
     assert_eq!(status, 0, "{err}");
     let got: serde_json::Value = serde_json::from_str(&out).expect("get --json is JSON");
     assert_eq!(got["version"], "1.1.2", "{out}");
     assert_eq!(got["manifest"]["version"], "1.1.2", "{out}");
     assert_eq!(got["hash"], hash.as_str(), "{out}");
-    let (status, out, err) = cli(&scratch, &["--db", &db, "verify"]);
+    let (status, out, err) = cli(&scratch, &["verify"]);
     assert_eq!(status, 0, "verify: {out}{err}");
 
     let mut after = stored_rows(&scratch.db);
@@ -130,7 +100,7 @@ fn delete_needs_the_version_typed_and_keeps_the_row_in_the_trash() {
     let scratch = Scratch::new();
     let before = checksum(&scratch.db);
     let t = Tmux::console(&scratch);
-    open_helpdesk_versions(&t);
+    t.open_helpdesk_versions();
     t.keys(&["G"]);
     t.wait_for("│▶ 1.0.0");
 
@@ -218,7 +188,7 @@ fn read_only_console_refuses_delete_and_publish() {
     let before = checksum(&scratch.db);
     let db = scratch.db.display().to_string();
     let t = Tmux::start(&scratch, &["--read-only", "--db", &db]);
-    open_helpdesk_versions(&t);
+    t.open_helpdesk_versions();
     let versions = t.screen();
     assert!(versions.contains("READ-ONLY"), "{versions}");
     assert!(
@@ -261,8 +231,7 @@ const BAD_VERSION: &str = "{\n  \"manifest\": {\n    \"id\": \"com.acme.fresh\",
 fn editor_validates_as_you_type_and_reviews_only_a_valid_document() {
     let scratch = Scratch::new();
     let before = checksum(&scratch.db);
-    let file = scratch.dir.path().join("bad-version.json");
-    std::fs::write(&file, BAD_VERSION).unwrap();
+    scratch.file("bad-version.json", BAD_VERSION);
     let t = Tmux::console(&scratch);
     t.wait_for("com.acme.crm");
 

@@ -1,6 +1,7 @@
 //! The Hrana backend against a scripted responder (every error path) and against a real
 //! `tursodb --sync-server` (reads, all-or-nothing batches, what its SQL supports).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use pkgdeck::store::hrana::HranaStore;
@@ -9,7 +10,7 @@ use pkgdeck::store::{Rows, Stmt, Store, StoreError, Target, Value};
 use serde_json::json;
 
 use crate::support::responder::{Reply, Responder};
-use crate::support::scratch::fixture_copy;
+use crate::support::scratch::Scratch;
 use crate::support::tursodb::{free_port, TursoServer};
 
 /// A distinctive fake token: it must never show up in any error text or request body.
@@ -485,7 +486,6 @@ fn expired_stream_is_replaced_even_for_a_batch() {
 // ---------------------------------------------------------------------------------------------
 // Against a real tursodb --sync-server
 
-const SEED: &str = "seed-written.db";
 const READ_ROWS: &str = "SELECT id, version, hash, created_at FROM sys_packages ORDER BY rowid";
 
 fn hrana_on(server: &TursoServer) -> HranaStore {
@@ -504,15 +504,15 @@ fn count(store: &dyn Store) -> i64 {
 
 #[test]
 fn tursodb_reads_the_seed_like_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let expected: Rows = SqliteStore::open(&db, true)
+    let scratch = Scratch::new();
+    let db = &scratch.db;
+    let expected: Rows = SqliteStore::open(db, true)
         .unwrap()
         .query(&Stmt::new(READ_ROWS, vec![]))
         .unwrap();
     assert_eq!(expected.rows.len(), 12);
 
-    let server = TursoServer::start(&db);
+    let server = TursoServer::start(db);
     let store = hrana_on(&server);
     let got = store.query(&Stmt::new(READ_ROWS, vec![])).unwrap();
     assert_eq!(got.columns, ["id", "version", "hash", "created_at"]);
@@ -524,9 +524,9 @@ fn tursodb_reads_the_seed_like_sqlite() {
 
 #[test]
 fn tursodb_round_trips_every_value_type() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
+    let scratch = Scratch::new();
+    let db = &scratch.db;
+    let server = TursoServer::start(db);
     let store = hrana_on(&server);
     let args = vec![
         Value::Null,
@@ -561,9 +561,9 @@ fn tursodb_round_trips_every_value_type() {
 
 #[test]
 fn tursodb_failed_batch_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
+    let scratch = Scratch::new();
+    let db = &scratch.db;
+    let server = TursoServer::start(db);
     let store = hrana_on(&server);
     // The second statement hits the (id, version) primary key of a seeded row.
     let err = store
@@ -583,15 +583,15 @@ fn tursodb_failed_batch_writes_nothing() {
         .unwrap();
     drop(store);
     server.stop();
-    let sqlite = SqliteStore::open(&db, true).unwrap();
+    let sqlite = SqliteStore::open(db, true).unwrap();
     assert_eq!(count(&sqlite), 12);
 }
 
 #[test]
 fn tursodb_batch_is_visible_after_stop() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
+    let scratch = Scratch::new();
+    let db = &scratch.db;
+    let server = TursoServer::start(db);
     let store = hrana_on(&server);
     let results = store
         .batch(&[
@@ -623,7 +623,7 @@ fn tursodb_batch_is_visible_after_stop() {
     );
 
     // The .db file alone (no -wal content) holds the batch.
-    let wal = dir.path().join(format!("{SEED}-wal"));
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
     if let Ok(meta) = std::fs::metadata(&wal) {
         assert_eq!(
             meta.len(),
@@ -632,7 +632,7 @@ fn tursodb_batch_is_visible_after_stop() {
             wal.display()
         );
     }
-    let sqlite = SqliteStore::open(&db, true).unwrap();
+    let sqlite = SqliteStore::open(db, true).unwrap();
     assert_eq!(count(&sqlite), 13);
     let rehashed = sqlite
         .query(&Stmt::new(
@@ -649,9 +649,9 @@ fn tursodb_batch_is_visible_after_stop() {
 
 #[test]
 fn tursodb_sql_errors_are_sql_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
+    let scratch = Scratch::new();
+    let db = &scratch.db;
+    let server = TursoServer::start(db);
     let store = hrana_on(&server);
     let err = store.query(&Stmt::new("SELEC 1", vec![])).unwrap_err();
     assert!(matches!(err, StoreError::Sql { .. }), "{err:?}");
@@ -669,11 +669,11 @@ fn tursodb_sql_errors_are_sql_errors() {
 /// SQLite would. The expectations pin today's answers so a change in tursodb shows up here.
 #[test]
 fn tursodb_sql_support() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let reference_dir = tempfile::tempdir().unwrap();
-    let reference = SqliteStore::open(&fixture_copy(SEED, reference_dir.path()), false).unwrap();
-    let server = TursoServer::start(&db);
+    let scratch = Scratch::new();
+    let db = &scratch.db;
+    let reference_copy = Scratch::new();
+    let reference = SqliteStore::open(&reference_copy.db, false).unwrap();
+    let server = TursoServer::start(db);
     let store = hrana_on(&server);
     let s = |sql: &str| Stmt::new(sql, vec![]);
 

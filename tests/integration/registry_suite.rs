@@ -2,7 +2,7 @@
 //! `tursodb --sync-server` on loopback serving a file (Hrana over HTTP). Every test states
 //! its expectations once; the `suite!` macro instantiates it for both backends.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use pkgdeck::registry::{
     canonical, AuditLog, Problem, PublishOptions, Registry, RegistryError, Scope, Trash, Warning,
@@ -11,16 +11,8 @@ use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::Store;
 
+use crate::support::scratch::{stored_rows, stored_rows_of, Scratch, FIXTURE, GOLDEN};
 use crate::support::tursodb::TursoServer;
-
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/seed-written.db"
-);
-const GOLDEN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/stringify-golden.jsonl"
-);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Backend {
@@ -28,35 +20,30 @@ enum Backend {
     Turso,
 }
 
-/// One test's registry: a database file in a temp dir, served by tursodb when the backend
-/// is remote, plus the trash and audit log.
+/// One test's registry: a scratch database file, served by tursodb when the backend is
+/// remote, plus the trash and audit log beside it.
 struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
+    scratch: Scratch,
     server: Option<TursoServer>,
 }
 
 impl Env {
     /// A registry made from the fixture (or empty), after `prepare` has run on the file.
     fn new(backend: Backend, seed: bool, prepare: impl FnOnce(&rusqlite::Connection)) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("registry.db");
-        if seed {
-            std::fs::copy(FIXTURE, &db).unwrap();
-            let mut perms = std::fs::metadata(&db).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perms.set_readonly(false);
-            std::fs::set_permissions(&db, perms).unwrap();
-        }
+        let scratch = if seed {
+            Scratch::new()
+        } else {
+            Scratch::empty()
+        };
         {
-            let conn = rusqlite::Connection::open(&db).unwrap();
+            let conn = rusqlite::Connection::open(&scratch.db).unwrap();
             for s in pkgdeck::registry::SCHEMA {
                 conn.execute_batch(s).unwrap();
             }
             prepare(&conn);
         }
-        let server = (backend == Backend::Turso).then(|| TursoServer::start(&db));
-        Env { dir, db, server }
+        let server = (backend == Backend::Turso).then(|| TursoServer::start(&scratch.db));
+        Env { scratch, server }
     }
 
     fn seeded(backend: Backend) -> Env {
@@ -69,7 +56,7 @@ impl Env {
 
     fn store(&self, read_only: bool) -> Box<dyn Store> {
         match &self.server {
-            None => Box::new(SqliteStore::open(&self.db, read_only).unwrap()),
+            None => Box::new(SqliteStore::open(&self.scratch.db, read_only).unwrap()),
             Some(s) => Box::new(HranaStore::open(&s.url, None, read_only, s.url.clone()).unwrap()),
         }
     }
@@ -77,8 +64,8 @@ impl Env {
     fn registry(&self) -> Registry {
         Registry::open(
             self.store(false),
-            Trash::new(self.dir.path().join("trash")),
-            AuditLog::new(self.dir.path().join("audit.log")),
+            Trash::new(self.dir().join("trash")),
+            AuditLog::new(self.dir().join("audit.log")),
         )
         .unwrap()
     }
@@ -86,7 +73,7 @@ impl Env {
     fn read_only_registry(&self) -> Registry {
         Registry::open(
             self.store(true),
-            Trash::new(self.dir.path().join("trash")),
+            Trash::new(self.dir().join("trash")),
             AuditLog::disabled(),
         )
         .unwrap()
@@ -97,11 +84,15 @@ impl Env {
         if let Some(s) = self.server.take() {
             s.stop();
         }
-        rusqlite::Connection::open(&self.db).unwrap()
+        rusqlite::Connection::open(&self.scratch.db).unwrap()
+    }
+
+    fn dir(&self) -> &Path {
+        self.scratch.dir.path()
     }
 
     fn audit_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.path().join("audit.log"))
+        std::fs::read_to_string(self.dir().join("audit.log"))
             .unwrap_or_default()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -129,28 +120,6 @@ fn versions_of(r: &Registry, id: &str) -> Vec<String> {
         .into_iter()
         .map(|v| v.version)
         .collect()
-}
-
-fn all_rows(
-    conn: &rusqlite::Connection,
-) -> Vec<(String, String, String, String, String, String, String)> {
-    let mut stmt = conn
-        .prepare("SELECT id, version, manifest, metadata, hash, created_at, updated_at FROM sys_packages ORDER BY id, version")
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
 }
 
 // ---- the tests, each written once ----
@@ -373,8 +342,7 @@ fn refused_documents_change_nothing(b: Backend) {
     }
     drop(r);
     let conn = env.finish();
-    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
-    assert_eq!(all_rows(&conn), all_rows(&fixture));
+    assert_eq!(stored_rows_of(&conn), stored_rows(Path::new(FIXTURE)));
 }
 
 fn tampered_rows_are_reported_and_never_hidden(b: Backend) {
@@ -527,10 +495,13 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
     assert_eq!(actions.iter().filter(|a| *a == "restore").count(), 4);
     drop(r);
     let conn = env.finish();
-    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
-    let mut now = all_rows(&conn);
+    let mut now = stored_rows_of(&conn);
     now.retain(|row| row.0 != "p.two");
-    assert_eq!(now, all_rows(&fixture), "every fixture row is back exactly");
+    assert_eq!(
+        now,
+        stored_rows(Path::new(FIXTURE)),
+        "every fixture row is back exactly"
+    );
 }
 
 fn read_only_refuses_every_write(b: Backend) {
@@ -548,8 +519,7 @@ fn read_only_refuses_every_write(b: Backend) {
     }
     drop(r);
     let conn = env.finish();
-    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
-    assert_eq!(all_rows(&conn), all_rows(&fixture));
+    assert_eq!(stored_rows_of(&conn), stored_rows(Path::new(FIXTURE)));
 }
 
 fn diff_and_export_round_trip(b: Backend) {
@@ -620,7 +590,7 @@ fn a_missing_table_is_created_read_write_and_reported_read_only(b: Backend) {
     });
     let err = Registry::open(
         env.store(true),
-        Trash::new(env.dir.path().join("t")),
+        Trash::new(env.dir().join("t")),
         AuditLog::disabled(),
     )
     .err()

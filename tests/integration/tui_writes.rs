@@ -78,7 +78,7 @@ const BROKEN: &str = "{\n  \"manifest\": {\n    \"id\": \"com.acme.fresh\",\n   
 #[test]
 fn editor_shows_a_syntax_error_with_its_line_and_column() {
     let mut s = session();
-    std::fs::write(s.scratch.dir.path().join("broken.json"), BROKEN).unwrap();
+    s.scratch.file("broken.json", BROKEN);
     s.press(&[KeyCode::Char('p')]);
     s.type_text("bro");
     s.press(&[KeyCode::Tab]);
@@ -165,11 +165,7 @@ fn a_file_that_cannot_be_read_changes_nothing() {
         text.starts_with("nothing opened: cannot open") && text.contains("missing.json"),
         "{text}"
     );
-    std::fs::write(
-        s.scratch.dir.path().join("latin1.json"),
-        b"{\"a\":\"\xe9\"}",
-    )
-    .unwrap();
+    s.scratch.file("latin1.json", b"{\"a\":\"\xe9\"}");
     s.press(&[KeyCode::Char('p')]);
     s.type_text("latin1.json");
     s.press(&[KeyCode::Enter]);
@@ -291,7 +287,7 @@ fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
         .unwrap()
         .replace("re-published", "fixed in place")
         .replace("\"views\":[]", "\"views\":[{\"name\":\"all_cases\"}]");
-    std::fs::write(s.scratch.dir.path().join("over.json"), doc).unwrap();
+    s.scratch.file("over.json", doc);
     s.press(&[KeyCode::Char('p')]);
     s.type_text("over.json");
     s.press(&[KeyCode::Enter]);
@@ -607,7 +603,7 @@ fn large_documents_are_validated_by_the_worker_once_typing_pauses() {
         filler.join(",\n")
     );
     assert!(doc.len() > 64 * 1024);
-    std::fs::write(s.scratch.dir.path().join("big.json"), &doc).unwrap();
+    s.scratch.file("big.json", &doc);
     s.press(&[KeyCode::Char('p')]);
     s.type_text("big.json");
     s.press(&[KeyCode::Enter]);

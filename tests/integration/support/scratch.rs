@@ -1,21 +1,30 @@
 //! Scratch registries: a writable copy of the fixture registry (tampered, or with hostile
-//! package names, when a test needs them) in a temporary directory, with pkgdeck's data and
-//! config dirs beside it, and the rows of a registry file read with SQLite itself.
+//! package names, when a test needs them), or no registry yet, in a temporary directory with
+//! pkgdeck's data and config dirs beside it; the real binary run on it; and the rows and
+//! bytes of a registry file read without pkgdeck, so a test can prove what a write touched.
 
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-
-use super::repo_root;
+use std::process::{Command, Output, Stdio};
 
 use pkgdeck::config::Dirs;
 use pkgdeck::connect::{self, Request};
 use pkgdeck::registry::trash::Trash;
 use pkgdeck::registry::{PublishOptions, Registry};
+use sha2::{Digest, Sha256};
 
 /// The registry written by the reference service: 9 packages, 12 rows.
 pub const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/seed-written.db"
+);
+
+/// Golden cases recorded from the reference service (Node.js), one JSON object a line: a
+/// publish document (`input`), the stored manifest and metadata texts, and the row hash.
+pub const GOLDEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/stringify-golden.jsonl"
 );
 
 /// The row the tamper test edits, and how (the stored hash no longer matches).
@@ -26,20 +35,27 @@ pub const TAMPER_SQL: &str = "UPDATE sys_packages SET metadata = '{\"objects\":[
 /// change and a clear-screen, as JSON escapes (valid JSON).
 pub const HOSTILE_DOCUMENT: &str = r#"{"manifest":{"id":"com.evil.title","version":"1.0.0","type":"app","name":"Evil \u001b]0;PWNED\u0007 \u001b[2J name"},"metadata":{"objects":[{"name":"evil\u001b[31m_object","label":"\u009b2J"}]}}"#;
 
-/// A writable copy of the fixture in a temporary directory, with pkgdeck's data and config
-/// dirs beside it.
+/// A temporary directory holding the registry file `registry.db` and pkgdeck's data and
+/// config dirs; all of it goes when the value is dropped.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
 }
 
 impl Scratch {
+    /// A writable copy of [`FIXTURE`].
     pub fn new() -> Scratch {
+        let scratch = Scratch::empty();
+        std::fs::copy(FIXTURE, &scratch.db).expect("copy the fixture registry");
+        std::fs::set_permissions(&scratch.db, std::fs::Permissions::from_mode(0o644))
+            .expect("make the copy writable");
+        scratch
+    }
+
+    /// No registry file yet: `db` names a file that does not exist.
+    pub fn empty() -> Scratch {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = dir.path().join("registry.db");
-        std::fs::copy(FIXTURE, &db).expect("copy the fixture registry");
-        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))
-            .expect("make the copy writable");
         Scratch { dir, db }
     }
 
@@ -50,16 +66,13 @@ impl Scratch {
         }
     }
 
-    pub fn request(&self, read_only: bool) -> Request {
-        Request {
+    pub fn registry(&self, read_only: bool) -> Registry {
+        let request = Request {
             db: Some(self.db.display().to_string()),
             connection: None,
             read_only,
-        }
-    }
-
-    pub fn registry(&self, read_only: bool) -> Registry {
-        connect::open(&self.request(read_only), &self.dirs())
+        };
+        connect::open(&request, &self.dirs())
             .unwrap_or_else(|e| panic!("cannot open {}: {e:?}", self.db.display()))
     }
 
@@ -84,6 +97,70 @@ impl Scratch {
             .map(|e| e.path)
             .collect()
     }
+
+    /// Writes a file into the scratch directory and returns its path as a command line
+    /// would take it.
+    pub fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        path.display().to_string()
+    }
+
+    /// The real binary with the scratch data and config dirs (see [`pkgdeck`]).
+    pub fn pkgdeck(&self) -> Command {
+        pkgdeck(&self.dirs())
+    }
+
+    /// Runs `pkgdeck --db <the scratch registry> ARGS…` with no input.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.pkgdeck()
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pkgdeck")
+    }
+
+    /// [`Scratch::run`] with `input` on stdin.
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .pkgdeck()
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pkgdeck");
+        child
+            .stdin
+            .take()
+            .expect("pkgdeck's stdin")
+            .write_all(input.as_bytes())
+            .expect("write pkgdeck's stdin");
+        child.wait_with_output().expect("wait for pkgdeck")
+    }
+}
+
+/// The real `pkgdeck` binary with its data and config dirs set to `dirs`, and no
+/// `PKGDECK_DB` inherited from the environment the tests run in.
+pub fn pkgdeck(dirs: &Dirs) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pkgdeck"));
+    command
+        .env("PKGDECK_DATA_DIR", &dirs.data)
+        .env("PKGDECK_CONFIG_DIR", &dirs.config)
+        .env_remove("PKGDECK_DB");
+    command
+}
+
+/// The SHA-256 of a file's bytes, to prove that nothing was written to it.
+pub fn checksum(path: &Path) -> String {
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// Every column of a row as stored.
@@ -97,17 +174,21 @@ pub type StoredRow = (
     Option<String>,
 );
 
-/// Every row of the registry file at `db`, read with SQLite itself rather than pkgdeck, so a
-/// test can prove which rows a write touched.
+/// Every row of the registry file at `db`, read with SQLite itself rather than pkgdeck.
 pub fn stored_rows(db: &Path) -> Vec<StoredRow> {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("open the registry");
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", db.display()));
+    stored_rows_of(&c)
+}
+
+/// Every row through an open connection, ordered by id and version.
+pub fn stored_rows_of(c: &rusqlite::Connection) -> Vec<StoredRow> {
     let mut stmt = c
         .prepare(
             "SELECT id, version, manifest, metadata, hash, created_at, updated_at \
              FROM sys_packages ORDER BY id, version",
         )
-        .unwrap();
+        .expect("prepare the select of every row");
     let rows = stmt
         .query_map([], |r| {
             Ok((
@@ -120,21 +201,7 @@ pub fn stored_rows(db: &Path) -> Vec<StoredRow> {
                 r.get(6)?,
             ))
         })
-        .unwrap()
-        .collect::<Result<Vec<StoredRow>, _>>()
-        .unwrap();
+        .and_then(|rows| rows.collect::<Result<Vec<StoredRow>, _>>())
+        .expect("read every row");
     rows
-}
-
-/// Copies `tests/fixtures/NAME` (read-only) into `dir` as a writable file and returns its path.
-pub fn fixture_copy(name: &str, dir: &Path) -> PathBuf {
-    let from = repo_root().join("tests/fixtures").join(name);
-    let to = dir.join(name);
-    std::fs::copy(&from, &to)
-        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
-    let mut perms = std::fs::metadata(&to).expect("metadata").permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&to, perms).expect("make the copy writable");
-    to
 }

@@ -161,6 +161,18 @@ impl Tmux {
         }
     }
 
+    /// Packages → (filter) com.acme.helpdesk → its versions, newest first (1.1.1 selected).
+    pub fn open_helpdesk_versions(&self) {
+        self.wait_for("com.acme.crm");
+        self.keys(&["/"]);
+        self.type_text("helpdesk");
+        self.wait_for("/helpdesk█");
+        self.keys(&["Enter", "Enter"]);
+        self.wait_until("the versions of com.acme.helpdesk", |s| {
+            s.contains("Versions of com.acme.helpdesk") && s.contains("1.0.0")
+        });
+    }
+
     /// Opens a second window running `sh -c SCRIPT`; returns its target for [`Tmux::display_in`].
     pub fn window(&self, script: &str) -> String {
         let out = self.run(&[
