@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod responder;
+pub mod rng;
 pub mod scratch;
 pub mod tmux;
 pub mod tursodb;
