@@ -575,6 +575,11 @@ fn show(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
 
+/// What Node made of a text: its output, or that `JSON.parse` threw.
+fn show_node(output: Option<&str>) -> String {
+    output.map_or("(JSON.parse throws)".to_owned(), show)
+}
+
 #[test]
 fn canonicalize_matches_node_json_stringify() {
     let mut valid = Vec::new();
@@ -692,9 +697,7 @@ fn canonicalize_matches_node_json_stringify() {
             (node_out, ours) => failures.push(format!(
                 "mutated text handled differently\n  input: {}\n  node:  {}\n  ours:  {}",
                 show(text),
-                node_out
-                    .as_deref()
-                    .map_or("(JSON.parse throws)".to_owned(), show),
+                show_node(node_out.as_deref()),
                 match ours {
                     Ok(o) => show(o),
                     Err(e) => e.to_string(),
@@ -716,9 +719,7 @@ fn canonicalize_matches_node_json_stringify() {
             }
             (Err(e), node_out) => Some(format!(
                 "refused ({e}) but node gives {}",
-                node_out
-                    .as_deref()
-                    .map_or("(JSON.parse throws)".to_owned(), show)
+                show_node(node_out.as_deref())
             )),
         };
         if let Some(why) = why {
@@ -833,9 +834,7 @@ fn stored_lone_surrogates_match_node_json_stringify() {
             (node_out, ours) => failures.push(format!(
                 "stored text handled differently\n  input: {}\n  node:  {}\n  ours:  {:?}",
                 show(text),
-                node_out
-                    .as_deref()
-                    .map_or("(JSON.parse throws)".to_owned(), show),
+                show_node(node_out.as_deref()),
                 ours
             )),
         }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use pkgdeck::registry::trash::Trash;
 
+use crate::support::assert::assert_contains;
 use crate::support::scratch::{checksum, stored_rows, Scratch, StoredRow, FIXTURE};
 use crate::support::tmux::Tmux;
 
@@ -33,15 +34,14 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     let editor = t.wait_until("the pre-filled, validated hotfix", |s| {
         s.contains(r#""version": "1.1.2""#) && s.contains("✓ valid")
     });
-    assert!(
-        editor.contains("Hotfix com.acme.helpdesk 1.1.1 → 1.1.2"),
-        "{editor}"
+    assert_contains(
+        &editor,
+        &["Hotfix com.acme.helpdesk 1.1.1 → 1.1.2", "✓ valid"],
     );
-    assert!(editor.contains("✓ valid"), "{editor}");
 
     t.keys(&["C-s"]);
     let review = t.wait_for("Review: com.acme.helpdesk 1.1.2");
-    assert!(review.contains("version     1.1.2"), "{review}");
+    assert_contains(&review, &["version     1.1.2"]);
     let hash = review
         .lines()
         .find_map(|l| l.split("new hash    ").nth(1))
@@ -49,18 +49,18 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
         .unwrap_or_else(|| panic!("no new hash on the review: {review}"))
         .to_owned();
     assert_eq!(hash.len(), 64, "{hash}");
-    assert!(
-        review.contains("Diff against com.acme.helpdesk 1.1.1 (the current latest)"),
-        "{review}"
+    assert_contains(
+        &review,
+        &["Diff against com.acme.helpdesk 1.1.1 (the current latest)"],
     );
 
     t.keys(&["y"]);
     let done = t.wait_for("read back and verified: ok");
-    assert!(
-        done.contains(&format!(
+    assert_contains(
+        &done,
+        &[&format!(
             "✓ published com.acme.helpdesk 1.1.2 · hash {hash}"
-        )),
-        "{done}"
+        )],
     );
     t.keys(&["Enter"]);
     t.wait_until("the review to close on the refreshed list", |s| {
@@ -111,12 +111,12 @@ fn delete_needs_the_version_typed_and_keeps_the_row_in_the_trash() {
             && dialog.contains("version 1.0.0 of com.acme.helpdesk"),
         "{dialog}"
     );
-    assert!(
-        dialog.contains(&format!(
+    assert_contains(
+        &dialog,
+        &[&format!(
             "It goes to the trash first: {}/",
             scratch.dirs().trash().display()
-        )),
-        "{dialog}"
+        )],
     );
     t.type_text("9.9.9");
     t.wait_for("> 9.9.9█");
@@ -190,7 +190,7 @@ fn read_only_console_refuses_delete_and_publish() {
     let t = Tmux::start(&scratch, &["--read-only", "--db", &db]);
     t.open_helpdesk_versions();
     let versions = t.screen();
-    assert!(versions.contains("READ-ONLY"), "{versions}");
+    assert_contains(&versions, &["READ-ONLY"]);
     assert!(
         versions.contains("(read-only) h hotfix  d delete  D delete all  p publish"),
         "the writes are marked in the footer: {versions}"
@@ -242,12 +242,12 @@ fn editor_validates_as_you_type_and_reviews_only_a_valid_document() {
     t.wait_for("bad-version.json█");
     t.keys(&["Enter"]);
     let editor = t.wait_for("$.manifest.version");
-    assert!(editor.contains("✗ 1 problem"), "{editor}");
-    assert!(
-        editor.contains(
-            r#"$.manifest.version: "1.2" is not a version of the form MAJOR.MINOR.PATCH"#
-        ),
-        "{editor}"
+    assert_contains(
+        &editor,
+        &[
+            "✗ 1 problem",
+            r#"$.manifest.version: "1.2" is not a version of the form MAJOR.MINOR.PATCH"#,
+        ],
     );
 
     t.keys(&["C-s"]);
@@ -259,18 +259,19 @@ fn editor_validates_as_you_type_and_reviews_only_a_valid_document() {
     t.type_text(".0");
     let valid = t.wait_for("✓ valid");
     assert!(!valid.contains("$.manifest.version"), "{valid}");
-    assert!(valid.contains(r#""version": "1.2.0","#), "{valid}");
-    assert!(valid.contains("com.acme.fresh 1.2.0 · new hash"), "{valid}");
+    assert_contains(
+        &valid,
+        &[r#""version": "1.2.0","#, "com.acme.fresh 1.2.0 · new hash"],
+    );
 
     t.keys(&["C-s"]);
     let review = t.wait_for("Review: com.acme.fresh 1.2.0");
-    assert!(
-        review.contains("a new row: com.acme.fresh has no version 1.2.0 yet"),
-        "{review}"
-    );
-    assert!(
-        review.contains("has no stored version yet; everything is new"),
-        "{review}"
+    assert_contains(
+        &review,
+        &[
+            "a new row: com.acme.fresh has no version 1.2.0 yet",
+            "has no stored version yet; everything is new",
+        ],
     );
     t.keys(&["n"]);
     let back = t.wait_until("the editor again", |s| {

@@ -10,9 +10,9 @@ use pkgdeck::tui::Console;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
 
 use super::scratch::Scratch;
+use super::screen::text_of;
 
 /// How long a test waits for the worker to answer what the last key asked.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -109,26 +109,4 @@ impl Session {
         self.type_text("/helpdesk");
         self.press(&[KeyCode::Enter, KeyCode::Enter]);
     }
-}
-
-/// The buffer's lines, wide characters counted once.
-pub fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut skip = 0;
-        let mut line = String::new();
-        for x in 0..area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let symbol = buffer[(x, y)].symbol();
-            skip = symbol.width().saturating_sub(1);
-            line.push_str(symbol);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }

@@ -2,10 +2,12 @@
 //! HTTP responder, a tmux driver for the real binary, console sessions drawn into a
 //! `TestBackend`, and one deterministic random number generator.
 
+pub mod assert;
 pub mod console;
 pub mod responder;
 pub mod rng;
 pub mod scratch;
+pub mod screen;
 pub mod tmux;
 pub mod tursodb;
 

@@ -200,16 +200,3 @@ impl Drop for Tmux {
         let _ = self.run(&["kill-server"]);
     }
 }
-
-/// The first word of each table row (after the border and the selection marker), in screen
-/// order: ids on Packages, versions on Versions.
-pub fn first_column(screen: &str) -> Vec<String> {
-    screen
-        .lines()
-        .filter_map(|l| l.strip_prefix('│'))
-        .map(|l| l.trim_start_matches('▶').trim_start())
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| w.starts_with(|c: char| c.is_alphanumeric()))
-        .map(str::to_owned)
-        .collect()
-}
