@@ -5,56 +5,25 @@
 //! `TestBackend`. Paths, times and trash file names are masked in snapshots (with
 //! placeholders of the same width, so the layout is what the operator sees).
 
-#[path = "common/console.rs"]
-mod console;
-#[path = "common/tmux.rs"]
-mod tmux;
-
 use std::path::Path;
 use std::time::Duration;
 
-use console::{text_of, Session};
 use crossterm::event::KeyCode;
 use pkgdeck::registry::trash::Trash;
-use pkgdeck::registry::{PublishOptions, Registry};
+use pkgdeck::registry::PublishOptions;
 use pkgdeck::tui::app::MessageKind;
 use pkgdeck::tui::screens::Modal;
-use pkgdeck::tui::Console;
 use ratatui::style::{Color, Modifier};
-use tmux::{first_column, stored_rows, Scratch};
 use unicode_width::UnicodeWidthStr;
 
-impl Session {
-    fn open(scratch: Scratch, read_only: bool) -> Session {
-        let cwd = scratch.dir.path().to_owned();
-        let console = Console::open_in(scratch.registry(read_only), scratch.dirs(), cwd)
-            .expect("start the console");
-        Session::start(scratch, console)
-    }
+use crate::support::assert::assert_contains;
+use crate::support::console::Session;
+use crate::support::scratch::{stored_rows, Scratch, FIXTURE};
+use crate::support::screen::{colour_of, first_column, line_with, text_of};
 
-    fn new() -> Session {
-        Session::open(Scratch::new(), false)
-    }
-
-    /// The screen as text with the scratch paths masked.
-    fn screen(&self) -> String {
-        mask_paths(&text_of(&self.buffer()), &self.scratch)
-    }
-
-    fn message(&self) -> (MessageKind, String) {
-        let m = self.console.app.message().expect("a message in the footer");
-        (m.kind, m.text.clone())
-    }
-
-    fn registry(&self) -> Registry {
-        self.scratch.registry(false)
-    }
-}
-
-fn mask_paths(screen: &str, scratch: &Scratch) -> String {
-    screen
-        .replace(&scratch.db.display().to_string(), "[registry]")
-        .replace(&scratch.dir.path().display().to_string(), "[scratch]")
+/// The console with the scratch dirs, on a fresh scratch copy of the fixture.
+fn session() -> Session {
+    Session::in_scratch(Scratch::new(), false)
 }
 
 /// Replaces what varies from run to run with placeholders of the same width: trash times
@@ -109,8 +78,8 @@ const BROKEN: &str = "{\n  \"manifest\": {\n    \"id\": \"com.acme.fresh\",\n   
 
 #[test]
 fn editor_shows_a_syntax_error_with_its_line_and_column() {
-    let mut s = Session::new();
-    std::fs::write(s.scratch.dir.path().join("broken.json"), BROKEN).unwrap();
+    let mut s = session();
+    s.scratch.file("broken.json", BROKEN);
     s.press(&[KeyCode::Char('p')]);
     s.type_text("bro");
     s.press(&[KeyCode::Tab]);
@@ -119,11 +88,13 @@ fn editor_shows_a_syntax_error_with_its_line_and_column() {
     s.press(&[KeyCode::Enter]);
     assert!(matches!(s.console.app.modal(), Some(Modal::Editor(_))));
     let screen = s.screen();
-    assert!(screen.contains("Publish [scratch]/broken.json"), "{screen}");
-    assert!(screen.contains("✗ invalid JSON"), "{screen}");
-    assert!(
-        screen.contains("• line 5, column 5: expected ',' or '}' after an object member"),
-        "{screen}"
+    assert_contains(
+        &screen,
+        &[
+            "Publish [scratch]/broken.json",
+            "✗ invalid JSON",
+            "• line 5, column 5: expected ',' or '}' after an object member",
+        ],
     );
     insta::assert_snapshot!("editor_syntax_error", screen);
 
@@ -149,10 +120,7 @@ fn editor_shows_a_syntax_error_with_its_line_and_column() {
     assert!(matches!(s.console.app.modal(), Some(Modal::Editor(_))));
     let (kind, text) = s.message();
     assert_eq!(kind, MessageKind::Warning);
-    assert!(
-        text.contains("not valid JSON yet (line 5, column 5)"),
-        "{text}"
-    );
+    assert_contains(&text, &["not valid JSON yet (line 5, column 5)"]);
     s.ctrl('g');
     let Some(Modal::Editor(e)) = s.console.app.modal() else {
         panic!("the editor is open")
@@ -163,8 +131,7 @@ fn editor_shows_a_syntax_error_with_its_line_and_column() {
     s.press(&[KeyCode::Up, KeyCode::End]);
     s.type_text(",");
     let fixed = s.screen();
-    assert!(fixed.contains("✓ valid"), "{fixed}");
-    assert!(fixed.contains("com.acme.fresh 1.0.0 · new hash"), "{fixed}");
+    assert_contains(&fixed, &["✓ valid", "com.acme.fresh 1.0.0 · new hash"]);
     assert_eq!(
         s.message().1,
         "the document is valid now: Ctrl-S reviews the publish"
@@ -186,7 +153,7 @@ fn editor_shows_a_syntax_error_with_its_line_and_column() {
 
 #[test]
 fn a_file_that_cannot_be_read_changes_nothing() {
-    let mut s = Session::new();
+    let mut s = session();
     s.press(&[KeyCode::Char('p')]);
     s.type_text("missing.json");
     s.press(&[KeyCode::Enter]);
@@ -197,11 +164,7 @@ fn a_file_that_cannot_be_read_changes_nothing() {
         text.starts_with("nothing opened: cannot open") && text.contains("missing.json"),
         "{text}"
     );
-    std::fs::write(
-        s.scratch.dir.path().join("latin1.json"),
-        b"{\"a\":\"\xe9\"}",
-    )
-    .unwrap();
+    s.scratch.file("latin1.json", b"{\"a\":\"\xe9\"}");
     s.press(&[KeyCode::Char('p')]);
     s.type_text("latin1.json");
     s.press(&[KeyCode::Enter]);
@@ -210,23 +173,22 @@ fn a_file_that_cannot_be_read_changes_nothing() {
         "{:?}",
         s.message()
     );
-    assert_eq!(
-        stored_rows(&s.scratch.db),
-        stored_rows(Path::new(tmux::FIXTURE))
-    );
+    assert_eq!(stored_rows(&s.scratch.db), stored_rows(Path::new(FIXTURE)));
 }
 
 #[test]
 fn hotfix_review_shows_the_diff_then_publishes_and_verifies() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('h')]);
     let editor = s.screen();
-    assert!(
-        editor.contains("Hotfix com.acme.helpdesk 1.1.1 → 1.1.2"),
-        "{editor}"
+    assert_contains(
+        &editor,
+        &[
+            "Hotfix com.acme.helpdesk 1.1.1 → 1.1.2",
+            r#""version": "1.1.2","#,
+        ],
     );
-    assert!(editor.contains(r#""version": "1.1.2","#), "{editor}");
     // Change the label of the one object: line 13 is `"label": "Ticket",`.
     s.press(&[KeyCode::Down; 12]);
     s.press(&[KeyCode::End, KeyCode::Left, KeyCode::Left]);
@@ -236,41 +198,27 @@ fn hotfix_review_shows_the_diff_then_publishes_and_verifies() {
         panic!("the review opens: {}", s.screen())
     };
     let review = s.screen();
-    assert!(
-        review.contains("Publish com.acme.helpdesk 1.1.2 to [registry]"),
-        "{review}"
+    assert_contains(
+        &review,
+        &[
+            "Publish com.acme.helpdesk 1.1.2 to [registry]",
+            "writes      a new row: com.acme.helpdesk has no version 1.1.2 yet",
+            "Diff against com.acme.helpdesk 1.1.1 (the current latest)",
+            r#"~ version: "1.1.1" → "1.1.2""#,
+            "objects: 0 added, 0 removed, 1 changed",
+            r#"-   "label": "Ticket","#,
+            r#"+   "label": "Tickets","#,
+        ],
     );
-    assert!(
-        review.contains("writes      a new row: com.acme.helpdesk has no version 1.1.2 yet"),
-        "{review}"
-    );
-    assert!(
-        review.contains("Diff against com.acme.helpdesk 1.1.1 (the current latest)"),
-        "{review}"
-    );
-    assert!(
-        review.contains(r#"~ version: "1.1.1" → "1.1.2""#),
-        "{review}"
-    );
-    assert!(
-        review.contains("objects: 0 added, 0 removed, 1 changed"),
-        "{review}"
-    );
-    assert!(review.contains(r#"-   "label": "Ticket","#), "{review}");
-    assert!(review.contains(r#"+   "label": "Tickets","#), "{review}");
     let buffer = s.buffer();
-    let colour = |needle: &str| {
-        let text = text_of(&buffer);
-        let (y, line) = text
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.contains(needle))
-            .unwrap();
-        let x = line[..line.find(needle).unwrap()].width() as u16;
-        buffer[(x, y as u16)].fg
-    };
-    assert_eq!(colour(r#"+   "label": "Tickets""#), Color::Green);
-    assert_eq!(colour(r#"-   "label": "Ticket""#), Color::Red);
+    assert_eq!(
+        colour_of(&buffer, r#"+   "label": "Tickets""#),
+        Some(Color::Green)
+    );
+    assert_eq!(
+        colour_of(&buffer, r#"-   "label": "Ticket""#),
+        Some(Color::Red)
+    );
     insta::assert_snapshot!("review_hotfix", review);
 
     // n goes back to the editor with the text and cursor as they were.
@@ -284,11 +232,13 @@ fn hotfix_review_shows_the_diff_then_publishes_and_verifies() {
     s.ctrl('s');
     s.press(&[KeyCode::Char('y')]);
     let done = s.screen();
-    assert!(
-        done.contains("✓ published com.acme.helpdesk 1.1.2"),
-        "{done}"
+    assert_contains(
+        &done,
+        &[
+            "✓ published com.acme.helpdesk 1.1.2",
+            "✓ read back and verified: ok",
+        ],
     );
-    assert!(done.contains("✓ read back and verified: ok"), "{done}");
     let stored = s
         .registry()
         .require("com.acme.helpdesk", Some("1.1.2"))
@@ -315,7 +265,7 @@ fn hotfix_review_shows_the_diff_then_publishes_and_verifies() {
 
 #[test]
 fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
-    let mut s = Session::new();
+    let mut s = session();
     let old = s
         .registry()
         .require("com.acme.helpdesk", Some("1.1.0"))
@@ -326,30 +276,28 @@ fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
         .unwrap()
         .replace("re-published", "fixed in place")
         .replace("\"views\":[]", "\"views\":[{\"name\":\"all_cases\"}]");
-    std::fs::write(s.scratch.dir.path().join("over.json"), doc).unwrap();
+    s.scratch.file("over.json", doc);
     s.press(&[KeyCode::Char('p')]);
     s.type_text("over.json");
     s.press(&[KeyCode::Enter]);
     s.ctrl('s');
     let review = s.screen();
-    assert!(
-        review.contains("OVERWRITES  the stored com.acme.helpdesk 1.1.0"),
-        "{review}"
-    );
-    assert!(
-        review.contains("the old row is saved to the trash first: [scratch]/data/trash/"),
-        "{review}"
-    );
-    assert!(
-        review.contains("Diff against com.acme.helpdesk 1.1.0 (the version it replaces)"),
-        "{review}"
+    assert_contains(
+        &review,
+        &[
+            "OVERWRITES  the stored com.acme.helpdesk 1.1.0",
+            "the old row is saved to the trash first: [scratch]/data/trash/",
+            "Diff against com.acme.helpdesk 1.1.0 (the version it replaces)",
+        ],
     );
     s.press(&[KeyCode::Char('y')]);
     let done = s.screen();
-    assert!(done.contains("✓ read back and verified: ok"), "{done}");
-    assert!(
-        done.contains("the old row was saved to [scratch]/data/trash/"),
-        "{done}"
+    assert_contains(
+        &done,
+        &[
+            "✓ read back and verified: ok",
+            "the old row was saved to [scratch]/data/trash/",
+        ],
     );
     let trash = s.scratch.trash_files();
     assert_eq!(trash.len(), 1);
@@ -360,24 +308,20 @@ fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
 
 #[test]
 fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('G'), KeyCode::Char('d')]);
     let Some(Modal::Confirm(_)) = s.console.app.modal() else {
         panic!("the dialog opens: {}", s.screen())
     };
     let dialog = s.screen();
-    assert!(
-        dialog.contains("This deletes 1 row from [registry]: version 1.0.0 of com.acme.helpdesk"),
-        "{dialog}"
-    );
-    assert!(
-        dialog.contains("It goes to the trash first: [scratch]/data/trash/"),
-        "{dialog}"
-    );
-    assert!(
-        dialog.contains("Type the version 1.0.0 and press Enter"),
-        "{dialog}"
+    assert_contains(
+        &dialog,
+        &[
+            "This deletes 1 row from [registry]: version 1.0.0 of com.acme.helpdesk",
+            "It goes to the trash first: [scratch]/data/trash/",
+            "Type the version 1.0.0 and press Enter",
+        ],
     );
     insta::assert_snapshot!("delete_dialog", dialog);
 
@@ -391,10 +335,7 @@ fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
             "nothing deleted: you typed \"9.9.9\", not the version 1.0.0".to_owned()
         )
     );
-    assert_eq!(
-        stored_rows(&s.scratch.db),
-        stored_rows(Path::new(tmux::FIXTURE))
-    );
+    assert_eq!(stored_rows(&s.scratch.db), stored_rows(Path::new(FIXTURE)));
     assert!(s.scratch.trash_files().is_empty());
 
     s.press(&[KeyCode::Char('d'), KeyCode::Esc]);
@@ -419,7 +360,7 @@ fn delete_dialog_says_what_goes_and_needs_the_version_typed() {
 
 #[test]
 fn delete_all_from_detail_and_versions_goes_back_to_packages() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter]);
     // d on Detail deletes that version and closes its screen.
@@ -429,20 +370,19 @@ fn delete_all_from_detail_and_versions_goes_back_to_packages() {
     assert_eq!(s.console.app.screens().len(), 2, "back on Versions");
     s.press(&[KeyCode::Char('D')]);
     let dialog = s.screen();
-    assert!(
-        dialog.contains("This deletes 3 rows from [registry]: every version of com.acme.helpdesk"),
-        "{dialog}"
-    );
-    assert!(dialog.contains("They go to the trash first"), "{dialog}");
-    assert!(
-        dialog.contains("Type the package id com.acme.helpdesk"),
-        "{dialog}"
+    assert_contains(
+        &dialog,
+        &[
+            "This deletes 3 rows from [registry]: every version of com.acme.helpdesk",
+            "They go to the trash first",
+            "Type the package id com.acme.helpdesk",
+        ],
     );
     s.type_text("com.acme.helpdesk");
     s.press(&[KeyCode::Enter]);
     assert_eq!(s.console.app.screens().len(), 1, "the package is gone");
     let screen = s.screen();
-    assert!(screen.contains("8 packages · 8 rows"), "{screen}");
+    assert_contains(&screen, &["8 packages · 8 rows"]);
     assert!(
         s.message()
             .1
@@ -455,39 +395,37 @@ fn delete_all_from_detail_and_versions_goes_back_to_packages() {
 
 #[test]
 fn trash_screen_lists_files_and_restores_them_exactly() {
-    let mut s = Session::new();
+    let mut s = session();
     let before = stored_rows(&s.scratch.db);
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('G'), KeyCode::Char('d')]);
     s.type_text("1.0.0");
     s.press(&[KeyCode::Enter, KeyCode::Char('t')]);
     let trash = mask_times(&s.screen());
-    assert!(
-        trash.contains("Packages › com.acme.helpdesk › Trash"),
-        "{trash}"
+    assert_contains(
+        &trash,
+        &[
+            "Packages › com.acme.helpdesk › Trash",
+            "Trash (1) · [scratch]/data/trash/",
+        ],
     );
-    assert!(
-        trash.contains("Trash (1) · [scratch]/data/trash/"),
-        "{trash}"
-    );
-    let row = trash
-        .lines()
-        .find(|l| l.contains("delete") && l.contains("com.acme.helpdesk 1.0.0"))
-        .unwrap_or_else(|| panic!("{trash}"));
-    assert!(row.contains("[registry]"), "{row}");
-    assert!(
-        trash.contains("file: [scratch]/data/trash/YYYYMMDDTHHMMSSZ-NNNNNNNNN-delete-com.acme.helpdesk-1.0.0.json"),
-        "{trash}"
+    let row = line_with(&trash, &["delete", "com.acme.helpdesk 1.0.0"]);
+    assert_contains(row, &["[registry]"]);
+    assert_contains(
+        &trash,
+        &["file: [scratch]/data/trash/YYYYMMDDTHHMMSSZ-NNNNNNNNN-delete-com.acme.helpdesk-1.0.0.json"],
     );
     insta::assert_snapshot!("trash_screen", trash);
 
     s.press(&[KeyCode::Enter]);
     let confirm = s.screen();
-    assert!(
-        confirm.contains("Restore 1 row from the trash file"),
-        "{confirm}"
+    assert_contains(
+        &confirm,
+        &[
+            "Restore 1 row from the trash file",
+            "com.acme.helpdesk 1.0.0",
+        ],
     );
-    assert!(confirm.contains("com.acme.helpdesk 1.0.0"), "{confirm}");
     s.press(&[KeyCode::Char('y')]);
     assert!(
         s.message().1.starts_with("restored 1 row from ")
@@ -532,7 +470,7 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
 fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
     let scratch = Scratch::new();
     let copy = scratch.dir.path().join("copy.db");
-    std::fs::copy(tmux::FIXTURE, &copy).unwrap();
+    std::fs::copy(FIXTURE, &copy).unwrap();
     let cfg = scratch.dirs().config;
     std::fs::create_dir_all(&cfg).unwrap();
     std::fs::write(
@@ -544,21 +482,17 @@ fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
         ),
     )
     .unwrap();
-    let mut s = Session::open(scratch, false);
+    let mut s = Session::in_scratch(scratch, false);
     s.press(&[KeyCode::Char('c')]);
     let picker = s.screen();
-    assert!(
-        picker.contains("▶ current            [registry]"),
-        "{picker}"
-    );
-    assert!(
-        picker.contains("copy               [scratch]/copy.db"),
-        "{picker}"
-    );
-    assert!(picker.contains("from $PROD_TOKEN"), "{picker}");
-    assert!(
-        picker.contains("saved in [scratch]/cfg/config.toml"),
-        "{picker}"
+    assert_contains(
+        &picker,
+        &[
+            "▶ current            [registry]",
+            "copy               [scratch]/copy.db",
+            "from $PROD_TOKEN",
+            "saved in [scratch]/cfg/config.toml",
+        ],
     );
     insta::assert_snapshot!("connection_picker", picker);
 
@@ -575,9 +509,9 @@ fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
 
     s.press(&[KeyCode::Char('c'), KeyCode::Down, KeyCode::Enter]);
     let screen = s.screen();
-    assert!(
-        screen.contains(" pkgdeck  [scratch]/copy.db   read-write   9 packages · 12 rows"),
-        "{screen}"
+    assert_contains(
+        &screen,
+        &[" pkgdeck  [scratch]/copy.db   read-write   9 packages · 12 rows"],
     );
     assert_eq!(
         s.message().1,
@@ -594,7 +528,7 @@ fn connection_picker_switches_and_keeps_the_current_one_on_failure() {
 
 #[test]
 fn read_only_marks_the_writes_and_refuses_them() {
-    let mut s = Session::open(Scratch::new(), true);
+    let mut s = Session::in_scratch(Scratch::new(), true);
     s.open_helpdesk_versions();
     let screen = s.screen();
     let footer = screen.lines().nth(48).unwrap();
@@ -623,23 +557,20 @@ fn read_only_marks_the_writes_and_refuses_them() {
     }
     s.press(&[KeyCode::Char('?')]);
     let help = s.screen();
-    assert!(
-        help.contains("d           delete this version (to the trash; you type the version to confirm) (read-only)"),
-        "{help}"
+    assert_contains(
+        &help,
+        &["d           delete this version (to the trash; you type the version to confirm) (read-only)"],
     );
     insta::assert_snapshot!("read_only_help", help);
     s.press(&[KeyCode::Esc, KeyCode::Char('t'), KeyCode::Enter]);
     assert!(s.console.app.modal().is_none());
     assert!(s.message().1.starts_with("read-only: restore refused"));
-    assert_eq!(
-        stored_rows(&s.scratch.db),
-        stored_rows(Path::new(tmux::FIXTURE))
-    );
+    assert_eq!(stored_rows(&s.scratch.db), stored_rows(Path::new(FIXTURE)));
 }
 
 #[test]
 fn large_documents_are_validated_by_the_worker_once_typing_pauses() {
-    let mut s = Session::new();
+    let mut s = session();
     let filler: Vec<String> = (0..3000)
         .map(|i| format!("{{\"name\": \"object_{i}\", \"label\": \"Object number {i}\"}}"))
         .collect();
@@ -648,7 +579,7 @@ fn large_documents_are_validated_by_the_worker_once_typing_pauses() {
         filler.join(",\n")
     );
     assert!(doc.len() > 64 * 1024);
-    std::fs::write(s.scratch.dir.path().join("big.json"), &doc).unwrap();
+    s.scratch.file("big.json", &doc);
     s.press(&[KeyCode::Char('p')]);
     s.type_text("big.json");
     s.press(&[KeyCode::Enter]);
@@ -657,7 +588,7 @@ fn large_documents_are_validated_by_the_worker_once_typing_pauses() {
         screen.contains("✗ 1 problem"),
         "validated on opening: {screen}"
     );
-    assert!(screen.contains("$.manifest.version"), "{screen}");
+    assert_contains(&screen, &["$.manifest.version"]);
     // A change marks it unchecked until the pause, then the worker answers.
     s.press(&[KeyCode::Char('x')]);
     assert!(s.screen().contains("checking…"));

@@ -1,15 +1,18 @@
 //! The Hrana backend against a scripted responder (every error path) and against a real
 //! `tursodb --sync-server` (reads, all-or-nothing batches, what its SQL supports).
 
-mod common;
-
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{fixture_copy, free_port, Reply, Responder, TursoServer};
 use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::{Rows, Stmt, Store, StoreError, Target, Value};
 use serde_json::json;
+
+use crate::support::assert::{assert_contains, assert_matches};
+use crate::support::responder::{Reply, Responder};
+use crate::support::scratch::Scratch;
+use crate::support::tursodb::{free_port, TursoServer};
 
 /// A distinctive fake token: it must never show up in any error text or request body.
 const TOKEN: &str = "tok_FAKE_c0ffee_4b1d";
@@ -34,6 +37,11 @@ fn open(url: &str, with_token: bool) -> Result<HranaStore, StoreError> {
     HranaStore::open(&url, token, false, shown)
 }
 
+/// Opens a store that must refuse to open.
+fn open_refused(url: &str, with_token: bool) -> StoreError {
+    open(url, with_token).err().expect("open must fail")
+}
+
 fn open_ok(r: &Responder) -> HranaStore {
     open(&r.url, true).unwrap_or_else(|e| panic!("open failed: {e}"))
 }
@@ -55,8 +63,8 @@ fn insert(id: &str, version: &str) -> Stmt {
     )
 }
 
-/// One sentence naming the masked target, without the token.
-fn check_message(err: &StoreError, url: &str) -> String {
+/// One sentence naming the masked target, without the token, that says each of `says`.
+fn check_message(err: &StoreError, url: &str, says: &[&str]) -> String {
     let text = err.to_string();
     if std::env::var_os("PKGDECK_SHOW_ERRORS").is_some() {
         eprintln!("{text}");
@@ -68,6 +76,7 @@ fn check_message(err: &StoreError, url: &str) -> String {
     for stop in [". ", "! ", "? "] {
         assert!(!text.contains(stop), "more than one sentence: {text}");
     }
+    assert_contains(&text, says);
     text
 }
 
@@ -98,13 +107,9 @@ fn check_requests(r: &Responder, with_token: bool) {
 #[test]
 fn unauthorized_without_token_says_token_missing() {
     let r = Responder::start(vec![Reply::status(401, "Unauthorized")]);
-    let err = open(&r.url, false).err().expect("open must fail");
-    assert!(
-        matches!(err, StoreError::Auth { status: 401, .. }),
-        "{err:?}"
-    );
-    let text = check_message(&err, &r.url);
-    assert!(text.contains("token missing"), "{text}");
+    let err = open_refused(&r.url, false);
+    assert_matches!(err, StoreError::Auth { status: 401, .. });
+    check_message(&err, &r.url, &["token missing"]);
     assert_eq!(r.count(), 1, "401 is not retried");
     check_requests(&r, false);
 }
@@ -115,14 +120,9 @@ fn unauthorized_with_token_says_token_rejected() {
         401,
         &format!("Unauthorized: bad token {TOKEN}"),
     )]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(
-        matches!(err, StoreError::Auth { status: 401, .. }),
-        "{err:?}"
-    );
-    let text = check_message(&err, &r.url);
-    assert!(text.contains("token rejected"), "{text}");
-    assert!(text.contains("(token ***)"), "{text}");
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Auth { status: 401, .. });
+    check_message(&err, &r.url, &["token rejected", "(token ***)"]);
     assert_eq!(r.count(), 1);
     check_requests(&r, true);
 }
@@ -130,28 +130,18 @@ fn unauthorized_with_token_says_token_rejected() {
 #[test]
 fn forbidden_is_an_auth_error() {
     let r = Responder::start(vec![Reply::status(403, "Forbidden")]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(
-        matches!(err, StoreError::Auth { status: 403, .. }),
-        "{err:?}"
-    );
-    assert!(check_message(&err, &r.url).contains("token rejected"));
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Auth { status: 403, .. });
+    check_message(&err, &r.url, &["token rejected"]);
     check_requests(&r, true);
 }
 
 #[test]
 fn not_found_is_not_a_libsql_endpoint() {
     let r = Responder::start(vec![Reply::status(404, "Not Found")]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(
-        matches!(err, StoreError::Http { status: 404, .. }),
-        "{err:?}"
-    );
-    let text = check_message(&err, &r.url);
-    assert!(
-        text.contains("not a libSQL endpoint (no /v2/pipeline)"),
-        "{text}"
-    );
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Http { status: 404, .. });
+    check_message(&err, &r.url, &["not a libSQL endpoint (no /v2/pipeline)"]);
     assert_eq!(r.count(), 1);
 }
 
@@ -162,16 +152,9 @@ fn server_error_quotes_a_short_clean_excerpt() {
         "x".repeat(2000)
     );
     let r = Responder::start(vec![Reply::status(500, &body)]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(
-        matches!(err, StoreError::Http { status: 500, .. }),
-        "{err:?}"
-    );
-    let text = check_message(&err, &r.url);
-    assert!(
-        text.contains("disk on fire while serving token ***"),
-        "{text}"
-    );
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Http { status: 500, .. });
+    let text = check_message(&err, &r.url, &["disk on fire while serving token ***"]);
     assert!(text.len() < 400, "excerpt too long: {} chars", text.len());
     assert_eq!(r.count(), 1, "500 is not retried");
 }
@@ -182,11 +165,8 @@ fn unavailable_is_retried_for_reads() {
     let r = Responder::start(vec![Reply::hrana_ok(), Reply::status(503, "busy")]);
     let store = open_ok(&r);
     let err = store.query(&select_one()).unwrap_err();
-    assert!(
-        matches!(err, StoreError::Http { status: 503, .. }),
-        "{err:?}"
-    );
-    check_message(&err, &r.url);
+    assert_matches!(err, StoreError::Http { status: 503, .. });
+    check_message(&err, &r.url, &[]);
     assert_eq!(r.count(), 1 + 1 + 3, "one open, one read and three retries");
     check_requests(&r, true);
 }
@@ -210,11 +190,8 @@ fn unavailable_is_not_retried_for_batch_writes() {
     let r = Responder::start(vec![Reply::hrana_ok(), Reply::status(503, "busy")]);
     let store = open_ok(&r);
     let err = store.batch(&[insert("a", "1")]).unwrap_err();
-    assert!(
-        matches!(err, StoreError::Http { status: 503, .. }),
-        "{err:?}"
-    );
-    check_message(&err, &r.url);
+    assert_matches!(err, StoreError::Http { status: 503, .. });
+    check_message(&err, &r.url, &[]);
     assert_eq!(r.count(), 2, "one open and one write, never repeated");
     check_requests(&r, true);
 }
@@ -234,19 +211,17 @@ fn closed_mid_flight_is_retried_for_reads_only() {
     let r = Responder::start(vec![Reply::hrana_ok(), Reply::Close]);
     let store = open_ok(&r);
     let err = store.batch(&[insert("a", "1")]).unwrap_err();
-    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
-    let text = check_message(&err, &r.url);
-    assert!(text.contains("may or may not have been written"), "{text}");
+    assert_matches!(err, StoreError::Unreachable { .. });
+    check_message(&err, &r.url, &["may or may not have been written"]);
     assert_eq!(r.count(), 2);
 }
 
 #[test]
 fn garbage_body_is_a_protocol_error() {
     let r = Responder::start(vec![Reply::status(200, "<<<this is not json>>>")]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(matches!(err, StoreError::Protocol { .. }), "{err:?}");
-    let text = check_message(&err, &r.url);
-    assert!(text.contains("not JSON"), "{text}");
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Protocol { .. });
+    check_message(&err, &r.url, &["not JSON"]);
 }
 
 #[test]
@@ -255,18 +230,18 @@ fn json_that_is_not_hrana_is_a_protocol_error() {
         200,
         json!({"hello": "world", "results": 3}),
     )]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(matches!(err, StoreError::Protocol { .. }), "{err:?}");
-    check_message(&err, &r.url);
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Protocol { .. });
+    check_message(&err, &r.url, &[]);
 
     // Well-formed, but the wrong number of results.
     let r = Responder::start(vec![Reply::json(
         200,
         json!({"baton": null, "base_url": null, "results": []}),
     )]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(matches!(err, StoreError::Protocol { .. }), "{err:?}");
-    check_message(&err, &r.url);
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Protocol { .. });
+    check_message(&err, &r.url, &[]);
 }
 
 #[test]
@@ -274,9 +249,9 @@ fn garbage_bytes_instead_of_http_is_a_protocol_error() {
     let r = Responder::start(vec![Reply::Garbage(
         b"\x00\x01\x02 NOT HTTP AT ALL\r\n\r\n".to_vec(),
     )]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(matches!(err, StoreError::Protocol { .. }), "{err:?}");
-    check_message(&err, &r.url);
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Protocol { .. });
+    check_message(&err, &r.url, &[]);
 }
 
 #[test]
@@ -294,10 +269,8 @@ fn hrana_error_result_is_an_sql_error() {
     let err = store
         .query(&Stmt::new("SELECT * FROM nope", vec![]))
         .unwrap_err();
-    assert!(matches!(err, StoreError::Sql { .. }), "{err:?}");
-    let text = check_message(&err, &r.url);
-    assert!(text.contains("no such table: nope"), "{text}");
-    assert!(text.contains("SELECT * FROM nope"), "{text}");
+    assert_matches!(err, StoreError::Sql { .. });
+    check_message(&err, &r.url, &["no such table: nope", "SELECT * FROM nope"]);
     assert_eq!(r.count(), 2, "an SQL error is not retried");
 }
 
@@ -311,8 +284,8 @@ fn slow_answer_times_out() {
     let started = Instant::now();
     let err = store.query(&select_one()).unwrap_err();
     let took = started.elapsed();
-    assert!(matches!(err, StoreError::Timeout { .. }), "{err:?}");
-    check_message(&err, &r.url);
+    assert_matches!(err, StoreError::Timeout { .. });
+    check_message(&err, &r.url, &[]);
     assert!(took < Duration::from_millis(2500), "took {took:?}");
     assert_eq!(r.count(), 2, "a timeout is not retried");
 }
@@ -332,11 +305,8 @@ fn slow_first_answer_times_out_at_open() {
     )
     .err()
     .expect("open must fail");
-    assert!(
-        matches!(err, StoreError::Timeout { seconds: 1, .. }),
-        "{err:?}"
-    );
-    check_message(&err, &r.url);
+    assert_matches!(err, StoreError::Timeout { seconds: 1, .. });
+    check_message(&err, &r.url, &[]);
     assert!(started.elapsed() < Duration::from_millis(2500));
 }
 
@@ -344,19 +314,18 @@ fn slow_first_answer_times_out_at_open() {
 fn connection_refused_is_unreachable() {
     let url = format!("http://127.0.0.1:{}", free_port());
     let started = Instant::now();
-    let err = open(&url, true).err().expect("open must fail");
-    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
-    let text = check_message(&err, &url);
-    assert!(text.contains("refused"), "{text}");
+    let err = open_refused(&url, true);
+    assert_matches!(err, StoreError::Unreachable { .. });
+    check_message(&err, &url, &["refused"]);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
 fn unknown_host_is_unreachable() {
     let url = "http://pkgdeck-no-such-host.invalid";
-    let err = open(url, true).err().expect("open must fail");
-    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
-    check_message(&err, url);
+    let err = open_refused(url, true);
+    assert_matches!(err, StoreError::Unreachable { .. });
+    check_message(&err, url, &[]);
 }
 
 #[test]
@@ -370,16 +339,9 @@ fn redirect_is_not_followed() {
             format!("https://elsewhere.example/v2/pipeline?authToken={TOKEN}"),
         )],
     }]);
-    let err = open(&r.url, true).err().expect("open must fail");
-    assert!(
-        matches!(err, StoreError::Http { status: 302, .. }),
-        "{err:?}"
-    );
-    let text = check_message(&err, &r.url);
-    assert!(
-        text.contains("https://elsewhere.example/v2/pipeline"),
-        "{text}"
-    );
+    let err = open_refused(&r.url, true);
+    assert_matches!(err, StoreError::Http { status: 302, .. });
+    check_message(&err, &r.url, &["https://elsewhere.example/v2/pipeline"]);
     assert_eq!(r.count(), 1);
 }
 
@@ -390,7 +352,7 @@ fn read_only_store_refuses_batches_without_asking_the_server() {
     let store = HranaStore::open(&url, token, true, shown).unwrap();
     assert!(store.read_only());
     let err = store.batch(&[insert("a", "1")]).unwrap_err();
-    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+    assert_matches!(err, StoreError::ReadOnly { .. });
     assert_eq!(r.count(), 1);
 }
 
@@ -484,12 +446,20 @@ fn expired_stream_is_replaced_even_for_a_batch() {
 // ---------------------------------------------------------------------------------------------
 // Against a real tursodb --sync-server
 
-const SEED: &str = "seed-written.db";
 const READ_ROWS: &str = "SELECT id, version, hash, created_at FROM sys_packages ORDER BY rowid";
 
 fn hrana_on(server: &TursoServer) -> HranaStore {
     HranaStore::open(&server.url, None, false, server.url.clone())
         .unwrap_or_else(|e| panic!("open {}: {e}\n{}", server.url, server.log()))
+}
+
+/// A scratch copy of the fixture served by a real tursodb, and a Hrana store on it (drop the
+/// store before stopping the server).
+fn served() -> (Scratch, TursoServer, HranaStore) {
+    let scratch = Scratch::new();
+    let server = TursoServer::start(&scratch.db);
+    let store = hrana_on(&server);
+    (scratch, server, store)
 }
 
 fn count(store: &dyn Store) -> i64 {
@@ -503,15 +473,15 @@ fn count(store: &dyn Store) -> i64 {
 
 #[test]
 fn tursodb_reads_the_seed_like_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let expected: Rows = SqliteStore::open(&db, true)
+    let scratch = Scratch::new();
+    let db = &scratch.db;
+    let expected: Rows = SqliteStore::open(db, true)
         .unwrap()
         .query(&Stmt::new(READ_ROWS, vec![]))
         .unwrap();
     assert_eq!(expected.rows.len(), 12);
 
-    let server = TursoServer::start(&db);
+    let server = TursoServer::start(db);
     let store = hrana_on(&server);
     let got = store.query(&Stmt::new(READ_ROWS, vec![])).unwrap();
     assert_eq!(got.columns, ["id", "version", "hash", "created_at"]);
@@ -523,10 +493,7 @@ fn tursodb_reads_the_seed_like_sqlite() {
 
 #[test]
 fn tursodb_round_trips_every_value_type() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
-    let store = hrana_on(&server);
+    let (_scratch, server, store) = served();
     let args = vec![
         Value::Null,
         Value::Integer(i64::MAX),
@@ -560,18 +527,14 @@ fn tursodb_round_trips_every_value_type() {
 
 #[test]
 fn tursodb_failed_batch_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
-    let store = hrana_on(&server);
+    let (scratch, server, store) = served();
     // The second statement hits the (id, version) primary key of a seeded row.
     let err = store
         .batch(&[insert("brand.new", "1.0.0"), insert("sp", "0.0.1")])
         .unwrap_err();
-    assert!(matches!(err, StoreError::Sql { .. }), "{err:?}");
+    assert_matches!(err, StoreError::Sql { .. });
     let text = err.to_string();
-    assert!(text.contains("UNIQUE constraint failed"), "{text}");
-    assert!(text.contains("statement 2 of 2"), "{text}");
+    assert_contains(&text, &["UNIQUE constraint failed", "statement 2 of 2"]);
     assert_eq!(count(&store), 12);
     // The shared connection is not left inside a transaction.
     store
@@ -582,16 +545,13 @@ fn tursodb_failed_batch_writes_nothing() {
         .unwrap();
     drop(store);
     server.stop();
-    let sqlite = SqliteStore::open(&db, true).unwrap();
+    let sqlite = SqliteStore::open(&scratch.db, true).unwrap();
     assert_eq!(count(&sqlite), 12);
 }
 
 #[test]
 fn tursodb_batch_is_visible_after_stop() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
-    let store = hrana_on(&server);
+    let (scratch, server, store) = served();
     let results = store
         .batch(&[
             insert("brand.new", "1.0.0"),
@@ -622,7 +582,7 @@ fn tursodb_batch_is_visible_after_stop() {
     );
 
     // The .db file alone (no -wal content) holds the batch.
-    let wal = dir.path().join(format!("{SEED}-wal"));
+    let wal = PathBuf::from(format!("{}-wal", scratch.db.display()));
     if let Ok(meta) = std::fs::metadata(&wal) {
         assert_eq!(
             meta.len(),
@@ -631,7 +591,7 @@ fn tursodb_batch_is_visible_after_stop() {
             wal.display()
         );
     }
-    let sqlite = SqliteStore::open(&db, true).unwrap();
+    let sqlite = SqliteStore::open(&scratch.db, true).unwrap();
     assert_eq!(count(&sqlite), 13);
     let rehashed = sqlite
         .query(&Stmt::new(
@@ -648,17 +608,14 @@ fn tursodb_batch_is_visible_after_stop() {
 
 #[test]
 fn tursodb_sql_errors_are_sql_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let server = TursoServer::start(&db);
-    let store = hrana_on(&server);
+    let (_scratch, server, store) = served();
     let err = store.query(&Stmt::new("SELEC 1", vec![])).unwrap_err();
-    assert!(matches!(err, StoreError::Sql { .. }), "{err:?}");
+    assert_matches!(err, StoreError::Sql { .. });
     assert!(err.to_string().contains("syntax error"), "{err}");
     let err = store
         .query(&Stmt::new("SELECT * FROM nope", vec![]))
         .unwrap_err();
-    assert!(matches!(err, StoreError::Sql { .. }), "{err:?}");
+    assert_matches!(err, StoreError::Sql { .. });
     drop(store);
     server.stop();
 }
@@ -668,12 +625,9 @@ fn tursodb_sql_errors_are_sql_errors() {
 /// SQLite would. The expectations pin today's answers so a change in tursodb shows up here.
 #[test]
 fn tursodb_sql_support() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fixture_copy(SEED, dir.path());
-    let reference_dir = tempfile::tempdir().unwrap();
-    let reference = SqliteStore::open(&fixture_copy(SEED, reference_dir.path()), false).unwrap();
-    let server = TursoServer::start(&db);
-    let store = hrana_on(&server);
+    let reference_copy = Scratch::new();
+    let reference = SqliteStore::open(&reference_copy.db, false).unwrap();
+    let (_scratch, server, store) = served();
     let s = |sql: &str| Stmt::new(sql, vec![]);
 
     // (feature, statement, expected to work); each runs on tursodb and on SQLite, and the

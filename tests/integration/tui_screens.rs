@@ -2,38 +2,25 @@
 //! app is driven through its key handling with the real worker thread; each test waits for
 //! the worker's answers (bounded) before it draws into a 160×50 `TestBackend`.
 
-#[path = "common/console.rs"]
-mod console;
-#[path = "common/tmux.rs"]
-mod tmux;
-
 use std::time::Duration;
 
-use console::{text_of, Session};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pkgdeck::registry::VerifyProgress;
 use pkgdeck::tui::keys::Action;
 use pkgdeck::tui::worker::{Reply, Response};
-use pkgdeck::tui::Console;
-use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use tmux::{first_column, Scratch};
 use unicode_width::UnicodeWidthStr;
 
-impl Session {
-    fn open(scratch: Scratch, read_only: bool) -> Session {
-        let console = Console::open(scratch.registry(read_only)).expect("start the console");
-        Session::start(scratch, console)
-    }
+use crate::support::assert::assert_contains;
+use crate::support::console::Session;
+use crate::support::scratch::Scratch;
+use crate::support::screen::{
+    assert_helpdesk_versions, colour_of, first_column, line_with, row_of, text_of,
+};
 
-    fn new() -> Session {
-        Session::open(Scratch::new(), false)
-    }
-
-    /// The screen as text, the scratch path replaced so snapshots do not depend on it.
-    fn screen(&self) -> String {
-        text_of(&self.buffer()).replace(&self.scratch.db.display().to_string(), "[registry]")
-    }
+/// The console as the binary opens it, on a fresh scratch copy of the fixture.
+fn session() -> Session {
+    Session::open(Scratch::new(), false)
 }
 
 /// Hides the measured time and rate of a finished verify, keeping every line's width (the
@@ -61,18 +48,6 @@ fn without_timing(screen: &str) -> String {
         .join("\n")
 }
 
-/// The foreground colour of the first cell of `needle` on screen.
-fn colour_of(buffer: &Buffer, needle: &str) -> Option<Color> {
-    let text = text_of(buffer);
-    for (y, line) in text.lines().enumerate() {
-        if let Some(byte) = line.find(needle) {
-            let x = line[..byte].width() as u16;
-            return Some(buffer[(x, y as u16)].fg);
-        }
-    }
-    None
-}
-
 const IDS: [&str; 9] = [
     "com.acme.helpdesk",
     "order",
@@ -87,13 +62,13 @@ const IDS: [&str; 9] = [
 
 #[test]
 fn packages_screen_lists_every_package_once() {
-    let s = Session::new();
+    let s = session();
     let screen = s.screen();
     assert!(
         screen.contains("[registry]") && screen.contains("read-write"),
         "{screen}"
     );
-    assert!(screen.contains("9 packages · 12 rows"), "{screen}");
+    assert_contains(&screen, &["9 packages · 12 rows"]);
     assert_eq!(first_column(&screen)[1..], IDS, "{screen}");
     assert!(
         screen.contains("1.1.1"),
@@ -106,7 +81,7 @@ fn packages_screen_lists_every_package_once() {
 fn read_only_mode_is_shown_in_the_header() {
     let s = Session::open(Scratch::new(), true);
     let screen = s.screen();
-    assert!(screen.contains("READ-ONLY"), "{screen}");
+    assert_contains(&screen, &["READ-ONLY"]);
     assert!(!screen.contains("read-write"), "{screen}");
     insta::assert_snapshot!(
         "packages_read_only",
@@ -116,7 +91,7 @@ fn read_only_mode_is_shown_in_the_header() {
 
 #[test]
 fn filter_narrows_the_list_as_you_type() {
-    let mut s = Session::new();
+    let mut s = session();
     s.type_text("/crm");
     let screen = s.screen();
     assert_eq!(first_column(&screen)[1..], ["com.acme.crm"], "{screen}");
@@ -132,7 +107,7 @@ fn filter_narrows_the_list_as_you_type() {
 
     s.press(&[KeyCode::Enter]);
     let kept = s.screen();
-    assert!(kept.contains("filter: crm (1 of 9; Esc clears)"), "{kept}");
+    assert_contains(&kept, &["filter: crm (1 of 9; Esc clears)"]);
     // q types no letter once the filter is kept: it quits.
     s.press(&[KeyCode::Esc]);
     assert_eq!(first_column(&s.screen()).len(), 10, "Esc clears the filter");
@@ -141,26 +116,12 @@ fn filter_narrows_the_list_as_you_type() {
 
 #[test]
 fn versions_screen_marks_latest_and_highest_and_warns() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     let screen = s.screen();
-    assert!(screen.contains("Packages › com.acme.helpdesk"), "{screen}");
-    assert_eq!(
-        first_column(&screen)[1..],
-        ["1.1.1", "2.0.0", "1.1.0", "1.0.0"],
-        "{screen}"
-    );
-    assert!(
-        screen.contains("⚠ latest is 1.1.1 (inserted last) but the highest version is 2.0.0"),
-        "{screen}"
-    );
-    let row = |v: &str| {
-        screen
-            .lines()
-            .find(|l| first_column(l).first().map(String::as_str) == Some(v))
-            .unwrap_or_default()
-            .to_owned()
-    };
+    assert_contains(&screen, &["Packages › com.acme.helpdesk"]);
+    assert_helpdesk_versions(&screen);
+    let row = |v: &str| row_of(&screen, v).unwrap_or_default();
     assert!(row("1.1.1").contains("latest") && !row("1.1.1").contains("highest"));
     assert!(row("2.0.0").contains("highest"));
     assert!(
@@ -179,33 +140,34 @@ fn versions_screen_marks_latest_and_highest_and_warns() {
 
 #[test]
 fn detail_opens_on_the_manifest() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter]);
     let screen = s.screen();
-    assert!(
-        screen.contains("Packages › com.acme.helpdesk › 1.1.1"),
-        "{screen}"
+    assert_contains(
+        &screen,
+        &[
+            "Packages › com.acme.helpdesk › 1.1.1",
+            "Manifest │ Objects (1) │ Views (1) │ Apps (1) │ Flows (0) │ Agents (0) │ Tools (0) │ Translations (0) │ Integrity",
+            r#""id": "com.acme.helpdesk","#,
+        ],
     );
-    assert!(
-        screen.contains("Manifest │ Objects (1) │ Views (1) │ Apps (1) │ Flows (0) │ Agents (0) │ Tools (0) │ Translations (0) │ Integrity"),
-        "{screen}"
-    );
-    assert!(screen.contains(r#""id": "com.acme.helpdesk","#), "{screen}");
     insta::assert_snapshot!("detail_manifest", screen);
 }
 
 #[test]
 fn detail_objects_tab_lists_items_beside_coloured_json() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter, KeyCode::Tab]);
     let screen = s.screen();
-    assert!(
-        screen.contains("▶ helpdesk_ticket        Ticket"),
-        "{screen}"
+    assert_contains(
+        &screen,
+        &[
+            "▶ helpdesk_ticket        Ticket",
+            r#""name": "helpdesk_ticket","#,
+        ],
     );
-    assert!(screen.contains(r#""name": "helpdesk_ticket","#), "{screen}");
     let buffer = s.buffer();
     assert_eq!(colour_of(&buffer, r#""label""#), Some(Color::Cyan), "keys");
     assert_eq!(
@@ -218,24 +180,23 @@ fn detail_objects_tab_lists_items_beside_coloured_json() {
 
 #[test]
 fn integrity_tab_compares_stored_and_computed_hash() {
-    let mut s = Session::new();
+    let mut s = session();
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter, KeyCode::BackTab]);
     let screen = s.screen();
     let hash = "8d7a2f007f57c0edbcd0405787a40601e85a0c0492d37b2c954cdc3059e9479b";
-    assert!(
-        screen.contains(&format!("Stored hash     {hash}")),
-        "{screen}"
+    assert_contains(
+        &screen,
+        &[
+            &format!("Stored hash     {hash}"),
+            &format!("Computed hash   {hash} "),
+            "Hash check      ✓ sha256",
+        ],
     );
-    assert!(
-        screen.contains(&format!("Computed hash   {hash} ")),
-        "{screen}"
-    );
-    assert!(screen.contains("Hash check      ✓ sha256"), "{screen}");
     assert!(screen.contains(
         "Identity        ✓ row com.acme.helpdesk 1.1.1 · manifest com.acme.helpdesk 1.1.1"
     ));
-    assert!(screen.contains("Canonical form  ✓"), "{screen}");
+    assert_contains(&screen, &["Canonical form  ✓"]);
     insta::assert_snapshot!("detail_integrity", screen);
 }
 
@@ -247,21 +208,23 @@ fn integrity_tab_shows_a_tampered_row_failing() {
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Char('G'), KeyCode::Enter, KeyCode::BackTab]);
     let screen = s.screen();
-    assert!(screen.contains("› 1.0.0"), "{screen}");
-    assert!(
-        screen.contains("Result          FAIL hash_mismatch"),
-        "{screen}"
+    assert_contains(
+        &screen,
+        &[
+            "› 1.0.0",
+            "Result          FAIL hash_mismatch",
+            "✗ hash_mismatch",
+        ],
     );
-    assert!(screen.contains("✗ hash_mismatch"), "{screen}");
     // Opening a version verifies it: its badge follows on the Versions screen.
     s.press(&[KeyCode::Esc]);
     let versions = s.screen();
-    assert!(versions.contains("FAIL hash_mismatch"), "{versions}");
+    assert_contains(&versions, &["FAIL hash_mismatch"]);
 }
 
 #[test]
 fn help_overlay_lists_the_keys_of_the_screen() {
-    let mut s = Session::new();
+    let mut s = session();
     s.press(&[KeyCode::Char('?')]);
     let screen = s.screen();
     for keys in [
@@ -273,7 +236,7 @@ fn help_overlay_lists_the_keys_of_the_screen() {
             "{keys} missing: {screen}"
         );
     }
-    assert!(screen.contains("Keys: Packages"), "{screen}");
+    assert_contains(&screen, &["Keys: Packages"]);
     insta::assert_snapshot!("help_packages", screen);
     s.press(&[KeyCode::Esc]);
     assert!(
@@ -317,23 +280,22 @@ fn verify_all_shows_a_gauge_then_the_failures() {
         last: false,
     });
     let gauge = s.screen();
-    assert!(
-        gauge.contains("6 of 12 rows · 12 rows/s · 0.0 MB · 1 failed"),
-        "{gauge}"
+    assert_contains(
+        &gauge,
+        &[
+            "6 of 12 rows · 12 rows/s · 0.0 MB · 1 failed",
+            "Esc cancels",
+        ],
     );
-    assert!(gauge.contains("Esc cancels"), "{gauge}");
     insta::assert_snapshot!("verify_all_gauge", gauge);
 
     s.settle();
     let results = without_timing(&s.screen());
-    assert!(
-        results.contains("12 rows checked in [time]: 11 ok, 1 failed, 0 with warnings"),
-        "{results}"
+    assert_contains(
+        &results,
+        &["12 rows checked in [time]: 11 ok, 1 failed, 0 with warnings"],
     );
-    let failure = results
-        .lines()
-        .find(|l| l.contains("hash_mismatch"))
-        .unwrap_or_else(|| panic!("no failure listed: {results}"));
+    let failure = line_with(&results, &["hash_mismatch"]);
     assert!(
         failure.contains("com.acme.helpdesk") && failure.contains("1.0.0"),
         "{failure}"
@@ -346,16 +308,13 @@ fn verify_all_shows_a_gauge_then_the_failures() {
     s.press(&[KeyCode::Esc]);
     let packages = s.screen();
     let badge = |id: &str| {
-        packages
-            .lines()
-            .find(|l| first_column(l).first().map(String::as_str) == Some(id))
-            .map(|l| {
-                l.trim_end_matches('│')
-                    .split_whitespace()
-                    .last()
-                    .unwrap_or("")
-                    .to_owned()
-            })
+        row_of(&packages, id).map(|l| {
+            l.trim_end_matches('│')
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .to_owned()
+        })
     };
     assert_eq!(
         badge("com.acme.helpdesk").as_deref(),
@@ -367,45 +326,37 @@ fn verify_all_shows_a_gauge_then_the_failures() {
 
 #[test]
 fn verify_all_can_be_cancelled() {
-    let mut s = Session::new();
+    let mut s = session();
     s.console
         .key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
     // Esc raises the flag; on 12 rows the scan may already be done, and either way the
     // overlay ends with results rather than hanging.
     s.press(&[KeyCode::Esc]);
     let screen = without_timing(&s.screen());
-    assert!(screen.contains("rows checked in [time]"), "{screen}");
+    assert_contains(&screen, &["rows checked in [time]"]);
     s.press(&[KeyCode::Esc]);
     assert!(s.console.app.modal().is_none());
 }
 
 #[test]
 fn verify_selected_package_sets_its_badge() {
-    let mut s = Session::new();
+    let mut s = session();
     s.press(&[KeyCode::Char('v')]);
     let screen = s.screen();
-    assert!(
-        screen.contains("verify com.acme.helpdesk: ok, 4 rows checked, hashes match"),
-        "{screen}"
+    assert_contains(
+        &screen,
+        &["verify com.acme.helpdesk: ok, 4 rows checked, hashes match"],
     );
-    let helpdesk = screen
-        .lines()
-        .find(|l| l.contains("com.acme.helpdesk"))
-        .unwrap();
+    let helpdesk = line_with(&screen, &["com.acme.helpdesk"]);
     assert!(
         helpdesk.trim_end_matches('│').trim_end().ends_with("ok"),
         "{helpdesk}"
     );
-    let crm = screen.lines().find(|l| l.contains("com.acme.crm")).unwrap();
-    assert!(crm.contains("unknown"), "{crm}");
+    let crm = line_with(&screen, &["com.acme.crm"]);
+    assert_contains(crm, &["unknown"]);
     s.console.act(Action::Refresh);
     s.settle();
-    assert!(s
-        .screen()
-        .lines()
-        .find(|l| l.contains("com.acme.helpdesk"))
-        .unwrap()
-        .contains("unknown"));
+    assert_contains(line_with(&s.screen(), &["com.acme.helpdesk"]), &["unknown"]);
 }
 
 #[test]
@@ -420,18 +371,16 @@ fn registry_text_is_drawn_with_placeholders() {
         .any(|c| c.symbol().chars().any(|ch| ch.is_control()));
     assert!(!any_control, "a control character reached the buffer");
     let screen = s.screen();
-    assert!(screen.contains("Evil ␛]0;PWNED␇ ␛[2J name"), "{screen}");
-    assert!(screen.contains("com.acme.crm"), "{screen}");
+    assert_contains(&screen, &["Evil ␛]0;PWNED␇ ␛[2J name", "com.acme.crm"]);
     s.type_text("/evil");
     s.press(&[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter, KeyCode::Tab]);
     let detail = s.screen();
-    assert!(detail.contains("evil␛[31m_object"), "{detail}");
-    assert!(detail.contains(r#""label": "�2J""#), "{detail}");
+    assert_contains(&detail, &["evil␛[31m_object", r#""label": "�2J""#]);
 }
 
 #[test]
 fn back_goes_up_the_stack_and_stale_answers_are_dropped() {
-    let mut s = Session::new();
+    let mut s = session();
     s.type_text("/helpdesk");
     s.console
         .key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
@@ -452,7 +401,7 @@ fn back_goes_up_the_stack_and_stale_answers_are_dropped() {
 
 #[test]
 fn ctrl_c_quits_even_while_typing_a_filter() {
-    let mut s = Session::new();
+    let mut s = session();
     s.type_text("/q");
     assert!(!s.console.app.should_quit(), "q is text on the filter line");
     s.console
@@ -462,12 +411,12 @@ fn ctrl_c_quits_even_while_typing_a_filter() {
 
 #[test]
 fn storage_errors_go_to_the_footer() {
-    let mut s = Session::new();
+    let mut s = session();
     let db = rusqlite::Connection::open(&s.scratch.db).unwrap();
     db.execute_batch("DROP TABLE sys_packages").unwrap();
     s.press(&[KeyCode::Char('r')]);
     let screen = s.screen();
-    assert!(screen.contains("no such table: sys_packages"), "{screen}");
+    assert_contains(&screen, &["no such table: sys_packages"]);
     assert!(
         screen.contains("pkgdeck"),
         "the console still draws: {screen}"
@@ -476,7 +425,7 @@ fn storage_errors_go_to_the_footer() {
 
 #[test]
 fn q_quits_while_verify_all_runs() {
-    let mut s = Session::new();
+    let mut s = session();
     s.console
         .key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
     assert!(s.console.app.verify_ticket().is_some());
@@ -487,7 +436,7 @@ fn q_quits_while_verify_all_runs() {
 
 #[test]
 fn help_scrolls_when_the_terminal_is_short() {
-    let mut s = Session::new();
+    let mut s = session();
     s.console.app.resize(100, 20);
     s.press(&[KeyCode::Char('?')]);
     let top = text_of(&s.buffer_sized(100, 20));

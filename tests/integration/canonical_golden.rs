@@ -4,12 +4,11 @@
 
 use pkgdeck::registry::canonical::{self, JsValue};
 
+use crate::support::scratch::GOLDEN;
+
 #[test]
 fn stringify_and_hash_match_golden_file() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/stringify-golden.jsonl"
-    );
+    let path = GOLDEN;
     let golden =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let mut checked = 0;

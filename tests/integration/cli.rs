@@ -1,76 +1,20 @@
 //! The real `pkgdeck` binary on real SQLite files: output shapes, exit codes, and that refused
 //! input leaves the file byte-for-byte unchanged.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 
-use sha2::{Digest, Sha256};
+use pkgdeck::config::Dirs;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/seed-written.db"
-);
+use crate::support::assert::assert_contains;
+use crate::support::scratch::{checksum, pkgdeck, stored_rows, Scratch, StoredRow};
 
-struct Sandbox {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("seed.db");
-        std::fs::write(&db, std::fs::read(FIXTURE).unwrap()).unwrap();
-        Sandbox { dir, db }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_pkgdeck"));
-        c.arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env("PKGDECK_DATA_DIR", self.dir.path().join("data"))
-            .env("PKGDECK_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("PKGDECK_DB")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn file(&self, name: &str, text: &str) -> String {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    }
-
-    fn checksum(&self) -> String {
-        checksum(&self.db)
-    }
-}
-
-fn checksum(path: &Path) -> String {
-    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
+/// One row as stored, found by id and version.
+fn stored_row(db: &Path, id: &str, version: &str) -> StoredRow {
+    stored_rows(db)
+        .into_iter()
+        .find(|r| r.0 == id && r.1 == version)
+        .unwrap_or_else(|| panic!("no row {id} {version} in {}", db.display()))
 }
 
 fn stdout(o: &Output) -> String {
@@ -100,7 +44,7 @@ const GOOD: &str = r#"{"manifest":{"id":"com.acme.new","version":"1.0.0","type":
 
 #[test]
 fn list_versions_get_in_the_documented_json_shapes() {
-    let s = Sandbox::new();
+    let s = Scratch::new();
     let o = s.run(&["list", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let list = json(&o);
@@ -164,10 +108,7 @@ fn list_versions_get_in_the_documented_json_shapes() {
         ]
     );
     // The manifest is embedded in stored key order, integer-like keys first, as stored.
-    assert!(
-        text.contains(r#""manifest":{"2":"two","10":"ten","id":"keys""#),
-        "{text}"
-    );
+    assert_contains(&text, &[r#""manifest":{"2":"two","10":"ten","id":"keys""#]);
     let latest = json(&s.run(&["get", "com.acme.helpdesk", "--json"]));
     assert_eq!(latest["version"], "1.1.1");
     let exact = json(&s.run(&["get", "com.acme.helpdesk", "1.0.0", "--json"]));
@@ -180,7 +121,7 @@ fn list_versions_get_in_the_documented_json_shapes() {
 
 #[test]
 fn negative_answers_exit_1() {
-    let s = Sandbox::new();
+    let s = Scratch::new();
     for args in [
         &["get", "nope"][..],
         &["get", "com.acme.helpdesk", "9.9.9"],
@@ -195,24 +136,24 @@ fn negative_answers_exit_1() {
 
 #[test]
 fn publish_then_same_hash_is_a_no_op_and_overwrite_needs_the_flag() {
-    let s = Sandbox::new();
+    let s = Scratch::new();
     let f = s.file("new.json", GOOD);
     let o = s.run(&["publish", &f, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let p = json(&o);
     assert_eq!(keys(&p), ["id", "version", "hash", "replaced"]);
     assert!(p["replaced"].is_null());
-    let sum = s.checksum();
+    let sum = checksum(&s.db);
     let again = s.run(&["publish", &f, "--json"]);
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(json(&again)["hash"], p["hash"]);
-    assert_eq!(s.checksum(), sum, "a same-hash publish writes nothing");
+    assert_eq!(checksum(&s.db), sum, "a same-hash publish writes nothing");
 
-    let changed = s.file("changed.json", &GOOD.replace("n_obj", "other"));
+    let changed = s.file("changed.json", GOOD.replace("n_obj", "other"));
     let refused = s.run(&["publish", &changed]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(one_sentence(&refused).contains("--allow-overwrite"));
-    assert_eq!(s.checksum(), sum);
+    assert_eq!(checksum(&s.db), sum);
 
     let over = s.run(&["publish", &changed, "--allow-overwrite", "--json"]);
     assert_eq!(over.status.code(), Some(0), "{}", stderr(&over));
@@ -235,8 +176,8 @@ fn publish_then_same_hash_is_a_no_op_and_overwrite_needs_the_flag() {
 
 #[test]
 fn refused_input_exits_2_and_leaves_the_file_unchanged() {
-    let s = Sandbox::new();
-    let sum = s.checksum();
+    let s = Scratch::new();
+    let sum = checksum(&s.db);
     let cases = [
         ("bad-version.json", GOOD.replace("1.0.0", "1.0"), "$.manifest.version"),
         ("malformed.json", "{\"manifest\": {\"id\": \"x\"\n  \"version\": 1}".to_owned(), "line 2, column 3"),
@@ -262,7 +203,7 @@ fn refused_input_exits_2_and_leaves_the_file_unchanged() {
             e.contains(name) || expect == "--allow-overwrite",
             "names the file: {e}"
         );
-        assert_eq!(s.checksum(), sum, "{name} changed the file");
+        assert_eq!(checksum(&s.db), sum, "{name} changed the file");
     }
     let missing = s.run(&["publish", "/nonexistent/doc.json"]);
     assert_eq!(missing.status.code(), Some(2));
@@ -276,21 +217,16 @@ fn refused_input_exits_2_and_leaves_the_file_unchanged() {
     let f = s.file("ok.json", GOOD);
     let ro = s.run(&["--read-only", "publish", &f]);
     assert_eq!(ro.status.code(), Some(2));
-    assert_eq!(s.checksum(), sum);
+    assert_eq!(checksum(&s.db), sum);
     assert!(!s.dir.path().join("data/audit.log").exists());
 }
 
 #[test]
 fn a_file_that_is_not_sqlite_exits_3_naming_it() {
-    let s = Sandbox::new();
-    let path = s.file("notes.db", &"this is not a database\n".repeat(300));
+    let s = Scratch::new();
+    let path = s.file("notes.db", "this is not a database\n".repeat(300));
     let before = checksum(Path::new(&path));
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pkgdeck"));
-    let o = c
-        .args(["--db", &path, "list"])
-        .env("PKGDECK_DATA_DIR", s.dir.path().join("data"))
-        .output()
-        .unwrap();
+    let o = s.pkgdeck().args(["--db", &path, "list"]).output().unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let e = one_sentence(&o);
     assert!(
@@ -298,9 +234,9 @@ fn a_file_that_is_not_sqlite_exits_3_naming_it() {
         "{e}"
     );
     assert_eq!(checksum(Path::new(&path)), before);
-    let o = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
+    let o = s
+        .pkgdeck()
         .args(["--db", "/nonexistent-dir/x.db", "list"])
-        .env("PKGDECK_DATA_DIR", s.dir.path().join("data"))
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
@@ -309,7 +245,7 @@ fn a_file_that_is_not_sqlite_exits_3_naming_it() {
 
 #[test]
 fn verify_names_each_bad_row_and_exits_1() {
-    let s = Sandbox::new();
+    let s = Scratch::new();
     let c = rusqlite::Connection::open(&s.db).unwrap();
     c.execute_batch(
         "UPDATE sys_packages SET metadata = '{\"objects\":[]}' WHERE id = 'com.acme.crm';
@@ -362,11 +298,13 @@ fn verify_names_each_bad_row_and_exits_1() {
     let human = s.run(&["verify"]);
     assert_eq!(human.status.code(), Some(1));
     let text = stdout(&human);
-    assert!(
-        text.contains("FAIL com.acme.crm 1.2.0: hash_mismatch"),
-        "{text}"
+    assert_contains(
+        &text,
+        &[
+            "FAIL com.acme.crm 1.2.0: hash_mismatch",
+            "FAIL sp 9.0.0: identity_mismatch",
+        ],
     );
-    assert!(text.contains("FAIL sp 9.0.0: identity_mismatch"), "{text}");
     // list still works, with the unreadable name as null.
     let l = json(&s.run(&["list", "--json"]));
     let dup = l
@@ -384,7 +322,7 @@ fn verify_names_each_bad_row_and_exits_1() {
 
 #[test]
 fn export_diff_delete_restore() {
-    let s = Sandbox::new();
+    let s = Scratch::new();
     let out = s.dir.path().join("export.json");
     let o = s.run(&[
         "export",
@@ -403,14 +341,7 @@ fn export_diff_delete_restore() {
     let dj = json(&s.run(&["diff", "com.acme.helpdesk", "1.1.0", "1.1.1", "--json"]));
     assert_eq!(keys(&dj), ["id", "from", "to", "manifest", "sections"]);
 
-    let before = rusqlite::Connection::open(&s.db)
-        .unwrap()
-        .query_row(
-            "SELECT manifest, metadata, hash, created_at, updated_at FROM sys_packages WHERE id='com.acme.helpdesk' AND version='1.1.0'",
-            [],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)),
-        )
-        .unwrap();
+    let before = stored_row(&s.db, "com.acme.helpdesk", "1.1.0");
     let del = s.run(&["delete", "com.acme.helpdesk", "1.1.0", "--yes"]);
     assert_eq!(del.status.code(), Some(0), "{}", stderr(&del));
     let text = stdout(&del);
@@ -425,14 +356,7 @@ fn export_diff_delete_restore() {
     );
     let r = s.run(&["restore", &trash_file]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let after = rusqlite::Connection::open(&s.db)
-        .unwrap()
-        .query_row(
-            "SELECT manifest, metadata, hash, created_at, updated_at FROM sys_packages WHERE id='com.acme.helpdesk' AND version='1.1.0'",
-            [],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)),
-        )
-        .unwrap();
+    let after = stored_row(&s.db, "com.acme.helpdesk", "1.1.0");
     assert_eq!(before, after);
     let t = json(&s.run(&["trash", "--json"]));
     assert_eq!(t.as_array().unwrap().len(), 1);
@@ -456,46 +380,33 @@ fn export_diff_delete_restore() {
 
 #[test]
 fn no_target_uses_the_registry_in_the_data_dir() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-            .args(args)
-            .env("PKGDECK_DATA_DIR", dir.path().join("data"))
-            .env("PKGDECK_CONFIG_DIR", dir.path().join("config"))
-            .env_remove("PKGDECK_DB")
-            .output()
-            .unwrap()
-    };
+    let s = Scratch::empty();
+    let dirs = s.dirs();
+    let run = |args: &[&str]| s.pkgdeck().args(args).output().unwrap();
     let o = run(&["list", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "[]");
-    assert!(dir.path().join("data/registry.db").exists());
-    let f = dir.path().join("d.json");
-    std::fs::write(&f, GOOD).unwrap();
-    assert_eq!(
-        run(&["publish", f.to_str().unwrap()]).status.code(),
-        Some(0)
-    );
+    let registry = dirs.data.join("registry.db");
+    assert!(registry.exists());
+    let f = s.file("d.json", GOOD);
+    assert_eq!(run(&["publish", &f]).status.code(), Some(0));
     assert_eq!(json(&run(&["list", "--json"])).as_array().unwrap().len(), 1);
     // file: prefix and PKGDECK_DB name the same kind of target.
-    let o = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
+    let elsewhere = Dirs {
+        data: s.dir.path().join("other"),
+        config: dirs.config.clone(),
+    };
+    let o = pkgdeck(&elsewhere)
         .args(["list", "--json"])
-        .env(
-            "PKGDECK_DB",
-            format!("file:{}", dir.path().join("data/registry.db").display()),
-        )
-        .env("PKGDECK_DATA_DIR", dir.path().join("other"))
+        .env("PKGDECK_DB", format!("file:{}", registry.display()))
         .output()
         .unwrap();
     assert_eq!(json(&o).as_array().unwrap().len(), 1);
     // A saved connection by name.
-    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::create_dir_all(&dirs.config).unwrap();
     std::fs::write(
-        dir.path().join("config/config.toml"),
-        format!(
-            "[connections.main]\ntarget = \"{}\"\n",
-            dir.path().join("data/registry.db").display()
-        ),
+        dirs.config.join("config.toml"),
+        format!("[connections.main]\ntarget = \"{}\"\n", registry.display()),
     )
     .unwrap();
     let o = run(&["-c", "main", "list", "--json"]);

@@ -1,34 +1,48 @@
-//! Support for tests that drive the console through its key handling, with the real worker
-//! thread, and draw it into a `TestBackend`. Include it next to `common/tmux.rs`, whose
-//! [`Scratch`] it runs on.
-
-#![allow(dead_code)]
+//! The console driven through its key handling, with the real worker thread, on a
+//! [`Scratch`] registry, and drawn into a `TestBackend`.
 
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pkgdeck::registry::Registry;
+use pkgdeck::tui::app::MessageKind;
 use pkgdeck::tui::Console;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
 
-use crate::tmux::Scratch;
+use super::scratch::Scratch;
+use super::screen::text_of;
 
 /// How long a test waits for the worker to answer what the last key asked.
 const SETTLE: Duration = Duration::from_secs(10);
 
-/// The console on a scratch registry. Each test file opens it its own way (`open`), and
-/// reads the screen its own way (`screen`).
+/// The console on a scratch registry.
 pub struct Session {
     pub scratch: Scratch,
     pub console: Console,
 }
 
 impl Session {
+    /// The console as the binary opens it ([`Console::open`]: pkgdeck's own data and config
+    /// dirs, the process's working directory).
+    pub fn open(scratch: Scratch, read_only: bool) -> Session {
+        let console = Console::open(scratch.registry(read_only)).expect("start the console");
+        Session::start(scratch, console)
+    }
+
+    /// The console with the scratch data and config dirs, and the scratch directory as the
+    /// working directory for the paths typed after `p`.
+    pub fn in_scratch(scratch: Scratch, read_only: bool) -> Session {
+        let cwd = scratch.dir.path().to_owned();
+        let console = Console::open_in(scratch.registry(read_only), scratch.dirs(), cwd)
+            .expect("start the console");
+        Session::start(scratch, console)
+    }
+
     /// Sizes the console like the 160×50 terminal the tests draw into, and waits for what it
     /// loads on open.
-    pub fn start(scratch: Scratch, mut console: Console) -> Session {
+    fn start(scratch: Scratch, mut console: Console) -> Session {
         console.app.resize(160, 50);
         let mut s = Session { scratch, console };
         s.settle();
@@ -71,31 +85,28 @@ impl Session {
         terminal.backend().buffer().clone()
     }
 
+    /// The screen as text with the scratch paths masked, so snapshots do not depend on them.
+    pub fn screen(&self) -> String {
+        text_of(&self.buffer())
+            .replace(&self.scratch.db.display().to_string(), "[registry]")
+            .replace(&self.scratch.dir.path().display().to_string(), "[scratch]")
+    }
+
+    /// The message in the footer; panics when there is none.
+    pub fn message(&self) -> (MessageKind, String) {
+        let m = self.console.app.message().expect("a message in the footer");
+        (m.kind, m.text.clone())
+    }
+
+    /// A second, read-write registry on the same scratch file, to check or change it behind
+    /// the console's back.
+    pub fn registry(&self) -> Registry {
+        self.scratch.registry(false)
+    }
+
     /// Packages → (filter) com.acme.helpdesk → its versions.
     pub fn open_helpdesk_versions(&mut self) {
         self.type_text("/helpdesk");
         self.press(&[KeyCode::Enter, KeyCode::Enter]);
     }
-}
-
-/// The buffer's lines, wide characters counted once.
-pub fn text_of(buffer: &Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut skip = 0;
-        let mut line = String::new();
-        for x in 0..area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let symbol = buffer[(x, y)].symbol();
-            skip = symbol.width().saturating_sub(1);
-            line.push_str(symbol);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }

@@ -7,33 +7,7 @@ use pkgdeck::registry::canonical::{self, CanonicalError};
 use std::fmt::Write as _;
 use std::process::Command;
 
-/// SplitMix64: small, deterministic, good enough for test-case generation.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-    fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
+use crate::support::rng::Rng;
 
 const WHITESPACE: &[&str] = &[" ", "\t", "\n", "\r\n", "  ", " \n\t ", "\r", "\n\n    "];
 
@@ -384,7 +358,7 @@ fn document(rng: &mut Rng) -> String {
     ws(rng, &mut out);
     if rng.chance(80) {
         // A container at the top, like publish documents.
-        let mut inner = Rng(rng.next());
+        let mut inner = Rng::new(rng.next());
         loop {
             let mut candidate = String::new();
             value(&mut inner, 0, &mut candidate);
@@ -582,22 +556,42 @@ fn is_surrogate_escape(escape: &str) -> bool {
         && u32::from_str_radix(&escape[2..], 16).is_ok_and(|u| (0xD800..0xE000).contains(&u))
 }
 
+/// Fails with the first 30 differences from Node.js, if there are any.
+fn assert_agrees_with_node(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} differences from Node.js:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 fn show(s: &str) -> String {
     serde_json::to_string(s).unwrap()
+}
+
+/// What Node made of a text: its output, or that `JSON.parse` threw.
+fn show_node(output: Option<&str>) -> String {
+    output.map_or("(JSON.parse throws)".to_owned(), show)
 }
 
 #[test]
 fn canonicalize_matches_node_json_stringify() {
     let mut valid = Vec::new();
     for seed in 1..=4u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x1234_5678_9ABC_DEF1));
+        let mut rng = Rng::new(seed.wrapping_mul(0x1234_5678_9ABC_DEF1));
         for _ in 0..1000 {
             valid.push(document(&mut rng));
         }
     }
     // Mutated copies of small documents: the grammar must accept and reject exactly
     // what JSON.parse does.
-    let mut rng = Rng(0xC0FFEE);
+    let mut rng = Rng::new(0xC0FFEE);
     let small: Vec<&String> = valid.iter().filter(|t| t.len() < 400).collect();
     let mut mutated = Vec::new();
     for i in 0..2500 {
@@ -703,9 +697,7 @@ fn canonicalize_matches_node_json_stringify() {
             (node_out, ours) => failures.push(format!(
                 "mutated text handled differently\n  input: {}\n  node:  {}\n  ours:  {}",
                 show(text),
-                node_out
-                    .as_deref()
-                    .map_or("(JSON.parse throws)".to_owned(), show),
+                show_node(node_out.as_deref()),
                 match ours {
                     Ok(o) => show(o),
                     Err(e) => e.to_string(),
@@ -727,9 +719,7 @@ fn canonicalize_matches_node_json_stringify() {
             }
             (Err(e), node_out) => Some(format!(
                 "refused ({e}) but node gives {}",
-                node_out
-                    .as_deref()
-                    .map_or("(JSON.parse throws)".to_owned(), show)
+                show_node(node_out.as_deref())
             )),
         };
         if let Some(why) = why {
@@ -743,17 +733,7 @@ fn canonicalize_matches_node_json_stringify() {
         mutated.len(),
         refusals.len()
     );
-    assert!(
-        failures.is_empty(),
-        "{} differences from Node.js:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(30)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_agrees_with_node(&failures);
     assert!(
         changed > valid.len() / 2,
         "generator too tame: {changed} changed"
@@ -788,7 +768,7 @@ fn stored_lone_surrogates_match_node_json_stringify() {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    let mut rng = Rng(0x5EED_D800);
+    let mut rng = Rng::new(0x5EED_D800);
     while texts.len() < 1500 {
         let base = document(&mut rng);
         let quotes: Vec<usize> = base.match_indices('"').map(|(i, _)| i).collect();
@@ -854,9 +834,7 @@ fn stored_lone_surrogates_match_node_json_stringify() {
             (node_out, ours) => failures.push(format!(
                 "stored text handled differently\n  input: {}\n  node:  {}\n  ours:  {:?}",
                 show(text),
-                node_out
-                    .as_deref()
-                    .map_or("(JSON.parse throws)".to_owned(), show),
+                show_node(node_out.as_deref()),
                 ours
             )),
         }
@@ -865,17 +843,7 @@ fn stored_lone_surrogates_match_node_json_stringify() {
         "{} stored texts: {accepted} accepted ({canonical_lone} canonical with a lone surrogate), {rejected} refused",
         texts.len()
     );
-    assert!(
-        failures.is_empty(),
-        "{} differences from Node.js:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(30)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_agrees_with_node(&failures);
     assert!(
         accepted > 300 && rejected > 100 && canonical_lone >= 2,
         "cases too tame: {accepted}/{rejected}/{canonical_lone}"

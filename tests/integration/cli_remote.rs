@@ -2,21 +2,21 @@
 //! servers: same answers as on a file, exit code 3 with one sentence for every failure, and the
 //! token never in any output.
 
-mod common;
+use std::process::Output;
 
-use std::process::{Command, Output};
-
-use common::{Reply, Responder, TursoServer};
+use crate::support::responder::{Reply, Responder};
+use crate::support::scratch::Scratch;
+use crate::support::tursodb::{free_port, TursoServer};
 
 const TOKEN: &str = "tok-SECRET-8f3a91c2";
 
-fn pkgdeck(target: &str, data: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
+/// `pkgdeck --db TARGET ARGS…` with the scratch dirs and [`TOKEN`] in the environment.
+fn pkgdeck(scratch: &Scratch, target: &str, args: &[&str]) -> Output {
+    scratch
+        .pkgdeck()
         .arg("--db")
         .arg(target)
         .args(args)
-        .env("PKGDECK_DATA_DIR", data)
-        .env("PKGDECK_CONFIG_DIR", data.join("config"))
         .env("PKGDECK_AUTH_TOKEN", TOKEN)
         .env_remove("TURSO_AUTH_TOKEN")
         .env_remove("LIBSQL_AUTH_TOKEN")
@@ -42,13 +42,13 @@ fn assert_no_token(o: &Output) {
 
 #[test]
 fn commands_work_on_a_remote_registry_like_on_a_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = common::fixture_copy("seed-written.db", dir.path());
+    let scratch = Scratch::new();
+    let db = scratch.db.clone();
     let server = TursoServer::start(&db);
-    let data = dir.path().join("data");
+    let data = scratch.dirs().data;
     let url = server.url.clone();
 
-    let o = pkgdeck(&url, &data, &["list", "--json"]);
+    let o = pkgdeck(&scratch, &url, &["list", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     assert_no_token(&o);
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -56,25 +56,23 @@ fn commands_work_on_a_remote_registry_like_on_a_file() {
     assert_eq!(list[0]["id"], "com.acme.helpdesk");
     assert_eq!(list[0]["version"], "1.1.1");
 
-    let o = pkgdeck(&url, &data, &["verify"]);
+    let o = pkgdeck(&scratch, &url, &["verify"]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("checked 12 rows: 12 ok"));
 
-    let doc = dir.path().join("hotfix.json");
-    std::fs::write(
-        &doc,
+    let doc = scratch.file(
+        "hotfix.json",
         r#"{"manifest":{"id":"com.acme.helpdesk","version":"1.1.2","type":"app","name":"Helpdesk"},"metadata":{"objects":[{"name":"helpdesk_ticket"}]}}"#,
-    )
-    .unwrap();
-    let o = pkgdeck(&url, &data, &["publish", doc.to_str().unwrap(), "--json"]);
+    );
+    let o = pkgdeck(&scratch, &url, &["publish", &doc, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     let published: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let o = pkgdeck(&url, &data, &["get", "com.acme.helpdesk", "--json"]);
+    let o = pkgdeck(&scratch, &url, &["get", "com.acme.helpdesk", "--json"]);
     let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(got["version"], "1.1.2");
     assert_eq!(got["hash"], published["hash"]);
 
-    let o = pkgdeck(&url, &data, &["delete", "com.acme.crm", "--yes"]);
+    let o = pkgdeck(&scratch, &url, &["delete", "com.acme.crm", "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     assert_no_token(&o);
     // The audit log names the target without the token.
@@ -92,22 +90,19 @@ fn commands_work_on_a_remote_registry_like_on_a_file() {
 
     // What the server wrote is in its file, and verifies there.
     server.stop();
-    let o = pkgdeck(db.to_str().unwrap(), &data, &["verify", "--json"]);
+    let db = db.display().to_string();
+    let o = pkgdeck(&scratch, &db, &["verify", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (v["checked"].as_u64(), v["ok"].as_u64()),
         (Some(12), Some(12))
     );
-    let o = pkgdeck(
-        db.to_str().unwrap(),
-        &data,
-        &["versions", "com.acme.helpdesk", "--json"],
-    );
+    let o = pkgdeck(&scratch, &db, &["versions", "com.acme.helpdesk", "--json"]);
     let versions: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(versions[0]["version"], "1.1.2");
     assert_eq!(
-        pkgdeck(db.to_str().unwrap(), &data, &["get", "com.acme.crm"])
+        pkgdeck(&scratch, &db, &["get", "com.acme.crm"])
             .status
             .code(),
         Some(1)
@@ -116,10 +111,9 @@ fn commands_work_on_a_remote_registry_like_on_a_file() {
 
 #[test]
 fn broken_servers_exit_3_with_one_sentence_and_no_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let scratch = Scratch::empty();
     let check = |target: &str, expect: &str| {
-        let o = pkgdeck(target, &data, &["list"]);
+        let o = pkgdeck(&scratch, target, &["list"]);
         assert_eq!(o.status.code(), Some(3), "{target}: {}", all_output(&o));
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -127,7 +121,7 @@ fn broken_servers_exit_3_with_one_sentence_and_no_token() {
         assert_no_token(&o);
         err
     };
-    let port = common::free_port();
+    let port = free_port();
     let err = check(&format!("http://127.0.0.1:{port}"), "cannot reach");
     assert!(err.contains(&format!("127.0.0.1:{port}")));
     let r = Responder::start(vec![Reply::status(401, "unauthorized")]);
@@ -141,6 +135,6 @@ fn broken_servers_exit_3_with_one_sentence_and_no_token() {
     // A token given in the URL is masked too.
     let r = Responder::start(vec![Reply::status(500, "boom")]);
     check(&format!("{}?authToken={TOKEN}", r.url), "500");
-    let o = pkgdeck("ftp://example", &data, &["list"]);
+    let o = pkgdeck(&scratch, "ftp://example", &["list"]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -4,31 +4,17 @@
 //! file itself: with the CLI, with rusqlite (every column of every row) and with a SHA-256
 //! of the file where nothing may change. tmux is required: without it these fail.
 
-#[path = "common/tmux.rs"]
-mod tmux;
-
 use std::path::Path;
-use std::process::Command;
 
 use pkgdeck::registry::trash::Trash;
-use sha2::{Digest, Sha256};
-use tmux::{stored_rows, Scratch, StoredRow, Tmux, FIXTURE};
 
-fn checksum(path: &Path) -> String {
-    let bytes = std::fs::read(path).expect("read the registry file");
-    format!("{:x}", Sha256::digest(bytes))
-}
+use crate::support::assert::assert_contains;
+use crate::support::scratch::{checksum, stored_rows, Scratch, StoredRow, FIXTURE};
+use crate::support::tmux::Tmux;
 
-/// `pkgdeck ARGS…` with the scratch data and config dirs; returns (status, stdout, stderr).
+/// `pkgdeck --db <scratch copy> ARGS…`; returns (status, stdout, stderr).
 fn cli(scratch: &Scratch, args: &[&str]) -> (i32, String, String) {
-    let dirs = scratch.dirs();
-    let out = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-        .args(args)
-        .env("PKGDECK_DATA_DIR", &dirs.data)
-        .env("PKGDECK_CONFIG_DIR", &dirs.config)
-        .env_remove("PKGDECK_DB")
-        .output()
-        .expect("run pkgdeck");
+    let out = scratch.run(args);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -36,24 +22,11 @@ fn cli(scratch: &Scratch, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Packages → (filter) com.acme.helpdesk → its versions, newest first (1.1.1 selected).
-fn open_helpdesk_versions(t: &Tmux) {
-    t.wait_for("com.acme.crm");
-    t.keys(&["/"]);
-    t.type_text("helpdesk");
-    t.wait_for("/helpdesk█");
-    t.keys(&["Enter", "Enter"]);
-    t.wait_until("the versions of com.acme.helpdesk", |s| {
-        s.contains("Versions of com.acme.helpdesk") && s.contains("1.0.0")
-    });
-}
-
 #[test]
 fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     let scratch = Scratch::new();
-    let db = scratch.db.display().to_string();
     let t = Tmux::console(&scratch);
-    open_helpdesk_versions(&t);
+    t.open_helpdesk_versions();
     assert!(t.screen().contains("│▶ 1.1.1"), "1.1.1 is selected");
 
     t.keys(&["h"]);
@@ -61,15 +34,14 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     let editor = t.wait_until("the pre-filled, validated hotfix", |s| {
         s.contains(r#""version": "1.1.2""#) && s.contains("✓ valid")
     });
-    assert!(
-        editor.contains("Hotfix com.acme.helpdesk 1.1.1 → 1.1.2"),
-        "{editor}"
+    assert_contains(
+        &editor,
+        &["Hotfix com.acme.helpdesk 1.1.1 → 1.1.2", "✓ valid"],
     );
-    assert!(editor.contains("✓ valid"), "{editor}");
 
     t.keys(&["C-s"]);
     let review = t.wait_for("Review: com.acme.helpdesk 1.1.2");
-    assert!(review.contains("version     1.1.2"), "{review}");
+    assert_contains(&review, &["version     1.1.2"]);
     let hash = review
         .lines()
         .find_map(|l| l.split("new hash    ").nth(1))
@@ -77,18 +49,18 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
         .unwrap_or_else(|| panic!("no new hash on the review: {review}"))
         .to_owned();
     assert_eq!(hash.len(), 64, "{hash}");
-    assert!(
-        review.contains("Diff against com.acme.helpdesk 1.1.1 (the current latest)"),
-        "{review}"
+    assert_contains(
+        &review,
+        &["Diff against com.acme.helpdesk 1.1.1 (the current latest)"],
     );
 
     t.keys(&["y"]);
     let done = t.wait_for("read back and verified: ok");
-    assert!(
-        done.contains(&format!(
+    assert_contains(
+        &done,
+        &[&format!(
             "✓ published com.acme.helpdesk 1.1.2 · hash {hash}"
-        )),
-        "{done}"
+        )],
     );
     t.keys(&["Enter"]);
     t.wait_until("the review to close on the refreshed list", |s| {
@@ -97,16 +69,13 @@ fn hotfix_publishes_reads_back_and_keeps_every_other_row() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 
-    let (status, out, err) = cli(
-        &scratch,
-        &["--db", &db, "get", "com.acme.helpdesk", "--json"],
-    );
+    let (status, out, err) = cli(&scratch, &["get", "com.acme.helpdesk", "--json"]);
     assert_eq!(status, 0, "{err}");
     let got: serde_json::Value = serde_json::from_str(&out).expect("get --json is JSON");
     assert_eq!(got["version"], "1.1.2", "{out}");
     assert_eq!(got["manifest"]["version"], "1.1.2", "{out}");
     assert_eq!(got["hash"], hash.as_str(), "{out}");
-    let (status, out, err) = cli(&scratch, &["--db", &db, "verify"]);
+    let (status, out, err) = cli(&scratch, &["verify"]);
     assert_eq!(status, 0, "verify: {out}{err}");
 
     let mut after = stored_rows(&scratch.db);
@@ -131,7 +100,7 @@ fn delete_needs_the_version_typed_and_keeps_the_row_in_the_trash() {
     let scratch = Scratch::new();
     let before = checksum(&scratch.db);
     let t = Tmux::console(&scratch);
-    open_helpdesk_versions(&t);
+    t.open_helpdesk_versions();
     t.keys(&["G"]);
     t.wait_for("│▶ 1.0.0");
 
@@ -142,12 +111,12 @@ fn delete_needs_the_version_typed_and_keeps_the_row_in_the_trash() {
             && dialog.contains("version 1.0.0 of com.acme.helpdesk"),
         "{dialog}"
     );
-    assert!(
-        dialog.contains(&format!(
+    assert_contains(
+        &dialog,
+        &[&format!(
             "It goes to the trash first: {}/",
             scratch.dirs().trash().display()
-        )),
-        "{dialog}"
+        )],
     );
     t.type_text("9.9.9");
     t.wait_for("> 9.9.9█");
@@ -219,9 +188,9 @@ fn read_only_console_refuses_delete_and_publish() {
     let before = checksum(&scratch.db);
     let db = scratch.db.display().to_string();
     let t = Tmux::start(&scratch, &["--read-only", "--db", &db]);
-    open_helpdesk_versions(&t);
+    t.open_helpdesk_versions();
     let versions = t.screen();
-    assert!(versions.contains("READ-ONLY"), "{versions}");
+    assert_contains(&versions, &["READ-ONLY"]);
     assert!(
         versions.contains("(read-only) h hotfix  d delete  D delete all  p publish"),
         "the writes are marked in the footer: {versions}"
@@ -262,8 +231,7 @@ const BAD_VERSION: &str = "{\n  \"manifest\": {\n    \"id\": \"com.acme.fresh\",
 fn editor_validates_as_you_type_and_reviews_only_a_valid_document() {
     let scratch = Scratch::new();
     let before = checksum(&scratch.db);
-    let file = scratch.dir.path().join("bad-version.json");
-    std::fs::write(&file, BAD_VERSION).unwrap();
+    scratch.file("bad-version.json", BAD_VERSION);
     let t = Tmux::console(&scratch);
     t.wait_for("com.acme.crm");
 
@@ -274,12 +242,12 @@ fn editor_validates_as_you_type_and_reviews_only_a_valid_document() {
     t.wait_for("bad-version.json█");
     t.keys(&["Enter"]);
     let editor = t.wait_for("$.manifest.version");
-    assert!(editor.contains("✗ 1 problem"), "{editor}");
-    assert!(
-        editor.contains(
-            r#"$.manifest.version: "1.2" is not a version of the form MAJOR.MINOR.PATCH"#
-        ),
-        "{editor}"
+    assert_contains(
+        &editor,
+        &[
+            "✗ 1 problem",
+            r#"$.manifest.version: "1.2" is not a version of the form MAJOR.MINOR.PATCH"#,
+        ],
     );
 
     t.keys(&["C-s"]);
@@ -291,18 +259,19 @@ fn editor_validates_as_you_type_and_reviews_only_a_valid_document() {
     t.type_text(".0");
     let valid = t.wait_for("✓ valid");
     assert!(!valid.contains("$.manifest.version"), "{valid}");
-    assert!(valid.contains(r#""version": "1.2.0","#), "{valid}");
-    assert!(valid.contains("com.acme.fresh 1.2.0 · new hash"), "{valid}");
+    assert_contains(
+        &valid,
+        &[r#""version": "1.2.0","#, "com.acme.fresh 1.2.0 · new hash"],
+    );
 
     t.keys(&["C-s"]);
     let review = t.wait_for("Review: com.acme.fresh 1.2.0");
-    assert!(
-        review.contains("a new row: com.acme.fresh has no version 1.2.0 yet"),
-        "{review}"
-    );
-    assert!(
-        review.contains("has no stored version yet; everything is new"),
-        "{review}"
+    assert_contains(
+        &review,
+        &[
+            "a new row: com.acme.fresh has no version 1.2.0 yet",
+            "has no stored version yet; everything is new",
+        ],
     );
     t.keys(&["n"]);
     let back = t.wait_until("the editor again", |s| {

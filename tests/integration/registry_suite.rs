@@ -2,25 +2,18 @@
 //! `tursodb --sync-server` on loopback serving a file (Hrana over HTTP). Every test states
 //! its expectations once; the `suite!` macro instantiates it for both backends.
 
-mod common;
-
-use std::path::PathBuf;
+use std::path::Path;
 
 use pkgdeck::registry::{
-    canonical, AuditLog, Problem, PublishOptions, Registry, RegistryError, Scope, Trash, Warning,
+    canonical, AuditLog, Problem, PublishOptions, PublishOutcome, Registry, RegistryError, Scope,
+    Trash, Warning,
 };
 use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::Store;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/seed-written.db"
-);
-const GOLDEN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/stringify-golden.jsonl"
-);
+use crate::support::scratch::{stored_rows, stored_rows_of, Scratch, FIXTURE, GOLDEN};
+use crate::support::tursodb::TursoServer;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Backend {
@@ -28,35 +21,30 @@ enum Backend {
     Turso,
 }
 
-/// One test's registry: a database file in a temp dir, served by tursodb when the backend
-/// is remote, plus the trash and audit log.
+/// One test's registry: a scratch database file, served by tursodb when the backend is
+/// remote, plus the trash and audit log beside it.
 struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    server: Option<common::TursoServer>,
+    scratch: Scratch,
+    server: Option<TursoServer>,
 }
 
 impl Env {
     /// A registry made from the fixture (or empty), after `prepare` has run on the file.
     fn new(backend: Backend, seed: bool, prepare: impl FnOnce(&rusqlite::Connection)) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("registry.db");
-        if seed {
-            std::fs::copy(FIXTURE, &db).unwrap();
-            let mut perms = std::fs::metadata(&db).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perms.set_readonly(false);
-            std::fs::set_permissions(&db, perms).unwrap();
-        }
+        let scratch = if seed {
+            Scratch::new()
+        } else {
+            Scratch::empty()
+        };
         {
-            let conn = rusqlite::Connection::open(&db).unwrap();
+            let conn = rusqlite::Connection::open(&scratch.db).unwrap();
             for s in pkgdeck::registry::SCHEMA {
                 conn.execute_batch(s).unwrap();
             }
             prepare(&conn);
         }
-        let server = (backend == Backend::Turso).then(|| common::TursoServer::start(&db));
-        Env { dir, db, server }
+        let server = (backend == Backend::Turso).then(|| TursoServer::start(&scratch.db));
+        Env { scratch, server }
     }
 
     fn seeded(backend: Backend) -> Env {
@@ -69,7 +57,7 @@ impl Env {
 
     fn store(&self, read_only: bool) -> Box<dyn Store> {
         match &self.server {
-            None => Box::new(SqliteStore::open(&self.db, read_only).unwrap()),
+            None => Box::new(SqliteStore::open(&self.scratch.db, read_only).unwrap()),
             Some(s) => Box::new(HranaStore::open(&s.url, None, read_only, s.url.clone()).unwrap()),
         }
     }
@@ -77,8 +65,8 @@ impl Env {
     fn registry(&self) -> Registry {
         Registry::open(
             self.store(false),
-            Trash::new(self.dir.path().join("trash")),
-            AuditLog::new(self.dir.path().join("audit.log")),
+            Trash::new(self.dir().join("trash")),
+            AuditLog::new(self.dir().join("audit.log")),
         )
         .unwrap()
     }
@@ -86,7 +74,7 @@ impl Env {
     fn read_only_registry(&self) -> Registry {
         Registry::open(
             self.store(true),
-            Trash::new(self.dir.path().join("trash")),
+            Trash::new(self.dir().join("trash")),
             AuditLog::disabled(),
         )
         .unwrap()
@@ -97,11 +85,15 @@ impl Env {
         if let Some(s) = self.server.take() {
             s.stop();
         }
-        rusqlite::Connection::open(&self.db).unwrap()
+        rusqlite::Connection::open(&self.scratch.db).unwrap()
+    }
+
+    fn dir(&self) -> &Path {
+        self.scratch.dir.path()
     }
 
     fn audit_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.path().join("audit.log"))
+        std::fs::read_to_string(self.dir().join("audit.log"))
             .unwrap_or_default()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -113,6 +105,35 @@ fn doc(id: &str, version: &str, extra_object: &str) -> String {
     format!(
         r#"{{"manifest":{{"id":"{id}","version":"{version}","type":"app","name":"Pkg {id}"}},"metadata":{{"objects":[{{"name":"{extra_object}","label":"L"}}],"views":[]}}}}"#
     )
+}
+
+/// Publishes a document without overwriting; the test fails if it is refused.
+fn publish(r: &Registry, text: &str, source: &str) -> PublishOutcome {
+    r.publish(text, source, PublishOptions::default())
+        .unwrap_or_else(|e| panic!("publish {source}: {e}"))
+}
+
+/// Publishes with `--allow-overwrite`, over the row with `replacing_hash` when one is given
+/// (as after a review).
+fn publish_over(
+    r: &Registry,
+    text: &str,
+    source: &str,
+    replacing_hash: Option<String>,
+) -> Result<PublishOutcome, RegistryError> {
+    let options = PublishOptions {
+        allow_overwrite: true,
+        replacing_hash,
+    };
+    r.publish(text, source, options)
+}
+
+/// Publishes a document that must be refused, and returns why.
+fn refused(r: &Registry, text: &str, source: &str) -> RegistryError {
+    match r.publish(text, source, PublishOptions::default()) {
+        Ok(out) => panic!("publish {source} should be refused but wrote {out:?}"),
+        Err(e) => e,
+    }
 }
 
 fn golden() -> Vec<serde_json::Value> {
@@ -129,28 +150,6 @@ fn versions_of(r: &Registry, id: &str) -> Vec<String> {
         .into_iter()
         .map(|v| v.version)
         .collect()
-}
-
-fn all_rows(
-    conn: &rusqlite::Connection,
-) -> Vec<(String, String, String, String, String, String, String)> {
-    let mut stmt = conn
-        .prepare("SELECT id, version, manifest, metadata, hash, created_at, updated_at FROM sys_packages ORDER BY id, version")
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
 }
 
 // ---- the tests, each written once ----
@@ -211,13 +210,7 @@ fn golden_vectors_publish_to_the_expected_texts_and_hash(b: Backend) {
     let vectors = golden();
     assert!(vectors.len() >= 8);
     for g in &vectors {
-        let out = r
-            .publish(
-                g["input"].as_str().unwrap(),
-                "golden",
-                PublishOptions::default(),
-            )
-            .unwrap();
+        let out = publish(&r, g["input"].as_str().unwrap(), "golden");
         assert_eq!(out.hash, g["hash"].as_str().unwrap());
         let rec = r.get(&out.id, Some(&out.version)).unwrap().unwrap();
         assert_eq!(rec.manifest, g["manifest"].as_str().unwrap());
@@ -247,32 +240,14 @@ fn golden_vectors_publish_to_the_expected_texts_and_hash(b: Backend) {
 fn publish_is_an_upsert_that_refuses_silent_overwrites(b: Backend) {
     let mut env = Env::seeded(b);
     let r = env.registry();
-    let first = r
-        .publish(
-            &doc("p.one", "1.0.0", "a"),
-            "one.json",
-            PublishOptions::default(),
-        )
-        .unwrap();
+    let first = publish(&r, &doc("p.one", "1.0.0", "a"), "one.json");
     assert!(first.replaced.is_none() && !first.unchanged);
     // Same contents again: a no-op success.
-    let again = r
-        .publish(
-            &doc("p.one", "1.0.0", "a"),
-            "one.json",
-            PublishOptions::default(),
-        )
-        .unwrap();
+    let again = publish(&r, &doc("p.one", "1.0.0", "a"), "one.json");
     assert!(again.unchanged);
     assert_eq!(again.hash, first.hash);
     // Different contents: refused without the flag, and nothing changes.
-    let err = r
-        .publish(
-            &doc("p.one", "1.0.0", "b"),
-            "two.json",
-            PublishOptions::default(),
-        )
-        .unwrap_err();
+    let err = refused(&r, &doc("p.one", "1.0.0", "b"), "two.json");
     assert!(matches!(err, RegistryError::WouldOverwrite { .. }), "{err}");
     assert!(err.to_string().contains("--allow-overwrite"));
     assert_eq!(
@@ -281,29 +256,23 @@ fn publish_is_an_upsert_that_refuses_silent_overwrites(b: Backend) {
     );
     let before = r.get("p.one", Some("1.0.0")).unwrap().unwrap();
     // Overwriting a row other than the one reviewed is a conflict, and writes nothing.
-    let stale = r
-        .publish(
-            &doc("p.one", "1.0.0", "b"),
-            "two.json",
-            PublishOptions {
-                allow_overwrite: true,
-                replacing_hash: Some("0".repeat(64)),
-            },
-        )
-        .unwrap_err();
+    let stale = publish_over(
+        &r,
+        &doc("p.one", "1.0.0", "b"),
+        "two.json",
+        Some("0".repeat(64)),
+    )
+    .unwrap_err();
     assert!(matches!(stale, RegistryError::Conflict { .. }), "{stale}");
     assert_eq!(r.get("p.one", Some("1.0.0")).unwrap().unwrap(), before);
     // With the flag: replaced, old row in the trash, created_at kept.
-    let over = r
-        .publish(
-            &doc("p.one", "1.0.0", "b"),
-            "two.json",
-            PublishOptions {
-                allow_overwrite: true,
-                replacing_hash: Some(first.hash.clone()),
-            },
-        )
-        .unwrap();
+    let over = publish_over(
+        &r,
+        &doc("p.one", "1.0.0", "b"),
+        "two.json",
+        Some(first.hash.clone()),
+    )
+    .unwrap();
     let replaced = over.replaced.clone().unwrap();
     assert_eq!(replaced.hash, first.hash);
     let trash = Trash::read(over.trash_file.as_ref().unwrap()).unwrap();
@@ -331,8 +300,7 @@ fn latest_is_the_most_recently_inserted_even_in_the_same_second(b: Backend) {
     let env = Env::empty(b);
     let r = env.registry();
     for v in ["1.0.0", "2.0.0", "1.1.1", "1.5.0", "1.1.2"] {
-        r.publish(&doc("p.same", v, "x"), "doc", PublishOptions::default())
-            .unwrap();
+        publish(&r, &doc("p.same", v, "x"), "doc");
     }
     assert_eq!(r.get("p.same", None).unwrap().unwrap().version, "1.1.2");
     assert_eq!(
@@ -364,17 +332,14 @@ fn refused_documents_change_nothing(b: Backend) {
         (doc("com.acme.helpdesk", "1.1.1", "changed"), "--allow-overwrite"),
     ];
     for (text, expect) in &cases {
-        let err = r
-            .publish(text, "bad.json", PublishOptions::default())
-            .unwrap_err();
+        let err = refused(&r, text, "bad.json");
         let msg = err.to_string();
         assert!(msg.contains(expect), "{msg:?} should mention {expect:?}");
         assert!(!msg.contains('\n'), "one sentence: {msg:?}");
     }
     drop(r);
     let conn = env.finish();
-    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
-    assert_eq!(all_rows(&conn), all_rows(&fixture));
+    assert_eq!(stored_rows_of(&conn), stored_rows(Path::new(FIXTURE)));
 }
 
 fn tampered_rows_are_reported_and_never_hidden(b: Backend) {
@@ -509,11 +474,9 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
         .restore(all.trash_file.as_ref().unwrap())
         .unwrap()
         .is_empty());
-    r.publish(&doc("p.two", "1.0.0", "a"), "d", PublishOptions::default())
-        .unwrap();
+    publish(&r, &doc("p.two", "1.0.0", "a"), "d");
     let gone = r.delete("p.two", None).unwrap();
-    r.publish(&doc("p.two", "1.0.0", "b"), "d", PublishOptions::default())
-        .unwrap();
+    publish(&r, &doc("p.two", "1.0.0", "b"), "d");
     assert!(matches!(
         r.restore(gone.trash_file.as_ref().unwrap()),
         Err(RegistryError::RestoreConflict { .. })
@@ -527,10 +490,13 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
     assert_eq!(actions.iter().filter(|a| *a == "restore").count(), 4);
     drop(r);
     let conn = env.finish();
-    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
-    let mut now = all_rows(&conn);
+    let mut now = stored_rows_of(&conn);
     now.retain(|row| row.0 != "p.two");
-    assert_eq!(now, all_rows(&fixture), "every fixture row is back exactly");
+    assert_eq!(
+        now,
+        stored_rows(Path::new(FIXTURE)),
+        "every fixture row is back exactly"
+    );
 }
 
 fn read_only_refuses_every_write(b: Backend) {
@@ -539,8 +505,7 @@ fn read_only_refuses_every_write(b: Backend) {
     assert!(r.read_only());
     assert_eq!(r.list().unwrap().len(), 9);
     for err in [
-        r.publish(&doc("p.ro", "1.0.0", "x"), "d", PublishOptions::default())
-            .unwrap_err(),
+        refused(&r, &doc("p.ro", "1.0.0", "x"), "d"),
         r.delete("com.acme.crm", None).unwrap_err(),
     ] {
         assert!(matches!(err, RegistryError::ReadOnly { .. }), "{err}");
@@ -548,8 +513,7 @@ fn read_only_refuses_every_write(b: Backend) {
     }
     drop(r);
     let conn = env.finish();
-    let fixture = rusqlite::Connection::open(FIXTURE).unwrap();
-    assert_eq!(all_rows(&conn), all_rows(&fixture));
+    assert_eq!(stored_rows_of(&conn), stored_rows(Path::new(FIXTURE)));
 }
 
 fn diff_and_export_round_trip(b: Backend) {
@@ -573,9 +537,7 @@ fn diff_and_export_round_trip(b: Backend) {
     ] {
         let exported = r.export(&rec.id, Some(&rec.version)).unwrap();
         assert_eq!(canonical::canonicalize(&exported).unwrap(), exported);
-        let again = r
-            .publish(&exported, "export", PublishOptions::default())
-            .unwrap();
+        let again = publish(&r, &exported, "export");
         assert!(again.unchanged, "re-publishing an export is a no-op");
         assert_eq!(again.hash, rec.hash);
     }
@@ -586,12 +548,7 @@ fn list_pages_keep_one_row_per_package_in_order(b: Backend) {
     let r = env.registry();
     for i in 0..25 {
         for v in ["1.0.0", "1.0.1"] {
-            r.publish(
-                &doc(&format!("p.{i:02}"), v, "o"),
-                "d",
-                PublishOptions::default(),
-            )
-            .unwrap();
+            publish(&r, &doc(&format!("p.{i:02}"), v, "o"), "d");
         }
     }
     let all = r.list().unwrap();
@@ -620,7 +577,7 @@ fn a_missing_table_is_created_read_write_and_reported_read_only(b: Backend) {
     });
     let err = Registry::open(
         env.store(true),
-        Trash::new(env.dir.path().join("t")),
+        Trash::new(env.dir().join("t")),
         AuditLog::disabled(),
     )
     .err()
@@ -640,8 +597,7 @@ fn remote_operations_take_one_round_trip_each(b: Backend) {
     };
     let per_op = [
         cost(&|| {
-            r.publish(&doc("p.rt", "1.0.0", "x"), "d", PublishOptions::default())
-                .unwrap();
+            publish(&r, &doc("p.rt", "1.0.0", "x"), "d");
         }),
         cost(&|| {
             r.get("p.rt", None).unwrap().unwrap();
@@ -677,21 +633,8 @@ fn a_delete_removes_only_the_rows_it_planned(b: Backend) {
     let plan = r.delete_plan("com.acme.helpdesk", None).unwrap();
     assert_eq!(plan.len(), 4);
     // Someone overwrites one planned row and adds a version before the delete runs.
-    r.publish(
-        &doc("com.acme.helpdesk", "1.0.0", "changed"),
-        "d",
-        PublishOptions {
-            allow_overwrite: true,
-            replacing_hash: None,
-        },
-    )
-    .unwrap();
-    r.publish(
-        &doc("com.acme.helpdesk", "3.0.0", "new"),
-        "d",
-        PublishOptions::default(),
-    )
-    .unwrap();
+    publish_over(&r, &doc("com.acme.helpdesk", "1.0.0", "changed"), "d", None).unwrap();
+    publish(&r, &doc("com.acme.helpdesk", "3.0.0", "new"), "d");
     let out = r.delete_rows(plan).unwrap();
     assert_eq!(out.deleted.len(), 3);
     assert_eq!(out.kept.len(), 1);
@@ -754,13 +697,11 @@ fn a_lone_surrogate_written_by_the_service_verifies(b: Backend) {
     assert_eq!(lone.kind.as_deref(), Some("app"));
     assert!(lone.manifest_readable);
     // Publishing one is still refused, and changes nothing.
-    let err = r
-        .publish(
-            r#"{"manifest":{"id":"lone","version":"2.0.0","type":"app","name":"x\ud800y"},"metadata":{}}"#,
-            "lone.json",
-            PublishOptions::default(),
-        )
-        .unwrap_err();
+    let err = refused(
+        &r,
+        r#"{"manifest":{"id":"lone","version":"2.0.0","type":"app","name":"x\ud800y"},"metadata":{}}"#,
+        "lone.json",
+    );
     assert!(
         matches!(err, RegistryError::InvalidJson { .. }) && err.to_string().contains("surrogate"),
         "{err}"

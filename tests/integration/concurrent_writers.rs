@@ -2,7 +2,9 @@
 //! second process (the sqlite3 shell, as another service would) inserting its own rows. No
 //! write may be lost and every row must verify afterwards.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+use crate::support::scratch::{pkgdeck, Scratch};
 
 fn doc(id: &str, version: &str) -> String {
     format!(
@@ -12,13 +14,12 @@ fn doc(id: &str, version: &str) -> String {
 
 #[test]
 fn concurrent_publishers_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shared.db");
-    let data = dir.path().join("data");
+    let scratch = Scratch::empty();
+    let db = scratch.db.display().to_string();
     // Create the registry once.
-    let status = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-        .args(["--db", db.to_str().unwrap(), "list"])
-        .env("PKGDECK_DATA_DIR", &data)
+    let status = scratch
+        .pkgdeck()
+        .args(["--db", &db, "list"])
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -27,20 +28,14 @@ fn concurrent_publishers_lose_nothing() {
     const EACH: usize = 25;
     let writer = |id: &'static str| {
         let db = db.clone();
-        let data = data.clone();
-        let dir = dir.path().to_owned();
+        let dirs = scratch.dirs();
+        let dir = scratch.dir.path().to_owned();
         std::thread::spawn(move || {
             for i in 0..EACH {
                 let file = dir.join(format!("{id}-{i}.json"));
                 std::fs::write(&file, doc(id, &format!("1.0.{i}"))).unwrap();
-                let out = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-                    .args([
-                        "--db",
-                        db.to_str().unwrap(),
-                        "publish",
-                        file.to_str().unwrap(),
-                    ])
-                    .env("PKGDECK_DATA_DIR", &data)
+                let out = pkgdeck(&dirs)
+                    .args(["--db", &db, "publish", file.to_str().unwrap()])
                     .output()
                     .unwrap();
                 assert!(
@@ -76,11 +71,7 @@ fn concurrent_publishers_lose_nothing() {
     b.join().unwrap();
     shell.join().unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-        .args(["--db", db.to_str().unwrap(), "verify", "--json"])
-        .env("PKGDECK_DATA_DIR", &data)
-        .output()
-        .unwrap();
+    let out = scratch.run(&["verify", "--json"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -90,11 +81,7 @@ fn concurrent_publishers_lose_nothing() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["checked"], (3 * EACH) as u64);
     assert_eq!(report["ok"], (3 * EACH) as u64);
-    let list = Command::new(env!("CARGO_BIN_EXE_pkgdeck"))
-        .args(["--db", db.to_str().unwrap(), "list", "--json"])
-        .env("PKGDECK_DATA_DIR", &data)
-        .output()
-        .unwrap();
+    let list = scratch.run(&["list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let versions: Vec<u64> = list
         .as_array()
