@@ -475,7 +475,7 @@ mod tests {
         //   JSON.stringify({a:"\ud800"})          === '{"a":"\\ud800"}'
         //   JSON.stringify("\uDEAD")              === '"\\udead"'   (lowercase hex)
         //   JSON.stringify("\ud83d\ude00")        === '"😀"'        (a pair is written raw)
-        // (tests/canonical_node.rs checks these against node itself.)
+        // (tests/integration/canonical_node.rs checks these against node itself.)
         for (text, canonical) in [
             (r#"{"a":"\ud800"}"#, true),
             (r#""\udead""#, true),
