@@ -22,8 +22,8 @@ use super::screens::{
     Confirm, ConnectionPicker, Editor, Help, Modal, Outcome, PackagesScreen, PathPrompt, Review,
     Screen, TrashScreen, VerifyRun,
 };
-use super::worker::{DeleteReport, Job, Reply, Request, Response, ReviewData, Ticket};
-use crate::registry::{PackageRecord, Scope, VerifyReport};
+use super::worker::{Job, Reply, Request, Response, Ticket};
+use crate::registry::{DeleteReport, PackageRecord, PublishReview, Scope, VerifyReport};
 
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
 const CHROME_ROWS: u16 = 8;
@@ -436,7 +436,7 @@ impl App {
                         r.outcome.id, r.outcome.version
                     )),
                     Ok(r) => match &r.readback {
-                        Ok((v, true)) if v.ok() => Message::info(format!(
+                        Ok(read) if read.ok() => Message::info(format!(
                             "published {} {}; read back and verified: ok",
                             r.outcome.id, r.outcome.version
                         )),
@@ -556,7 +556,7 @@ impl App {
 
     /// The worker's review: it opens over the editor that asked for it, if that editor is
     /// still on top with the same document.
-    fn reviewed(&mut self, hash: &str, review: Result<Box<ReviewData>, String>) {
+    fn reviewed(&mut self, hash: &str, review: Result<Box<PublishReview>, String>) {
         let asked = match self.modals.last_mut() {
             Some(Modal::Editor(e)) if e.reviewing() == Some(hash) => {
                 e.review_answered();

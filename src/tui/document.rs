@@ -1,10 +1,10 @@
 //! A publish document as the console edits it: what validation says about the text (the
 //! registry's own `prepare_publish`, so the editor can never disagree with a publish), the
-//! text a hotfix starts from, and how invisible characters are kept off the screen without
+//! text of a hotfix's document, and how invisible characters are kept off the screen without
 //! changing what the document means.
 
-use crate::registry::canonical::{self, CanonicalError, JsValue};
-use crate::registry::manifest::{hotfix_version, DocumentProblem};
+use crate::registry::canonical::{CanonicalError, JsValue};
+use crate::registry::manifest::DocumentProblem;
 use crate::registry::pretty::pretty;
 use crate::registry::{prepare_publish, PreparedPublish, RegistryError};
 
@@ -58,31 +58,10 @@ impl Validation {
     }
 }
 
-/// The editor's starting text for a hotfix of `version`: the stored document pretty-printed,
-/// its `manifest.version` set to the next free patch version. Returns the text and the new
-/// version, or `None` for the version when it cannot be bumped (not `MAJOR.MINOR.PATCH`);
-/// the text then keeps the old version for the operator to change.
-pub fn hotfix_text(
-    export: &str,
-    version: &str,
-    existing: &[String],
-) -> Result<(String, Option<String>), String> {
-    let mut doc = canonical::parse(export).map_err(|e| format!("the stored document: {e}"))?;
-    let taken: Vec<&str> = existing.iter().map(String::as_str).collect();
-    let bumped = hotfix_version(version, &taken);
-    if let Some(new) = &bumped {
-        if let JsValue::Object(members) = &mut doc {
-            if let Some((_, JsValue::Object(manifest))) =
-                members.iter_mut().find(|(k, _)| k == "manifest")
-            {
-                match manifest.iter_mut().find(|(k, _)| k == "version") {
-                    Some((_, v)) => *v = JsValue::String(new.clone()),
-                    None => manifest.push(("version".into(), JsValue::String(new.clone()))),
-                }
-            }
-        }
-    }
-    Ok((visible(&pretty(&doc)), bumped))
+/// The editor's starting text for a hotfix: the document the registry made
+/// ([`crate::registry::Registry::hotfix_source`]) pretty-printed and made visible.
+pub fn hotfix_text(document: &JsValue) -> String {
+    visible(&pretty(document))
 }
 
 /// The text with every character the terminal would not show faithfully (C1 controls, DEL,
@@ -117,8 +96,10 @@ mod tests {
 
     #[test]
     fn hotfix_bumps_the_patch_and_keeps_everything_else() {
-        let existing = vec!["1.1.1".to_owned(), "1.1.2".to_owned()];
-        let (text, bumped) = hotfix_text(DOC, "1.1.1", &existing).unwrap();
+        let existing = ["1.1.1", "1.1.2"];
+        let parsed = crate::registry::canonical::parse(DOC).unwrap();
+        let (doc, bumped) = crate::registry::hotfix_document(parsed, "1.1.1", &existing);
+        let text = hotfix_text(&doc);
         assert_eq!(bumped.as_deref(), Some("1.1.3"));
         assert!(text.contains("\"version\": \"1.1.3\""), "{text}");
         assert!(text.contains("\"name\": \"A\\u009b2J\""), "escaped: {text}");

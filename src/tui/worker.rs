@@ -1,9 +1,10 @@
-//! Storage calls off the UI thread. The worker thread owns the [`Registry`]; the console sends
-//! it [`Job`]s over a channel and drains [`Response`]s, so a slow remote never freezes input.
-//! A verify streams progress and stops when its cancel flag is raised. Writes (publish,
-//! delete, restore) run here too, each followed by what the console shows about it: a publish
-//! is read back and verified, a delete says what is left of the package. Switching the
-//! connection replaces the registry the worker owns, and only on success.
+//! Storage calls off the UI thread, like gitui's asyncgit: the worker thread owns the
+//! [`Registry`]; the console sends it [`Job`]s over a channel and drains [`Response`]s, so a
+//! slow remote never freezes input. Each request is answered by one call of a plain blocking
+//! function that owns the logic (a registry method for everything about the registry: the
+//! review, the publish with its read-back, the delete plan, restore, verify), whose result is
+//! sent back. A verify streams progress and stops when its cancel flag is raised. Switching
+//! the connection replaces the registry the worker owns, and only on success.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -16,12 +17,10 @@ use std::time::{Duration, Instant};
 use super::document::{self, Validation};
 use crate::config::{Config, Dirs};
 use crate::connect;
-use crate::registry::canonical::{self, Hasher, JsValue};
-use crate::registry::diff::diff_records;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    verify_record, DeleteOutcome, PackageDiff, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishOutcome, Registry, RegistryError, Scope, Verification, VerifyProgress,
+    DeletePlan, DeleteReport, LoadedRecord, PackageRecord, PackageSummary, PreparedPublish,
+    PublishOptions, PublishReport, PublishReview, Registry, RegistryError, Scope, VerifyProgress,
     VerifyReport, VersionSummary,
 };
 
@@ -66,7 +65,7 @@ pub enum Request {
         text: Arc<str>,
         generation: u64,
     },
-    /// The stored document of a version and every version of its package, for a hotfix.
+    /// The stored document of a version with its patch version bumped, for a hotfix.
     HotfixSource {
         id: String,
         version: String,
@@ -75,11 +74,11 @@ pub enum Request {
     Review {
         prepared: Box<PreparedPublish>,
     },
+    /// A publish, read back and verified; `options` come from the review
+    /// ([`PublishReview::options`]), so only the row it showed can be overwritten.
     Publish {
         prepared: Box<PreparedPublish>,
-        /// The hash of the row the review showed would be overwritten; `None` allows no
-        /// overwrite at all.
-        replacing: Option<String>,
+        options: PublishOptions,
     },
     /// The rows a delete would remove, for its confirm dialog.
     DeletePlan {
@@ -218,80 +217,6 @@ pub struct Job {
     pub request: Request,
 }
 
-/// One version as the detail screen needs it: the stored row, its two texts parsed (or why
-/// not), and its verification.
-#[derive(Debug, Clone)]
-pub struct LoadedRecord {
-    pub record: PackageRecord,
-    pub manifest: Result<JsValue, String>,
-    pub metadata: Result<JsValue, String>,
-    pub verification: Verification,
-}
-
-/// What a review shows before a publish, looked up in the registry.
-#[derive(Debug, Clone)]
-pub struct ReviewData {
-    pub prepared: PreparedPublish,
-    /// The row stored at the same (id, version): a publish overwrites it (after saving it to
-    /// the trash) unless it is identical.
-    pub existing: Option<PackageRecord>,
-    /// The version the diff is against: the one replaced, else the package's latest; `None`
-    /// for the first version of a package.
-    pub base: Option<String>,
-    /// The diff against `base`, or why it cannot be computed (a corrupt stored row).
-    pub diff: Option<Result<PackageDiff, String>>,
-    pub target: String,
-    pub trash_dir: PathBuf,
-}
-
-impl ReviewData {
-    /// Whether publishing replaces a stored row with other contents.
-    pub fn overwrites(&self) -> bool {
-        self.existing
-            .as_ref()
-            .is_some_and(|e| !self.unchanged_from(e))
-    }
-
-    /// Whether the stored row is already exactly this document.
-    pub fn unchanged(&self) -> bool {
-        self.existing
-            .as_ref()
-            .is_some_and(|e| self.unchanged_from(e))
-    }
-
-    fn unchanged_from(&self, e: &PackageRecord) -> bool {
-        e.hash == self.prepared.hash
-            && e.manifest == self.prepared.manifest
-            && e.metadata == self.prepared.metadata
-    }
-}
-
-/// A publish and what reading the row back found.
-#[derive(Debug, Clone)]
-pub struct PublishReport {
-    pub outcome: PublishOutcome,
-    /// The stored row verified, and whether its texts and hash are exactly what was
-    /// published; `Err` when it could not be read back.
-    pub readback: Result<(Verification, bool), String>,
-}
-
-/// The rows a delete will remove, as its dialog lists them.
-#[derive(Debug, Clone)]
-pub struct DeletePlan {
-    pub rows: Vec<VersionSummary>,
-    /// The whole rows shown: exactly these are saved to the trash and deleted.
-    pub records: Vec<PackageRecord>,
-    pub target: String,
-    pub trash_dir: PathBuf,
-}
-
-/// A delete and how many versions of the package are left.
-#[derive(Debug, Clone)]
-pub struct DeleteReport {
-    pub outcome: DeleteOutcome,
-    pub remaining: usize,
-}
-
 /// A connection saved in the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedConnection {
@@ -354,7 +279,7 @@ pub enum Reply {
     /// `hash` is the reviewed document's, so a review of an older text is dropped.
     Review {
         hash: String,
-        review: Result<Box<ReviewData>, String>,
+        review: Result<Box<PublishReview>, String>,
     },
     Published {
         hash: String,
@@ -535,8 +460,8 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         }
         Request::Record { id, version } => {
             let record = registry
-                .require(&id, Some(&version))
-                .map(|record| Box::new(load(record)))
+                .load_record(&id, &version)
+                .map(Box::new)
                 .map_err(|e| e.to_string());
             send(
                 Reply::Record {
@@ -586,16 +511,11 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             );
         }
         Request::HotfixSource { id, version } => {
-            // Built here, not on the UI thread: a large document takes a while to pretty-print.
+            // Pretty-printed here, not on the UI thread: a large document takes a while.
             let source = registry
-                .export(&id, Some(&version))
-                .and_then(|doc| {
-                    let versions = registry.versions(&id)?;
-                    let taken: Vec<String> = versions.into_iter().map(|v| v.version).collect();
-                    Ok((doc, taken))
-                })
-                .map_err(|e| e.to_string())
-                .and_then(|(doc, taken)| document::hotfix_text(&doc, &version, &taken));
+                .hotfix_source(&id, &version)
+                .map(|s| (document::hotfix_text(&s.document), s.bumped))
+                .map_err(|e| e.to_string());
             send(
                 Reply::HotfixSource {
                     id,
@@ -607,64 +527,40 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         }
         Request::Review { prepared } => {
             let hash = prepared.hash.clone();
-            let review = review(registry, *prepared).map(Box::new);
+            let review = registry
+                .review_publish(*prepared)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
             send(Reply::Review { hash, review }, true);
         }
-        Request::Publish {
-            prepared,
-            replacing,
-        } => {
-            let hash = prepared.hash.clone();
-            let report = publish(registry, &prepared, replacing).map(Box::new);
-            send(Reply::Published { hash, report }, true);
+        Request::Publish { prepared, options } => {
+            let report = registry
+                .publish_and_verify(&prepared, options)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            send(
+                Reply::Published {
+                    hash: prepared.hash,
+                    report,
+                },
+                true,
+            );
         }
         Request::DeletePlan { id, version } => {
             let plan = registry
-                .delete_plan(&id, version.as_deref())
+                .plan_delete(&id, version.as_deref())
                 .map_err(|e| match e {
                     RegistryError::NotFound { .. } => match &version {
                         Some(v) => format!("{id} {v} is not in the registry any more"),
                         None => format!("{id} has no versions in the registry any more"),
                     },
                     e => e.to_string(),
-                })
-                .and_then(|records| {
-                    // Which row is latest, for the dialog: the first of all versions.
-                    let latest_rowid = match &version {
-                        None => records.first().map(|r| r.rowid),
-                        Some(_) => registry
-                            .get(&id, None)
-                            .map_err(|e| e.to_string())?
-                            .map(|r| r.rowid),
-                    };
-                    Ok((records, latest_rowid))
-                })
-                .map(|(records, latest_rowid)| DeletePlan {
-                    rows: records
-                        .iter()
-                        .map(|r| VersionSummary {
-                            rowid: r.rowid,
-                            id: r.id.clone(),
-                            version: r.version.clone(),
-                            hash: r.hash.clone(),
-                            created_at: r.created_at.clone(),
-                            updated_at: r.updated_at.clone(),
-                            latest: Some(r.rowid) == latest_rowid,
-                        })
-                        .collect(),
-                    records,
-                    target: registry.target().to_owned(),
-                    trash_dir: registry.trash().dir().to_owned(),
                 });
             send(Reply::DeletePlan { id, version, plan }, true);
         }
         Request::Delete { id, version, rows } => {
             let report = registry
-                .delete_rows(rows)
-                .and_then(|outcome| {
-                    let remaining = registry.versions(&id)?.len();
-                    Ok(DeleteReport { outcome, remaining })
-                })
+                .delete_planned(&id, rows)
                 .map_err(|e| e.to_string());
             send(
                 Reply::Deleted {
@@ -726,78 +622,4 @@ fn read_document(path: &std::path::Path) -> Result<String, String> {
             e.utf8_error().valid_up_to()
         )
     })
-}
-
-fn review(registry: &Registry, prepared: PreparedPublish) -> Result<ReviewData, String> {
-    let err = |e: crate::registry::RegistryError| e.to_string();
-    let existing = registry
-        .get(&prepared.id, Some(&prepared.version))
-        .map_err(err)?;
-    let base = match &existing {
-        Some(e) => Some(e.clone()),
-        None => registry.get(&prepared.id, None).map_err(err)?,
-    };
-    let diff = base.as_ref().map(|b| {
-        let new = PackageRecord {
-            rowid: 0,
-            id: prepared.id.clone(),
-            version: prepared.version.clone(),
-            manifest: prepared.manifest.clone(),
-            metadata: prepared.metadata.clone(),
-            hash: prepared.hash.clone(),
-            created_at: None,
-            updated_at: None,
-        };
-        diff_records(b, &new)
-            .map_err(|(_, reason)| format!("{} {} cannot be compared: {reason}", b.id, b.version))
-    });
-    Ok(ReviewData {
-        base: base.map(|b| b.version),
-        diff,
-        existing,
-        prepared,
-        target: registry.target().to_owned(),
-        trash_dir: registry.trash().dir().to_owned(),
-    })
-}
-
-/// Publishes, then reads the row back and verifies it: the console reports what is stored,
-/// not what it meant to store.
-fn publish(
-    registry: &Registry,
-    prepared: &PreparedPublish,
-    replacing: Option<String>,
-) -> Result<PublishReport, String> {
-    let options = PublishOptions {
-        allow_overwrite: replacing.is_some(),
-        replacing_hash: replacing,
-    };
-    let outcome = registry
-        .publish_prepared(prepared, options)
-        .map_err(|e| e.to_string())?;
-    let readback = match registry.get(&prepared.id, Some(&prepared.version)) {
-        Ok(Some(row)) => {
-            let exact = row.hash == prepared.hash
-                && row.manifest == prepared.manifest
-                && row.metadata == prepared.metadata;
-            Ok((verify_record(&row, &mut Hasher::new()), exact))
-        }
-        Ok(None) => Err(format!(
-            "{} {} is not in the registry after the publish",
-            prepared.id, prepared.version
-        )),
-        Err(e) => Err(format!("cannot read the row back: {e}")),
-    };
-    Ok(PublishReport { outcome, readback })
-}
-
-fn load(record: PackageRecord) -> LoadedRecord {
-    let verification = verify_record(&record, &mut Hasher::new());
-    let parse = |text: &str| canonical::parse(text).map_err(|e| e.to_string());
-    LoadedRecord {
-        manifest: parse(&record.manifest),
-        metadata: parse(&record.metadata),
-        verification,
-        record,
-    }
 }

@@ -14,10 +14,11 @@ use ratatui::Frame;
 
 use super::{centered, Component, Context, Outcome};
 use crate::registry::trash::TrashEntry;
+use crate::registry::DeletePlan;
 use crate::tui::app::Message;
 use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
 use crate::tui::theme;
-use crate::tui::worker::{DeletePlan, Request};
+use crate::tui::worker::Request;
 use crate::tui::{count, file_name};
 use crate::untrusted::printable;
 

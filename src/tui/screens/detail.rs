@@ -10,13 +10,14 @@ use ratatui::Frame;
 use super::{draw_empty, draw_table, list_block, placeholder, Component, Context, Outcome};
 use crate::registry::canonical::JsValue;
 use crate::registry::diff::{section_items, section_names};
+use crate::registry::LoadedRecord;
 use crate::registry::{Problem, Scope, Verification, Warning, SECTIONS};
 use crate::tui::integrity::{Badge, Verdict};
 use crate::tui::json;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
 use crate::tui::theme;
-use crate::tui::worker::{LoadedRecord, Request};
+use crate::tui::worker::Request;
 use crate::untrusted::printable;
 use crossterm::event::KeyCode;
 
@@ -359,7 +360,10 @@ impl DetailScreen {
         let mut block = Block::bordered().title(Line::styled(" manifest ", theme::TITLE));
         if let Err(e) = &content.loaded.manifest {
             block = block.title_bottom(Line::styled(
-                format!(" the manifest is not valid JSON: {} ", printable(e)),
+                format!(
+                    " the manifest is not valid JSON: {} ",
+                    printable(&e.to_string())
+                ),
                 theme::ERROR,
             ));
         }
