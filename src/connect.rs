@@ -1,5 +1,8 @@
 //! Turns what the operator named (`--db`, `PKGDECK_DB`, `-c NAME`, or nothing) into an open
-//! [`Registry`] with its trash and audit log.
+//! [`Registry`] with its trash and audit log, and lists the saved connections a switch can
+//! go to.
+
+use std::path::PathBuf;
 
 use crate::config::{Config, Dirs};
 use crate::registry::{AuditLog, Registry, RegistryError, Trash};
@@ -96,4 +99,45 @@ pub fn open(request: &Request, dirs: &Dirs) -> Result<Registry, ConnectError> {
         AuditLog::new(dirs.audit_log())
     };
     Ok(Registry::open(store, Trash::new(dirs.trash()), audit)?)
+}
+
+/// Opens the saved connection `name` (read-only when `read_only`), as `-c NAME` would.
+pub fn open_saved(name: &str, read_only: bool, dirs: &Dirs) -> Result<Registry, ConnectError> {
+    let request = Request {
+        db: None,
+        connection: Some(name.to_owned()),
+        read_only,
+    };
+    open(&request, dirs)
+}
+
+/// A connection saved in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedConnection {
+    pub name: String,
+    pub target: String,
+    pub token_env: Option<String>,
+}
+
+/// The saved connections: the config file, and what it holds or why it cannot be read.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    pub config_file: PathBuf,
+    pub saved: Result<Vec<SavedConnection>, String>,
+}
+
+/// The connections saved in `dirs`' config file, in name order.
+pub fn saved_connections(dirs: &Dirs) -> Connections {
+    let config_file = dirs.config_file();
+    let saved = Config::load(&config_file).map(|c| {
+        c.connections
+            .into_iter()
+            .map(|(name, c)| SavedConnection {
+                name,
+                target: c.target,
+                token_env: c.token_env,
+            })
+            .collect()
+    });
+    Connections { config_file, saved }
 }

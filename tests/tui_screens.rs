@@ -13,7 +13,7 @@ use console::{text_of, Session};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pkgdeck::registry::VerifyProgress;
 use pkgdeck::tui::keys::Action;
-use pkgdeck::tui::worker::{Reply, Response};
+use pkgdeck::tui::protocol::{Reply, Response};
 use pkgdeck::tui::Console;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;

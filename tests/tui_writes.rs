@@ -17,7 +17,7 @@ use console::{text_of, Session};
 use crossterm::event::KeyCode;
 use pkgdeck::registry::trash::Trash;
 use pkgdeck::registry::{PublishOptions, Registry};
-use pkgdeck::tui::app::MessageKind;
+use pkgdeck::tui::message::MessageKind;
 use pkgdeck::tui::screens::Modal;
 use pkgdeck::tui::Console;
 use ratatui::style::{Color, Modifier};

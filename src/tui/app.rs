@@ -15,55 +15,20 @@ use std::time::Instant;
 
 use crossterm::event::KeyEvent;
 
+use super::component::Outcome;
 use super::integrity::{self, Integrity};
 use super::keys::{self, Action, KeyGroup};
+use super::message::{Message, MessageKind};
+use super::protocol::{Job, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    Confirm, ConnectionPicker, Editor, Help, Modal, Outcome, PackagesScreen, PathPrompt, Review,
-    Screen, TrashScreen, VerifyRun,
+    Confirm, ConnectionPicker, Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen,
+    TrashScreen, VerifyRun,
 };
-use super::worker::{Job, Reply, Request, Response, Ticket};
 use crate::registry::{DeleteReport, PackageRecord, PublishReview, Scope, VerifyReport};
 
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
 const CHROME_ROWS: u16 = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    Info,
-    Warning,
-    Error,
-}
-
-/// The latest message, shown in the footer until the next one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub kind: MessageKind,
-    pub text: String,
-}
-
-impl Message {
-    pub fn info(text: impl Into<String>) -> Message {
-        Message {
-            kind: MessageKind::Info,
-            text: text.into(),
-        }
-    }
-
-    pub fn warning(text: impl Into<String>) -> Message {
-        Message {
-            kind: MessageKind::Warning,
-            text: text.into(),
-        }
-    }
-
-    pub fn error(text: impl Into<String>) -> Message {
-        Message {
-            kind: MessageKind::Error,
-            text: text.into(),
-        }
-    }
-}
 
 pub struct App {
     target: String,

@@ -1,12 +1,17 @@
-//! A publish document as the console edits it: what validation says about the text (the
-//! registry's own `prepare_publish`, so the editor can never disagree with a publish), the
-//! text of a hotfix's document, and how invisible characters are kept off the screen without
-//! changing what the document means.
+//! A publish document as the console edits it: the file it is read from, what validation
+//! says about the text (the registry's own `prepare_publish`, so the editor can never
+//! disagree with a publish), the text of a hotfix's document, and how invisible characters
+//! are kept off the screen without changing what the document means.
+
+use std::path::Path;
 
 use crate::registry::canonical::{CanonicalError, JsValue};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::pretty::pretty;
 use crate::registry::{prepare_publish, PreparedPublish, RegistryError};
+
+/// Files larger than this are not opened in the editor (`pkgdeck publish FILE` takes them).
+pub const EDITOR_FILE_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// Documents up to this size are validated on every keystroke on the UI thread (a parse, a
 /// stringify and a SHA-256: well under a millisecond in a release build); larger ones are
@@ -62,6 +67,29 @@ impl Validation {
 /// ([`crate::registry::Registry::hotfix_source`]) pretty-printed and made visible.
 pub fn hotfix_text(document: &JsValue) -> String {
     visible(&pretty(document))
+}
+
+/// The text of a document file for the editor, made [`visible`], or why it cannot be opened.
+pub fn read_file(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    if meta.is_dir() {
+        return Err(format!("{shown} is a directory, not a document file"));
+    }
+    if meta.len() > EDITOR_FILE_LIMIT {
+        return Err(format!(
+            "{shown} is {} MB, too large to edit in the console; publish it with pkgdeck publish FILE",
+            meta.len() / 1_000_000
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{shown} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(visible(&text))
 }
 
 /// The text with every character the terminal would not show faithfully (C1 controls, DEL,

@@ -1,18 +1,24 @@
 //! The console (spec section 5): a ratatui front end over the registry.
 //!
-//! Data flows one way: key → [`keys::Action`] → [`app::App`] (state) → [`worker::Job`] →
-//! worker thread → [`crate::registry::Registry`] → [`worker::Response`] → state → [`view`]
-//! draws it. This module owns the terminal: raw mode and the alternate screen are entered
-//! here and always left again, on quit, on error and on panic.
+//! Data flows one way: key → [`keys::Action`] → [`app::App::update`] → a
+//! [`component::Component`] → [`component::Outcome::Request`] → [`worker`] thread →
+//! [`crate::registry::Registry`] → store → [`protocol::Response`] → [`app::App::apply`] →
+//! [`view`] draws it. `message`, `component` and `protocol` are leaves every other module
+//! may use; screens use them and never `app` or `worker`. This module owns the terminal: raw
+//! mode and the alternate screen are entered here and always left again, on quit, on error
+//! and on panic.
 
 pub mod app;
 pub mod bench;
+pub mod component;
 pub mod console;
 pub mod document;
 pub mod integrity;
 pub mod json;
 pub mod keys;
 pub mod list;
+pub mod message;
+pub mod protocol;
 pub mod screens;
 pub mod theme;
 pub mod view;

@@ -7,17 +7,18 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Tabs};
 use ratatui::Frame;
 
-use super::{draw_empty, draw_table, list_block, placeholder, Component, Context, Outcome};
+use super::{draw_empty, draw_table, list_block, placeholder};
 use crate::registry::canonical::JsValue;
 use crate::registry::diff::{section_items, section_names};
 use crate::registry::LoadedRecord;
 use crate::registry::{Problem, Scope, Verification, Warning, SECTIONS};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::{Badge, Verdict};
 use crate::tui::json;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::Request;
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 use crossterm::event::KeyCode;
 

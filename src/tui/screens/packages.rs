@@ -8,15 +8,13 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
-use super::{
-    draw_list_frame, draw_table, list_action, list_block, Component, Context, Outcome, Screen,
-    VersionsScreen,
-};
+use super::{draw_list_frame, draw_table, list_action, list_block, Screen, VersionsScreen};
 use crate::registry::{PackageSummary, Scope};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::Request;
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {

@@ -12,15 +12,15 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
-use super::{Component, Context, Outcome};
 use crate::registry::diff::text_diff;
 use crate::registry::PackageDiff;
 use crate::registry::{PublishReport, PublishReview};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::count;
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
+use crate::tui::protocol::Request;
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 
 const READY: KeyGroup = KeyGroup {

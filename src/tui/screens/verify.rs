@@ -11,13 +11,14 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Clear, Gauge, Paragraph, Row};
 use ratatui::Frame;
 
-use super::{centered, draw_table, Component, Context, DetailScreen, Outcome, Screen};
+use super::{centered, draw_table, DetailScreen, Screen};
 use crate::registry::{Problem, Verification, VerifyProgress, VerifyReport};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::Ticket;
 use crate::tui::theme;
-use crate::tui::worker::Ticket;
 use crate::untrusted::printable;
 
 const RUNNING: KeyGroup = KeyGroup {
