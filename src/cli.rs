@@ -152,8 +152,8 @@ impl From<RegistryError> for Failure {
 impl From<ConnectError> for Failure {
     fn from(e: ConnectError) -> Failure {
         match e {
-            ConnectError::Usage(m) => Failure::new(2, m),
             ConnectError::Registry(e) => e.into(),
+            e => Failure::new(2, e.to_string()),
         }
     }
 }

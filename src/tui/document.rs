@@ -3,7 +3,7 @@
 //! disagree with a publish), the text of a hotfix's document, and how invisible characters
 //! are kept off the screen without changing what the document means.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::registry::canonical::{CanonicalError, JsValue};
 use crate::registry::manifest::DocumentProblem;
@@ -69,25 +69,55 @@ pub fn hotfix_text(document: &JsValue) -> String {
     visible(&pretty(document))
 }
 
+/// Why a document file cannot be opened in the editor.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file cannot be found or its metadata read.
+    #[error("cannot open {}: {source}", .path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The path names a directory.
+    #[error("{} is a directory, not a document file", .path.display())]
+    Directory { path: PathBuf },
+    /// The file is larger than [`EDITOR_FILE_LIMIT`].
+    #[error("{} is {megabytes} MB, too large to edit in the console; publish it with pkgdeck publish FILE", .path.display())]
+    TooLarge { path: PathBuf, megabytes: u64 },
+    /// The file's bytes cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8; `offset` is its first invalid byte.
+    #[error("{} is not UTF-8 text (invalid byte at offset {offset})", .path.display())]
+    NotUtf8 { path: PathBuf, offset: usize },
+}
+
 /// The text of a document file for the editor, made [`visible`], or why it cannot be opened.
-pub fn read_file(path: &Path) -> Result<String, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+pub fn read_file(path: &Path) -> Result<String, FileError> {
+    let path_buf = || path.to_path_buf();
+    let meta = std::fs::metadata(path).map_err(|source| FileError::Open {
+        path: path_buf(),
+        source,
+    })?;
     if meta.is_dir() {
-        return Err(format!("{shown} is a directory, not a document file"));
+        return Err(FileError::Directory { path: path_buf() });
     }
     if meta.len() > EDITOR_FILE_LIMIT {
-        return Err(format!(
-            "{shown} is {} MB, too large to edit in the console; publish it with pkgdeck publish FILE",
-            meta.len() / 1_000_000
-        ));
+        return Err(FileError::TooLarge {
+            path: path_buf(),
+            megabytes: meta.len() / 1_000_000,
+        });
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{shown} is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
+    let bytes = std::fs::read(path).map_err(|source| FileError::Read {
+        path: path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
+        path: path_buf(),
+        offset: e.utf8_error().valid_up_to(),
     })?;
     Ok(visible(&text))
 }

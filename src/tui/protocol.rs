@@ -1,20 +1,22 @@
 //! What the console and its worker say to each other: a [`Request`] goes out in a [`Job`]
-//! with its [`Ticket`], a [`Response`] with the same ticket carries the [`Reply`]. A leaf
-//! module: screens build requests without knowing the worker.
+//! with its [`Ticket`], a [`Response`] with the same ticket carries the [`Reply`]. The replies
+//! hold the registry's typed results as they are; the console decides on error kinds and
+//! makes the one sentence the footer shows. A leaf module: screens build requests without
+//! knowing the worker.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::document::Validation;
-use crate::connect::Connections;
+use super::document::{FileError, Validation};
+use crate::connect::{ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
     DeletePlan, DeleteReport, LoadedRecord, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishReport, PublishReview, Scope, VerifyProgress, VerifyReport,
-    VersionSummary,
+    PublishOptions, PublishReport, PublishReview, RegistryError, Scope, VerifyProgress,
+    VerifyReport, VersionSummary,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -119,7 +121,7 @@ impl Request {
     }
 
     /// The reply that says this request failed with `error`.
-    pub fn failed(self, error: String) -> Reply {
+    pub fn failed(self, error: JobError) -> Reply {
         match self {
             Request::Counts => Reply::Counts(Err(error)),
             Request::Packages => Reply::Packages {
@@ -200,23 +202,50 @@ pub struct Job {
     pub request: Request,
 }
 
-#[derive(Debug, Clone)]
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The registry refused or failed (read-only, not found, a conflict, the store…).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A document file cannot be opened in the editor.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A saved connection cannot be opened; the console stays where it was.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The worker panicked while serving the request; this is the panic's text.
+    #[error("internal error: {0}")]
+    Panicked(String),
+}
+
+impl JobError {
+    /// The registry's error, when the registry is what failed.
+    pub fn registry(&self) -> Option<&RegistryError> {
+        match self {
+            JobError::Registry(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
 pub enum Reply {
-    Counts(Result<(u64, u64), String>),
+    Counts(Result<(u64, u64), JobError>),
     /// One page of the package list; `first` replaces what was shown, `done` ends the list.
     Packages {
-        rows: Result<Vec<PackageSummary>, String>,
+        rows: Result<Vec<PackageSummary>, JobError>,
         first: bool,
         done: bool,
     },
     Versions {
         id: String,
-        rows: Result<Vec<VersionSummary>, String>,
+        rows: Result<Vec<VersionSummary>, JobError>,
     },
     Record {
         id: String,
         version: String,
-        record: Result<Box<LoadedRecord>, String>,
+        record: Result<Box<LoadedRecord>, JobError>,
     },
     /// A verify still running.
     Progress {
@@ -225,13 +254,13 @@ pub enum Reply {
     },
     Verified {
         scope: Scope,
-        report: Result<VerifyReport, String>,
+        report: Result<VerifyReport, JobError>,
         elapsed: Duration,
     },
     /// The file's text, made visible (`document::visible`) for the editor.
     FileRead {
         path: PathBuf,
-        text: Result<String, String>,
+        text: Result<String, JobError>,
     },
     Validated {
         generation: u64,
@@ -242,45 +271,45 @@ pub enum Reply {
     HotfixSource {
         id: String,
         version: String,
-        source: Result<(String, Option<String>), String>,
+        source: Result<(String, Option<String>), JobError>,
     },
     /// `hash` is the reviewed document's, so a review of an older text is dropped.
     Review {
         hash: String,
-        review: Result<Box<PublishReview>, String>,
+        review: Result<Box<PublishReview>, JobError>,
     },
     Published {
         hash: String,
-        report: Result<Box<PublishReport>, String>,
+        report: Result<Box<PublishReport>, JobError>,
     },
     DeletePlan {
         id: String,
         version: Option<String>,
-        plan: Result<DeletePlan, String>,
+        plan: Result<DeletePlan, JobError>,
     },
     Deleted {
         id: String,
         version: Option<String>,
-        report: Result<DeleteReport, String>,
+        report: Result<DeleteReport, JobError>,
     },
     Trash {
         dir: PathBuf,
-        entries: Result<Vec<TrashEntry>, String>,
+        entries: Result<Vec<TrashEntry>, JobError>,
     },
     Restored {
         path: PathBuf,
-        rows: Result<Vec<PackageRecord>, String>,
+        rows: Result<Vec<PackageRecord>, JobError>,
     },
-    Connections(Result<Connections, String>),
+    Connections(Result<Connections, JobError>),
     /// The new target (masked) on success; on failure the old registry is still in place.
     Connected {
         name: String,
-        target: Result<String, String>,
+        target: Result<String, JobError>,
     },
 }
 
 /// One answer to a job.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Response {
     pub ticket: Ticket,
     pub reply: Reply,

@@ -12,17 +12,27 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::document::{self, Validation};
-use super::protocol::{Job, Reply, Request, Response};
+use super::protocol::{Job, JobError, Reply, Request, Response};
 use crate::config::Dirs;
 use crate::connect;
 use crate::registry::Registry;
-use crate::registry::RegistryError;
 
 /// The worker thread's name; the panic hook recognises it and leaves the terminal alone.
 pub const THREAD_NAME: &str = "pkgdeck-worker";
 
 /// Progress of a long verify is sent at most this often, so the channel never floods.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
+
+/// Why the console cannot reach its worker.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The operating system refused to start the thread.
+    #[error("cannot start the storage worker: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The thread is gone: nothing more will be answered.
+    #[error("the storage worker has stopped")]
+    Stopped,
+}
 
 /// The handle the console keeps: a job sender and a response receiver.
 pub struct Worker {
@@ -33,7 +43,7 @@ pub struct Worker {
 impl Worker {
     /// Starts the worker thread; it owns `registry` until the console lets go of the handle.
     /// `dirs` holds the config file the saved connections come from.
-    pub fn spawn(registry: Registry, dirs: Dirs) -> Result<Worker, String> {
+    pub fn spawn(registry: Registry, dirs: Dirs) -> Result<Worker, WorkerError> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (out, responses) = mpsc::channel::<Response>();
         thread::Builder::new()
@@ -53,37 +63,35 @@ impl Worker {
                             .unwrap_or_else(|| "unknown panic".into());
                         let _ = out.send(Response {
                             ticket,
-                            reply: request.failed(format!("internal error: {reason}")),
+                            reply: request.failed(JobError::Panicked(reason)),
                             last: true,
                         });
                     }
                 }
             })
-            .map_err(|e| format!("cannot start the storage worker: {e}"))?;
+            .map_err(WorkerError::Spawn)?;
         Ok(Worker { jobs, responses })
     }
 
-    pub fn send(&self, job: Job) -> Result<(), String> {
-        self.jobs
-            .send(job)
-            .map_err(|_| "the storage worker has stopped".to_owned())
+    pub fn send(&self, job: Job) -> Result<(), WorkerError> {
+        self.jobs.send(job).map_err(|_| WorkerError::Stopped)
     }
 
     /// A response if one is ready; `Err` once the worker is gone.
-    pub fn try_recv(&self) -> Result<Option<Response>, String> {
+    pub fn try_recv(&self) -> Result<Option<Response>, WorkerError> {
         match self.responses.try_recv() {
             Ok(r) => Ok(Some(r)),
             Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err("the storage worker has stopped".to_owned()),
+            Err(TryRecvError::Disconnected) => Err(WorkerError::Stopped),
         }
     }
 
     /// Waits up to `timeout` for a response.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Response>, String> {
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Response>, WorkerError> {
         match self.responses.recv_timeout(timeout) {
             Ok(r) => Ok(Some(r)),
             Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err("the storage worker has stopped".to_owned()),
+            Err(RecvTimeoutError::Disconnected) => Err(WorkerError::Stopped),
         }
     }
 }
@@ -100,7 +108,7 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
         .is_ok()
     };
     let reply = match job.request {
-        Request::Counts => Reply::Counts(registry.counts().map_err(|e| e.to_string())),
+        Request::Counts => Reply::Counts(registry.counts().map_err(JobError::from)),
         Request::Packages => {
             let mut first = true;
             let listed = registry.list_with(&mut |page| {
@@ -115,20 +123,20 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
                 first = false;
             });
             Reply::Packages {
-                rows: listed.map(|()| Vec::new()).map_err(|e| e.to_string()),
+                rows: listed.map(|()| Vec::new()).map_err(JobError::from),
                 first,
                 done: true,
             }
         }
         Request::Versions { id } => {
-            let rows = registry.versions(&id).map_err(|e| e.to_string());
+            let rows = registry.versions(&id).map_err(JobError::from);
             Reply::Versions { id, rows }
         }
         Request::Record { id, version } => {
             let record = registry
                 .load_record(&id, &version)
                 .map(Box::new)
-                .map_err(|e| e.to_string());
+                .map_err(JobError::from);
             Reply::Record {
                 id,
                 version,
@@ -152,12 +160,12 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             });
             Reply::Verified {
                 scope,
-                report: report.map_err(|e| e.to_string()),
+                report: report.map_err(JobError::from),
                 elapsed: started.elapsed(),
             }
         }
         Request::ReadFile { path } => {
-            let text = document::read_file(&path).map_err(|e| e.to_string());
+            let text = document::read_file(&path).map_err(JobError::from);
             Reply::FileRead { path, text }
         }
         Request::Validate { text, generation } => Reply::Validated {
@@ -169,7 +177,7 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             let source = registry
                 .hotfix_source(&id, &version)
                 .map(|s| (document::hotfix_text(&s.document), s.bumped))
-                .map_err(|e| e.to_string());
+                .map_err(JobError::from);
             Reply::HotfixSource {
                 id,
                 version,
@@ -181,31 +189,23 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             review: registry
                 .review_publish(*prepared)
                 .map(Box::new)
-                .map_err(|e| e.to_string()),
+                .map_err(JobError::from),
         },
         Request::Publish { prepared, options } => Reply::Published {
             report: registry
                 .publish_and_verify(&prepared, options)
                 .map(Box::new)
-                .map_err(|e| e.to_string()),
+                .map_err(JobError::from),
             hash: prepared.hash,
         },
         Request::DeletePlan { id, version } => {
             let plan = registry
                 .plan_delete(&id, version.as_deref())
-                .map_err(|e| match e {
-                    RegistryError::NotFound { .. } => match &version {
-                        Some(v) => format!("{id} {v} is not in the registry any more"),
-                        None => format!("{id} has no versions in the registry any more"),
-                    },
-                    e => e.to_string(),
-                });
+                .map_err(JobError::from);
             Reply::DeletePlan { id, version, plan }
         }
         Request::Delete { id, version, rows } => {
-            let report = registry
-                .delete_planned(&id, rows)
-                .map_err(|e| e.to_string());
+            let report = registry.delete_planned(&id, rows).map_err(JobError::from);
             Reply::Deleted {
                 id,
                 version,
@@ -217,7 +217,7 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             entries: Ok(registry.trash().entries()),
         },
         Request::Restore { path } => {
-            let rows = registry.restore(&path).map_err(|e| e.to_string());
+            let rows = registry.restore(&path).map_err(JobError::from);
             Reply::Restored { path, rows }
         }
         Request::Connections => Reply::Connections(Ok(connect::saved_connections(dirs))),
@@ -228,7 +228,7 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
                     *registry = opened;
                     registry.target().to_owned()
                 })
-                .map_err(|e| e.to_string());
+                .map_err(JobError::from);
             Reply::Connected { name, target }
         }
     };

@@ -48,7 +48,7 @@ impl ConnectionPicker {
     pub fn new(current: &str, connections: Connections) -> ConnectionPicker {
         let (saved, error) = match connections.saved {
             Ok(s) => (s, None),
-            Err(e) => (Vec::new(), Some(e)),
+            Err(e) => (Vec::new(), Some(e.to_string())),
         };
         let list = ListView::with_keys(
             std::iter::once("current".to_owned()).chain(saved.iter().map(|s| s.name.clone())),

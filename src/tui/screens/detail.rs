@@ -17,7 +17,7 @@ use crate::tui::integrity::{Badge, Verdict};
 use crate::tui::json;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
-use crate::tui::protocol::Request;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
 use crossterm::event::KeyCode;
@@ -270,7 +270,7 @@ impl DetailScreen {
         }
     }
 
-    pub fn receive(&mut self, record: Result<Box<LoadedRecord>, String>) {
+    pub fn receive(&mut self, record: Result<Box<LoadedRecord>, JobError>) {
         self.loading = false;
         match record {
             Ok(loaded) => {
@@ -278,7 +278,7 @@ impl DetailScreen {
                 self.content = Some(Box::new(Content::new(*loaded)));
                 self.tab = self.tab.min(self.tab_count() - 1);
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

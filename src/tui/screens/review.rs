@@ -19,7 +19,7 @@ use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::count;
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
-use crate::tui::protocol::Request;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
 
@@ -105,7 +105,7 @@ const CONTEXT: usize = 2;
 enum State {
     Ready,
     Publishing,
-    Done(Result<Box<PublishReport>, String>),
+    Done(Result<Box<PublishReport>, JobError>),
 }
 
 pub struct Review {
@@ -137,7 +137,7 @@ impl Review {
     }
 
     /// The worker's answer to `y`.
-    pub fn finish(&mut self, report: Result<Box<PublishReport>, String>) {
+    pub fn finish(&mut self, report: Result<Box<PublishReport>, JobError>) {
         self.scroll = 0;
         self.state = State::Done(report);
     }
@@ -376,7 +376,7 @@ fn item_diff_lines(old: &str, new: &str, lines: &mut Vec<Line<'static>>) {
 
 fn result_lines(
     d: &PublishReview,
-    result: &Result<Box<PublishReport>, String>,
+    result: &Result<Box<PublishReport>, JobError>,
 ) -> Vec<Line<'static>> {
     let p = &d.prepared;
     let what = format!("{} {}", printable(&p.id), printable(&p.version));
@@ -384,7 +384,10 @@ fn result_lines(
     let report = match result {
         Err(e) => {
             return vec![
-                Line::styled(format!(" ✗ not published: {}", printable(e)), theme::ERROR),
+                Line::styled(
+                    format!(" ✗ not published: {}", printable(&e.to_string())),
+                    theme::ERROR,
+                ),
                 Line::styled(
                     " nothing was written; Esc goes back to the editor with your text",
                     theme::DIM,

@@ -17,7 +17,7 @@ use crate::registry::trash::TrashEntry;
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
-use crate::tui::protocol::Request;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
 
@@ -79,7 +79,7 @@ impl TrashScreen {
         Request::Trash
     }
 
-    pub fn receive(&mut self, dir: PathBuf, entries: Result<Vec<TrashEntry>, String>) {
+    pub fn receive(&mut self, dir: PathBuf, entries: Result<Vec<TrashEntry>, JobError>) {
         self.loading = false;
         match entries {
             Ok(entries) => {
@@ -97,7 +97,7 @@ impl TrashScreen {
                     self.list.select_row(row);
                 }
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
-use crate::tui::protocol::Ticket;
+use crate::tui::protocol::{JobError, Ticket};
 use crate::tui::theme;
 use crate::untrusted::printable;
 
@@ -47,7 +47,7 @@ pub struct VerifyRun {
     ticket: Ticket,
     cancel: Arc<AtomicBool>,
     progress: Option<(VerifyProgress, Duration)>,
-    outcome: Option<Result<(VerifyReport, Duration), String>>,
+    outcome: Option<Result<(VerifyReport, Duration), JobError>>,
     /// Failed rows first, then rows that only warn.
     flagged: Vec<Verification>,
     list: ListView,
@@ -73,7 +73,7 @@ impl VerifyRun {
         self.progress = Some((progress, elapsed));
     }
 
-    pub fn finish(&mut self, report: Result<VerifyReport, String>, elapsed: Duration) {
+    pub fn finish(&mut self, report: Result<VerifyReport, JobError>, elapsed: Duration) {
         if let Ok(report) = &report {
             self.flagged = report
                 .failed
@@ -151,7 +151,7 @@ impl VerifyRun {
             Some(Err(e)) => {
                 frame.render_widget(
                     Paragraph::new(Line::styled(
-                        format!(" verify failed: {}", printable(e)),
+                        format!(" verify failed: {}", printable(&e.to_string())),
                         theme::ERROR,
                     )),
                     area,

@@ -16,7 +16,7 @@ use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::Badge;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
-use crate::tui::protocol::Request;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
 
@@ -107,7 +107,7 @@ impl VersionsScreen {
         }
     }
 
-    pub fn receive(&mut self, rows: Result<Vec<VersionSummary>, String>) {
+    pub fn receive(&mut self, rows: Result<Vec<VersionSummary>, JobError>) {
         self.loading = false;
         match rows {
             Ok(rows) => {
@@ -125,7 +125,7 @@ impl VersionsScreen {
                     self.list.select_row(row);
                 }
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 
