@@ -829,3 +829,48 @@ fn trash(registry: &Registry, json: bool) -> Outcome {
     )?;
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{AuditLog, Trash};
+    use crate::store::sqlite::SqliteStore;
+
+    const DOC: &str = r#"{"manifest":{"id":"com.acme.t","version":"1.0.0","type":"app","name":"T"},"metadata":{}}"#;
+
+    #[test]
+    fn publish_reports_what_the_read_back_found() -> Result<(), RegistryError> {
+        let dir = tempfile::tempdir().expect("a scratch dir");
+        let db = dir.path().join("r.db");
+        let registry = Registry::open(
+            Box::new(SqliteStore::open(&db, false)?),
+            Trash::new(dir.path().join("trash")),
+            AuditLog::disabled(),
+        )?;
+        let prepared = registry::prepare_publish(DOC, "doc.json")?;
+        let report = registry.publish_and_verify(&prepared, PublishOptions::default())?;
+        assert_eq!(readback_problem(&report), None);
+
+        // A trigger stores another hash than the one published: the read-back names it.
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE TRIGGER h AFTER INSERT ON sys_packages BEGIN \
+                     UPDATE sys_packages SET hash = 'x' WHERE rowid = new.rowid; END;",
+                )
+            })
+            .expect("a trigger");
+        let prepared = registry::prepare_publish(&DOC.replace("1.0.0", "1.0.1"), "doc.json")?;
+        let report = registry.publish_and_verify(&prepared, PublishOptions::default())?;
+        let problem = readback_problem(&report).expect("a problem");
+        assert!(
+            problem.starts_with("hash_mismatch: stored x but"),
+            "{problem}"
+        );
+        assert!(
+            problem.ends_with("; the stored texts or hash differ from the published ones"),
+            "{problem}"
+        );
+        Ok(())
+    }
+}
