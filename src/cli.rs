@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::connect::ConnectError;
 use crate::registry::{
-    self, PackageDiff, PackageRecord, PublishOptions, Registry, RegistryError, Scope,
-    VerifyProgress,
+    self, PackageDiff, PackageRecord, PublishOptions, PublishReport, Registry, RegistryError,
+    Scope, VerifyProgress,
 };
 use crate::store::StoreError;
 use crate::untrusted::printable;
@@ -152,8 +152,8 @@ impl From<RegistryError> for Failure {
 impl From<ConnectError> for Failure {
     fn from(e: ConnectError) -> Failure {
         match e {
-            ConnectError::Usage(m) => Failure::new(2, m),
             ConnectError::Registry(e) => e.into(),
+            e => Failure::new(2, e.to_string()),
         }
     }
 }
@@ -466,16 +466,21 @@ fn read_input(file: &str) -> Result<(String, String), Failure> {
     Ok((text, file.to_owned()))
 }
 
+/// Publishes, reads the row back and verifies it (the registry's `publish_and_verify`, as
+/// the console does). The JSON keeps the spec's four keys; a read-back that found a problem
+/// is a storage failure (exit 3) with its sentence on stderr, after the output that says what
+/// was written.
 fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -> Outcome {
     let (text, source) = read_input(file)?;
-    let outcome = registry.publish(
-        &text,
-        &source,
+    let prepared = registry::prepare_publish(&text, &source)?;
+    let report = registry.publish_and_verify(
+        &prepared,
         PublishOptions {
             allow_overwrite,
             replacing_hash: None,
         },
     )?;
+    let outcome = &report.outcome;
     if json {
         write_json(&PublishJson {
             id: &outcome.id,
@@ -503,15 +508,46 @@ fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -
         } else {
             "published".to_owned()
         };
-        emit(&format!(
+        let mut text = format!(
             "{} {} {}: {}\n",
             printable(&outcome.id),
             printable(&outcome.version),
             outcome.hash,
             what
-        ))?;
+        );
+        if readback_problem(&report).is_none() {
+            text.push_str("read back and verified: ok\n");
+        }
+        emit(&text)?;
     }
-    Ok(0)
+    match readback_problem(&report) {
+        None => Ok(0),
+        Some(problem) => Err(Failure::new(
+            3,
+            format!(
+                "{} {} was written, but reading it back found a problem: {}",
+                printable(&outcome.id),
+                printable(&outcome.version),
+                printable(&problem)
+            ),
+        )),
+    }
+}
+
+/// What is wrong with the row a publish read back, or `None` when it is exactly what was
+/// published and its hash matches.
+fn readback_problem(report: &PublishReport) -> Option<String> {
+    match &report.readback {
+        Ok(read) if read.ok() => None,
+        Ok(read) => {
+            let mut problems = read.verification.details.clone();
+            if !read.exact {
+                problems.push("the stored texts or hash differ from the published ones".into());
+            }
+            Some(problems.join("; "))
+        }
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 fn delete(registry: &Registry, id: &str, version: Option<&str>, yes: bool) -> Outcome {
@@ -792,4 +828,49 @@ fn trash(registry: &Registry, json: bool) -> Outcome {
         },
     )?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{AuditLog, Trash};
+    use crate::store::sqlite::SqliteStore;
+
+    const DOC: &str = r#"{"manifest":{"id":"com.acme.t","version":"1.0.0","type":"app","name":"T"},"metadata":{}}"#;
+
+    #[test]
+    fn publish_reports_what_the_read_back_found() -> Result<(), RegistryError> {
+        let dir = tempfile::tempdir().expect("a scratch dir");
+        let db = dir.path().join("r.db");
+        let registry = Registry::open(
+            Box::new(SqliteStore::open(&db, false)?),
+            Trash::new(dir.path().join("trash")),
+            AuditLog::disabled(),
+        )?;
+        let prepared = registry::prepare_publish(DOC, "doc.json")?;
+        let report = registry.publish_and_verify(&prepared, PublishOptions::default())?;
+        assert_eq!(readback_problem(&report), None);
+
+        // A trigger stores another hash than the one published: the read-back names it.
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE TRIGGER h AFTER INSERT ON sys_packages BEGIN \
+                     UPDATE sys_packages SET hash = 'x' WHERE rowid = new.rowid; END;",
+                )
+            })
+            .expect("a trigger");
+        let prepared = registry::prepare_publish(&DOC.replace("1.0.0", "1.0.1"), "doc.json")?;
+        let report = registry.publish_and_verify(&prepared, PublishOptions::default())?;
+        let problem = readback_problem(&report).expect("a problem");
+        assert!(
+            problem.starts_with("hash_mismatch: stored x but"),
+            "{problem}"
+        );
+        assert!(
+            problem.ends_with("; the stored texts or hash differ from the published ones"),
+            "{problem}"
+        );
+        Ok(())
+    }
 }

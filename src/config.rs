@@ -7,6 +7,26 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// Why pkgdeck's own directories or config file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Neither the environment nor the platform names a directory for pkgdeck's files.
+    #[error("cannot find a home directory for pkgdeck's files; set {var}")]
+    NoHome { var: String },
+    /// The config file exists but cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The config file is not TOML of pkgdeck's shape.
+    #[error("{} is not a valid pkgdeck config: {message}", .path.display())]
+    Invalid { path: PathBuf, message: String },
+    /// A saved connection holds a token in its target instead of naming a variable.
+    #[error("{}: connection {name:?} has a token in its target; put the token in an environment variable and name it with token_env", .path.display())]
+    TokenInTarget { path: PathBuf, name: String },
+}
+
 /// Where pkgdeck keeps its own state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dirs {
@@ -16,14 +36,16 @@ pub struct Dirs {
 
 impl Dirs {
     /// The platform directories of the `directories` crate, or the environment overrides.
-    pub fn discover() -> Result<Dirs, String> {
+    pub fn discover() -> Result<Dirs, ConfigError> {
         let project = directories::ProjectDirs::from("", "", "pkgdeck");
-        let pick = |var: &str, fallback: Option<&Path>| -> Result<PathBuf, String> {
+        let pick = |var: &str, fallback: Option<&Path>| -> Result<PathBuf, ConfigError> {
             match std::env::var_os(var).filter(|v| !v.is_empty()) {
                 Some(v) => Ok(PathBuf::from(v)),
-                None => fallback.map(Path::to_path_buf).ok_or_else(|| {
-                    format!("cannot find a home directory for pkgdeck's files; set {var}")
-                }),
+                None => fallback
+                    .map(Path::to_path_buf)
+                    .ok_or_else(|| ConfigError::NoHome {
+                        var: var.to_owned(),
+                    }),
             }
         };
         Ok(Dirs {
@@ -67,26 +89,30 @@ pub struct Config {
 
 impl Config {
     /// Reads the config file; a missing file is an empty config.
-    pub fn load(path: &Path) -> Result<Config, String> {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-        };
-        let config: Config = toml::from_str(&text).map_err(|e| {
-            format!(
-                "{} is not a valid pkgdeck config: {}",
-                path.display(),
-                e.message()
-            )
-        })?;
-        for (name, c) in &config.connections {
-            if c.target.contains("authToken=") {
-                return Err(format!(
-                    "{}: connection {name:?} has a token in its target; put the token in an environment variable and name it with token_env",
-                    path.display()
-                ));
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
             }
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.message().to_owned(),
+        })?;
+        if let Some(name) = config
+            .connections
+            .iter()
+            .find_map(|(name, c)| c.target.contains("authToken=").then_some(name))
+        {
+            return Err(ConfigError::TokenInTarget {
+                path: path.to_path_buf(),
+                name: name.clone(),
+            });
         }
         Ok(config)
     }
@@ -117,11 +143,12 @@ mod tests {
             "[connections.x]\ntarget = \"libsql://h?authToken=abc\"\n",
         )
         .unwrap();
-        let err = Config::load(&path).unwrap_err();
+        let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("token_env") && !err.contains("abc"), "{err}");
         std::fs::write(&path, "[connections.x]\ntarget = 3\n").unwrap();
         assert!(Config::load(&path)
             .unwrap_err()
+            .to_string()
             .contains("not a valid pkgdeck config"));
     }
 }

@@ -1,7 +1,10 @@
 //! Turns what the operator named (`--db`, `PKGDECK_DB`, `-c NAME`, or nothing) into an open
-//! [`Registry`] with its trash and audit log.
+//! [`Registry`] with its trash and audit log, and lists the saved connections a switch can
+//! go to.
 
-use crate::config::{Config, Dirs};
+use std::path::PathBuf;
+
+use crate::config::{Config, ConfigError, Dirs};
 use crate::registry::{AuditLog, Registry, RegistryError, Trash};
 use crate::store::hrana::{HranaStore, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 use crate::store::sqlite::SqliteStore;
@@ -17,13 +20,43 @@ pub struct Request {
     pub read_only: bool,
 }
 
+/// Why the registry the operator named cannot be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    /// Bad arguments or config: exit 2.
+    /// The config file with the saved connections cannot be read.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `-c NAME` names no saved connection.
+    #[error("no saved connection {name:?} in {} (known: {})", .file.display(), known_list(.known))]
+    UnknownConnection {
+        name: String,
+        file: PathBuf,
+        known: Vec<String>,
+    },
+    /// A saved connection's target is not one pkgdeck can open.
+    #[error("saved connection {name:?}: {reason}")]
+    BadSavedTarget { name: String, reason: String },
+    /// `--db` (or `PKGDECK_DB`) is not a target pkgdeck can open.
     #[error("{0}")]
-    Usage(String),
+    BadTarget(String),
+    /// The target was found but the registry on it could not be opened.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+}
+
+impl ConnectError {
+    /// Whether the operator's input (arguments, config) is at fault, not the storage.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, ConnectError::Registry(_))
+    }
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        "none".into()
+    } else {
+        known.join(", ")
+    }
 }
 
 impl From<StoreError> for ConnectError {
@@ -36,28 +69,25 @@ impl From<StoreError> for ConnectError {
 /// registry in the data dir.
 pub fn resolve_target(request: &Request, dirs: &Dirs) -> Result<Target, ConnectError> {
     if let Some(name) = &request.connection {
-        let config = Config::load(&dirs.config_file()).map_err(ConnectError::Usage)?;
+        let config = Config::load(&dirs.config_file())?;
         let Some(c) = config.connections.get(name) else {
-            let known: Vec<&str> = config.connections.keys().map(String::as_str).collect();
-            return Err(ConnectError::Usage(format!(
-                "no saved connection {name:?} in {} (known: {})",
-                dirs.config_file().display(),
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            )));
+            return Err(ConnectError::UnknownConnection {
+                name: name.clone(),
+                file: dirs.config_file(),
+                known: config.connections.keys().cloned().collect(),
+            });
         };
         let token = match &c.token_env {
             Some(var) => std::env::var(var).ok().filter(|v| !v.is_empty()),
             None => Target::token_from_env(),
         };
-        return Target::parse(&c.target, token)
-            .map_err(|e| ConnectError::Usage(format!("saved connection {name:?}: {e}")));
+        return Target::parse(&c.target, token).map_err(|reason| ConnectError::BadSavedTarget {
+            name: name.clone(),
+            reason,
+        });
     }
     match &request.db {
-        Some(db) => Target::parse(db, Target::token_from_env()).map_err(ConnectError::Usage),
+        Some(db) => Target::parse(db, Target::token_from_env()).map_err(ConnectError::BadTarget),
         None => Ok(Target::Local(dirs.default_registry())),
     }
 }
@@ -96,4 +126,45 @@ pub fn open(request: &Request, dirs: &Dirs) -> Result<Registry, ConnectError> {
         AuditLog::new(dirs.audit_log())
     };
     Ok(Registry::open(store, Trash::new(dirs.trash()), audit)?)
+}
+
+/// Opens the saved connection `name` (read-only when `read_only`), as `-c NAME` would.
+pub fn open_saved(name: &str, read_only: bool, dirs: &Dirs) -> Result<Registry, ConnectError> {
+    let request = Request {
+        db: None,
+        connection: Some(name.to_owned()),
+        read_only,
+    };
+    open(&request, dirs)
+}
+
+/// A connection saved in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedConnection {
+    pub name: String,
+    pub target: String,
+    pub token_env: Option<String>,
+}
+
+/// The saved connections: the config file, and what it holds or why it cannot be read.
+#[derive(Debug)]
+pub struct Connections {
+    pub config_file: PathBuf,
+    pub saved: Result<Vec<SavedConnection>, ConfigError>,
+}
+
+/// The connections saved in `dirs`' config file, in name order.
+pub fn saved_connections(dirs: &Dirs) -> Connections {
+    let config_file = dirs.config_file();
+    let saved = Config::load(&config_file).map(|c| {
+        c.connections
+            .into_iter()
+            .map(|(name, c)| SavedConnection {
+                name,
+                target: c.target,
+                token_env: c.token_env,
+            })
+            .collect()
+    });
+    Connections { config_file, saved }
 }

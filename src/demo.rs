@@ -10,8 +10,49 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use crate::config::Dirs;
-use crate::connect::{self, Request};
-use crate::registry::PublishOptions;
+use crate::connect::{self, ConnectError, Request};
+use crate::registry::{PublishOptions, RegistryError};
+
+/// Why the demo registry could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The scratch directory cannot be created.
+    #[error("cannot create {}: {source}", .dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// The scratch registry cannot be opened.
+    #[error(transparent)]
+    Open(#[from] ConnectError),
+    /// A sample package in `assets/` is not JSON.
+    #[error("assets/{name} is not JSON: {source}")]
+    Sample {
+        name: &'static str,
+        source: serde_json::Error,
+    },
+    /// The history names a package no sample provides.
+    #[error("no sample package {id} in assets/")]
+    NoSample { id: &'static str },
+    /// Publishing a sample failed.
+    #[error(transparent)]
+    Publish(#[from] RegistryError),
+    /// The scratch registry cannot be opened with SQLite to backdate it.
+    #[error("cannot open {}: {source}", .path.display())]
+    OpenDb {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// Backdating or tampering failed.
+    #[error("{}: {source}", .path.display())]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// The sample no longer has the value the tampering changes.
+    #[error("the demo could not edit {} {}: the sample no longer has a USD default", TAMPERED.0, TAMPERED.1)]
+    Tamper,
+}
 
 /// The sample packages: (asset name, text).
 const SAMPLES: [(&str, &str); 6] = [
@@ -95,43 +136,41 @@ impl Drop for Demo {
 }
 
 /// Builds the scratch registry under the OS temp dir. Prints nothing.
-pub fn build() -> Result<Demo, String> {
+pub fn build() -> Result<Demo, DemoError> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
     let dir = std::env::temp_dir().join(format!("pkgdeck-demo-{}-{nanos}", std::process::id()));
-    std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir(&dir).map_err(|source| DemoError::CreateDir {
+        dir: dir.clone(),
+        source,
+    })?;
     let demo = Demo { dir };
     fill(&demo)?;
     Ok(demo)
 }
 
-fn fill(demo: &Demo) -> Result<(), String> {
-    let registry = connect::open(&demo.request(false), &demo.dirs()).map_err(|e| match e {
-        connect::ConnectError::Usage(m) => m,
-        connect::ConnectError::Registry(e) => e.to_string(),
-    })?;
+fn fill(demo: &Demo) -> Result<(), DemoError> {
+    let registry = connect::open(&demo.request(false), &demo.dirs())?;
     let samples = SAMPLES
         .iter()
         .map(|(name, text)| {
             serde_json::from_str::<Value>(text)
                 .map(|doc| (*name, doc))
-                .map_err(|e| format!("assets/{name} is not JSON: {e}"))
+                .map_err(|source| DemoError::Sample { name, source })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, DemoError>>()?;
     for (id, version, _) in HISTORY {
         let (name, base) = samples
             .iter()
             .find(|(_, doc)| doc["manifest"]["id"] == id)
-            .ok_or_else(|| format!("no sample package {id} in assets/"))?;
-        registry
-            .publish(
-                &derive(base, version).to_string(),
-                &format!("assets/{name}"),
-                PublishOptions::default(),
-            )
-            .map_err(|e| e.to_string())?;
+            .ok_or(DemoError::NoSample { id })?;
+        registry.publish(
+            &derive(base, version).to_string(),
+            &format!("assets/{name}"),
+            PublishOptions::default(),
+        )?;
     }
     drop(registry);
     backdate_and_tamper(&demo.registry_path())
@@ -181,10 +220,15 @@ fn derive(base: &Value, version: &str) -> Value {
 /// Spreads the rows over the history's dates (the registry writes CURRENT_TIMESTAMP, so
 /// everything would sit in one second) and edits one row by hand, as a careless operator
 /// with the sqlite3 shell would.
-fn backdate_and_tamper(path: &Path) -> Result<(), String> {
-    let db = rusqlite::Connection::open(path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let sql_err = |e: rusqlite::Error| format!("{}: {e}", path.display());
+fn backdate_and_tamper(path: &Path) -> Result<(), DemoError> {
+    let db = rusqlite::Connection::open(path).map_err(|source| DemoError::OpenDb {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let sql_err = |source| DemoError::Sql {
+        path: path.to_path_buf(),
+        source,
+    };
     for (hour, (id, version, days)) in HISTORY.iter().enumerate() {
         db.execute(
             "UPDATE sys_packages SET created_at = datetime('now', ?3, ?4), \
@@ -207,10 +251,7 @@ fn backdate_and_tamper(path: &Path) -> Result<(), String> {
         )
         .map_err(sql_err)?;
     if changed != 1 {
-        return Err(format!(
-            "the demo could not edit {} {}: the sample no longer has a USD default",
-            TAMPERED.0, TAMPERED.1
-        ));
+        return Err(DemoError::Tamper);
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ fn main() {
 }
 
 fn run(args: Args) -> Result<i32, Failure> {
-    let dirs = Dirs::discover().map_err(|m| Failure::new(3, m))?;
+    let dirs = Dirs::discover().map_err(|e| Failure::new(3, e.to_string()))?;
     let request = Request {
         db: args.db,
         connection: args.connection,
@@ -30,6 +30,8 @@ fn run(args: Args) -> Result<i32, Failure> {
             let registry = connect::open(&request, &dirs)?;
             cli::run(&registry, command)
         }
-        None => pkgdeck::tui::run(request, dirs, args.demo).map_err(|m| Failure::new(3, m)),
+        None => {
+            pkgdeck::tui::run(request, dirs, args.demo).map_err(|e| Failure::new(3, e.to_string()))
+        }
     }
 }

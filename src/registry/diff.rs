@@ -4,6 +4,7 @@
 use super::canonical::{self, JsValue};
 use super::pretty::pretty;
 use super::record::{FieldChange, ItemChange, PackageDiff, PackageRecord, SectionDiff, SECTIONS};
+use super::{Registry, RegistryError};
 
 /// The name an item is matched by: its `name`, else its `id`, else `#index`.
 pub fn item_name(item: &JsValue, index: usize) -> String {
@@ -155,6 +156,24 @@ pub fn text_diff(old: &str, new: &str) -> Vec<(char, String)> {
             (tag, c.value().trim_end_matches('\n').to_owned())
         })
         .collect()
+}
+
+impl Registry {
+    /// What changed between two versions of `id`.
+    pub fn diff(&self, id: &str, from: &str, to: &str) -> Result<PackageDiff, RegistryError> {
+        let old = self.require(id, Some(from))?;
+        let new = self.require(id, Some(to))?;
+        diff_records(&old, &new).map_err(|(which, reason)| RegistryError::Corrupt {
+            target: self.target().to_owned(),
+            id: id.to_owned(),
+            version: if which {
+                to.to_owned()
+            } else {
+                from.to_owned()
+            },
+            reason,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -15,55 +15,23 @@ use std::time::Instant;
 
 use crossterm::event::KeyEvent;
 
+use super::component::Outcome;
 use super::integrity::{self, Integrity};
 use super::keys::{self, Action, KeyGroup};
+use super::message::{Message, MessageKind};
+use super::protocol::{Job, JobError, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    Confirm, ConnectionPicker, Editor, Help, Modal, Outcome, PackagesScreen, PathPrompt, Review,
-    Screen, TrashScreen, VerifyRun,
+    Confirm, ConnectionPicker, Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen,
+    TrashScreen, VerifyRun,
 };
-use super::worker::{DeleteReport, Job, Reply, Request, Response, ReviewData, Ticket};
-use crate::registry::{PackageRecord, Scope, VerifyReport};
+use super::worker::WorkerError;
+use crate::registry::{
+    DeleteReport, PackageRecord, PublishReview, RegistryError, Scope, VerifyReport,
+};
 
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
 const CHROME_ROWS: u16 = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    Info,
-    Warning,
-    Error,
-}
-
-/// The latest message, shown in the footer until the next one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub kind: MessageKind,
-    pub text: String,
-}
-
-impl Message {
-    pub fn info(text: impl Into<String>) -> Message {
-        Message {
-            kind: MessageKind::Info,
-            text: text.into(),
-        }
-    }
-
-    pub fn warning(text: impl Into<String>) -> Message {
-        Message {
-            kind: MessageKind::Warning,
-            text: text.into(),
-        }
-    }
-
-    pub fn error(text: impl Into<String>) -> Message {
-        Message {
-            kind: MessageKind::Error,
-            text: text.into(),
-        }
-    }
-}
 
 pub struct App {
     target: String,
@@ -228,9 +196,9 @@ impl App {
     }
 
     /// The worker is gone: nothing more will be answered.
-    pub fn worker_stopped(&mut self, error: String) {
+    pub fn worker_stopped(&mut self, error: &WorkerError) {
         self.in_flight.clear();
-        self.error(error);
+        self.error(error.to_string());
     }
 
     /// The key groups that apply right now, most specific first (also the footer hints).
@@ -343,10 +311,10 @@ impl App {
         }
         match response.reply {
             Reply::Counts(Ok(c)) => self.counts = Some(c),
-            Reply::Counts(Err(e)) => self.error(e),
+            Reply::Counts(Err(e)) => self.error(e.to_string()),
             Reply::Packages { rows, first, done } => {
                 if let Err(e) = &rows {
-                    self.error(e.clone());
+                    self.error(e.to_string());
                 }
                 if let Some(Screen::Packages(p)) = self.screens.first_mut() {
                     p.receive(rows, first, done);
@@ -354,7 +322,7 @@ impl App {
             }
             Reply::Versions { id, rows } => {
                 if let Err(e) = &rows {
-                    self.error(e.clone());
+                    self.error(e.to_string());
                 }
                 if let Some(s) = self.screens.iter_mut().rev().find_map(|s| match s {
                     Screen::Versions(v) if v.id() == id => Some(v),
@@ -370,7 +338,7 @@ impl App {
             } => {
                 match &record {
                     Ok(r) => self.integrity.record(&r.verification),
-                    Err(e) => self.error(e.clone()),
+                    Err(e) => self.error(e.to_string()),
                 }
                 if let Some(s) = self.screens.iter_mut().rev().find_map(|s| match s {
                     Screen::Detail(d) if d.id() == id && d.version() == version => Some(d),
@@ -396,7 +364,7 @@ impl App {
                     Some(v) => v.finish(report, elapsed),
                     None => match report {
                         Ok(r) => self.message = Some(verify_message(&scope, &r)),
-                        Err(e) => self.error(e),
+                        Err(e) => self.error(e.to_string()),
                     },
                 }
             }
@@ -436,7 +404,7 @@ impl App {
                         r.outcome.id, r.outcome.version
                     )),
                     Ok(r) => match &r.readback {
-                        Ok((v, true)) if v.ok() => Message::info(format!(
+                        Ok(read) if read.ok() => Message::info(format!(
                             "published {} {}; read back and verified: ok",
                             r.outcome.id, r.outcome.version
                         )),
@@ -463,6 +431,16 @@ impl App {
                     self.modals.push(Modal::Confirm(Box::new(confirm)));
                 }
                 Ok(_) => {}
+                // The screen showed it, so it went away since.
+                Err(e) if matches!(e.registry(), Some(RegistryError::NotFound { .. })) => self
+                    .error(match &version {
+                        Some(v) => {
+                            format!("nothing deleted: {id} {v} is not in the registry any more")
+                        }
+                        None => format!(
+                            "nothing deleted: {id} has no versions in the registry any more"
+                        ),
+                    }),
                 Err(e) => self.error(format!("nothing deleted: {e}")),
             },
             Reply::Deleted {
@@ -475,7 +453,7 @@ impl App {
             },
             Reply::Trash { dir, entries } => {
                 if let Err(e) = &entries {
-                    self.error(e.clone());
+                    self.error(e.to_string());
                 }
                 if let Some(t) = self.screens.iter_mut().rev().find_map(|s| match s {
                     Screen::Trash(t) => Some(t),
@@ -500,7 +478,7 @@ impl App {
                         ))))
                 }
                 Ok(_) => {}
-                Err(e) => self.error(e),
+                Err(e) => self.error(e.to_string()),
             },
             Reply::Connected { name, target } => match target {
                 Ok(target) => self.connected(&name, target),
@@ -530,7 +508,7 @@ impl App {
         &mut self,
         id: String,
         version: String,
-        source: Result<(String, Option<String>), String>,
+        source: Result<(String, Option<String>), JobError>,
     ) {
         let (text, bumped) = match source {
             Ok(b) => b,
@@ -556,7 +534,7 @@ impl App {
 
     /// The worker's review: it opens over the editor that asked for it, if that editor is
     /// still on top with the same document.
-    fn reviewed(&mut self, hash: &str, review: Result<Box<ReviewData>, String>) {
+    fn reviewed(&mut self, hash: &str, review: Result<Box<PublishReview>, JobError>) {
         let asked = match self.modals.last_mut() {
             Some(Modal::Editor(e)) if e.reviewing() == Some(hash) => {
                 e.review_answered();

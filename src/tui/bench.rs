@@ -22,19 +22,21 @@ pub fn first_frame_and_filter(
     filter: &str,
 ) -> Result<(Duration, Duration), String> {
     let started = Instant::now();
-    let mut console = Console::open(registry)?;
+    let mut console = Console::open(registry).map_err(|e| e.to_string())?;
     console.app.resize(160, 50);
     let mut terminal = Terminal::new(TestBackend::new(160, 50)).map_err(|e| e.to_string())?;
-    console.wait_until(LOAD_LIMIT, |app| match app.screens().first() {
-        // The first page is enough for the first frame; a remote list keeps arriving.
-        Some(Screen::Packages(p)) => !p.loading() || !p.is_empty(),
-        _ => false,
-    })?;
+    console
+        .wait_until(LOAD_LIMIT, |app| match app.screens().first() {
+            // The first page is enough for the first frame; a remote list keeps arriving.
+            Some(Screen::Packages(p)) => !p.loading() || !p.is_empty(),
+            _ => false,
+        })
+        .map_err(|e| e.to_string())?;
     terminal
         .draw(|f| console.draw(f))
         .map_err(|e| e.to_string())?;
     let first_frame = started.elapsed();
-    console.settle(LOAD_LIMIT)?;
+    console.settle(LOAD_LIMIT).map_err(|e| e.to_string())?;
 
     let press = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
     console.key(press('/'));

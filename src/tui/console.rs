@@ -11,9 +11,20 @@ use ratatui::Frame;
 use super::app::App;
 use super::keys::Action;
 use super::view;
-use super::worker::Worker;
+use super::worker::{Worker, WorkerError};
 use crate::config::Dirs;
 use crate::registry::Registry;
+
+/// Why waiting for the worker's answers ended without what was waited for.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// The answers did not come in time, or nothing was left to wait for.
+    #[error("the registry did not answer as expected within {0:?}")]
+    Timeout(Duration),
+    /// The worker is gone.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+}
 
 pub struct Console {
     pub app: App,
@@ -23,7 +34,7 @@ pub struct Console {
 impl Console {
     /// Starts the worker on `registry` and queues the first screen's loads, with pkgdeck's
     /// usual directories (saved connections) and publish paths relative to the current one.
-    pub fn open(registry: Registry) -> Result<Console, String> {
+    pub fn open(registry: Registry) -> Result<Console, WorkerError> {
         // Without a home directory the registry's own trash dir stands in: the picker then
         // finds no saved connections, which it says.
         let dirs = Dirs::discover().unwrap_or_else(|_| {
@@ -44,7 +55,7 @@ impl Console {
 
     /// [`Console::open`] with the directories given: `dirs` for the saved connections the
     /// picker offers, `cwd` for the paths typed after `p`.
-    pub fn open_in(registry: Registry, dirs: Dirs, cwd: PathBuf) -> Result<Console, String> {
+    pub fn open_in(registry: Registry, dirs: Dirs, cwd: PathBuf) -> Result<Console, WorkerError> {
         let mut app = App::new(registry.target(), registry.read_only());
         app.set_cwd(cwd);
         let worker = Worker::spawn(registry, dirs)?;
@@ -82,7 +93,7 @@ impl Console {
                 Ok(None) => break,
                 Err(e) => {
                     if self.app.busy() {
-                        self.app.worker_stopped(e);
+                        self.app.worker_stopped(&e);
                     }
                     break;
                 }
@@ -93,7 +104,7 @@ impl Console {
     }
 
     /// Waits until every job is answered, at most `timeout`.
-    pub fn settle(&mut self, timeout: Duration) -> Result<(), String> {
+    pub fn settle(&mut self, timeout: Duration) -> Result<(), WaitError> {
         self.wait_until(timeout, |app| !app.busy())
     }
 
@@ -102,21 +113,19 @@ impl Console {
         &mut self,
         timeout: Duration,
         ready: impl Fn(&App) -> bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), WaitError> {
         let deadline = Instant::now() + timeout;
         while !ready(&self.app) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || !self.app.busy() {
-                return Err(format!(
-                    "the registry did not answer as expected within {timeout:?}"
-                ));
+                return Err(WaitError::Timeout(timeout));
             }
             match self.worker.recv_timeout(left) {
                 Ok(Some(r)) => self.app.apply(r),
                 Ok(None) => {}
                 Err(e) => {
-                    self.app.worker_stopped(e.clone());
-                    return Err(e);
+                    self.app.worker_stopped(&e);
+                    return Err(e.into());
                 }
             }
             self.flush();
@@ -131,7 +140,7 @@ impl Console {
     fn flush(&mut self) {
         for job in self.app.take_jobs() {
             if let Err(e) = self.worker.send(job) {
-                self.app.worker_stopped(e);
+                self.app.worker_stopped(&e);
                 return;
             }
         }

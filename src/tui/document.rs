@@ -1,12 +1,17 @@
-//! A publish document as the console edits it: what validation says about the text (the
-//! registry's own `prepare_publish`, so the editor can never disagree with a publish), the
-//! text a hotfix starts from, and how invisible characters are kept off the screen without
-//! changing what the document means.
+//! A publish document as the console edits it: the file it is read from, what validation
+//! says about the text (the registry's own `prepare_publish`, so the editor can never
+//! disagree with a publish), the text of a hotfix's document, and how invisible characters
+//! are kept off the screen without changing what the document means.
 
-use crate::registry::canonical::{self, CanonicalError, JsValue};
-use crate::registry::manifest::{hotfix_version, DocumentProblem};
+use std::path::{Path, PathBuf};
+
+use crate::registry::canonical::{CanonicalError, JsValue};
+use crate::registry::manifest::DocumentProblem;
 use crate::registry::pretty::pretty;
 use crate::registry::{prepare_publish, PreparedPublish, RegistryError};
+
+/// Files larger than this are not opened in the editor (`pkgdeck publish FILE` takes them).
+pub const EDITOR_FILE_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// Documents up to this size are validated on every keystroke on the UI thread (a parse, a
 /// stringify and a SHA-256: well under a millisecond in a release build); larger ones are
@@ -58,31 +63,63 @@ impl Validation {
     }
 }
 
-/// The editor's starting text for a hotfix of `version`: the stored document pretty-printed,
-/// its `manifest.version` set to the next free patch version. Returns the text and the new
-/// version, or `None` for the version when it cannot be bumped (not `MAJOR.MINOR.PATCH`);
-/// the text then keeps the old version for the operator to change.
-pub fn hotfix_text(
-    export: &str,
-    version: &str,
-    existing: &[String],
-) -> Result<(String, Option<String>), String> {
-    let mut doc = canonical::parse(export).map_err(|e| format!("the stored document: {e}"))?;
-    let taken: Vec<&str> = existing.iter().map(String::as_str).collect();
-    let bumped = hotfix_version(version, &taken);
-    if let Some(new) = &bumped {
-        if let JsValue::Object(members) = &mut doc {
-            if let Some((_, JsValue::Object(manifest))) =
-                members.iter_mut().find(|(k, _)| k == "manifest")
-            {
-                match manifest.iter_mut().find(|(k, _)| k == "version") {
-                    Some((_, v)) => *v = JsValue::String(new.clone()),
-                    None => manifest.push(("version".into(), JsValue::String(new.clone()))),
-                }
-            }
-        }
+/// The editor's starting text for a hotfix: the document the registry made
+/// ([`crate::registry::Registry::hotfix_source`]) pretty-printed and made visible.
+pub fn hotfix_text(document: &JsValue) -> String {
+    visible(&pretty(document))
+}
+
+/// Why a document file cannot be opened in the editor.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file cannot be found or its metadata read.
+    #[error("cannot open {}: {source}", .path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The path names a directory.
+    #[error("{} is a directory, not a document file", .path.display())]
+    Directory { path: PathBuf },
+    /// The file is larger than [`EDITOR_FILE_LIMIT`].
+    #[error("{} is {megabytes} MB, too large to edit in the console; publish it with pkgdeck publish FILE", .path.display())]
+    TooLarge { path: PathBuf, megabytes: u64 },
+    /// The file's bytes cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8; `offset` is its first invalid byte.
+    #[error("{} is not UTF-8 text (invalid byte at offset {offset})", .path.display())]
+    NotUtf8 { path: PathBuf, offset: usize },
+}
+
+/// The text of a document file for the editor, made [`visible`], or why it cannot be opened.
+pub fn read_file(path: &Path) -> Result<String, FileError> {
+    let path_buf = || path.to_path_buf();
+    let meta = std::fs::metadata(path).map_err(|source| FileError::Open {
+        path: path_buf(),
+        source,
+    })?;
+    if meta.is_dir() {
+        return Err(FileError::Directory { path: path_buf() });
     }
-    Ok((visible(&pretty(&doc)), bumped))
+    if meta.len() > EDITOR_FILE_LIMIT {
+        return Err(FileError::TooLarge {
+            path: path_buf(),
+            megabytes: meta.len() / 1_000_000,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| FileError::Read {
+        path: path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
+        path: path_buf(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    Ok(visible(&text))
 }
 
 /// The text with every character the terminal would not show faithfully (C1 controls, DEL,
@@ -117,8 +154,10 @@ mod tests {
 
     #[test]
     fn hotfix_bumps_the_patch_and_keeps_everything_else() {
-        let existing = vec!["1.1.1".to_owned(), "1.1.2".to_owned()];
-        let (text, bumped) = hotfix_text(DOC, "1.1.1", &existing).unwrap();
+        let existing = ["1.1.1", "1.1.2"];
+        let parsed = crate::registry::canonical::parse(DOC).unwrap();
+        let (doc, bumped) = crate::registry::hotfix_document(parsed, "1.1.1", &existing);
+        let text = hotfix_text(&doc);
         assert_eq!(bumped.as_deref(), Some("1.1.3"));
         assert!(text.contains("\"version\": \"1.1.3\""), "{text}");
         assert!(text.contains("\"name\": \"A\\u009b2J\""), "escaped: {text}");

@@ -1,18 +1,24 @@
 //! The console (spec section 5): a ratatui front end over the registry.
 //!
-//! Data flows one way: key → [`keys::Action`] → [`app::App`] (state) → [`worker::Job`] →
-//! worker thread → [`crate::registry::Registry`] → [`worker::Response`] → state → [`view`]
-//! draws it. This module owns the terminal: raw mode and the alternate screen are entered
-//! here and always left again, on quit, on error and on panic.
+//! Data flows one way: key → [`keys::Action`] → [`app::App::update`] → a
+//! [`component::Component`] → [`component::Outcome::Request`] → [`worker`] thread →
+//! [`crate::registry::Registry`] → store → [`protocol::Response`] → [`app::App::apply`] →
+//! [`view`] draws it. `message`, `component` and `protocol` are leaves every other module
+//! may use; screens use them and never `app` or `worker`. This module owns the terminal: raw
+//! mode and the alternate screen are entered here and always left again, on quit, on error
+//! and on panic.
 
 pub mod app;
 pub mod bench;
+pub mod component;
 pub mod console;
 pub mod document;
 pub mod integrity;
 pub mod json;
 pub mod keys;
 pub mod list;
+pub mod message;
+pub mod protocol;
 pub mod screens;
 pub mod theme;
 pub mod view;
@@ -33,7 +39,35 @@ use ratatui::Terminal;
 pub use console::Console;
 
 use crate::config::Dirs;
-use crate::connect::{self, Request};
+use crate::connect::{self, ConnectError, Request};
+use crate::demo::DemoError;
+use worker::WorkerError;
+
+/// Why the console could not start or stopped short.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// The `--demo` scratch registry could not be built.
+    #[error("cannot build the demo registry: {0}")]
+    Demo(#[source] DemoError),
+    /// The registry the operator named could not be opened.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The storage worker could not start.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    /// The terminal refused raw mode.
+    #[error("cannot switch the terminal to raw mode: {0}")]
+    RawMode(#[source] io::Error),
+    /// The terminal refused the alternate screen.
+    #[error("cannot open the alternate screen: {0}")]
+    AlternateScreen(#[source] io::Error),
+    /// No terminal to draw on could be set up.
+    #[error("cannot draw on this terminal: {0}")]
+    Backend(#[source] io::Error),
+    /// Drawing or reading input failed while the console ran.
+    #[error("the terminal failed: {0}")]
+    Terminal(#[source] io::Error),
+}
 
 /// How long the loop waits for a key before it looks at the worker again; also the
 /// spinner's pace.
@@ -57,9 +91,9 @@ pub fn file_name(path: &std::path::Path) -> String {
 
 /// Runs the console until the operator quits; returns the exit code. With `demo`, the
 /// console opens on a scratch registry filled with the sample packages instead.
-pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, String> {
+pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError> {
     let scratch = if demo {
-        Some(crate::demo::build().map_err(|e| format!("cannot build the demo registry: {e}"))?)
+        Some(crate::demo::build().map_err(ConsoleError::Demo)?)
     } else {
         None
     };
@@ -72,11 +106,7 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, String> {
     let registry = match &scratch {
         Some(d) => connect::open(&d.request(request.read_only), &console_dirs),
         None => connect::open(&request, &dirs),
-    }
-    .map_err(|e| match e {
-        connect::ConnectError::Usage(m) => m,
-        connect::ConnectError::Registry(e) => e.to_string(),
-    })?;
+    }?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut console = Console::open_in(registry, console_dirs, cwd)?;
     let outcome = with_terminal(|terminal| event_loop(terminal, &mut console));
@@ -125,14 +155,15 @@ impl Drop for TerminalGuard {
     }
 }
 
-fn with_terminal(body: impl FnOnce(&mut Term) -> Result<(), String>) -> Result<(), String> {
+fn with_terminal(
+    body: impl FnOnce(&mut Term) -> Result<(), ConsoleError>,
+) -> Result<(), ConsoleError> {
     install_panic_hook();
     let guard = TerminalGuard;
-    enable_raw_mode().map_err(|e| format!("cannot switch the terminal to raw mode: {e}"))?;
-    execute!(io::stdout(), EnterAlternateScreen)
-        .map_err(|e| format!("cannot open the alternate screen: {e}"))?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
-        .map_err(|e| format!("cannot draw on this terminal: {e}"))?;
+    enable_raw_mode().map_err(ConsoleError::RawMode)?;
+    execute!(io::stdout(), EnterAlternateScreen).map_err(ConsoleError::AlternateScreen)?;
+    let mut terminal =
+        Terminal::new(CrosstermBackend::new(io::stdout())).map_err(ConsoleError::Backend)?;
     let result = body(&mut terminal);
     drop(guard);
     result
@@ -152,8 +183,8 @@ fn install_panic_hook() {
     }));
 }
 
-fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), String> {
-    let io_err = |e: io::Error| format!("the terminal failed: {e}");
+fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), ConsoleError> {
+    let io_err = ConsoleError::Terminal;
     let size = terminal.size().map_err(io_err)?;
     console.app.resize(size.width, size.height);
     let mut dirty = true;

@@ -9,8 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::app::{App, MessageKind};
-use super::screens::Context;
+use super::app::App;
+use super::component::Context;
+use super::message::MessageKind;
 use super::theme;
 use crate::untrusted::printable;
 

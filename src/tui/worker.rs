@@ -1,32 +1,21 @@
-//! Storage calls off the UI thread. The worker thread owns the [`Registry`]; the console sends
-//! it [`Job`]s over a channel and drains [`Response`]s, so a slow remote never freezes input.
-//! A verify streams progress and stops when its cancel flag is raised. Writes (publish,
-//! delete, restore) run here too, each followed by what the console shows about it: a publish
-//! is read back and verified, a delete says what is left of the package. Switching the
-//! connection replaces the registry the worker owns, and only on success.
+//! Storage calls off the UI thread, like gitui's asyncgit: the worker thread owns the
+//! [`Registry`], and answers each [`Request`] with one call of a plain blocking function that
+//! owns the logic (a registry method, or for the editor's files and the saved connections a
+//! `document` or `connect` function) and sends the typed result back. It decides nothing. A
+//! verify streams progress (at most every [`PROGRESS_EVERY`]) and stops when its cancel flag
+//! is raised; switching the connection replaces the registry it owns, and only on success.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::document::{self, Validation};
-use crate::config::{Config, Dirs};
+use super::protocol::{Job, JobError, Reply, Request, Response};
+use crate::config::Dirs;
 use crate::connect;
-use crate::registry::canonical::{self, Hasher, JsValue};
-use crate::registry::diff::diff_records;
-use crate::registry::trash::TrashEntry;
-use crate::registry::{
-    verify_record, DeleteOutcome, PackageDiff, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishOutcome, Registry, RegistryError, Scope, Verification, VerifyProgress,
-    VerifyReport, VersionSummary,
-};
-
-/// Files larger than this are not opened in the editor (`pkgdeck publish FILE` takes them).
-pub const EDITOR_FILE_LIMIT: u64 = 8 * 1024 * 1024;
+use crate::registry::Registry;
 
 /// The worker thread's name; the panic hook recognises it and leaves the terminal alone.
 pub const THREAD_NAME: &str = "pkgdeck-worker";
@@ -34,364 +23,15 @@ pub const THREAD_NAME: &str = "pkgdeck-worker";
 /// Progress of a long verify is sent at most this often, so the channel never floods.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 
-/// Identifies one job; every response carries the ticket of the job it answers.
-pub type Ticket = u64;
-
-/// What the console asks of the registry.
-#[derive(Debug, Clone)]
-pub enum Request {
-    /// Package and row counts for the header.
-    Counts,
-    /// The latest version of every package, page by page.
-    Packages,
-    Versions {
-        id: String,
-    },
-    /// One version, parsed and verified, for the detail screen.
-    Record {
-        id: String,
-        version: String,
-    },
-    Verify {
-        scope: Scope,
-        cancel: Arc<AtomicBool>,
-    },
-    /// A document file to open in the editor.
-    ReadFile {
-        path: PathBuf,
-    },
-    /// Validation of an editor text too large to check on every keystroke; `generation`
-    /// tells the editor whether the text changed since.
-    Validate {
-        text: Arc<str>,
-        generation: u64,
-    },
-    /// The stored document of a version and every version of its package, for a hotfix.
-    HotfixSource {
-        id: String,
-        version: String,
-    },
-    /// What publishing would replace, and the diff against it (or against the latest).
-    Review {
-        prepared: Box<PreparedPublish>,
-    },
-    Publish {
-        prepared: Box<PreparedPublish>,
-        /// The hash of the row the review showed would be overwritten; `None` allows no
-        /// overwrite at all.
-        replacing: Option<String>,
-    },
-    /// The rows a delete would remove, for its confirm dialog.
-    DeletePlan {
-        id: String,
-        version: Option<String>,
-    },
-    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first).
-    Delete {
-        id: String,
-        version: Option<String>,
-        rows: Vec<PackageRecord>,
-    },
-    /// The files in the trash, newest first.
-    Trash,
-    Restore {
-        path: PathBuf,
-    },
-    /// The saved connections of the config file.
-    Connections,
-    /// Replace the registry with the saved connection `name`.
-    Connect {
-        name: String,
-    },
-}
-
-impl Request {
-    pub fn verify(scope: Scope) -> Request {
-        Request::Verify {
-            scope,
-            cancel: Arc::default(),
-        }
-    }
-
-    /// A few words for the header while the request runs.
-    pub fn describe(&self) -> String {
-        match self {
-            Request::Counts => "counting rows".into(),
-            Request::Packages => "loading packages".into(),
-            Request::Versions { .. } => "loading versions".into(),
-            Request::Record { .. } => "loading the version".into(),
-            Request::Verify { .. } => "verifying".into(),
-            Request::ReadFile { .. } => "reading the file".into(),
-            Request::Validate { .. } => "validating".into(),
-            Request::HotfixSource { .. } => "loading the version to hotfix".into(),
-            Request::Review { .. } => "preparing the review".into(),
-            Request::Publish { .. } => "publishing".into(),
-            Request::DeletePlan { .. } => "looking up what to delete".into(),
-            Request::Delete { .. } => "deleting".into(),
-            Request::Trash => "reading the trash".into(),
-            Request::Restore { .. } => "restoring".into(),
-            Request::Connections => "reading the saved connections".into(),
-            Request::Connect { name } => format!("connecting to {name}"),
-        }
-    }
-
-    /// The reply that says this request failed with `error`.
-    fn failed(self, error: String) -> Reply {
-        match self {
-            Request::Counts => Reply::Counts(Err(error)),
-            Request::Packages => Reply::Packages {
-                rows: Err(error),
-                first: true,
-                done: true,
-            },
-            Request::Versions { id } => Reply::Versions {
-                id,
-                rows: Err(error),
-            },
-            Request::Record { id, version } => Reply::Record {
-                id,
-                version,
-                record: Err(error),
-            },
-            Request::Verify { scope, .. } => Reply::Verified {
-                scope,
-                report: Err(error),
-                elapsed: Duration::ZERO,
-            },
-            Request::ReadFile { path } => Reply::FileRead {
-                path,
-                text: Err(error),
-            },
-            // A failed validation leaves the text marked as not yet checked.
-            Request::Validate { generation, .. } => Reply::Validated {
-                generation,
-                validation: Validation::Problems(vec![
-                    crate::registry::manifest::DocumentProblem {
-                        path: "$".into(),
-                        message: format!("could not be checked: {error}"),
-                    },
-                ]),
-            },
-            Request::HotfixSource { id, version } => Reply::HotfixSource {
-                id,
-                version,
-                source: Err(error),
-            },
-            Request::Review { prepared } => Reply::Review {
-                hash: prepared.hash,
-                review: Err(error),
-            },
-            Request::Publish { prepared, .. } => Reply::Published {
-                hash: prepared.hash,
-                report: Err(error),
-            },
-            Request::DeletePlan { id, version } => Reply::DeletePlan {
-                id,
-                version,
-                plan: Err(error),
-            },
-            Request::Delete { id, version, .. } => Reply::Deleted {
-                id,
-                version,
-                report: Err(error),
-            },
-            Request::Trash => Reply::Trash {
-                dir: PathBuf::new(),
-                entries: Err(error),
-            },
-            Request::Restore { path } => Reply::Restored {
-                path,
-                rows: Err(error),
-            },
-            Request::Connections => Reply::Connections(Err(error)),
-            Request::Connect { name } => Reply::Connected {
-                name,
-                target: Err(error),
-            },
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub ticket: Ticket,
-    pub request: Request,
-}
-
-/// One version as the detail screen needs it: the stored row, its two texts parsed (or why
-/// not), and its verification.
-#[derive(Debug, Clone)]
-pub struct LoadedRecord {
-    pub record: PackageRecord,
-    pub manifest: Result<JsValue, String>,
-    pub metadata: Result<JsValue, String>,
-    pub verification: Verification,
-}
-
-/// What a review shows before a publish, looked up in the registry.
-#[derive(Debug, Clone)]
-pub struct ReviewData {
-    pub prepared: PreparedPublish,
-    /// The row stored at the same (id, version): a publish overwrites it (after saving it to
-    /// the trash) unless it is identical.
-    pub existing: Option<PackageRecord>,
-    /// The version the diff is against: the one replaced, else the package's latest; `None`
-    /// for the first version of a package.
-    pub base: Option<String>,
-    /// The diff against `base`, or why it cannot be computed (a corrupt stored row).
-    pub diff: Option<Result<PackageDiff, String>>,
-    pub target: String,
-    pub trash_dir: PathBuf,
-}
-
-impl ReviewData {
-    /// Whether publishing replaces a stored row with other contents.
-    pub fn overwrites(&self) -> bool {
-        self.existing
-            .as_ref()
-            .is_some_and(|e| !self.unchanged_from(e))
-    }
-
-    /// Whether the stored row is already exactly this document.
-    pub fn unchanged(&self) -> bool {
-        self.existing
-            .as_ref()
-            .is_some_and(|e| self.unchanged_from(e))
-    }
-
-    fn unchanged_from(&self, e: &PackageRecord) -> bool {
-        e.hash == self.prepared.hash
-            && e.manifest == self.prepared.manifest
-            && e.metadata == self.prepared.metadata
-    }
-}
-
-/// A publish and what reading the row back found.
-#[derive(Debug, Clone)]
-pub struct PublishReport {
-    pub outcome: PublishOutcome,
-    /// The stored row verified, and whether its texts and hash are exactly what was
-    /// published; `Err` when it could not be read back.
-    pub readback: Result<(Verification, bool), String>,
-}
-
-/// The rows a delete will remove, as its dialog lists them.
-#[derive(Debug, Clone)]
-pub struct DeletePlan {
-    pub rows: Vec<VersionSummary>,
-    /// The whole rows shown: exactly these are saved to the trash and deleted.
-    pub records: Vec<PackageRecord>,
-    pub target: String,
-    pub trash_dir: PathBuf,
-}
-
-/// A delete and how many versions of the package are left.
-#[derive(Debug, Clone)]
-pub struct DeleteReport {
-    pub outcome: DeleteOutcome,
-    pub remaining: usize,
-}
-
-/// A connection saved in the config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SavedConnection {
-    pub name: String,
-    pub target: String,
-    pub token_env: Option<String>,
-}
-
-/// The connection picker's list: the config file and what it holds.
-#[derive(Debug, Clone)]
-pub struct Connections {
-    pub config_file: PathBuf,
-    pub saved: Result<Vec<SavedConnection>, String>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Reply {
-    Counts(Result<(u64, u64), String>),
-    /// One page of the package list; `first` replaces what was shown, `done` ends the list.
-    Packages {
-        rows: Result<Vec<PackageSummary>, String>,
-        first: bool,
-        done: bool,
-    },
-    Versions {
-        id: String,
-        rows: Result<Vec<VersionSummary>, String>,
-    },
-    Record {
-        id: String,
-        version: String,
-        record: Result<Box<LoadedRecord>, String>,
-    },
-    /// A verify still running.
-    Progress {
-        progress: VerifyProgress,
-        elapsed: Duration,
-    },
-    Verified {
-        scope: Scope,
-        report: Result<VerifyReport, String>,
-        elapsed: Duration,
-    },
-    /// The file's text, made visible (`document::visible`) for the editor.
-    FileRead {
-        path: PathBuf,
-        text: Result<String, String>,
-    },
-    Validated {
-        generation: u64,
-        validation: Validation,
-    },
-    /// The editor's starting text for a hotfix and the bumped version (`None` when the
-    /// version cannot be bumped).
-    HotfixSource {
-        id: String,
-        version: String,
-        source: Result<(String, Option<String>), String>,
-    },
-    /// `hash` is the reviewed document's, so a review of an older text is dropped.
-    Review {
-        hash: String,
-        review: Result<Box<ReviewData>, String>,
-    },
-    Published {
-        hash: String,
-        report: Result<Box<PublishReport>, String>,
-    },
-    DeletePlan {
-        id: String,
-        version: Option<String>,
-        plan: Result<DeletePlan, String>,
-    },
-    Deleted {
-        id: String,
-        version: Option<String>,
-        report: Result<DeleteReport, String>,
-    },
-    Trash {
-        dir: PathBuf,
-        entries: Result<Vec<TrashEntry>, String>,
-    },
-    Restored {
-        path: PathBuf,
-        rows: Result<Vec<PackageRecord>, String>,
-    },
-    Connections(Result<Connections, String>),
-    /// The new target (masked) on success; on failure the old registry is still in place.
-    Connected {
-        name: String,
-        target: Result<String, String>,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub ticket: Ticket,
-    pub reply: Reply,
-    /// False for progress and for list pages that more pages follow.
-    pub last: bool,
+/// Why the console cannot reach its worker.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The operating system refused to start the thread.
+    #[error("cannot start the storage worker: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The thread is gone: nothing more will be answered.
+    #[error("the storage worker has stopped")]
+    Stopped,
 }
 
 /// The handle the console keeps: a job sender and a response receiver.
@@ -403,7 +43,7 @@ pub struct Worker {
 impl Worker {
     /// Starts the worker thread; it owns `registry` until the console lets go of the handle.
     /// `dirs` holds the config file the saved connections come from.
-    pub fn spawn(registry: Registry, dirs: Dirs) -> Result<Worker, String> {
+    pub fn spawn(registry: Registry, dirs: Dirs) -> Result<Worker, WorkerError> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (out, responses) = mpsc::channel::<Response>();
         thread::Builder::new()
@@ -413,80 +53,51 @@ impl Worker {
                 for job in job_rx {
                     let ticket = job.ticket;
                     let request = job.request.clone();
-                    let outcome = catch_unwind(AssertUnwindSafe(|| {
-                        if let Request::Connect { name } = &job.request {
-                            let target = connect_to(&mut registry, name, &dirs);
-                            let name = name.clone();
-                            let _ = out.send(Response {
-                                ticket,
-                                reply: Reply::Connected { name, target },
-                                last: true,
-                            });
-                        } else {
-                            serve(&registry, job, &dirs, &out)
-                        }
-                    }));
-                    if let Err(payload) = outcome {
+                    let served =
+                        catch_unwind(AssertUnwindSafe(|| serve(&mut registry, job, &dirs, &out)));
+                    if let Err(payload) = served {
                         let reason = payload
                             .downcast_ref::<&str>()
                             .map(|s| s.to_string())
                             .or_else(|| payload.downcast_ref::<String>().cloned())
                             .unwrap_or_else(|| "unknown panic".into());
-                        let reply = request.failed(format!("internal error: {reason}"));
                         let _ = out.send(Response {
                             ticket,
-                            reply,
+                            reply: request.failed(JobError::Panicked(reason)),
                             last: true,
                         });
                     }
                 }
             })
-            .map_err(|e| format!("cannot start the storage worker: {e}"))?;
+            .map_err(WorkerError::Spawn)?;
         Ok(Worker { jobs, responses })
     }
 
-    pub fn send(&self, job: Job) -> Result<(), String> {
-        self.jobs
-            .send(job)
-            .map_err(|_| "the storage worker has stopped".to_owned())
+    pub fn send(&self, job: Job) -> Result<(), WorkerError> {
+        self.jobs.send(job).map_err(|_| WorkerError::Stopped)
     }
 
     /// A response if one is ready; `Err` once the worker is gone.
-    pub fn try_recv(&self) -> Result<Option<Response>, String> {
+    pub fn try_recv(&self) -> Result<Option<Response>, WorkerError> {
         match self.responses.try_recv() {
             Ok(r) => Ok(Some(r)),
             Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err("the storage worker has stopped".into()),
+            Err(TryRecvError::Disconnected) => Err(WorkerError::Stopped),
         }
     }
 
     /// Waits up to `timeout` for a response.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Response>, String> {
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Response>, WorkerError> {
         match self.responses.recv_timeout(timeout) {
             Ok(r) => Ok(Some(r)),
             Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err("the storage worker has stopped".into()),
+            Err(RecvTimeoutError::Disconnected) => Err(WorkerError::Stopped),
         }
     }
 }
 
-/// Opens the saved connection `name` in the current mode and, only if that works, replaces
-/// `registry` with it; returns the new target (masked).
-fn connect_to(registry: &mut Registry, name: &str, dirs: &Dirs) -> Result<String, String> {
-    let request = connect::Request {
-        db: None,
-        connection: Some(name.to_owned()),
-        read_only: registry.read_only(),
-    };
-    let opened = connect::open(&request, dirs).map_err(|e| match e {
-        connect::ConnectError::Usage(m) => m,
-        connect::ConnectError::Registry(e) => e.to_string(),
-    })?;
-    *registry = opened;
-    Ok(registry.target().to_owned())
-}
-
-fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
+/// Answers one job: one call, its result sent back as it is.
+fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
     let ticket = job.ticket;
     let send = |reply: Reply, last: bool| {
         out.send(Response {
@@ -496,13 +107,8 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         })
         .is_ok()
     };
-    match job.request {
-        Request::Counts => {
-            send(
-                Reply::Counts(registry.counts().map_err(|e| e.to_string())),
-                true,
-            );
-        }
+    let reply = match job.request {
+        Request::Counts => Reply::Counts(registry.counts().map_err(JobError::from)),
         Request::Packages => {
             let mut first = true;
             let listed = registry.list_with(&mut |page| {
@@ -516,36 +122,26 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
                 );
                 first = false;
             });
-            let rows = match listed {
-                Ok(()) => Ok(Vec::new()),
-                Err(e) => Err(e.to_string()),
-            };
-            send(
-                Reply::Packages {
-                    rows,
-                    first,
-                    done: true,
-                },
-                true,
-            );
+            Reply::Packages {
+                rows: listed.map(|()| Vec::new()).map_err(JobError::from),
+                first,
+                done: true,
+            }
         }
         Request::Versions { id } => {
-            let rows = registry.versions(&id).map_err(|e| e.to_string());
-            send(Reply::Versions { id, rows }, true);
+            let rows = registry.versions(&id).map_err(JobError::from);
+            Reply::Versions { id, rows }
         }
         Request::Record { id, version } => {
             let record = registry
-                .require(&id, Some(&version))
-                .map(|record| Box::new(load(record)))
-                .map_err(|e| e.to_string());
-            send(
-                Reply::Record {
-                    id,
-                    version,
-                    record,
-                },
-                true,
-            );
+                .load_record(&id, &version)
+                .map(Box::new)
+                .map_err(JobError::from);
+            Reply::Record {
+                id,
+                version,
+                record,
+            }
         }
         Request::Verify { scope, cancel } => {
             let started = Instant::now();
@@ -562,242 +158,79 @@ fn serve(registry: &Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
                 }
                 true
             });
-            send(
-                Reply::Verified {
-                    scope,
-                    report: report.map_err(|e| e.to_string()),
-                    elapsed: started.elapsed(),
-                },
-                true,
-            );
+            Reply::Verified {
+                scope,
+                report: report.map_err(JobError::from),
+                elapsed: started.elapsed(),
+            }
         }
         Request::ReadFile { path } => {
-            let text = read_document(&path).map(|t| document::visible(&t));
-            send(Reply::FileRead { path, text }, true);
+            let text = document::read_file(&path).map_err(JobError::from);
+            Reply::FileRead { path, text }
         }
-        Request::Validate { text, generation } => {
-            let validation = Validation::of(&text);
-            send(
-                Reply::Validated {
-                    generation,
-                    validation,
-                },
-                true,
-            );
-        }
+        Request::Validate { text, generation } => Reply::Validated {
+            generation,
+            validation: Validation::of(&text),
+        },
         Request::HotfixSource { id, version } => {
-            // Built here, not on the UI thread: a large document takes a while to pretty-print.
+            // Pretty-printed here, not on the UI thread: a large document takes a while.
             let source = registry
-                .export(&id, Some(&version))
-                .and_then(|doc| {
-                    let versions = registry.versions(&id)?;
-                    let taken: Vec<String> = versions.into_iter().map(|v| v.version).collect();
-                    Ok((doc, taken))
-                })
-                .map_err(|e| e.to_string())
-                .and_then(|(doc, taken)| document::hotfix_text(&doc, &version, &taken));
-            send(
-                Reply::HotfixSource {
-                    id,
-                    version,
-                    source,
-                },
-                true,
-            );
+                .hotfix_source(&id, &version)
+                .map(|s| (document::hotfix_text(&s.document), s.bumped))
+                .map_err(JobError::from);
+            Reply::HotfixSource {
+                id,
+                version,
+                source,
+            }
         }
-        Request::Review { prepared } => {
-            let hash = prepared.hash.clone();
-            let review = review(registry, *prepared).map(Box::new);
-            send(Reply::Review { hash, review }, true);
-        }
-        Request::Publish {
-            prepared,
-            replacing,
-        } => {
-            let hash = prepared.hash.clone();
-            let report = publish(registry, &prepared, replacing).map(Box::new);
-            send(Reply::Published { hash, report }, true);
-        }
+        Request::Review { prepared } => Reply::Review {
+            hash: prepared.hash.clone(),
+            review: registry
+                .review_publish(*prepared)
+                .map(Box::new)
+                .map_err(JobError::from),
+        },
+        Request::Publish { prepared, options } => Reply::Published {
+            report: registry
+                .publish_and_verify(&prepared, options)
+                .map(Box::new)
+                .map_err(JobError::from),
+            hash: prepared.hash,
+        },
         Request::DeletePlan { id, version } => {
             let plan = registry
-                .delete_plan(&id, version.as_deref())
-                .map_err(|e| match e {
-                    RegistryError::NotFound { .. } => match &version {
-                        Some(v) => format!("{id} {v} is not in the registry any more"),
-                        None => format!("{id} has no versions in the registry any more"),
-                    },
-                    e => e.to_string(),
-                })
-                .and_then(|records| {
-                    // Which row is latest, for the dialog: the first of all versions.
-                    let latest_rowid = match &version {
-                        None => records.first().map(|r| r.rowid),
-                        Some(_) => registry
-                            .get(&id, None)
-                            .map_err(|e| e.to_string())?
-                            .map(|r| r.rowid),
-                    };
-                    Ok((records, latest_rowid))
-                })
-                .map(|(records, latest_rowid)| DeletePlan {
-                    rows: records
-                        .iter()
-                        .map(|r| VersionSummary {
-                            rowid: r.rowid,
-                            id: r.id.clone(),
-                            version: r.version.clone(),
-                            hash: r.hash.clone(),
-                            created_at: r.created_at.clone(),
-                            updated_at: r.updated_at.clone(),
-                            latest: Some(r.rowid) == latest_rowid,
-                        })
-                        .collect(),
-                    records,
-                    target: registry.target().to_owned(),
-                    trash_dir: registry.trash().dir().to_owned(),
-                });
-            send(Reply::DeletePlan { id, version, plan }, true);
+                .plan_delete(&id, version.as_deref())
+                .map_err(JobError::from);
+            Reply::DeletePlan { id, version, plan }
         }
         Request::Delete { id, version, rows } => {
-            let report = registry
-                .delete_rows(rows)
-                .and_then(|outcome| {
-                    let remaining = registry.versions(&id)?.len();
-                    Ok(DeleteReport { outcome, remaining })
-                })
-                .map_err(|e| e.to_string());
-            send(
-                Reply::Deleted {
-                    id,
-                    version,
-                    report,
-                },
-                true,
-            );
+            let report = registry.delete_planned(&id, rows).map_err(JobError::from);
+            Reply::Deleted {
+                id,
+                version,
+                report,
+            }
         }
-        Request::Trash => {
-            let dir = registry.trash().dir().to_owned();
-            let entries = Ok(registry.trash().entries());
-            send(Reply::Trash { dir, entries }, true);
-        }
+        Request::Trash => Reply::Trash {
+            dir: registry.trash().dir().to_owned(),
+            entries: Ok(registry.trash().entries()),
+        },
         Request::Restore { path } => {
-            let rows = registry.restore(&path).map_err(|e| e.to_string());
-            send(Reply::Restored { path, rows }, true);
+            let rows = registry.restore(&path).map_err(JobError::from);
+            Reply::Restored { path, rows }
         }
-        Request::Connections => {
-            let config_file = dirs.config_file();
-            let saved = Config::load(&config_file).map(|c| {
-                c.connections
-                    .into_iter()
-                    .map(|(name, c)| SavedConnection {
-                        name,
-                        target: c.target,
-                        token_env: c.token_env,
-                    })
-                    .collect()
-            });
-            send(
-                Reply::Connections(Ok(Connections { config_file, saved })),
-                true,
-            );
+        Request::Connections => Reply::Connections(Ok(connect::saved_connections(dirs))),
+        Request::Connect { name } => {
+            // The registry is replaced only once the new one is open.
+            let target = connect::open_saved(&name, registry.read_only(), dirs)
+                .map(|opened| {
+                    *registry = opened;
+                    registry.target().to_owned()
+                })
+                .map_err(JobError::from);
+            Reply::Connected { name, target }
         }
-        // Handled by the loop, which owns the registry mutably.
-        Request::Connect { .. } => {}
-    }
-}
-
-/// The text of a document file for the editor, or why it cannot be opened.
-fn read_document(path: &std::path::Path) -> Result<String, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
-    if meta.is_dir() {
-        return Err(format!("{shown} is a directory, not a document file"));
-    }
-    if meta.len() > EDITOR_FILE_LIMIT {
-        return Err(format!(
-            "{shown} is {} MB, too large to edit in the console; publish it with pkgdeck publish FILE",
-            meta.len() / 1_000_000
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{shown} is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
-}
-
-fn review(registry: &Registry, prepared: PreparedPublish) -> Result<ReviewData, String> {
-    let err = |e: crate::registry::RegistryError| e.to_string();
-    let existing = registry
-        .get(&prepared.id, Some(&prepared.version))
-        .map_err(err)?;
-    let base = match &existing {
-        Some(e) => Some(e.clone()),
-        None => registry.get(&prepared.id, None).map_err(err)?,
     };
-    let diff = base.as_ref().map(|b| {
-        let new = PackageRecord {
-            rowid: 0,
-            id: prepared.id.clone(),
-            version: prepared.version.clone(),
-            manifest: prepared.manifest.clone(),
-            metadata: prepared.metadata.clone(),
-            hash: prepared.hash.clone(),
-            created_at: None,
-            updated_at: None,
-        };
-        diff_records(b, &new)
-            .map_err(|(_, reason)| format!("{} {} cannot be compared: {reason}", b.id, b.version))
-    });
-    Ok(ReviewData {
-        base: base.map(|b| b.version),
-        diff,
-        existing,
-        prepared,
-        target: registry.target().to_owned(),
-        trash_dir: registry.trash().dir().to_owned(),
-    })
-}
-
-/// Publishes, then reads the row back and verifies it: the console reports what is stored,
-/// not what it meant to store.
-fn publish(
-    registry: &Registry,
-    prepared: &PreparedPublish,
-    replacing: Option<String>,
-) -> Result<PublishReport, String> {
-    let options = PublishOptions {
-        allow_overwrite: replacing.is_some(),
-        replacing_hash: replacing,
-    };
-    let outcome = registry
-        .publish_prepared(prepared, options)
-        .map_err(|e| e.to_string())?;
-    let readback = match registry.get(&prepared.id, Some(&prepared.version)) {
-        Ok(Some(row)) => {
-            let exact = row.hash == prepared.hash
-                && row.manifest == prepared.manifest
-                && row.metadata == prepared.metadata;
-            Ok((verify_record(&row, &mut Hasher::new()), exact))
-        }
-        Ok(None) => Err(format!(
-            "{} {} is not in the registry after the publish",
-            prepared.id, prepared.version
-        )),
-        Err(e) => Err(format!("cannot read the row back: {e}")),
-    };
-    Ok(PublishReport { outcome, readback })
-}
-
-fn load(record: PackageRecord) -> LoadedRecord {
-    let verification = verify_record(&record, &mut Hasher::new());
-    let parse = |text: &str| canonical::parse(text).map_err(|e| e.to_string());
-    LoadedRecord {
-        manifest: parse(&record.manifest),
-        metadata: parse(&record.metadata),
-        verification,
-        record,
-    }
+    send(reply, true);
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pkgdeck::registry::VerifyProgress;
 use pkgdeck::tui::keys::Action;
-use pkgdeck::tui::worker::{Reply, Response};
+use pkgdeck::tui::protocol::{Reply, Response};
 use ratatui::style::Color;
 use unicode_width::UnicodeWidthStr;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 use pkgdeck::registry::trash::Trash;
 use pkgdeck::registry::PublishOptions;
-use pkgdeck::tui::app::MessageKind;
+use pkgdeck::tui::message::MessageKind;
 use pkgdeck::tui::screens::Modal;
 use ratatui::style::{Color, Modifier};
 use unicode_width::UnicodeWidthStr;

@@ -12,12 +12,14 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{centered, Component, Context, Outcome};
+use super::centered;
 use crate::registry::trash::TrashEntry;
-use crate::tui::app::Message;
+use crate::registry::DeletePlan;
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
+use crate::tui::message::Message;
+use crate::tui::protocol::Request;
 use crate::tui::theme;
-use crate::tui::worker::{DeletePlan, Request};
 use crate::tui::{count, file_name};
 use crate::untrusted::printable;
 

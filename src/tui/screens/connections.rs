@@ -11,12 +11,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row};
 use ratatui::Frame;
 
-use super::{centered, draw_table, Component, Context, Outcome};
-use crate::tui::app::Message;
+use super::{centered, draw_table};
+use crate::connect::{Connections, SavedConnection};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::message::Message;
+use crate::tui::protocol::Request;
 use crate::tui::theme;
-use crate::tui::worker::{Connections, Request, SavedConnection};
 use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {
@@ -46,7 +48,7 @@ impl ConnectionPicker {
     pub fn new(current: &str, connections: Connections) -> ConnectionPicker {
         let (saved, error) = match connections.saved {
             Ok(s) => (s, None),
-            Err(e) => (Vec::new(), Some(e)),
+            Err(e) => (Vec::new(), Some(e.to_string())),
         };
         let list = ListView::with_keys(
             std::iter::once("current".to_owned()).chain(saved.iter().map(|s| s.name.clone())),

@@ -7,16 +7,18 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Tabs};
 use ratatui::Frame;
 
-use super::{draw_empty, draw_table, list_block, placeholder, Component, Context, Outcome};
+use super::{draw_empty, draw_table, list_block, placeholder};
 use crate::registry::canonical::JsValue;
 use crate::registry::diff::{section_items, section_names};
+use crate::registry::LoadedRecord;
 use crate::registry::{Problem, Scope, Verification, Warning, SECTIONS};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::{Badge, Verdict};
 use crate::tui::json;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
-use crate::tui::worker::{LoadedRecord, Request};
 use crate::untrusted::printable;
 use crossterm::event::KeyCode;
 
@@ -268,7 +270,7 @@ impl DetailScreen {
         }
     }
 
-    pub fn receive(&mut self, record: Result<Box<LoadedRecord>, String>) {
+    pub fn receive(&mut self, record: Result<Box<LoadedRecord>, JobError>) {
         self.loading = false;
         match record {
             Ok(loaded) => {
@@ -276,7 +278,7 @@ impl DetailScreen {
                 self.content = Some(Box::new(Content::new(*loaded)));
                 self.tab = self.tab.min(self.tab_count() - 1);
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 
@@ -359,7 +361,10 @@ impl DetailScreen {
         let mut block = Block::bordered().title(Line::styled(" manifest ", theme::TITLE));
         if let Err(e) = &content.loaded.manifest {
             block = block.title_bottom(Line::styled(
-                format!(" the manifest is not valid JSON: {} ", printable(e)),
+                format!(
+                    " the manifest is not valid JSON: {} ",
+                    printable(&e.to_string())
+                ),
                 theme::ERROR,
             ));
         }

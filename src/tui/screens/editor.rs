@@ -18,13 +18,14 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 use tui_textarea::{CursorMove, TextArea};
 
-use super::{Component, Confirm, Context, Modal, Outcome};
-use crate::tui::app::Message;
+use super::{Confirm, Modal};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::count;
 use crate::tui::document::{Validation, INLINE_LIMIT};
 use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
+use crate::tui::message::Message;
+use crate::tui::protocol::Request;
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {

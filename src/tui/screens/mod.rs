@@ -1,9 +1,10 @@
 //! The console's screens (a stack: Packages → Versions → Detail, and Trash on top of any)
 //! and overlays (a stack too: help, verify all, the path prompt, the editor with its review
 //! and confirm dialog on top, the connection picker). Each is a [`Component`]: it declares
-//! its keys, draws itself from its own state, and answers an [`Action`] with an [`Outcome`]
-//! the app carries out. Screens know nothing of SQL: what they need from the registry they
-//! ask for as a [`Request`].
+//! its keys, draws itself from its own state, and answers an [`Action`] with an
+//! [`Outcome`](super::component::Outcome) the app carries out. Screens know nothing of SQL,
+//! of the app or of the worker: what they need from the registry they ask for as a
+//! [`Request`], and the app hands them the answer.
 
 pub mod confirm;
 pub mod connections;
@@ -17,18 +18,16 @@ pub mod trash;
 pub mod verify;
 pub mod versions;
 
-use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Text};
 use ratatui::widgets::{Block, HighlightSpacing, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-use super::app::Message;
-use super::integrity::Integrity;
-use super::keys::{Action, KeyGroup};
+use super::component::Component;
+use super::keys::Action;
 use super::list::ListView;
+use super::protocol::Request;
 use super::theme;
-use super::worker::Request;
 
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
@@ -41,54 +40,6 @@ pub use review::Review;
 pub use trash::TrashScreen;
 pub use verify::VerifyRun;
 pub use versions::VersionsScreen;
-
-/// What a screen reads, beyond its own state, to draw itself.
-pub struct Context<'a> {
-    pub integrity: &'a Integrity,
-}
-
-/// What the app must do after a component handled an action.
-pub enum Outcome {
-    /// Nothing beyond the component's own state.
-    Done,
-    /// Leave this screen, or close this overlay.
-    Back,
-    /// Open a screen on top (an overlay that asks this closes first).
-    Push(Screen),
-    /// Ask the registry.
-    Request(Request),
-    /// Open an overlay on top of the open ones.
-    Overlay(Modal),
-    /// Close every overlay (a publish went through: its review and editor are done).
-    CloseAll,
-    /// A message for the footer.
-    Say(Message),
-    /// Several of these, in order.
-    All(Vec<Outcome>),
-}
-
-/// The uniform shape of every screen and overlay.
-pub trait Component {
-    /// Key groups in the order the help overlay lists them; the footer hints come from them.
-    fn keys(&self) -> Vec<&'static KeyGroup>;
-    fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context);
-    /// `page` is how many list rows fit on screen.
-    fn handle(&mut self, action: Action, page: usize) -> Outcome;
-    /// A key for a component that is taking text (the filter line, the editor, a prompt).
-    /// `None` when it is not: the key then maps to an action through [`Component::keys`].
-    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
-        let list = self.list_mut().filter(|l| l.editing())?;
-        list.filter_key(event, page);
-        Some(Outcome::Done)
-    }
-    /// The list a `/` filter is typed into, if the component has one now.
-    fn list_mut(&mut self) -> Option<&mut ListView> {
-        None
-    }
-    fn list(&self) -> Option<&ListView> {
-        None
-    }
-}
 
 /// One level of the screen stack.
 pub enum Screen {

@@ -8,15 +8,13 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
-use super::{
-    draw_list_frame, draw_table, list_action, list_block, Component, Context, Outcome, Screen,
-    VersionsScreen,
-};
+use super::{draw_list_frame, draw_table, list_action, list_block, Screen, VersionsScreen};
 use crate::registry::{PackageSummary, Scope};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {
@@ -125,7 +123,12 @@ impl PackagesScreen {
     }
 
     /// One page of the list from the worker.
-    pub fn receive(&mut self, rows: Result<Vec<PackageSummary>, String>, first: bool, done: bool) {
+    pub fn receive(
+        &mut self,
+        rows: Result<Vec<PackageSummary>, JobError>,
+        first: bool,
+        done: bool,
+    ) {
         match rows {
             Ok(rows) => {
                 self.error = None;
@@ -137,7 +140,7 @@ impl PackagesScreen {
                     self.rows.extend(rows);
                 }
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
         if done {
             self.loading = false;

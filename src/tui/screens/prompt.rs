@@ -14,11 +14,12 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{centered, Component, Context, Outcome};
-use crate::tui::app::Message;
+use super::centered;
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
+use crate::tui::message::Message;
+use crate::tui::protocol::Request;
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {

@@ -1,8 +1,8 @@
 //! The review between the editor and a publish: id, version, the new hash, whether it
 //! overwrites a stored row (which then goes to the trash), and the diff against the version
 //! it replaces or else the package's latest, per manifest key and per metadata section item,
-//! with a coloured line diff of every changed item. `y` publishes; the worker then reads the
-//! row back and verifies it, and the result replaces the summary. `n`/`Esc` go back to the
+//! with a coloured line diff of every changed item. `y` publishes; the registry reads the row
+//! back and verifies it, and the result replaces the summary. `n`/`Esc` go back to the
 //! editor, whose text and cursor were never touched.
 
 use crossterm::event::KeyCode;
@@ -12,14 +12,15 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
-use super::{Component, Context, Outcome};
 use crate::registry::diff::text_diff;
 use crate::registry::PackageDiff;
+use crate::registry::{PublishReport, PublishReview};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::count;
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
-use crate::tui::worker::{PublishReport, Request, ReviewData};
 use crate::untrusted::printable;
 
 const READY: KeyGroup = KeyGroup {
@@ -104,11 +105,11 @@ const CONTEXT: usize = 2;
 enum State {
     Ready,
     Publishing,
-    Done(Result<Box<PublishReport>, String>),
+    Done(Result<Box<PublishReport>, JobError>),
 }
 
 pub struct Review {
-    data: Box<ReviewData>,
+    data: Box<PublishReview>,
     summary: Vec<Line<'static>>,
     diff: Vec<Line<'static>>,
     scroll: usize,
@@ -116,7 +117,7 @@ pub struct Review {
 }
 
 impl Review {
-    pub fn new(data: Box<ReviewData>) -> Review {
+    pub fn new(data: Box<PublishReview>) -> Review {
         Review {
             summary: summary_lines(&data),
             diff: diff_lines(&data),
@@ -136,7 +137,7 @@ impl Review {
     }
 
     /// The worker's answer to `y`.
-    pub fn finish(&mut self, report: Result<Box<PublishReport>, String>) {
+    pub fn finish(&mut self, report: Result<Box<PublishReport>, JobError>) {
         self.scroll = 0;
         self.state = State::Done(report);
     }
@@ -170,7 +171,7 @@ fn field(name: &str) -> Span<'static> {
     Span::styled(format!(" {name:<12}"), theme::COLUMN_HEADER)
 }
 
-fn summary_lines(d: &ReviewData) -> Vec<Line<'static>> {
+fn summary_lines(d: &PublishReview) -> Vec<Line<'static>> {
     let p = &d.prepared;
     let (id, version) = (
         printable(&p.id).into_owned(),
@@ -241,7 +242,7 @@ fn summary_lines(d: &ReviewData) -> Vec<Line<'static>> {
     lines
 }
 
-fn diff_lines(d: &ReviewData) -> Vec<Line<'static>> {
+fn diff_lines(d: &PublishReview) -> Vec<Line<'static>> {
     let p = &d.prepared;
     let (Some(base), Some(diff)) = (&d.base, &d.diff) else {
         return vec![Line::styled(
@@ -265,7 +266,10 @@ fn diff_lines(d: &ReviewData) -> Vec<Line<'static>> {
         Span::styled(format!(" ({against})"), theme::DIM),
     ])];
     match diff {
-        Err(e) => lines.push(Line::styled(format!("   {}", printable(e)), theme::ERROR)),
+        Err(e) => lines.push(Line::styled(
+            format!("   {}", printable(&e.to_string())),
+            theme::ERROR,
+        )),
         Ok(diff) if diff.is_empty() => lines.push(Line::styled(
             "   no differences in the manifest or the metadata",
             theme::DIM,
@@ -370,14 +374,20 @@ fn item_diff_lines(old: &str, new: &str, lines: &mut Vec<Line<'static>>) {
     flush(&mut folded, lines);
 }
 
-fn result_lines(d: &ReviewData, result: &Result<Box<PublishReport>, String>) -> Vec<Line<'static>> {
+fn result_lines(
+    d: &PublishReview,
+    result: &Result<Box<PublishReport>, JobError>,
+) -> Vec<Line<'static>> {
     let p = &d.prepared;
     let what = format!("{} {}", printable(&p.id), printable(&p.version));
     let ok = theme::badge(Badge::Ok);
     let report = match result {
         Err(e) => {
             return vec![
-                Line::styled(format!(" ✗ not published: {}", printable(e)), theme::ERROR),
+                Line::styled(
+                    format!(" ✗ not published: {}", printable(&e.to_string())),
+                    theme::ERROR,
+                ),
                 Line::styled(
                     " nothing was written; Esc goes back to the editor with your text",
                     theme::DIM,
@@ -412,12 +422,13 @@ fn result_lines(d: &ReviewData, result: &Result<Box<PublishReport>, String>) -> 
         ));
     }
     match &report.readback {
-        Ok((v, exact)) if v.ok() && *exact && v.warnings.is_empty() => lines.push(Line::styled(
+        Ok(read) if read.ok() && read.verification.warnings.is_empty() => lines.push(Line::styled(
             " ✓ read back and verified: ok (the stored row is exactly what was published, \
              and its hash matches)",
             ok,
         )),
-        Ok((v, exact)) => {
+        Ok(read) => {
+            let (v, exact) = (&read.verification, read.exact);
             let mut codes: Vec<&str> = integrity::codes(v);
             if !exact {
                 codes.push("not what was published");
@@ -441,7 +452,7 @@ fn result_lines(d: &ReviewData, result: &Result<Box<PublishReport>, String>) -> 
             }
         }
         Err(e) => lines.push(Line::styled(
-            format!(" ✗ read back: {}", printable(e)),
+            format!(" ✗ read back: {}", printable(&e.to_string())),
             theme::ERROR,
         )),
     }
@@ -465,12 +476,7 @@ impl Component for Review {
                 Outcome::Request(Request::Publish {
                     prepared: Box::new(self.data.prepared.clone()),
                     // Only the row this review showed and the operator just confirmed.
-                    replacing: self
-                        .data
-                        .existing
-                        .as_ref()
-                        .filter(|_| self.data.overwrites())
-                        .map(|e| e.hash.clone()),
+                    options: self.data.options(),
                 })
             }
             (State::Ready, Action::Back) => Outcome::Back,

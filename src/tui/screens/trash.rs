@@ -12,15 +12,13 @@ use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
-use super::{
-    draw_list_frame, draw_table, list_action, list_block, Component, Confirm, Context, Modal,
-    Outcome,
-};
+use super::{draw_list_frame, draw_table, list_action, list_block, Confirm, Modal};
 use crate::registry::trash::TrashEntry;
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {
@@ -81,7 +79,7 @@ impl TrashScreen {
         Request::Trash
     }
 
-    pub fn receive(&mut self, dir: PathBuf, entries: Result<Vec<TrashEntry>, String>) {
+    pub fn receive(&mut self, dir: PathBuf, entries: Result<Vec<TrashEntry>, JobError>) {
         self.loading = false;
         match entries {
             Ok(entries) => {
@@ -99,7 +97,7 @@ impl TrashScreen {
                     self.list.select_row(row);
                 }
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

@@ -11,13 +11,14 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Clear, Gauge, Paragraph, Row};
 use ratatui::Frame;
 
-use super::{centered, draw_table, Component, Context, DetailScreen, Outcome, Screen};
+use super::{centered, draw_table, DetailScreen, Screen};
 use crate::registry::{Problem, Verification, VerifyProgress, VerifyReport};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::{JobError, Ticket};
 use crate::tui::theme;
-use crate::tui::worker::Ticket;
 use crate::untrusted::printable;
 
 const RUNNING: KeyGroup = KeyGroup {
@@ -46,7 +47,7 @@ pub struct VerifyRun {
     ticket: Ticket,
     cancel: Arc<AtomicBool>,
     progress: Option<(VerifyProgress, Duration)>,
-    outcome: Option<Result<(VerifyReport, Duration), String>>,
+    outcome: Option<Result<(VerifyReport, Duration), JobError>>,
     /// Failed rows first, then rows that only warn.
     flagged: Vec<Verification>,
     list: ListView,
@@ -72,7 +73,7 @@ impl VerifyRun {
         self.progress = Some((progress, elapsed));
     }
 
-    pub fn finish(&mut self, report: Result<VerifyReport, String>, elapsed: Duration) {
+    pub fn finish(&mut self, report: Result<VerifyReport, JobError>, elapsed: Duration) {
         if let Ok(report) = &report {
             self.flagged = report
                 .failed
@@ -150,7 +151,7 @@ impl VerifyRun {
             Some(Err(e)) => {
                 frame.render_widget(
                     Paragraph::new(Line::styled(
-                        format!(" verify failed: {}", printable(e)),
+                        format!(" verify failed: {}", printable(&e.to_string())),
                         theme::ERROR,
                     )),
                     area,

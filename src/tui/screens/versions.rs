@@ -10,16 +10,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline};
 use ratatui::Frame;
 
-use super::{
-    draw_list_frame, draw_table, list_action, list_block, Component, Context, DetailScreen,
-    Outcome, Screen,
-};
+use super::{draw_list_frame, draw_table, list_action, list_block, DetailScreen, Screen};
 use crate::registry::{PackageSummary, Scope, VersionSummary};
+use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::Badge;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
-use crate::tui::worker::Request;
 use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {
@@ -109,7 +107,7 @@ impl VersionsScreen {
         }
     }
 
-    pub fn receive(&mut self, rows: Result<Vec<VersionSummary>, String>) {
+    pub fn receive(&mut self, rows: Result<Vec<VersionSummary>, JobError>) {
         self.loading = false;
         match rows {
             Ok(rows) => {
@@ -127,7 +125,7 @@ impl VersionsScreen {
                     self.list.select_row(row);
                 }
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

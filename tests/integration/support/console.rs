@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pkgdeck::registry::Registry;
-use pkgdeck::tui::app::MessageKind;
+use pkgdeck::tui::message::MessageKind;
 use pkgdeck::tui::Console;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;

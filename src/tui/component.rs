@@ -1,0 +1,62 @@
+//! The uniform shape of every screen and overlay: the [`Component`] trait, the [`Outcome`]
+//! a component answers with, and the [`Context`] it draws with. The app carries outcomes out;
+//! a component never reaches the app or the worker, it only asks (an [`Outcome::Request`]).
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+use super::integrity::Integrity;
+use super::keys::{Action, KeyGroup};
+use super::list::ListView;
+use super::message::Message;
+use super::protocol::Request;
+use super::screens::{Modal, Screen};
+
+/// What a screen reads, beyond its own state, to draw itself.
+pub struct Context<'a> {
+    pub integrity: &'a Integrity,
+}
+
+/// What the app must do after a component handled an action.
+pub enum Outcome {
+    /// Nothing beyond the component's own state.
+    Done,
+    /// Leave this screen, or close this overlay.
+    Back,
+    /// Open a screen on top (an overlay that asks this closes first).
+    Push(Screen),
+    /// Ask the registry.
+    Request(Request),
+    /// Open an overlay on top of the open ones.
+    Overlay(Modal),
+    /// Close every overlay (a publish went through: its review and editor are done).
+    CloseAll,
+    /// A message for the footer.
+    Say(Message),
+    /// Several of these, in order.
+    All(Vec<Outcome>),
+}
+
+/// The uniform shape of every screen and overlay.
+pub trait Component {
+    /// Key groups in the order the help overlay lists them; the footer hints come from them.
+    fn keys(&self) -> Vec<&'static KeyGroup>;
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context);
+    /// `page` is how many list rows fit on screen.
+    fn handle(&mut self, action: Action, page: usize) -> Outcome;
+    /// A key for a component that is taking text (the filter line, the editor, a prompt).
+    /// `None` when it is not: the key then maps to an action through [`Component::keys`].
+    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
+        let list = self.list_mut().filter(|l| l.editing())?;
+        list.filter_key(event, page);
+        Some(Outcome::Done)
+    }
+    /// The list a `/` filter is typed into, if the component has one now.
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        None
+    }
+    fn list(&self) -> Option<&ListView> {
+        None
+    }
+}
