@@ -3,6 +3,10 @@
 //! `registry` is the embedded service (no terminal code), `store` is where SQL runs (SQLite
 //! or Hrana over HTTP), `cli` and `tui` are the two faces on top.
 
+// Lint policy: nothing that came from a file, a database or the network is unwrapped
+// (tests may: clippy.toml allows it there). The pedantic set comes with the full sweep.
+#![deny(clippy::unwrap_used)]
+
 pub mod cli;
 pub mod config;
 pub mod connect;
