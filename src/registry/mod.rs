@@ -4,6 +4,7 @@
 //! overwrite, an audit line after every write). No terminal code lives here.
 
 pub mod audit;
+pub mod boot;
 pub mod canonical;
 pub mod diff;
 pub mod manifest;
