@@ -445,7 +445,8 @@ impl Boot {
                     return text_abort("id");
                 }
                 warning = Some(
-                    "declares no protocol range (engines.protocol), so it loads unchecked"
+                    "it declares no protocol range (engines.protocol), so the server loads it \
+                     unchecked"
                         .to_string(),
                 );
             }
@@ -455,8 +456,8 @@ impl Boot {
                         return text_abort("id");
                     }
                     warning = Some(format!(
-                        "its {source} range '{range}' is one the server cannot read, so it \
-                         loads unchecked"
+                        "its {source} range '{range}' is one the server cannot read, so the \
+                         server loads it unchecked"
                     ));
                 }
                 Some(false) => {
@@ -542,14 +543,14 @@ impl Boot {
                 Outcome::Warns,
                 Rule::R5,
                 format!(
-                    "loads {id_text} {version_text}{} with a warning: it {warning}",
+                    "loads {id_text} {version_text}{} with a warning: {warning}",
                     mismatch.unwrap_or_default()
                 ),
             ),
             (None, Some(mismatch)) => (
                 Outcome::Loads,
                 Rule::R7,
-                format!("loads {version_text}{mismatch}"),
+                format!("loads {id_text} {version_text}{mismatch}"),
             ),
             (None, None) => {
                 let (range, source) = declared.unwrap_or_default();
@@ -683,9 +684,12 @@ pub fn range_admits_major(range: &str, runtime_major: f64) -> Option<bool> {
         .filter(|p| !p.is_empty())
         .collect();
     if parts.len() > 1 && parts.iter().all(|p| starts_comparator(p)) {
+        // Every comparator is read (an unreadable one makes the range unreadable even after
+        // one that excludes).
         let mut ok = true;
         for p in parts {
-            ok = ok && comparator_admits_major(p, runtime_major)?;
+            let admits = comparator_admits_major(p, runtime_major)?;
+            ok = ok && admits;
         }
         return Some(ok);
     }
@@ -1249,6 +1253,8 @@ mod tests {
             (">=16 - 18", None),
             ("^16 || ^17", Some(false)),
             ("^17 || ^16", Some(true)),
+            ("<15,<=17.x", None),
+            (">=18 <17.x", None),
             ("17.x || 18.x", Some(true)),
             ("16.x || 17.x", Some(false)),
             ("banana", None),
