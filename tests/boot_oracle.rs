@@ -607,6 +607,8 @@ struct Ours {
     list: Vec<Fetched>,
     report: boot::BootReport,
     get: Vec<(String, Option<String>)>,
+    /// Ids whose `get(id)` row is not pkgdeck's latest (the last inserted).
+    served_not_latest: usize,
 }
 
 fn ours(path: &Path, code: &[CodePackage]) -> Ours {
@@ -628,19 +630,36 @@ fn ours(path: &Path, code: &[CodePackage]) -> Ours {
         .collect();
     ids.sort();
     let mut get_stmt = conn.prepare(GET_SQL).expect("prepare get()");
+    let mut latest_stmt = conn
+        .prepare(
+            "SELECT version FROM sys_packages WHERE id = ? ORDER BY created_at DESC, rowid DESC \
+             LIMIT 1",
+        )
+        .expect("prepare latest");
+    let mut served_not_latest = 0;
     let get = ids
         .into_iter()
         .map(|id| {
             let row = get_stmt
                 .query_row([&id], |r| Ok(fetch(r)))
                 .expect("get() finds a row for an id in the table");
+            let latest: String = latest_stmt
+                .query_row([&id], |r| r.get(0))
+                .expect("latest row");
+            served_not_latest += usize::from(latest != row.version);
             let served = boot::served_version(&list_rows(&row)).map(str::to_string);
             (id, served)
         })
         .collect();
     drop(get_stmt);
+    drop(latest_stmt);
     drop(stmt);
-    Ours { list, report, get }
+    Ours {
+        list,
+        report,
+        get,
+        served_not_latest,
+    }
 }
 
 /// A JSON value as JavaScript writes it, so that `5` and `5.0` compare equal.
@@ -956,6 +975,7 @@ struct Counts {
     list_rows: usize,
     tied: usize,
     served_null: usize,
+    served_not_latest: usize,
     list_failed: usize,
     aborted: usize,
     loads: usize,
@@ -1027,6 +1047,7 @@ fn boot_replay_matches_the_real_server() {
             counts.tied += 1;
         }
         counts.served_null += ours.get.iter().filter(|(_, s)| s.is_none()).count();
+        counts.served_not_latest += ours.served_not_latest;
         counts.list_failed += usize::from(ours.report.list_failed.is_some());
         counts.aborted += usize::from(ours.report.aborted.is_some());
         counts.loads += ours.report.loads.len();
@@ -1054,13 +1075,15 @@ fn boot_replay_matches_the_real_server() {
 
     eprintln!(
         "boot differential (seed {seed}): {} registries, {} rows, {} list() rows, {} with \
-         same-second ties in list(), {} get() answering null, {} list() failures, {} aborted \
-         boots, {} packages loaded; differences: {}",
+         same-second ties in list(), {} get() answering null, {} get() answering a version \
+         that is not the last inserted, {} list() failures, {} aborted boots, {} packages \
+         loaded; differences: {}",
         counts.registries,
         counts.rows,
         counts.list_rows,
         counts.tied,
         counts.served_null,
+        counts.served_not_latest,
         counts.list_failed,
         counts.aborted,
         counts.loads,
