@@ -39,7 +39,8 @@
 //                                             as the registry holds them (JSON.stringify'd)
 //    "get": {ROW_ID: VERSION | null},         the real service's get(id) for every distinct id
 //                                             in the file (SELECT DISTINCT id FROM sys_packages)
-//    "logs": [[LEVEL, MESSAGE]]}              only when the request asked for logs
+//    "logs": [[LEVEL, MESSAGE, LOOKUPS]]}     only when the request asked for logs; LOOKUPS is
+//                                             how many rows the loop had looked up by then
 //
 // {"op": "protocol", "manifest": VALUE, "runtime": "17.0.0" | null}
 //   The real `checkProtocolCompat(manifest[, runtime])` from @objectstack/metadata-core.
