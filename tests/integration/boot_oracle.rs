@@ -21,6 +21,9 @@ use pkgdeck::registry::canonical;
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
+use crate::support::repo_root;
+use crate::support::rng::Rng;
+
 /// Random registries compared; each hits several rules.
 const REGISTRIES: usize = 600;
 /// Generated `engines` ranges compared with the real `checkProtocolCompat`.
@@ -54,10 +57,6 @@ const GET_SQL: &str = "SELECT * FROM sys_packages WHERE id = ? ORDER BY created_
 // ---------------------------------------------------------------------------
 // The oracle process
 // ---------------------------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Runs `scripts/install-objectstack` (idempotent, locked) and answers the directory it prints.
 /// Panics with the script's output when Node, npm or the install fails: never skips.
@@ -157,28 +156,6 @@ impl Drop for Oracle {
 // ---------------------------------------------------------------------------
 // Generated registries
 // ---------------------------------------------------------------------------
-
-/// splitmix64: small, seeded, reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 /// A column's stored value.
 #[derive(Debug, Clone)]
@@ -288,15 +265,15 @@ fn range(rng: &mut Rng) -> String {
         let mut s = format!("{}{}", rng.pick(OPS), rng.pick(MAJORS));
         if rng.chance(40) {
             s.push('.');
-            s.push_str(rng.pick(&["0", "1", "x", "*", "00"]));
+            s.push_str(rng.pick_str(&["0", "1", "x", "*", "00"]));
             if rng.chance(50) {
                 s.push('.');
-                s.push_str(rng.pick(&["0", "1", "2", "x"]));
+                s.push_str(rng.pick_str(&["0", "1", "2", "x"]));
             }
         }
         s
     };
-    match rng.below(10) {
+    match rng.index(10) {
         0..=3 => rng.pick(FIXED).to_string(),
         4 | 5 => one(rng),
         6 => format!("{}{}{}", one(rng), rng.pick(SPACES), one(rng)),
@@ -313,7 +290,7 @@ fn range(rng: &mut Rng) -> String {
                 .pick(&["", " ", "\u{a0}", "\u{feff}", "\n", "\u{180e}"])
                 .to_string();
             let inner = if rng.chance(10) {
-                format!("^{}", "1".repeat(120 + rng.below(16)))
+                format!("^{}", "1".repeat(120 + rng.index(16)))
             } else {
                 one(rng)
             };
@@ -325,7 +302,7 @@ fn range(rng: &mut Rng) -> String {
 /// JSON text for one of the fields `resolveDeclaredRange` reads: a range, or a value of
 /// another type (which throws when it is looked at).
 fn range_value(rng: &mut Rng) -> Option<String> {
-    Some(match rng.below(40) {
+    Some(match rng.index(40) {
         0..=29 => js(range(rng)),
         30 | 31 => return None,
         32 => js(rng.pick(&["", "   "])),
@@ -343,7 +320,7 @@ fn deep(depth: usize) -> String {
 }
 
 fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
-    match rng.below(200) {
+    match rng.index(200) {
         0 => return Column::Blob(format!(r#"{{"id":{}}}"#, js(row_id)).into_bytes()),
         1..=3 => {
             let broken = [
@@ -355,7 +332,7 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
                 format!("\u{feff}{{\"id\":{}}}", js(row_id)),
                 format!(r#"{{"id":{}}} x"#, js(row_id)),
             ];
-            return Column::Text(broken[rng.below(broken.len())].clone());
+            return Column::Text(broken[rng.index(broken.len())].clone());
         }
         4..=9 => {
             return Column::Text(
@@ -367,7 +344,7 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
     }
     let mut members: Vec<(String, String)> = Vec::new();
     // id
-    let id = match rng.below(200) {
+    let id = match rng.index(200) {
         0..=149 => Some(js(row_id)),
         150..=169 => Some(js(rng.pick(IDS))),
         170..=175 => None,
@@ -393,7 +370,7 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
         members.push(("id".into(), id));
     }
     // version
-    match rng.below(100) {
+    match rng.index(100) {
         0..=79 => members.push(("version".into(), js(row_version))),
         80..=87 => members.push(("version".into(), js(rng.pick(VERSIONS)))),
         88..=92 => {}
@@ -401,7 +378,7 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
         _ => members.push(("__proto__".into(), r#"{"version":"9.9.9"}"#.into())),
     }
     // name
-    let name = match rng.below(200) {
+    let name = match rng.index(200) {
         0..=189 => js("A package"),
         190 | 191 => r#"{"toString":1}"#.into(),
         192 | 193 => r#"[[{"toString":1}]]"#.into(),
@@ -410,7 +387,7 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
     members.push(("name".into(), name));
     members.push(("type".into(), js("plugin")));
     // namespace
-    let namespace = match rng.below(200) {
+    let namespace = match rng.index(200) {
         0..=89 => None,
         90..=139 => Some(js(rng.pick(&["crm", "hr", "sales", "ops"]))),
         140..=159 => Some(js(rng.pick(&["base", "sys", "system"]))),
@@ -425,7 +402,7 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
         members.push(("namespace".into(), ns));
     }
     // engines / engine
-    match rng.below(100) {
+    match rng.index(100) {
         0..=29 => {}
         30..=32 => members.push((
             "engines".into(),
@@ -459,7 +436,7 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
         ));
     }
     if rng.chance(2) {
-        members.push(("deep".into(), deep(600 + rng.below(400))));
+        members.push(("deep".into(), deep(600 + rng.index(400))));
     }
     // Key order varies: the server reads by name, so it must not matter.
     if rng.chance(20) {
@@ -473,12 +450,12 @@ fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
 }
 
 fn metadata(rng: &mut Rng) -> Column {
-    Column::Text(match rng.below(200) {
+    Column::Text(match rng.index(200) {
         0..=169 => "{}".to_string(),
         170..=179 => r#"{"objects":[],"views":[{"name":"v"}]}"#.to_string(),
         180..=182 => rng.pick(&["{", r#"{"objects":[}"#, "nope", ""]).to_string(),
         183 => return Column::Blob(b"{}".to_vec()),
-        184..=189 => format!(r#"{{"objects":{}}}"#, deep(520 + rng.below(600))),
+        184..=189 => format!(r#"{{"objects":{}}}"#, deep(520 + rng.index(600))),
         190..=194 => r#"{"n":1e400,"m":[-1e401]}"#.to_string(),
         _ => rng.pick(&["null", "[]", "0", r#""s""#]).to_string(),
     })
@@ -486,21 +463,21 @@ fn metadata(rng: &mut Rng) -> Column {
 
 fn registry(rng: &mut Rng) -> Registry {
     let mut ids: Vec<&str> = IDS.to_vec();
-    let n_ids = 1 + rng.below(6);
+    let n_ids = 1 + rng.index(6);
     let mut reg = Registry::default();
     let mut rows = Vec::new();
     for _ in 0..n_ids {
-        let id = ids.remove(rng.below(ids.len()));
+        let id = ids.remove(rng.index(ids.len()));
         let mut versions: Vec<&str> = VERSIONS.to_vec();
-        for _ in 0..1 + rng.below(4) {
-            let version = versions.remove(rng.below(versions.len()));
+        for _ in 0..1 + rng.index(4) {
+            let version = versions.remove(rng.index(versions.len()));
             rows.push(Row {
                 id: id.to_string(),
                 version: version.to_string(),
                 manifest: manifest(rng, id, version),
                 metadata: metadata(rng),
                 // Three seconds for everything: ties within an id and across ids.
-                second: rng.below(3) as u32,
+                second: rng.index(3) as u32,
                 rowid: 0,
             });
         }
@@ -508,7 +485,7 @@ fn registry(rng: &mut Rng) -> Registry {
     // Insertion order (rowid) independent of created_at, sometimes with gaps.
     let mut order: Vec<i64> = (1..=rows.len() as i64).collect();
     for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i + 1));
+        order.swap(i, rng.index(i + 1));
     }
     let gap = if rng.chance(30) { 1000 } else { 0 };
     for (row, rowid) in rows.iter_mut().zip(order) {
@@ -517,8 +494,8 @@ fn registry(rng: &mut Rng) -> Registry {
     reg.rows = rows;
     if rng.chance(30) {
         let mut namespaces = vec![None, Some("crm"), Some("code"), Some("sys"), Some("hr")];
-        for n in 0..1 + rng.below(2) {
-            let ns = namespaces.remove(rng.below(namespaces.len()));
+        for n in 0..1 + rng.index(2) {
+            let ns = namespaces.remove(rng.index(namespaces.len()));
             let id = if rng.chance(60) {
                 rng.pick(IDS).to_string()
             } else {
@@ -990,7 +967,7 @@ fn boot_replay_matches_the_real_server() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x0B00_7ACE);
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut counts = Counts::default();
     let mut failures = Vec::new();
     let mut timing = [std::time::Duration::ZERO; 3];
@@ -1141,7 +1118,7 @@ fn boot_replay_matches_the_real_server() {
 #[test]
 fn protocol_check_matches_the_real_one() {
     let mut oracle = Oracle::start();
-    let mut rng = Rng(0x5EED_0017);
+    let mut rng = Rng::new(0x5EED_0017);
     let runtimes = [
         "17.0.0",
         "16.1.0",
@@ -1239,7 +1216,7 @@ fn protocol_check_matches_the_real_one() {
 #[test]
 fn json_parse_acceptance_matches_node() {
     let mut oracle = Oracle::start();
-    let mut rng = Rng(0x0A5E_ED00);
+    let mut rng = Rng::new(0x0A5E_ED00);
     let mut texts = Vec::new();
     for _ in 0..1500 {
         if let Column::Text(t) = manifest(&mut rng, "p1", "1.0.0") {
