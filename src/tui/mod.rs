@@ -6,7 +6,6 @@
 //! here and always left again, on quit, on error and on panic.
 
 pub mod app;
-pub mod bench;
 pub mod console;
 pub mod document;
 pub mod integrity;
