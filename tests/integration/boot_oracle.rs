@@ -22,7 +22,7 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use crate::support::repo_root;
-use crate::support::rng::Rng;
+use pkgdeck_rng::Rng;
 
 /// Random registries compared; each hits several rules.
 const REGISTRIES: usize = 600;
