@@ -86,6 +86,17 @@ impl Target {
     pub fn is_remote(&self) -> bool {
         matches!(self, Target::Remote { .. })
     }
+
+    /// The proxy a remote target is reached through, with its credentials masked
+    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), from the environment as it is now; `Ok(None)`
+    /// for a local file or a direct connection; an error naming the proxy variable when its
+    /// value is unusable.
+    pub fn proxy(&self) -> Result<Option<String>, String> {
+        match self {
+            Target::Local(_) => Ok(None),
+            Target::Remote { url, .. } => super::hrana::proxy_for_url(url),
+        }
+    }
 }
 
 /// The masked form: a remote target shows `token=***` when it carries a token.
