@@ -222,8 +222,11 @@ impl HranaStore {
                 "{host} and pkgdeck share no TLS version or cipher suite ({}); the server needs TLS 1.2 or 1.3",
                 self.clean(&why, 80)
             ),
+            TlsProblem::NoAnswer(seconds) => format!(
+                "{host} did not answer the TLS handshake within {seconds} s (is it plain http?); pkgdeck never falls back to http, so use the server's https address, or an http:// target if plain http is meant"
+            ),
             TlsProblem::Closed => format!(
-                "{host} closed the connection during the TLS handshake; check that this port serves https"
+                "{host} closed the connection during the TLS handshake; check that this port serves https (pkgdeck never falls back to http)"
             ),
             TlsProblem::Other(why) => format!(
                 "the TLS handshake with {host} failed ({})",
@@ -391,6 +394,7 @@ pub(super) fn sql_excerpt(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::hrana::http::ProxyDown;
     use crate::store::hrana::test_support::test_store;
     use serde_json::json;
 
@@ -414,6 +418,29 @@ mod tests {
             Failure::Status(500, json!({"message": format!("x {token}")}).to_string()),
             Failure::Redirect(302, format!("https://x/?authToken={token}")),
             Failure::NotHrana(format!("json {token}")),
+            Failure::Connect(ConnectFailure::Tls {
+                host: "db.example".into(),
+                problem: TlsProblem::Other(format!("odd {token}")),
+            }),
+            Failure::Connect(ConnectFailure::ProxyRefused {
+                proxy: "http://***@p:3128 (HTTPS_PROXY)".into(),
+                var: "HTTPS_PROXY",
+                credentials: true,
+                to: "db.example:443".into(),
+                status: 403,
+                reason: format!("no {token}\n\x1b]0;title\x07"),
+            }),
+            Failure::Connect(ConnectFailure::ProxyBroken {
+                proxy: "http://p:3128 (HTTPS_PROXY)".into(),
+                var: "HTTPS_PROXY",
+                to: "db.example:443".into(),
+                why: format!("bad {token}"),
+            }),
+            Failure::ProxyDown {
+                proxy: "http://p:3128 (HTTPS_PROXY)".into(),
+                var: "HTTPS_PROXY",
+                why: ProxyDown::Other(format!("weird {token}")),
+            },
         ];
         for f in failures {
             let text = store.fail(f).to_string();
@@ -423,6 +450,72 @@ mod tests {
         }
         let err = store.sql_error(&format!("near {token}: syntax error"), "in SELECT".into());
         assert!(!err.to_string().contains(token));
+    }
+
+    #[test]
+    fn tls_and_proxy_failures_say_what_fixes_them() {
+        let store = test_store(None);
+        let tls = |problem| {
+            store
+                .fail(Failure::Connect(ConnectFailure::Tls {
+                    host: "db.example".into(),
+                    problem,
+                }))
+                .to_string()
+        };
+        let text = tls(TlsProblem::UnknownIssuer);
+        assert!(
+            text.starts_with("cannot connect securely to http://127.0.0.1:9 (token ***): ")
+                && text.contains("PKGDECK_CA_FILE"),
+            "{text}"
+        );
+        let text = tls(TlsProblem::Expired(Some(1_795_482_061)));
+        assert!(text.contains("expired on 2026-11-24 01:01 UTC"), "{text}");
+        let text = tls(TlsProblem::WrongHost(vec![
+            "DnsName(\"other.example\")".into(),
+            "IpAddress(10.0.0.1)".into(),
+            "DirectoryName".into(),
+        ]));
+        assert!(
+            text.contains("is for other.example, 10.0.0.1, not for db.example"),
+            "{text}"
+        );
+        let text = tls(TlsProblem::WrongHost(vec![
+            "DnsName(\"evil\u{202e}x\")".into()
+        ]));
+        assert!(!text.contains('\u{202e}'), "{text}");
+        assert!(tls(TlsProblem::NotTls).contains("never falls back to http"));
+        let refused = |status, credentials| {
+            store
+                .fail(Failure::Connect(ConnectFailure::ProxyRefused {
+                    proxy: "http://p:3128 (https_proxy)".into(),
+                    var: "https_proxy",
+                    credentials,
+                    to: "db.example:443".into(),
+                    status,
+                    reason: String::new(),
+                }))
+                .to_string()
+        };
+        let text = refused(403, false);
+        assert!(
+            text.contains("through the proxy http://p:3128 (https_proxy): ")
+                && text.contains("(HTTP 403)")
+                && text.contains("add db.example to NO_PROXY"),
+            "{text}"
+        );
+        assert!(refused(407, false).contains("put user:password@ in https_proxy"));
+        assert!(refused(407, true).contains("rejected its credentials"));
+        assert!(refused(502, false).contains("could not reach db.example:443"));
+        assert!(Failure::Connect(ConnectFailure::ProxyRefused {
+            proxy: String::new(),
+            var: "HTTPS_PROXY",
+            credentials: false,
+            to: String::new(),
+            status: 503,
+            reason: String::new(),
+        })
+        .transient());
     }
 
     #[test]

@@ -184,6 +184,7 @@ impl Route {
                 host: origin.host.clone(),
                 port: origin.port,
                 proxy: proxy.clone(),
+                setup_timeout: connect,
             }));
         }
         Route {

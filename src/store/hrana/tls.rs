@@ -10,6 +10,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use rustls::{CertificateError, ClientConfig, ClientConnection, StreamOwned};
@@ -69,6 +70,9 @@ pub(super) enum TlsProblem {
     Incompatible(String),
     /// The connection closed during the handshake.
     Closed,
+    /// No answer to the handshake within this many seconds (a plain http server waiting for
+    /// the end of a request line, for example).
+    NoAnswer(u64),
     /// Anything else, described.
     Other(String),
 }
@@ -125,6 +129,9 @@ pub(super) struct Connector {
     pub(super) host: String,
     pub(super) port: u16,
     pub(super) proxy: Option<Proxy>,
+    /// The longest wait for each answer while the tunnel and the handshake are set up (the
+    /// connect timeout: a server that does not speak TLS may never answer).
+    pub(super) setup_timeout: Duration,
 }
 
 impl Connector {
@@ -155,7 +162,7 @@ impl Connector {
         head.push_str("\r\n");
         io.write_all(head.as_bytes())
             .and_then(|()| io.flush())
-            .map_err(|e| pass_timeouts(e, |e| broken(format!("sending CONNECT failed ({e})"))))?;
+            .map_err(|e| broken(self.io_why("sending CONNECT", &e)).into_io())?;
         // Byte by byte: what follows the blank line belongs to the TLS handshake.
         let mut answer = Vec::new();
         let mut byte = [0u8; 1];
@@ -174,11 +181,7 @@ impl Connector {
                 }
                 Ok(_) => answer.push(byte[0]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(pass_timeouts(e, |e| {
-                        broken(format!("reading its answer failed ({e})"))
-                    }))
-                }
+                Err(e) => return Err(broken(self.io_why("reading its answer", &e)).into_io()),
             }
         }
         let text = String::from_utf8_lossy(&answer);
@@ -222,7 +225,7 @@ impl Connector {
                     Some(tls) => classify(tls),
                     None => match e.kind() {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                            return Err(timed_out())
+                            TlsProblem::NoAnswer(whole_seconds(self.setup_timeout))
                         }
                         io::ErrorKind::UnexpectedEof
                         | io::ErrorKind::ConnectionReset
@@ -254,24 +257,55 @@ impl ureq::TlsConnector for Connector {
             .into_io()
             .into());
         }
+        // Each wait during the set-up is bounded by the connect timeout; the request's own
+        // timeouts come back for the exchange itself.
+        let before = io.socket().map(|s| {
+            (
+                s.read_timeout().ok().flatten(),
+                s.write_timeout().ok().flatten(),
+            )
+        });
+        if let Some(socket) = io.socket() {
+            let setup = |t: Option<Duration>| {
+                Some(t.map_or(self.setup_timeout, |t| t.min(self.setup_timeout)))
+            };
+            if let Some((read, write)) = before {
+                socket.set_read_timeout(setup(read))?;
+                socket.set_write_timeout(setup(write))?;
+            }
+        }
         if let Some(proxy) = &self.proxy {
             self.tunnel(proxy, io.as_mut())?;
         }
-        Ok(self.handshake(io)?)
+        let stream = self.handshake(io)?;
+        if let (Some(socket), Some((read, write))) = (stream.socket(), before) {
+            socket.set_read_timeout(read)?;
+            socket.set_write_timeout(write)?;
+        }
+        Ok(stream)
     }
 }
 
-/// A read or write that ran out of time stays a timeout (the request's own message); anything
-/// else becomes `other`.
-fn pass_timeouts(e: io::Error, other: impl FnOnce(&io::Error) -> ConnectFailure) -> io::Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => timed_out(),
-        _ => other(&e).into_io(),
+impl Connector {
+    /// Why an exchange with the proxy failed, in words.
+    fn io_why(&self, what: &str, e: &io::Error) -> String {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!(
+                "it did not answer within {} s",
+                whole_seconds(self.setup_timeout)
+            ),
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof => "it closed the connection".into(),
+            _ => format!("{what} failed ({e})"),
+        }
     }
 }
 
-fn timed_out() -> io::Error {
-    io::Error::from(io::ErrorKind::TimedOut)
+/// Seconds for a message, never 0.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// What a rustls error means for the operator.

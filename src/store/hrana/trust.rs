@@ -4,8 +4,9 @@
 //! usually sits behind an internal CA.
 //!
 //! `rustls-native-certs` itself reads `SSL_CERT_FILE` (and `SSL_CERT_DIR`) in place of the
-//! platform store, as OpenSSL does; Mozilla's roots are added in every case, so public servers
-//! stay reachable whatever those variables say.
+//! platform store, as OpenSSL does: with both variables set, the CAs of both files are trusted.
+//! Mozilla's roots are added in every case, so public servers stay reachable whatever those
+//! variables say.
 
 use std::path::Path;
 use std::sync::Arc;
