@@ -350,6 +350,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn origins_name_host_and_port() {
+        let o = Origin::of("https://DB.example/path?x=1").unwrap();
+        assert_eq!(
+            (o.https, o.host.as_str(), o.port),
+            (true, "db.example", 443)
+        );
+        let o = Origin::of("http://user:pw@[::1]:8080").unwrap();
+        assert_eq!((o.https, o.host.as_str(), o.port), (false, "::1", 8080));
+        assert_eq!(o.authority(), "[::1]:8080");
+        assert_eq!(Origin::of("ftp://x"), None);
+        assert_eq!(Origin::of("not a url"), None);
+    }
+
+    #[test]
     fn classifies_transient_and_baton_failures() {
         assert!(Failure::Status(503, String::new()).transient());
         assert!(Failure::Status(502, String::new()).transient());
