@@ -4,8 +4,6 @@
 //! pkgdeck starts from an environment without proxy, CA-file or token variables, so nothing of
 //! the machine running the tests leaks in; each test adds what it means to test.
 
-mod common;
-
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -22,7 +20,9 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use common::{Reply, Responder, TursoServer};
+use crate::support::responder::{Reply, Responder};
+use crate::support::scratch::fixture_copy;
+use crate::support::tursodb::{free_port, TursoServer};
 
 const TOKEN: &str = "tok-SECRET-tls-5d21c7";
 const PROXY_PASSWORD: &str = "pw-SECRET-77e1";
@@ -491,7 +491,7 @@ struct Site {
 impl Site {
     fn start(cert: ServerCert) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let db = common::fixture_copy("seed-written.db", dir.path());
+        let db = fixture_copy(dir.path());
         let server = TursoServer::start(&db);
         let tls = Terminator::start(server.port, cert);
         let data = dir.path().join("data");
@@ -586,7 +586,7 @@ fn a_ca_file_that_cannot_be_read_or_holds_no_certificate_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // Nothing listens there: the CA file is read before any connection.
-    let target = format!("libsql://localhost:{}", common::free_port());
+    let target = format!("libsql://localhost:{}", free_port());
     let missing = dir.path().join("missing.pem");
     let missing = missing.to_str().unwrap();
     let o = pkgdeck(&target, &data, &["list"], &[("PKGDECK_CA_FILE", missing)]);
@@ -715,7 +715,7 @@ fn plain_http_on_an_https_url_is_a_handshake_failure_and_never_a_downgrade() {
 
     // The real tursodb on its http port: it closes the connection or waits for the end of a
     // request line that never comes; either way pkgdeck gives up on TLS, never sends http.
-    let db = common::fixture_copy("seed-written.db", dir.path());
+    let db = fixture_copy(dir.path());
     let server = TursoServer::start(&db);
     let started = Instant::now();
     let o = pkgdeck(
@@ -962,7 +962,7 @@ fn https_proxy_carries_the_connection_and_no_proxy_bypasses_it() {
 #[test]
 fn http_proxy_carries_plain_http_targets() {
     let dir = tempfile::tempdir().unwrap();
-    let db = common::fixture_copy("seed-written.db", dir.path());
+    let db = fixture_copy(dir.path());
     let server = TursoServer::start(&db);
     let data = dir.path().join("data");
     let proxy = Proxy::start(ProxyMode::Tunnel);
@@ -1000,7 +1000,7 @@ fn a_proxy_refusing_connect_is_one_sentence_without_the_token_or_its_credentials
     let ca_file = ca_file.to_str().unwrap();
     let data = dir.path().join("data");
     // The server is never reached: any port will do.
-    let port = common::free_port();
+    let port = free_port();
     let proxy = Proxy::start(ProxyMode::Refuse(403));
     // The token both from the environment and in the URL.
     for target in [
@@ -1059,8 +1059,8 @@ fn a_proxy_refusing_connect_is_one_sentence_without_the_token_or_its_credentials
 fn an_unreachable_or_unusable_proxy_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let target = format!("libsql://localhost:{}", common::free_port());
-    let proxy_port = common::free_port();
+    let target = format!("libsql://localhost:{}", free_port());
+    let proxy_port = free_port();
     let o = pkgdeck(
         &target,
         &data,
