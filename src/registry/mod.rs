@@ -9,6 +9,7 @@ pub mod diff;
 pub mod manifest;
 pub mod pretty;
 pub mod record;
+pub mod schema;
 pub mod trash;
 
 use std::path::PathBuf;
