@@ -130,13 +130,59 @@ fn compiled(kind: SchemaKind) -> Result<&'static Compiled, &'static str> {
 }
 
 fn compile(kind: SchemaKind) -> Result<Compiled, String> {
-    let schema: Value = serde_json::from_str(kind.text())
+    let mut schema: Value = serde_json::from_str(kind.text())
         .map_err(|e| format!("the embedded schema {kind} is not JSON: {e}"))?;
+    defaults_optional(&mut schema);
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
         .build(&schema)
         .map_err(|e| format!("the embedded schema {kind} does not compile: {e}"))?;
     Ok(Compiled { schema, validator })
+}
+
+/// Makes every key that has a `default` optional, returning how many `required` entries went.
+///
+/// The spec package generates most schemas from zod's input side, where a key with a default
+/// may be left out; `ai/Agent.json` is generated from the output side, where zod has already
+/// filled the default in, so it lists `surface`, `active`, `model.provider`, … as required. An
+/// author writes input, and zod's `AgentSchema` accepts an agent without them: reading a
+/// defaulted key as optional is the input side of the same schema (input-side schemas have no
+/// required key with a default, so this changes nothing else).
+fn defaults_optional(node: &mut Value) -> usize {
+    let mut removed = 0;
+    match node {
+        Value::Object(map) => {
+            let defaulted: Vec<String> = map
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|properties| {
+                    properties
+                        .iter()
+                        .filter(|(_, p)| p.get("default").is_some())
+                        .map(|(name, _)| name.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(Value::Array(required)) = map.get_mut("required") {
+                let before = required.len();
+                required.retain(|r| !r.as_str().is_some_and(|r| defaulted.iter().any(|d| d == r)));
+                removed += before - required.len();
+            }
+            for (key, value) in map.iter_mut() {
+                // Values of these keywords are data, not schemas.
+                if !matches!(key.as_str(), "enum" | "const" | "default" | "required") {
+                    removed += defaults_optional(value);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                removed += defaults_optional(item);
+            }
+        }
+        _ => {}
+    }
+    removed
 }
 
 /// Compiles every schema now (the first check of a kind otherwise pays for its compile).
@@ -651,6 +697,7 @@ fn shorten(values: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn every_schema_compiles_as_draft_2020_12() {
@@ -663,5 +710,43 @@ mod tests {
             assert!(compiled(kind).is_ok(), "{kind}: {:?}", compiled(kind).err());
         }
         compile_all().unwrap();
+    }
+
+    #[test]
+    fn only_the_output_side_agent_schema_has_defaulted_keys_to_free() {
+        for kind in SchemaKind::ALL {
+            let mut schema: Value = serde_json::from_str(kind.text()).unwrap();
+            let freed = defaults_optional(&mut schema);
+            let expected = if kind == SchemaKind::Agent { 11 } else { 0 };
+            assert_eq!(freed, expected, "{kind}");
+        }
+        let agent = json!({
+            "name": "a", "label": "A", "role": "r", "instructions": "i",
+            "model": { "model": "m" }
+        });
+        assert!(
+            is_valid(SchemaKind::Agent, &agent),
+            "{:?}",
+            check_item(SchemaKind::Agent, &agent, "$")
+        );
+    }
+
+    #[test]
+    fn problems_name_the_path_and_the_fix() {
+        let view = json!({
+            "name": "v", "object": "o",
+            "list": { "type": "grid", "colums": ["a"] }
+        });
+        let problems: Vec<String> = check_item(SchemaKind::View, &view, "$.metadata.views[2]")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "$.metadata.views[2].list.colums: unknown key (did you mean \"columns\"?)",
+                "$.metadata.views[2].list.columns: is missing",
+            ]
+        );
     }
 }
