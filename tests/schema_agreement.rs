@@ -1050,6 +1050,7 @@ fn example_cases() -> Vec<Case> {
 #[test]
 fn pkgdeck_and_zod_agree_on_every_item() {
     // PKGDECK_AGREEMENT_SEED explores other corpora; the default one is what CI checks.
+    // PKGDECK_AGREEMENT_VERBOSE prints pkgdeck's problems for every item.
     let seed = std::env::var("PKGDECK_AGREEMENT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -1084,6 +1085,9 @@ fn pkgdeck_and_zod_agree_on_every_item() {
             _ => {}
         }
         let ours_text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        if std::env::var_os("PKGDECK_AGREEMENT_VERBOSE").is_some() {
+            println!("{} ({}): {ours_text:?}", case.origin, kind_name(case.kind));
+        }
         let known = if ours == verdict.is_ok() {
             None
         } else if ours {
@@ -1284,8 +1288,8 @@ fn a_misspelt_view_key_is_reported_at_its_path_with_the_right_spelling() {
     assert_eq!(
         problems,
         [
-            "$.metadata.views[0].list.colums: unknown key (did you mean \"columns\"?)",
             "$.metadata.views[0].list.columns: is missing",
+            "$.metadata.views[0].list.colums: unknown key (did you mean \"columns\"?)",
         ]
     );
 }

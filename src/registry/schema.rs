@@ -215,9 +215,10 @@ pub fn check_item(kind: SchemaKind, item: &Value, at: &str) -> Vec<DocumentProbl
         return Vec::new();
     }
     let mut problems = Vec::new();
-    for error in compiled.validator.iter_errors(item) {
-        describe_error(&error, compiled, at, &mut problems);
-    }
+    let errors: Vec<ValidationError<'_>> = compiled.validator.iter_errors(item).collect();
+    describe_errors(&errors, compiled, at, &mut problems);
+    // Stable order by path: an item's problems read top to bottom, like the document.
+    problems.sort_by(|a, b| a.path.cmp(&b.path));
     problems.dedup();
     problems
 }
@@ -306,6 +307,30 @@ fn number(n: f64) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Describing errors: one short line per problem, at the path where the author has to look.
 
+/// Appends the problems of sibling errors. A value of the wrong type also fails its `enum` or
+/// `const`; the type is the one thing to say about it, so those repeats are left out.
+fn describe_errors(
+    errors: &[ValidationError<'_>],
+    compiled: &Compiled,
+    at: &str,
+    out: &mut Vec<DocumentProblem>,
+) {
+    let mistyped: Vec<&str> = errors
+        .iter()
+        .filter(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
+        .map(|e| e.instance_path().as_str())
+        .collect();
+    for error in errors {
+        let repeats_type = matches!(
+            error.kind(),
+            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+        ) && mistyped.contains(&error.instance_path().as_str());
+        if !repeats_type {
+            describe_error(error, compiled, at, out);
+        }
+    }
+}
+
 /// Appends the problems `error` stands for. `anyOf`/`oneOf` failures descend into the one
 /// alternative the author most likely meant (see [`best_alternative`]).
 fn describe_error(
@@ -334,12 +359,9 @@ fn describe_error(
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             match best_alternative(error, context) {
-                Alternative::Branch(errors) => {
-                    for inner in errors {
-                        describe_error(inner, compiled, at, out);
-                    }
-                }
+                Alternative::Branch(errors) => describe_errors(errors, compiled, at, out),
                 Alternative::Summary(message) => push(here, message),
+                Alternative::Tag { key, message } => push(join_key(&here, &key), message),
             }
         }
         ValidationErrorKind::PropertyNames { error: inner } => {
@@ -372,9 +394,16 @@ fn reason(error: &ValidationError<'_>, compiled: Option<&Compiled>) -> Option<St
                 describe(found)
             )
         }
-        ValidationErrorKind::Enum { options } => {
-            format!("{} is not one of {}", describe(found), value_list(options))
-        }
+        ValidationErrorKind::Enum { options } => match options.as_array() {
+            Some(items) if items.iter().all(Value::is_string) => {
+                let allowed: Vec<String> = items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                not_one_of(found, &allowed)
+            }
+            _ => format!("{} is not one of {}", describe(found), value_list(options)),
+        },
         ValidationErrorKind::Constant { expected_value } => {
             format!("must be {expected_value}, found {}", describe(found))
         }
@@ -422,6 +451,8 @@ fn reason(error: &ValidationError<'_>, compiled: Option<&Compiled>) -> Option<St
 enum Alternative<'e, 'a> {
     /// The alternative the value most likely meant: describe its own errors.
     Branch(&'e [ValidationError<'a>]),
+    /// A tagged union whose tag (`type`, `provider`, …) names no alternative: the tags that would.
+    Tag { key: String, message: String },
     /// No alternative fits the value's kind at all: one line naming what would.
     Summary(String),
 }
@@ -463,6 +494,9 @@ fn best_alternative<'e, 'a>(
             std::cmp::Reverse(deepest),
         )
     };
+    if let Some(tag) = unknown_tag(depth, context) {
+        return tag;
+    }
     let best = context
         .iter()
         .filter(|errors| !errors.is_empty())
@@ -471,6 +505,61 @@ fn best_alternative<'e, 'a>(
         Some(errors) if !rank(errors).0 => Alternative::Branch(errors),
         // Every alternative refuses the value's kind: say which kinds and values would do.
         _ => Alternative::Summary(summarize_kinds(error, context)),
+    }
+}
+
+/// When every alternative refuses the same direct key with a `const` (a tagged union such as
+/// navigation items by `type`), the tag itself is what is wrong: name the tags that exist.
+fn unknown_tag<'e, 'a>(
+    depth: usize,
+    context: &'e [Vec<ValidationError<'a>>],
+) -> Option<Alternative<'e, 'a>> {
+    let mut key: Option<String> = None;
+    let mut tags: Vec<String> = Vec::new();
+    let mut found = None;
+    for errors in context {
+        let tag_error = errors.iter().find(|e| {
+            e.instance_path().segments().count() == depth + 1
+                && matches!(e.kind(), ValidationErrorKind::Constant { .. })
+        })?;
+        let ValidationErrorKind::Constant { expected_value } = tag_error.kind() else {
+            return None;
+        };
+        let LocationSegment::Property(name) = tag_error.instance_path().segments().last()? else {
+            return None;
+        };
+        if key.get_or_insert_with(|| name.to_string()) != &name {
+            return None;
+        }
+        tags.push(expected_value.as_str()?.to_owned());
+        found = Some(tag_error.instance());
+    }
+    let found = found?;
+    Some(Alternative::Tag {
+        key: key?,
+        message: not_one_of(found, &tags),
+    })
+}
+
+/// `"oject" is not one of "object", "page", … (did you mean "object"?)`.
+fn not_one_of(found: &Value, allowed: &[String]) -> String {
+    let quoted: Vec<String> = allowed
+        .iter()
+        .map(|a| Value::String(a.clone()).to_string())
+        .collect();
+    let near = found.as_str().and_then(|f| closest(f, allowed));
+    match near {
+        Some(near) if allowed.len() > 10 => format!(
+            "{} is not one of the {} allowed values (did you mean {near:?}?)",
+            describe(found),
+            allowed.len()
+        ),
+        Some(near) => format!(
+            "{} is not one of {} (did you mean {near:?}?)",
+            describe(found),
+            quoted.join(", ")
+        ),
+        None => format!("{} is not one of {}", describe(found), shorten(&quoted)),
     }
 }
 
@@ -744,9 +833,70 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "$.metadata.views[2].list.colums: unknown key (did you mean \"columns\"?)",
                 "$.metadata.views[2].list.columns: is missing",
+                "$.metadata.views[2].list.colums: unknown key (did you mean \"columns\"?)",
             ]
+        );
+    }
+
+    fn reasons(kind: SchemaKind, item: Value) -> Vec<String> {
+        check_item(kind, &item, "$")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_near_miss_names_the_value_it_probably_meant() {
+        assert_eq!(
+            reasons(SchemaKind::Object, json!({"name": "o", "fields": {"a": {"type": "texts"}}})),
+            ["$.fields.a.type: \"texts\" is not one of the 49 allowed values (did you mean \"text\"?)"]
+        );
+        assert_eq!(
+            reasons(
+                SchemaKind::Agent,
+                json!({"name": "a", "label": "A", "role": "r", "instructions": "i", "surface": "database"})
+            ),
+            ["$.surface: \"database\" is not one of \"ask\", \"build\""]
+        );
+    }
+
+    #[test]
+    fn a_tagged_union_with_an_unknown_tag_lists_the_tags() {
+        let app = json!({"name": "app", "label": "A", "navigation": [
+            {"id": "nav", "type": "oject", "label": "N", "objectName": "o"}
+        ]});
+        let problems = reasons(SchemaKind::App, app);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "$.navigation[0].type: \"oject\" is not one of \"object\", \"dashboard\""
+            ),
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].ends_with("(did you mean \"object\"?)"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn the_alternative_the_author_meant_is_the_one_described() {
+        // A navigation item of the right type with a misspelt key: the object branch speaks.
+        let app = json!({"name": "app", "label": "A", "navigation": [
+            {"id": "nav", "type": "object", "label": "N", "objectNme": "o"}
+        ]});
+        assert_eq!(
+            reasons(SchemaKind::App, app),
+            [
+                "$.navigation[0].objectName: is missing",
+                "$.navigation[0].objectNme: unknown key (did you mean \"objectName\"?)",
+            ]
+        );
+        // Nothing fits the value's kind at all: say which kinds would.
+        assert_eq!(
+            reasons(SchemaKind::App, json!({"name": "app", "label": 7})),
+            ["$.label: must be a string or an object, found the number 7"]
         );
     }
 }
