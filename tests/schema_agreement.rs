@@ -1233,12 +1233,10 @@ fn every_sample_package_passes_every_schema() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        // The path a publish takes (pkgdeck's own parser) and a serde_json document agree.
         let parsed = pkgdeck::registry::canonical::parse(&text).unwrap();
         let problems = schema::check_document(&parsed);
         assert!(problems.is_empty(), "{}: {problems:#?}", path.display());
         let json: Value = serde_json::from_str(&text).unwrap();
-        assert!(schema::check_json_document(&json).is_empty());
         let items: usize = json["metadata"]
             .as_object()
             .unwrap()
@@ -1292,4 +1290,86 @@ fn a_misspelt_view_key_is_reported_at_its_path_with_the_right_spelling() {
             "$.metadata.views[0].list.colums: unknown key (did you mean \"columns\"?)",
         ]
     );
+}
+
+/// What checking costs: the first use (compiling the eight schemas), one typical document,
+/// and a document with 5 MB of metadata, valid and with a problem in every tenth item.
+/// A measurement, not a check: `cargo test --release --test schema_agreement schema_timing --
+/// --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement; run it with --release --ignored --nocapture"]
+fn schema_timing() {
+    use std::time::Instant;
+    let started = Instant::now();
+    schema::compile_all().unwrap();
+    println!("compile the eight schemas: {:?}", started.elapsed());
+
+    let typical = std::fs::read_to_string(Path::new(REPO).join("assets/crm.json")).unwrap();
+    let doc = pkgdeck::registry::canonical::parse(&typical).unwrap();
+    let runs = 200;
+    let started = Instant::now();
+    for _ in 0..runs {
+        assert!(schema::check_document(&doc).is_empty());
+    }
+    let count: usize = doc
+        .get("metadata")
+        .and_then(|m| m.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(_, v)| v.as_array())
+                .map(<[_]>::len)
+                .sum()
+        })
+        .unwrap_or(0);
+    println!(
+        "one typical document ({} bytes, manifest and {count} items): {:?} per check",
+        typical.len(),
+        started.elapsed() / runs
+    );
+
+    // 5 MB of metadata: the samples' items again and again under new names.
+    let items: Vec<Case> = asset_cases()
+        .into_iter()
+        .filter(|c| c.kind != SchemaKind::Manifest)
+        .collect();
+    let build = |typo_every: usize| {
+        let mut metadata: Map<String, Value> = Map::new();
+        let (mut size, mut n) = (0usize, 0usize);
+        while size < 5 << 20 {
+            let case = &items[n % items.len()];
+            let mut item = case.item.clone();
+            if let Some(name) = item.get("name").and_then(Value::as_str) {
+                item["name"] = json!(format!("{name}_{n}"));
+            }
+            if typo_every > 0 && n % typo_every == 0 {
+                item.as_object_mut()
+                    .unwrap()
+                    .insert("lable".into(), json!("x"));
+            }
+            size += item.to_string().len();
+            metadata
+                .entry(case.kind.section().unwrap())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .unwrap()
+                .push(item);
+            n += 1;
+        }
+        let text = json!({ "manifest": { "id": "com.acme.big", "version": "1.0.0", "type": "app", "name": "Big" }, "metadata": metadata }).to_string();
+        (text, n)
+    };
+    for typo_every in [0, 10] {
+        let (text, n) = build(typo_every);
+        let started = Instant::now();
+        let doc = pkgdeck::registry::canonical::parse(&text).unwrap();
+        let parsed = started.elapsed();
+        let started = Instant::now();
+        let problems = schema::check_document(&doc);
+        let checked = started.elapsed();
+        println!(
+            "{:.1} MB, {n} items, {} problems: parse {parsed:?}, schema check {checked:?}",
+            text.len() as f64 / (1 << 20) as f64,
+            problems.len()
+        );
+    }
 }

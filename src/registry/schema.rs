@@ -250,30 +250,6 @@ pub fn check_document(doc: &JsValue) -> Vec<DocumentProblem> {
     problems
 }
 
-/// [`check_document`] for a document already held as a `serde_json::Value`.
-pub fn check_json_document(doc: &Value) -> Vec<DocumentProblem> {
-    let mut problems = Vec::new();
-    if let Some(manifest) = doc.get("manifest").filter(|m| m.is_object()) {
-        problems.extend(check_item(SchemaKind::Manifest, manifest, "$.manifest"));
-    }
-    if let Some(metadata) = doc.get("metadata").and_then(Value::as_object) {
-        for (section, items) in metadata {
-            let (Some(kind), Some(items)) = (SchemaKind::for_section(section), items.as_array())
-            else {
-                continue;
-            };
-            for (i, item) in items.iter().enumerate() {
-                problems.extend(check_item(
-                    kind,
-                    item,
-                    &format!("$.metadata.{section}[{i}]"),
-                ));
-            }
-        }
-    }
-    problems
-}
-
 /// A parsed value as `serde_json` holds it. Whole numbers within 2^53 become integers, so
 /// `"type": "integer"` sees them as JavaScript's `Number.isInteger` would.
 pub fn to_json(value: &JsValue) -> Value {
