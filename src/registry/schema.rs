@@ -778,6 +778,36 @@ mod tests {
     }
 
     #[test]
+    fn every_reference_points_inside_its_own_schema() {
+        fn refs(node: &Value, out: &mut Vec<String>) {
+            match node {
+                Value::Object(map) => {
+                    for (key, value) in map {
+                        match (key.as_str(), value) {
+                            ("$ref" | "$dynamicRef", Value::String(r)) => out.push(r.clone()),
+                            ("enum" | "const" | "default", _) => {}
+                            _ => refs(value, out),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut total = 0;
+        for kind in SchemaKind::ALL {
+            let mut found = Vec::new();
+            refs(&serde_json::from_str(kind.text()).unwrap(), &mut found);
+            assert!(
+                found.iter().all(|r| r.starts_with("#/")),
+                "{kind}: {found:?}"
+            );
+            total += found.len();
+        }
+        assert!(total > 0, "the schemas do use local references");
+    }
+
+    #[test]
     fn only_the_output_side_agent_schema_has_defaulted_keys_to_free() {
         for kind in SchemaKind::ALL {
             let mut schema: Value = serde_json::from_str(kind.text()).unwrap();
