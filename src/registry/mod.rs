@@ -18,6 +18,7 @@ pub mod pretty;
 pub mod publish;
 pub mod record;
 pub mod restore;
+pub mod schema;
 pub mod trash;
 pub mod verify;
 

@@ -19,6 +19,10 @@ mod registry_suite;
 // same registries.
 mod boot_oracle;
 
+// The ObjectStack schemas (spec 9): extraction drift, the samples, and agreement with the
+// protocol's own zod validator.
+mod schema_agreement;
+
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;
 
