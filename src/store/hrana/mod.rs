@@ -100,8 +100,8 @@ pub struct HranaStore {
     plain_begin: AtomicBool,
     /// Bytes per row in the last page read (0: none yet), to size the next page.
     row_bytes: AtomicUsize,
-    /// The size pages aim at: [`PAGE_BYTES`], lowered when the server refused a page that
-    /// size (its limit is lower than sqld's default).
+    /// The size pages aim at: [`PAGE_BYTES`], or less once the server refused a page (its
+    /// limit is lower than sqld's default): then the size of the page that fit after it.
     page_bytes: AtomicUsize,
 }
 
@@ -311,15 +311,6 @@ impl HranaStore {
         }
     }
 
-    /// A page of `limit` rows was too large: later pages aim at half its estimated size.
-    fn page_refused(&self, limit: usize) {
-        let per_row = self.row_bytes.load(Ordering::Relaxed);
-        if per_row > 0 {
-            self.page_bytes
-                .fetch_min((limit * per_row / 2).max(1), Ordering::Relaxed);
-        }
-    }
-
     /// The error for a single row that is too large for one answer, naming it by the `id` and
     /// `version` columns of `stmt` (a one-row page) when the server tells them.
     fn row_too_large(&self, stmt: &Stmt, over: &str) -> StoreError {
@@ -405,6 +396,7 @@ impl Store for HranaStore {
         each: &mut dyn FnMut(&[Value]) -> bool,
     ) -> Result<usize, StoreError> {
         let mut limit = self.page_rows(rows);
+        let mut refused = false;
         loop {
             let stmt = page(limit);
             // Too large for the server (RESPONSE_TOO_LARGE) or for pkgdeck (over 64 MiB).
@@ -413,6 +405,10 @@ impl Store for HranaStore {
                     let got = result.into_rows(None);
                     if let Some(per_row) = size.checked_div(got.rows.len()) {
                         self.row_bytes.store(per_row.max(1), Ordering::Relaxed);
+                    }
+                    if refused {
+                        // Twice this size was too much: aim at this size from now on.
+                        self.page_bytes.fetch_min(size.max(1), Ordering::Relaxed);
                     }
                     for row in &got.rows {
                         if !each(row) {
@@ -438,7 +434,7 @@ impl Store for HranaStore {
             if limit == 1 {
                 return Err(self.row_too_large(&stmt, &over));
             }
-            self.page_refused(limit);
+            refused = true;
             limit /= 2;
         }
     }
