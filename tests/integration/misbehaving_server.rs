@@ -309,7 +309,10 @@ fn garbage_and_cut_off_answers_are_one_sentence() {
             ),
             &["not valid Hrana", "cut off"],
         ),
-        (Reply::cut(), &["closed before an answer arrived"]),
+        (
+            Reply::cut(),
+            &["closed in the middle of the answer (after 70 bytes of it)"],
+        ),
     ];
     for (reply, says) in cases {
         let r = Responder::start(vec![reply]);

@@ -42,6 +42,12 @@ impl HranaStore {
                 target,
                 reason: "the connection was closed before an answer arrived".into(),
             },
+            Failure::CutOff(bytes) => StoreError::Unreachable {
+                target,
+                reason: format!(
+                    "the connection was closed in the middle of the answer (after {bytes} bytes of it)"
+                ),
+            },
             Failure::Dns => StoreError::Unreachable {
                 target,
                 reason: "the host name could not be resolved".into(),
@@ -73,7 +79,7 @@ impl HranaStore {
             Failure::TooLarge => StoreError::TooLarge {
                 target,
                 reason: format!(
-                    "its answer is larger than {}, so pkgdeck stopped reading it (no libSQL server answers pkgdeck with that much)",
+                    "its answer is larger than {}, the most pkgdeck reads in one answer, so it stopped reading there",
                     mib(MAX_RESPONSE_BYTES)
                 ),
             },

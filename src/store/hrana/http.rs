@@ -52,6 +52,8 @@ pub(super) enum Failure {
     NotHrana(String),
     /// The answer was longer than [`MAX_RESPONSE_BYTES`]; reading stopped there.
     TooLarge,
+    /// The connection ended in the middle of the body, after this many bytes of it.
+    CutOff(usize),
     /// The TLS handshake or the proxy tunnel failed (see [`ConnectFailure`]).
     Connect(ConnectFailure),
     /// The proxy itself cannot be reached.
@@ -74,7 +76,7 @@ pub(super) enum ProxyDown {
 impl Failure {
     pub(super) fn transient(&self) -> bool {
         match self {
-            Failure::Refused | Failure::Reset => true,
+            Failure::Refused | Failure::Reset | Failure::CutOff(_) => true,
             Failure::Status(code, _) => matches!(code, 429 | 502..=504),
             // The proxy could not reach the server: like a gateway error.
             Failure::Connect(ConnectFailure::ProxyRefused { status, .. }) => {
@@ -297,7 +299,12 @@ pub(super) fn read_capped(
             Ok(0) => return Ok(bytes),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_failure(&e)),
+            Err(e) => {
+                return Err(match io_failure(&e) {
+                    Failure::Reset => Failure::CutOff(bytes.len()),
+                    failure => failure,
+                })
+            }
         };
         if bytes.len() + n > cap {
             return Err(Failure::TooLarge);
@@ -433,6 +440,22 @@ mod tests {
         assert!(matches!(
             read_capped(Endless, None, 1 << 20),
             Err(Failure::TooLarge)
+        ));
+        // A body that ends early says how far it got.
+        struct Cut(usize);
+        impl Read for Cut {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                let n = self.0.min(buf.len());
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        assert!(matches!(
+            read_capped(Cut(70), Some(140), 1 << 20),
+            Err(Failure::CutOff(70))
         ));
     }
 

@@ -212,7 +212,9 @@ impl HranaStore {
                         attempt += 1;
                         continue;
                     }
-                    if retry == Retry::Write && matches!(failure, Failure::Reset) {
+                    if retry == Retry::Write
+                        && matches!(failure, Failure::Reset | Failure::CutOff(_))
+                    {
                         return Err(StoreError::Unreachable {
                             target: self.shown.clone(),
                             reason: "the connection was closed before an answer arrived, so the \
