@@ -406,8 +406,8 @@ impl Store for HranaStore {
                     if let Some(per_row) = size.checked_div(got.rows.len()) {
                         self.row_bytes.store(per_row.max(1), Ordering::Relaxed);
                     }
-                    if refused {
-                        // Twice this size was too much: aim at this size from now on.
+                    if refused && got.rows.len() == limit {
+                        // Twice this many rows was too much: aim at this size from now on.
                         self.page_bytes.fetch_min(size.max(1), Ordering::Relaxed);
                     }
                     for row in &got.rows {
