@@ -250,6 +250,12 @@ impl Registry {
         after: Option<(&str, i64)>,
         limit: Option<usize>,
     ) -> Result<Vec<PackageSummary>, RegistryError> {
+        let rows = self.store.query(&Self::list_page_stmt(after, limit))?;
+        Ok(rows.rows.into_iter().map(summary_from_row).collect())
+    }
+
+    /// The statement of [`Registry::list_page`].
+    fn list_page_stmt(after: Option<(&str, i64)>, limit: Option<usize>) -> Stmt {
         const COLUMNS: &str =
             "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at";
         let latest_rowid = format!(
@@ -269,8 +275,7 @@ impl Registry {
                 args.extend([created_at.into(), created_at.into(), Value::Integer(rowid)]);
             }
             sql.push_str(" ORDER BY coalesce(p.created_at, '') DESC, p.rowid DESC");
-            let rows = self.store.query(&Stmt::new(sql, args))?;
-            return Ok(rows.rows.into_iter().map(summary_from_row).collect());
+            return Stmt::new(sql, args);
         };
         let mut sql = format!(
             "SELECT {COLUMNS}, k.n \
@@ -287,14 +292,14 @@ impl Registry {
              JOIN sys_packages p ON p.rowid = k.rid ORDER BY k.ca DESC, k.rid DESC",
         );
         args.push(Value::Integer(limit as i64));
-        let rows = self.store.query(&Stmt::new(sql, args))?;
-        Ok(rows.rows.into_iter().map(summary_from_row).collect())
+        Stmt::new(sql, args)
     }
 
     /// The latest version of every package, newest first: exactly one row per package.
     /// Every page goes to `each_page` as it arrives (the caller keeps what it needs; nothing
-    /// is held here): remote stores are read page by page; a local file hands over its newest
-    /// [`FIRST_PAGE`] rows first (a console can draw them at once), then the rest in one query.
+    /// is held here): remote stores are read page by page, each page as many rows as the
+    /// store finds fit in one answer; a local file hands over its newest [`FIRST_PAGE`] rows
+    /// first (a console can draw them at once), then the rest in one query.
     pub fn list_with(
         &self,
         each_page: &mut dyn FnMut(Vec<PackageSummary>),
@@ -303,8 +308,22 @@ impl Registry {
         let mut page = Some(if remote { REMOTE_PAGE } else { FIRST_PAGE });
         let mut after: Option<(String, i64)> = None;
         loop {
-            let got = self.list_page(after.as_ref().map(|(c, r)| (c.as_str(), *r)), page)?;
-            let done = page.is_none_or(|p| got.len() < p);
+            let after_key = after.as_ref().map(|(c, r)| (c.as_str(), *r));
+            let (got, asked) = if remote {
+                let mut got = Vec::new();
+                let asked = self.store.query_page(
+                    REMOTE_PAGE,
+                    &|limit| Self::list_page_stmt(after_key, Some(limit)),
+                    &mut |row| {
+                        got.push(summary_from_row(row.to_vec()));
+                        true
+                    },
+                )?;
+                (got, Some(asked))
+            } else {
+                (self.list_page(after_key, page)?, page)
+            };
+            let done = asked.is_none_or(|p| got.len() < p);
             after = got
                 .last()
                 .map(|s| (s.created_at.clone().unwrap_or_default(), s.rowid));

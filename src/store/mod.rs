@@ -107,6 +107,13 @@ pub enum StoreError {
     Unreachable { target: String, reason: String },
     #[error("{target} did not answer within {seconds} s")]
     Timeout { target: String, seconds: u64 },
+    /// A write was refused (HTTP 403) with a token that grants reads only.
+    #[error("{target} refused the write: this token is read-only (HTTP 403); use a token that may write, or --read-only to only read")]
+    TokenReadOnly { target: String },
+    /// An answer is larger than the server sends (sqld's `--max-response-size`) or than
+    /// pkgdeck reads (64 MiB).
+    #[error("{target}: {reason}")]
+    TooLarge { target: String, reason: String },
     #[error("{target} rejected the credentials (HTTP {status}): {hint}")]
     Auth {
         target: String,
@@ -169,6 +176,24 @@ pub trait Store: Send {
             }
         }
         Ok(())
+    }
+    /// Runs one page of a paged read and hands each row to `each` (which returns `false` to
+    /// stop early). `page(limit)` is the statement for the next page, at most `limit` rows
+    /// (the caller pages by key); the store picks `limit`, at most `rows`, and returns it: a
+    /// page with fewer rows than that was the last one.
+    ///
+    /// A remote store keeps every answer under the server's response limit: it sizes pages by
+    /// the bytes of the rows it has seen, and when an answer is too large anyway it asks again
+    /// for half as many rows. When a single row is too large the error names it, read from the
+    /// `id` and `version` columns of the page statement. Local stores read `rows` rows.
+    fn query_page(
+        &self,
+        rows: usize,
+        page: &dyn Fn(usize) -> Stmt,
+        each: &mut dyn FnMut(&[Value]) -> bool,
+    ) -> Result<usize, StoreError> {
+        self.query_each(&page(rows), each)?;
+        Ok(rows)
     }
     /// Runs the statements in one transaction (BEGIN … COMMIT); if any fails nothing is
     /// written and the first failure is returned. One result per statement.

@@ -26,15 +26,21 @@ mod schema_agreement;
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;
 
+// A misbehaving server (endless, huge, dripping, garbage, cut-off answers) and sqld's facts
+// (batons and close, RESPONSE_TOO_LARGE, read-only tokens, busy, expired streams) played in
+// front of tursodb: through the store and through the real binary.
+mod misbehaving_server;
+
 // Remote registries over TLS: a throwaway CA, a TLS terminator in front of tursodb, CONNECT
 // proxies.
 mod tls;
 
-// The real binary as a CLI: on SQLite files, on tursodb and broken servers, and two writers
-// at once on one file.
+// The real binary as a CLI: on SQLite files, on tursodb and broken servers, two writers at
+// once on one file, and many at once on one tursodb.
 mod cli;
 mod cli_remote;
 mod concurrent_writers;
+mod remote_writers;
 
 // The console drawn into a TestBackend, driven through its key handling: reading, then
 // writing.
