@@ -21,8 +21,11 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses a `--db` value. `libsql://` means https; `authToken=` in the query string is taken
-    /// out of the URL and used as the token; otherwise the token comes from `env_token`.
+    /// Parses a `--db` value. `libsql://` means https. A token in the URL is taken out of it
+    /// and used as the bearer token: an `authToken=` query parameter (the name in any letter
+    /// case), else the password (or the lone user) of a `user:password@` part; otherwise the
+    /// token comes from `env_token`. The URL kept never holds either. Errors never show the
+    /// text with its token: see [`mask`].
     pub fn parse(text: &str, env_token: Option<String>) -> Result<Target, String> {
         let text = text.trim();
         if text.is_empty() {
@@ -38,13 +41,14 @@ impl Target {
         } else if let Some(rest) = text.strip_prefix("file:") {
             let path = rest.split('?').next().unwrap_or(rest);
             if path.is_empty() {
-                return Err(format!("the target {text:?} names no file"));
+                return Err(format!("the target {:?} names no file", mask(text)));
             }
             return Ok(Target::Local(PathBuf::from(path)));
         } else if lower.contains("://") {
             let scheme = &text[..text.find("://").unwrap_or(0)];
             return Err(format!(
-                "the target scheme {scheme:?} is not supported (use a path, file:PATH, libsql://, https:// or http://)"
+                "the target scheme {:?} is not supported (use a path, file:PATH, libsql://, https:// or http://)",
+                mask(scheme)
             ));
         } else {
             return Ok(Target::Local(PathBuf::from(text)));
@@ -53,18 +57,33 @@ impl Target {
             Some((b, q)) => (b, Some(q)),
             None => (rest, None),
         };
-        if base.is_empty() || base.starts_with('/') {
+        let (authority, path) = match base.find('/') {
+            Some(i) => (&base[..i], &base[i..]),
+            None => (base, ""),
+        };
+        let (userinfo, host) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        if host.is_empty() {
             return Err("the remote target names no host".into());
         }
-        let mut token = None;
+        let mut token = userinfo
+            .map(|u| u.split_once(':').map_or(u, |(_, password)| password))
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
         let mut kept = Vec::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some(("authToken", v)) => token = Some(v.to_owned()),
-                _ => kept.push(pair),
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if name.eq_ignore_ascii_case("authtoken") {
+                if !value.is_empty() {
+                    token = Some(value.to_owned());
+                }
+            } else {
+                kept.push(pair);
             }
         }
-        let mut url = format!("{scheme}{}", base.trim_end_matches('/'));
+        let mut url = format!("{scheme}{host}{}", path.trim_end_matches('/'));
         if !kept.is_empty() {
             url.push('?');
             url.push_str(&kept.join("&"));
@@ -86,6 +105,43 @@ impl Target {
     pub fn is_remote(&self) -> bool {
         matches!(self, Target::Remote { .. })
     }
+}
+
+/// A target as the operator typed it, made fit to be shown: the value of every `authToken=`
+/// parameter (any letter case) and the `user:password@` part of a URL become `***`. For
+/// messages about a text that did not parse; a parsed [`Target`] shows itself masked.
+pub fn mask(text: &str) -> String {
+    let mut shown = text.to_owned();
+    if let Some(start) = shown.find("://").map(|i| i + 3) {
+        let end = shown[start..]
+            .find(['/', '?', '#'])
+            .map_or(shown.len(), |i| start + i);
+        if let Some(at) = shown[start..end].rfind('@') {
+            shown.replace_range(start..start + at, "***");
+        }
+    }
+    let lower = shown.to_ascii_lowercase();
+    let mut out = String::new();
+    let mut rest = 0;
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("authtoken=") {
+        let value = from + i + "authtoken=".len();
+        let end = shown[value..]
+            .find(['&', '#'])
+            .map_or(shown.len(), |j| value + j);
+        out.push_str(&shown[rest..value]);
+        out.push_str("***");
+        rest = end;
+        from = end;
+    }
+    out.push_str(&shown[rest..]);
+    out
+}
+
+/// Whether a target text carries a token of its own (an `authToken=` parameter in any
+/// letter case, or a `user:password@` part), which a saved connection must not.
+pub fn carries_token(text: &str) -> bool {
+    mask(text) != text
 }
 
 /// The masked form: a remote target shows `token=***` when it carries a token.
@@ -144,5 +200,46 @@ mod tests {
         );
         assert!(Target::parse("ftp://x", None).is_err());
         assert!(Target::parse("http://", None).is_err());
+    }
+
+    #[test]
+    fn a_token_in_any_form_is_taken_out_and_never_shown() {
+        for (text, url) in [
+            (
+                "libsql://db.example.io?AuthToken=SECRET",
+                "https://db.example.io",
+            ),
+            (
+                "https://db.example.io/?AUTHTOKEN=SECRET&x=1",
+                "https://db.example.io?x=1",
+            ),
+            ("http://user:SECRET@127.0.0.1:8080", "http://127.0.0.1:8080"),
+            (
+                "http://SECRET@127.0.0.1:8080/db?authtoken=SECRET",
+                "http://127.0.0.1:8080/db",
+            ),
+        ] {
+            let t = Target::parse(text, None).unwrap();
+            assert_eq!(
+                t,
+                Target::Remote {
+                    url: url.into(),
+                    token: Some("SECRET".into())
+                },
+                "{text}"
+            );
+            assert!(!t.to_string().contains("SECRET"), "{t}");
+            assert!(!mask(text).contains("SECRET"), "{}", mask(text));
+            assert!(carries_token(text));
+        }
+        assert_eq!(
+            mask("ftp://u:SECRET@h/x?authToken=S2&a=b"),
+            "ftp://***@h/x?authToken=***&a=b"
+        );
+        let e = Target::parse("ftp://u:SECRET@h", None).unwrap_err();
+        assert!(!e.contains("SECRET"), "{e}");
+        let e = Target::parse("file:?authToken=SECRET", None).unwrap_err();
+        assert!(!e.contains("SECRET"), "{e}");
+        assert!(!carries_token("libsql://db.example.io"));
     }
 }
