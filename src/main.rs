@@ -1,17 +1,19 @@
-//! Parses the arguments, opens the target, and hands over to the CLI or the console.
+//! Parses the arguments and hands over to the CLI or the console. Every error sentence is
+//! made safe for the terminal here, the one place the CLI writes one.
 
 use clap::Parser;
 
 use pkgdeck::cli::{self, Args, Failure};
 use pkgdeck::config::Dirs;
-use pkgdeck::connect::{self, Request};
+use pkgdeck::connect::Request;
+use pkgdeck::untrusted::printable;
 
 fn main() {
     let args = Args::parse();
     let code = match run(args) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("pkgdeck: {}", f.message);
+            eprintln!("pkgdeck: {}", printable(&f.message));
             f.code
         }
     };
@@ -27,8 +29,9 @@ fn run(args: Args) -> Result<i32, Failure> {
     };
     match args.command {
         Some(command) => {
-            let registry = connect::open(&request, &dirs)?;
-            cli::run(&registry, command)
+            pkgdeck::interrupt::install()
+                .map_err(|e| Failure::new(3, format!("cannot watch for Ctrl-C: {e}")))?;
+            cli::run(command, &request, &dirs)
         }
         None => {
             pkgdeck::tui::run(request, dirs, args.demo).map_err(|e| Failure::new(3, e.to_string()))
