@@ -158,14 +158,16 @@ fn open_as(request: &Request, dirs: &Dirs, mode: Open) -> Result<Registry, Conne
     )?)
 }
 
-/// Opens the saved connection `name` (read-only when `read_only`), as `-c NAME` would.
+/// Opens the saved connection `name` (read-only when `read_only`), as `-c NAME` would, for
+/// a switch: the registry must exist ([`open_existing`]), so a saved target that names
+/// nothing is reported rather than opened empty.
 pub fn open_saved(name: &str, read_only: bool, dirs: &Dirs) -> Result<Registry, ConnectError> {
     let request = Request {
         db: None,
         connection: Some(name.to_owned()),
         read_only,
     };
-    open(&request, dirs)
+    open_existing(&request, dirs)
 }
 
 /// A connection saved in the config file.

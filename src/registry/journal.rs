@@ -1,5 +1,6 @@
 //! Writes in flight, and what a killed writer left behind. Every write runs through
-//! [`Registry::journaled`]: first a marker file in `<trash dir>/.pending/` names it (action,
+//! [`Registry::journaled`]: first a marker file in `<trash dir>.pending/` (beside the trash,
+//! `<data dir>/trash.pending/`) names it (action,
 //! target, each row's old and new hash, its trash file) and stays locked for as long as the
 //! writer lives; then the trash file is saved as pending and the audit intent lines are
 //! appended; then the write; then the trash file is completed (or removed, when the write
@@ -23,8 +24,8 @@ use super::trash::PendingTrash;
 use super::{PackageRecord, Registry, RegistryError};
 use crate::output::remove_stale_temporaries;
 
-/// The markers' directory, inside the trash directory (hidden from trash listings).
-const PENDING_DIR: &str = ".pending";
+/// The markers' directory is the trash directory's name with this after it.
+const PENDING_SUFFIX: &str = ".pending";
 
 /// Temporary files and unreadable markers younger than this may belong to a writer that has
 /// just created them and not locked them yet.
@@ -67,8 +68,15 @@ fn new_op() -> String {
 }
 
 impl Registry {
+    /// Beside the trash directory, so that the trash holds only trash files.
     fn pending_dir(&self) -> PathBuf {
-        self.trash.dir().join(PENDING_DIR)
+        let trash = self.trash.dir();
+        let mut name = trash
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "trash".into());
+        name.push(PENDING_SUFFIX);
+        trash.with_file_name(name)
     }
 
     /// Runs `write`, one write of `action` that means to make `changes` (saving

@@ -284,10 +284,6 @@ impl Trash {
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
             .filter_map(|path| {
                 Self::read_file(&path)
                     .ok()

@@ -7,7 +7,9 @@ use std::process::Output;
 use pkgdeck::config::Dirs;
 
 use crate::support::assert::assert_contains;
-use crate::support::scratch::{checksum, pkgdeck, stored_rows, Scratch, StoredRow};
+use crate::support::scratch::{
+    checksum, pkgdeck, stored_rows, written_audit_lines, Scratch, StoredRow,
+};
 
 /// One row as stored, found by id and version.
 fn stored_row(db: &Path, id: &str, version: &str) -> StoredRow {
@@ -165,9 +167,12 @@ fn publish_then_same_hash_is_a_no_op_and_overwrite_needs_the_flag() {
         .unwrap()
         .collect();
     assert_eq!(trash.len(), 1);
-    let audit = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
-    assert_eq!(audit.lines().count(), 2);
-    assert!(audit.contains("\"action\":\"overwrite\""));
+    let audit = written_audit_lines(&s.dir.path().join("data/audit.log"));
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["publish", "overwrite"]);
 
     let stdin = s.run_stdin(&["publish", "-", "--json"], &GOOD.replace("1.0.0", "1.0.1"));
     assert_eq!(stdin.status.code(), Some(0), "{}", stderr(&stdin));
@@ -218,7 +223,9 @@ fn refused_input_exits_2_and_leaves_the_file_unchanged() {
     let ro = s.run(&["--read-only", "publish", &f]);
     assert_eq!(ro.status.code(), Some(2));
     assert_eq!(checksum(&s.db), sum);
-    assert!(!s.dir.path().join("data/audit.log").exists());
+    // The refused overwrite was attempted (its intent and "not_written" outcome are logged);
+    // nothing was written.
+    assert!(written_audit_lines(&s.dir.path().join("data/audit.log")).is_empty());
 }
 
 #[test]
@@ -364,16 +371,17 @@ fn export_diff_delete_restore() {
     let o = s.run(&["restore", &bad]);
     assert_eq!(o.status.code(), Some(2));
     assert!(one_sentence(&o).contains("bad-trash.json"));
-    let audit = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
-    let lines: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = written_audit_lines(&s.dir.path().join("data/audit.log"));
     assert_eq!(lines.len(), 2);
     assert_eq!(
         keys(&lines[0]),
-        ["time", "user", "target", "action", "id", "version", "old_hash", "new_hash"]
+        [
+            "time", "user", "target", "action", "id", "version", "old_hash", "new_hash", "op",
+            "phase", "outcome"
+        ]
     );
+    // A local target is recorded by its absolute path.
+    assert_eq!(lines[0]["target"], s.db.display().to_string());
     assert_eq!(lines[0]["action"], "delete");
     assert_eq!(lines[1]["action"], "restore");
 }
@@ -383,11 +391,16 @@ fn no_target_uses_the_registry_in_the_data_dir() {
     let s = Scratch::empty();
     let dirs = s.dirs();
     let run = |args: &[&str]| s.pkgdeck().args(args).output().unwrap();
+    // A read creates nothing: not the registry, not the data dir.
     let o = run(&["list", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), "[]");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let registry = dirs.data.join("registry.db");
-    assert!(registry.exists());
+    assert_contains(
+        &one_sentence(&o),
+        &[&format!("no registry at {}", registry.display())],
+    );
+    assert!(!dirs.data.exists());
+    // The first write creates both.
     let f = s.file("d.json", GOOD);
     assert_eq!(run(&["publish", &f]).status.code(), Some(0));
     assert_eq!(json(&run(&["list", "--json"])).as_array().unwrap().len(), 1);

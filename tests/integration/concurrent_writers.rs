@@ -2,8 +2,6 @@
 //! second process (the sqlite3 shell, as another service would) inserting its own rows. No
 //! write may be lost and every row must verify afterwards.
 
-use std::process::Stdio;
-
 use crate::support::scratch::{pkgdeck, Scratch};
 
 fn doc(id: &str, version: &str) -> String {
@@ -16,14 +14,12 @@ fn doc(id: &str, version: &str) -> String {
 fn concurrent_publishers_lose_nothing() {
     let scratch = Scratch::empty();
     let db = scratch.db.display().to_string();
-    // Create the registry once.
-    let status = scratch
-        .pkgdeck()
-        .args(["--db", &db, "list"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // The registry exists before the writers start, as the service creates it when it starts.
+    let conn = rusqlite::Connection::open(&scratch.db).unwrap();
+    for stmt in pkgdeck::registry::SCHEMA {
+        conn.execute(stmt, []).unwrap();
+    }
+    drop(conn);
 
     const EACH: usize = 25;
     let writer = |id: &'static str| {
