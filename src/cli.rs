@@ -1024,6 +1024,27 @@ mod tests {
     const DOC: &str = r#"{"manifest":{"id":"com.acme.t","version":"1.0.0","type":"app","name":"T"},"metadata":{}}"#;
 
     #[test]
+    fn every_command_argument_and_flag_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(format!("{path}: the command itself"));
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.get_help().is_none() && id != "help" && id != "version" {
+                    missing.push(format!("{path}: {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Args::command(), "pkgdeck", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:#?}");
+    }
+
+    #[test]
     fn publish_reports_what_the_read_back_found() -> Result<(), RegistryError> {
         let dir = tempfile::tempdir().expect("a scratch dir");
         let db = dir.path().join("r.db");

@@ -152,9 +152,28 @@ pub fn is_temporary(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(TEMP_SUFFIX)
 }
 
-/// Removes the temporary files a killed writer left in `dir`: those no live writer holds
-/// locked and that are older than `age` (a writer locks its file as it creates it). Returns
-/// how many were removed.
+/// Whether the process `pid` is alive (it may be another user's: then it exists too).
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// The pid in a temporary file's name (`.NAME.PID.NANOS.tmp`).
+fn writer_pid(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(TEMP_SUFFIX)?;
+    let mut parts = stem.rsplit('.');
+    parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+/// Removes the temporary files a killed writer left in `dir`: those whose writer is no
+/// longer alive, and those no writer holds locked that are older than `age` (a writer locks
+/// its file as it creates it, so a younger one may be about to be locked). Returns how many
+/// were removed.
 pub fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -167,14 +186,19 @@ pub fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
             continue;
         }
         let path = entry.path();
-        let old = entry
-            .metadata()
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if !meta.file_type().is_file() {
+            continue;
+        }
+        let dead = writer_pid(&name).is_some_and(|pid| !process_alive(pid));
+        let old = meta
+            .modified()
             .ok()
-            .filter(|m| m.file_type().is_file())
-            .and_then(|m| m.modified().ok())
             .and_then(|t| now.duration_since(t).ok())
             .is_some_and(|d| d >= age);
-        if !old {
+        if !dead && !old {
             continue;
         }
         let Ok(f) = OpenOptions::new().write(true).open(&path) else {
@@ -244,6 +268,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stale = dir.path().join(".a.json.1.2.tmp");
         let live = dir.path().join(".b.json.1.3.tmp");
+        // A young file whose writer is dead (no process has pid 2^22 + 1 on Linux) goes at
+        // once; a young one whose writer lives stays.
+        let dead = dir.path().join(".c.json.4194305.5.tmp");
+        let young = dir
+            .path()
+            .join(format!(".d.json.{}.6.tmp", std::process::id()));
+        std::fs::write(&dead, "half").unwrap();
+        std::fs::write(&young, "half").unwrap();
+        assert_eq!(
+            remove_stale_temporaries(dir.path(), Duration::from_secs(3600)),
+            1
+        );
+        assert!(!dead.exists() && young.exists());
+        std::fs::remove_file(&young).unwrap();
         std::fs::write(&stale, "half").unwrap();
         let held = File::create(&live).unwrap();
         held.lock().unwrap();

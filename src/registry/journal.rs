@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::audit::{AuditError, Change, Entry, Outcome, Phase};
 use super::trash::PendingTrash;
 use super::{PackageRecord, Registry, RegistryError};
-use crate::output::remove_stale_temporaries;
+use crate::output::{process_alive, remove_stale_temporaries};
 
 /// The markers' directory is the trash directory's name with this after it.
 const PENDING_SUFFIX: &str = ".pending";
@@ -295,13 +295,19 @@ impl Registry {
             .ok()
             .and_then(|_| serde_json::from_str::<Marker>(&text).ok());
         let Some(marker) = marker else {
-            // A writer killed while writing its marker never got to its write.
-            let old = file
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| SystemTime::now().duration_since(t).ok())
-                .is_some_and(|age| age >= SETTLE_AGE);
+            // A writer killed while writing its marker never got to its write; one still
+            // alive may not have locked it yet.
+            let dead = path
+                .file_stem()
+                .and_then(|s| s.to_string_lossy().split('-').next()?.parse::<u32>().ok())
+                .is_some_and(|pid| !process_alive(pid));
+            let old = dead
+                || file
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age >= SETTLE_AGE);
             if old {
                 let _ = std::fs::remove_file(path);
             }
