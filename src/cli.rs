@@ -416,6 +416,21 @@ fn table(columns: &[Column], rows: Vec<Vec<String>>) -> String {
 pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
     // Reads never create anything; writes that can start a registry open it for writing.
     let existing = || connect::open_existing(request, dirs);
+    // A write in read-only mode is refused before anything is opened or read.
+    let write = match &command {
+        Command::Publish { .. } => Some("publish"),
+        Command::Delete { .. } => Some("delete"),
+        Command::Restore { .. } => Some("restore"),
+        _ => None,
+    };
+    if let (Some(action), true) = (write, request.read_only) {
+        let target = connect::resolve_target(request, dirs)?;
+        return Err(RegistryError::ReadOnly {
+            target: target.to_string(),
+            action: action.to_owned(),
+        }
+        .into());
+    }
     let outcome = match command {
         Command::Completions { shell } => return completions(shell),
         Command::Help { command } => return help(&command),

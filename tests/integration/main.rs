@@ -24,6 +24,12 @@ mod cli;
 mod cli_remote;
 mod concurrent_writers;
 
+// Hostile input, faults and the terminal: the catalogue of refusals, kill -9 at random
+// moments of every write, writers racing the real ObjectStack service, and escape sequences
+// through every CLI output.
+mod hostile;
+mod terminal_injection;
+
 // The console drawn into a TestBackend, driven through its key handling: reading, then
 // writing.
 mod tui_screens;
