@@ -240,7 +240,9 @@ impl Registry {
         trash_file
     }
 
-    /// What became of each change, read from the registry as it is now.
+    /// What became of each change, read from the registry as it is now: "written" when the
+    /// row holds what the write meant it to hold (for a publish that found the row already
+    /// so, the rows cannot tell that nothing was written), "not written" otherwise.
     fn resolve(&self, changes: &[Change]) -> Result<Vec<Outcome>, RegistryError> {
         changes
             .iter()

@@ -27,6 +27,7 @@ mod concurrent_writers;
 // Hostile input, faults and the terminal: the catalogue of refusals, kill -9 at random
 // moments of every write, writers racing the real ObjectStack service, and escape sequences
 // through every CLI output.
+mod crash;
 mod hostile;
 mod terminal_injection;
 
