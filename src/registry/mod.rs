@@ -9,6 +9,7 @@
 //! the SQL they share; `publish`, `delete`, `restore`, `verify` and `diff` hold the rest.
 
 pub mod audit;
+pub mod boot;
 pub mod canonical;
 pub mod delete;
 pub mod diff;

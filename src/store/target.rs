@@ -21,11 +21,10 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses a `--db` value. `libsql://` means https. A token in the URL is taken out of it
-    /// and used as the bearer token: an `authToken=` query parameter (the name in any letter
-    /// case), else the password (or the lone user) of a `user:password@` part; otherwise the
-    /// token comes from `env_token`. The URL kept never holds either. Errors never show the
-    /// text with its token: see [`mask`].
+    /// Parses a `--db` value. `libsql://` means https; an `authToken=` query parameter (the
+    /// name in any letter case) is taken out of the URL and used as the token; otherwise the
+    /// token comes from `env_token`. A `user:password@` part stays in the URL and is masked
+    /// wherever the target is shown. Errors never quote the text with a secret: see [`mask`].
     pub fn parse(text: &str, env_token: Option<String>) -> Result<Target, String> {
         let text = text.trim();
         if text.is_empty() {
@@ -57,21 +56,12 @@ impl Target {
             Some((b, q)) => (b, Some(q)),
             None => (rest, None),
         };
-        let (authority, path) = match base.find('/') {
-            Some(i) => (&base[..i], &base[i..]),
-            None => (base, ""),
-        };
-        let (userinfo, host) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
-        };
+        let authority = base.split('/').next().unwrap_or_default();
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         if host.is_empty() {
             return Err("the remote target names no host".into());
         }
-        let mut token = userinfo
-            .map(|u| u.split_once(':').map_or(u, |(_, password)| password))
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
+        let mut token = None;
         let mut kept = Vec::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -83,7 +73,7 @@ impl Target {
                 kept.push(pair);
             }
         }
-        let mut url = format!("{scheme}{host}{}", path.trim_end_matches('/'));
+        let mut url = format!("{scheme}{}", base.trim_end_matches('/'));
         if !kept.is_empty() {
             url.push('?');
             url.push_str(&kept.join("&"));
@@ -105,21 +95,24 @@ impl Target {
     pub fn is_remote(&self) -> bool {
         matches!(self, Target::Remote { .. })
     }
+
+    /// The proxy a remote target is reached through, with its credentials masked
+    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), from the environment as it is now; `Ok(None)`
+    /// for a local file or a direct connection; an error naming the proxy variable when its
+    /// value is unusable.
+    pub fn proxy(&self) -> Result<Option<String>, String> {
+        match self {
+            Target::Local(_) => Ok(None),
+            Target::Remote { url, .. } => super::hrana::proxy_for_url(url),
+        }
+    }
 }
 
 /// A target as the operator typed it, made fit to be shown: the value of every `authToken=`
 /// parameter (any letter case) and the `user:password@` part of a URL become `***`. For
 /// messages about a text that did not parse; a parsed [`Target`] shows itself masked.
 pub fn mask(text: &str) -> String {
-    let mut shown = text.to_owned();
-    if let Some(start) = shown.find("://").map(|i| i + 3) {
-        let end = shown[start..]
-            .find(['/', '?', '#'])
-            .map_or(shown.len(), |i| start + i);
-        if let Some(at) = shown[start..end].rfind('@') {
-            shown.replace_range(start..start + at, "***");
-        }
-    }
+    let shown = mask_userinfo(text).into_owned();
     let lower = shown.to_ascii_lowercase();
     let mut out = String::new();
     let mut rest = 0;
@@ -138,25 +131,40 @@ pub fn mask(text: &str) -> String {
     out
 }
 
-/// Whether a target text carries a token of its own (an `authToken=` parameter in any
+/// Whether a target text carries a secret of its own (an `authToken=` parameter in any
 /// letter case, or a `user:password@` part), which a saved connection must not.
 pub fn carries_token(text: &str) -> bool {
     mask(text) != text
 }
 
-/// The masked form: a remote target shows `token=***` when it carries a token.
+/// The masked form: a remote target shows `(token ***)` when it carries a token, and `***@`
+/// in place of any `user:password@` in its URL.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Local(path) => write!(f, "{}", path.display()),
             Target::Remote { url, token } => {
-                write!(f, "{url}")?;
+                write!(f, "{}", mask_userinfo(url))?;
                 if token.is_some() {
                     write!(f, " (token ***)")?;
                 }
                 Ok(())
             }
         }
+    }
+}
+
+/// `scheme://user:password@host…` as `scheme://***@host…`; other URLs unchanged.
+fn mask_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
     }
 }
 
@@ -198,25 +206,37 @@ mod tests {
                 token: Some("envtok".into())
             }
         );
+        let t = Target::parse("https://admin:pa55@db.example:8443/x?authToken=T", None).unwrap();
+        assert_eq!(t.to_string(), "https://***@db.example:8443/x (token ***)");
+        assert!(!format!("{t:?}").contains("pa55"));
+        assert_eq!(mask_userinfo("http://h/p@x"), "http://h/p@x");
+        assert_eq!(Target::Local("x".into()).proxy(), Ok(None));
         assert!(Target::parse("ftp://x", None).is_err());
         assert!(Target::parse("http://", None).is_err());
     }
 
     #[test]
-    fn a_token_in_any_form_is_taken_out_and_never_shown() {
-        for (text, url) in [
+    fn a_token_in_any_form_is_never_shown() {
+        for (text, url, token) in [
             (
                 "libsql://db.example.io?AuthToken=SECRET",
                 "https://db.example.io",
+                true,
             ),
             (
                 "https://db.example.io/?AUTHTOKEN=SECRET&x=1",
                 "https://db.example.io?x=1",
+                true,
             ),
-            ("http://user:SECRET@127.0.0.1:8080", "http://127.0.0.1:8080"),
+            (
+                "http://user:SECRET@127.0.0.1:8080",
+                "http://user:SECRET@127.0.0.1:8080",
+                false,
+            ),
             (
                 "http://SECRET@127.0.0.1:8080/db?authtoken=SECRET",
-                "http://127.0.0.1:8080/db",
+                "http://SECRET@127.0.0.1:8080/db",
+                true,
             ),
         ] {
             let t = Target::parse(text, None).unwrap();
@@ -224,7 +244,7 @@ mod tests {
                 t,
                 Target::Remote {
                     url: url.into(),
-                    token: Some("SECRET".into())
+                    token: token.then(|| "SECRET".into())
                 },
                 "{text}"
             );
@@ -236,10 +256,14 @@ mod tests {
             mask("ftp://u:SECRET@h/x?authToken=S2&a=b"),
             "ftp://***@h/x?authToken=***&a=b"
         );
-        let e = Target::parse("ftp://u:SECRET@h", None).unwrap_err();
-        assert!(!e.contains("SECRET"), "{e}");
-        let e = Target::parse("file:?authToken=SECRET", None).unwrap_err();
-        assert!(!e.contains("SECRET"), "{e}");
+        for text in [
+            "ftp://u:SECRET@h",
+            "file:?authToken=SECRET",
+            "http://u:SECRET@/x",
+        ] {
+            let e = Target::parse(text, None).unwrap_err();
+            assert!(!e.contains("SECRET"), "{e}");
+        }
         assert!(!carries_token("libsql://db.example.io"));
     }
 }

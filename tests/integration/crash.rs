@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use pkgdeck::registry::canonical::integrity_hash;
 use pkgdeck::registry::trash::{Trash, TrashFile, TrashState};
 
-use crate::support::rng::Rng;
 use crate::support::scratch::{stored_rows, Scratch, StoredRow};
+use pkgdeck_rng::Rng;
 
 /// Kills each kind of write must take.
 const KILLS: usize = 50;

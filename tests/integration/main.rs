@@ -15,8 +15,16 @@ mod canonical_node;
 // The registry's behaviour, every test run once on SQLite and once on tursodb.
 mod registry_suite;
 
+// The server's view (spec 8): the boot replay against the real ObjectStack service booting the
+// same registries.
+mod boot_oracle;
+
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;
+
+// Remote registries over TLS: a throwaway CA, a TLS terminator in front of tursodb, CONNECT
+// proxies.
+mod tls;
 
 // The real binary as a CLI: on SQLite files, on tursodb and broken servers, and two writers
 // at once on one file.

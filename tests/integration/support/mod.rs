@@ -5,7 +5,6 @@
 pub mod assert;
 pub mod console;
 pub mod responder;
-pub mod rng;
 pub mod scratch;
 pub mod screen;
 pub mod tmux;
