@@ -428,3 +428,206 @@ fn no_target_uses_the_registry_in_the_data_dir() {
     assert_eq!(o.status.code(), Some(2));
     assert!(one_sentence(&o).contains("nope"));
 }
+
+#[test]
+fn help_works_as_a_subcommand_and_hides_the_target_from_the_environment() {
+    let s = Scratch::new();
+    let secret = "SECRETpw9";
+    let run = |args: &[&str]| {
+        s.pkgdeck()
+            .args(args)
+            .env(
+                "PKGDECK_DB",
+                format!("http://user:{secret}@db.example?AuthToken={secret}"),
+            )
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["--help"][..],
+        &["help"],
+        &["help", "--help"],
+        &["help", "publish"],
+        &["publish", "--help"],
+        &["list", "-h"],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains("Usage: pkgdeck"), "{args:?}: {text}");
+        assert!(!text.contains(secret), "{args:?} shows the token: {text}");
+    }
+    assert_contains(
+        &stdout(&run(&["help", "publish"])),
+        &["--allow-overwrite", "<FILE>"],
+    );
+    assert_contains(&stdout(&run(&["help", "--help"])), &["[COMMAND]..."]);
+}
+
+#[test]
+fn completions_are_scripts_for_bash_zsh_and_fish() {
+    let s = Scratch::empty();
+    for (shell, marker) in [
+        ("bash", "complete -F _pkgdeck"),
+        ("zsh", "#compdef pkgdeck"),
+        ("fish", "complete -c pkgdeck"),
+    ] {
+        let o = s.pkgdeck().args(["completions", shell]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        assert_contains(&script, &[marker, "publish", "restore", "completions"]);
+    }
+    // The bash script is valid bash, and completes the commands.
+    let bash = s.file(
+        "completion.bash",
+        stdout(&s.pkgdeck().args(["completions", "bash"]).output().unwrap()),
+    );
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {bash} && COMP_WORDS=(pkgdeck re) COMP_CWORD=1 && _pkgdeck pkgdeck re pkgdeck && echo \"${{COMPREPLY[@]}}\""
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_contains(&stdout(&o), &["restore"]);
+    // Nothing was opened or created.
+    assert!(!s.db.exists() && !s.dirs().data.exists());
+}
+
+#[test]
+fn trash_labels_its_columns_and_counts_read_right() {
+    let s = Scratch::new();
+    let del = s.run(&["delete", "com.acme.helpdesk", "--yes"]);
+    assert_eq!(del.status.code(), Some(0), "{}", stderr(&del));
+    let one = s.run(&["delete", "com.acme.crm", "1.2.0", "--yes"]);
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    let table = stdout(&s.run(&["trash"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    let header = lines[0];
+    let columns = [
+        "SAVED",
+        "ACTION",
+        "STATE",
+        "ROWS",
+        "PACKAGE VERSIONS",
+        "FROM",
+        "FILE",
+    ];
+    let at: Vec<usize> = columns
+        .iter()
+        .map(|c| header.find(c).unwrap_or_else(|| panic!("{c} in {header}")))
+        .collect();
+    // Each value starts under its own label (newest first: the one-version delete).
+    let cell = |line: &str, i: usize| -> String {
+        let end = at.get(i + 1).copied().unwrap_or(line.len());
+        line[at[i]..end].trim().to_owned()
+    };
+    assert_eq!(cell(lines[1], 1), "delete");
+    assert_eq!(cell(lines[1], 2), "completed");
+    assert_eq!(cell(lines[1], 3), "1");
+    assert_eq!(cell(lines[1], 4), "com.acme.crm 1.2.0");
+    assert_eq!(cell(lines[1], 5), s.db.display().to_string());
+    assert!(cell(lines[1], 6).ends_with("-delete-com.acme.crm-1.2.0.json"));
+    assert_eq!(cell(lines[2], 3), "4");
+    assert!(cell(lines[2], 4).starts_with("com.acme.helpdesk 1.1.1, com.acme.helpdesk 2.0.0"));
+    let json = json(&s.run(&["trash", "--json"]));
+    assert_eq!(
+        keys(&json[0]),
+        ["file", "saved_at", "state", "action", "target", "rows"]
+    );
+    assert_eq!(keys(&json[0]["rows"][0]), ["id", "version", "hash"]);
+
+    let v = stdout(&s.run(&["verify", "keys"]));
+    assert_eq!(v, "checked 1 row: 1 ok, 0 failed, 0 with warnings\n");
+    let all = stdout(&s.run(&["verify"]));
+    assert!(
+        all.ends_with("checked 7 rows: 7 ok, 0 failed, 0 with warnings\n"),
+        "{all}"
+    );
+}
+
+/// Ctrl-C ends a CLI command with exit 130: at once while it waits for input, and only after
+/// the write it is in the middle of, so that an interrupted write leaves nothing half done
+/// and nothing for the next run to resolve.
+#[test]
+fn ctrl_c_exits_130_and_never_leaves_a_write_half_done() {
+    use std::process::Stdio;
+    let s = Scratch::new();
+    let sum = checksum(&s.db);
+    let sigint = |child: &std::process::Child| {
+        // SAFETY: kill with a valid pid and signal has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        assert_eq!(rc, 0);
+    };
+    // Waiting for a document on standard input.
+    let child = s
+        .pkgdeck()
+        .arg("--db")
+        .arg(&s.db)
+        .args(["publish", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sigint(&child);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert_eq!(checksum(&s.db), sum);
+
+    // Interrupted at random moments of deletes and restores: every run ends with 130 or 0
+    // (or dies before it could even watch for the signal), and none leaves a marker or a
+    // pending trash file behind.
+    let pending = s.dirs().data.join("trash.pending");
+    let mut rng = pkgdeck_rng::Rng::new(0x1c);
+    let mut interrupted = 0;
+    let mut trash_file: Option<String> = None;
+    for round in 0..40 {
+        let args: Vec<String> = match &trash_file {
+            None => ["delete", "com.acme.crm", "1.2.0", "--yes"]
+                .map(String::from)
+                .to_vec(),
+            Some(file) => vec!["restore".into(), file.clone()],
+        };
+        let child = s
+            .pkgdeck()
+            .arg("--db")
+            .arg(&s.db)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(rng.below(15_000)));
+        sigint(&child);
+        let o = child.wait_with_output().unwrap();
+        let code = o.status.code();
+        assert!(
+            matches!(code, Some(0) | Some(130) | None),
+            "round {round}: {code:?} {}",
+            stderr(&o)
+        );
+        interrupted += usize::from(code == Some(130));
+        let markers: Vec<_> = std::fs::read_dir(&pending)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(markers.is_empty(), "round {round}: {markers:?}");
+        let present = stored_rows(&s.db)
+            .iter()
+            .any(|r| r.0 == "com.acme.crm" && r.1 == "1.2.0");
+        let entries = pkgdeck::registry::trash::Trash::new(s.dirs().trash()).entries();
+        assert!(entries
+            .iter()
+            .all(|e| e.file.state == pkgdeck::registry::trash::TrashState::Completed));
+        trash_file = if present {
+            None
+        } else {
+            Some(entries[0].path.display().to_string())
+        };
+    }
+    assert!(interrupted >= 10, "only {interrupted} runs saw the signal");
+}

@@ -1304,3 +1304,182 @@ fn the_hostile_catalogue_is_refused_cleanly() {
         failures.join("\n")
     );
 }
+
+/// Runs `command` to its end, feeding `input` (if any) on stdin from another thread, and
+/// answers its exit code and its peak resident memory in MiB (from the kernel's rusage of
+/// that one child).
+fn run_measured(mut command: Command, input: Option<(u64, u8)>) -> (Option<i32>, u64, String) {
+    command
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // Reaped below with wait4, which also answers its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = command.spawn().expect("start pkgdeck");
+    let feeder = child.stdin.take().map(|mut stdin| {
+        let (len, byte) = input.unwrap_or((0, b' '));
+        std::thread::spawn(move || {
+            let chunk = vec![byte; 1 << 20];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                // The reader stops at the cap and exits: a broken pipe ends the feed.
+                if stdin.write_all(&chunk[..n]).is_err() {
+                    break;
+                }
+                left -= n as u64;
+            }
+        })
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet reaped; the pointers are valid for the call.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4");
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // ru_maxrss is in KiB on Linux.
+    (
+        code,
+        usage.ru_maxrss as u64 / 1024,
+        reader.join().unwrap_or_default(),
+    )
+}
+
+/// The environment variable that turns [`rss_probe`] on: a JSON `[args, env, stdin_len]`.
+const PROBE_VAR: &str = "PKGDECK_TEST_RSS_PROBE";
+
+/// Runs pkgdeck with `args` and `env` (and `stdin_len` spaces on stdin) from a fresh process
+/// (this test binary again, running only [`rss_probe`]) and answers its exit code, its peak
+/// resident memory in MiB and its stderr. From this busy test process the kernel would
+/// charge the child with the parent's peak: a child starts from its parent's memory until it
+/// execs, and Linux counts that toward its maximum.
+fn peak_of(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin_len: Option<u64>,
+) -> (Option<i32>, u64, String) {
+    let spec = json!([args, env, stdin_len]).to_string();
+    let o = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "hostile::rss_probe",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PROBE_VAR, spec)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the probe");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find_map(|l| l.find("RSS_PROBE ").map(|at| &l[at + "RSS_PROBE ".len()..]))
+        .unwrap_or_else(|| {
+            panic!(
+                "the probe said nothing: {out}{}",
+                String::from_utf8_lossy(&o.stderr)
+            )
+        });
+    let v: serde_json::Value = serde_json::from_str(line).expect("the probe's answer");
+    (
+        v[0].as_i64().map(|c| c as i32),
+        v[1].as_u64().unwrap_or(u64::MAX),
+        v[2].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Not a test on its own: the fresh process of [`peak_of`] (does nothing without its
+/// variable).
+#[test]
+#[ignore = "run by a_200_mb_document_is_refused_in_bounded_memory in a fresh process"]
+fn rss_probe() {
+    let Ok(spec) = std::env::var(PROBE_VAR) else {
+        return;
+    };
+    let spec: serde_json::Value = serde_json::from_str(&spec).expect("a probe spec");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pkgdeck"));
+    command.env_remove(PROBE_VAR);
+    for a in spec[0].as_array().expect("args") {
+        command.arg(a.as_str().expect("an arg"));
+    }
+    for kv in spec[1].as_array().expect("env") {
+        command.env(
+            kv[0].as_str().expect("a name"),
+            kv[1].as_str().expect("a value"),
+        );
+    }
+    let input = spec[2].as_u64().map(|n| (n, b' '));
+    let (code, peak, stderr) = run_measured(command, input);
+    println!("RSS_PROBE {}", json!([code, peak, stderr]));
+}
+
+/// A 200 MB document is refused before parsing and in bounded memory: from a file without
+/// reading a byte of it, from a pipe after reading no more than the cap.
+#[test]
+fn a_200_mb_document_is_refused_in_bounded_memory() {
+    let s = Scratch::new();
+    let f = Files { s: &s };
+    let size: u64 = 200 * 1_000_000;
+    let big = f.sparse("200mb.json", size);
+    let sum = checksum(&s.db);
+    let dirs = s.dirs();
+    let (data, config, db) = (
+        dirs.data.display().to_string(),
+        dirs.config.display().to_string(),
+        s.db.display().to_string(),
+    );
+    let env = [
+        ("PKGDECK_DATA_DIR", data.as_str()),
+        ("PKGDECK_CONFIG_DIR", config.as_str()),
+    ];
+
+    let (code, file_peak, stderr) = peak_of(&["--db", &db, "publish", &big], &env, None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("larger than the 64 MiB document size limit (190.7 MiB)"),
+        "{stderr}"
+    );
+    assert!(
+        file_peak < 32,
+        "peak {file_peak} MiB refusing a 200 MB file"
+    );
+
+    let (code, pipe_peak, stderr) = peak_of(&["--db", &db, "publish", "-"], &env, Some(size));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("standard input is larger than the 64 MiB"),
+        "{stderr}"
+    );
+    assert!(
+        pipe_peak < 100,
+        "peak {pipe_peak} MiB refusing 200 MB on a pipe"
+    );
+
+    // PKGDECK_MAX_DOCUMENT raises the cap: the same 200 MB file is then read (and refused
+    // as JSON, being all zero bytes).
+    let raised = [env[0], env[1], ("PKGDECK_MAX_DOCUMENT", "256M")];
+    let (code, raised_peak, stderr) = peak_of(&["--db", &db, "publish", &big], &raised, None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("is not valid JSON"), "{stderr}");
+    assert_eq!(checksum(&s.db), sum);
+    eprintln!(
+        "200 MB document: refused from a file with a peak of {file_peak} MiB, from a pipe with \
+         {pipe_peak} MiB; read under a raised cap with {raised_peak} MiB"
+    );
+}

@@ -1,9 +1,10 @@
 //! What the integration tests share: scratch registries, a real `tursodb` server, a scripted
 //! HTTP responder, a tmux driver for the real binary, console sessions drawn into a
-//! `TestBackend`, and one deterministic random number generator.
+//! `TestBackend`, and the real ObjectStack packages for the Node oracles.
 
 pub mod assert;
 pub mod console;
+pub mod objectstack;
 pub mod responder;
 pub mod scratch;
 pub mod screen;
