@@ -631,3 +631,73 @@ fn ctrl_c_exits_130_and_never_leaves_a_write_half_done() {
     }
     assert!(interrupted >= 10, "only {interrupted} runs saw the signal");
 }
+
+/// A write the database refuses leaves no trash file claiming it happened, and its audit
+/// outcome says it failed; the audit names a relative target by its absolute path and the
+/// OS account when `$USER` is unset.
+#[test]
+fn a_failed_write_leaves_no_trash_file_and_the_audit_says_so() {
+    let s = Scratch::new();
+    let c = rusqlite::Connection::open(&s.db).unwrap();
+    c.execute_batch(
+        "CREATE TRIGGER no_delete BEFORE DELETE ON sys_packages \
+         BEGIN SELECT RAISE(ABORT, 'deletes are frozen'); END; \
+         CREATE TRIGGER no_update BEFORE UPDATE ON sys_packages \
+         BEGIN SELECT RAISE(ABORT, 'updates are frozen'); END;",
+    )
+    .unwrap();
+    drop(c);
+    let sum = checksum(&s.db);
+    let account = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let run = |args: &[&str]| {
+        s.pkgdeck()
+            .current_dir(s.dir.path())
+            .args(["--db", "registry.db"])
+            .args(args)
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["delete", "com.acme.helpdesk", "--yes"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_contains(&one_sentence(&o), &["deletes are frozen"]);
+    let changed = s.file(
+        "changed.json",
+        r#"{"manifest":{"id":"com.acme.crm","version":"1.2.0","type":"app","name":"Changed"},"metadata":{}}"#,
+    );
+    let o = run(&["publish", &changed, "--allow-overwrite"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_contains(&one_sentence(&o), &["updates are frozen"]);
+    assert_eq!(checksum(&s.db), sum);
+    let trash: Vec<_> = std::fs::read_dir(s.dirs().trash())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(trash.is_empty(), "{trash:?}");
+    let audit = std::fs::read_to_string(s.dirs().audit_log()).unwrap();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["outcome"] == "failed").collect();
+    // Four versions of the delete, and the overwrite.
+    assert_eq!(failed.len(), 5, "{audit}");
+    assert!(failed.iter().all(|l| l["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("are frozen"))));
+    for l in &lines {
+        assert_eq!(l["target"], s.db.display().to_string(), "absolute: {l}");
+        assert_eq!(l["user"], account.as_str(), "{l}");
+    }
+    assert!(written_audit_lines(&s.dirs().audit_log()).is_empty());
+}
