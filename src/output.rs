@@ -18,6 +18,10 @@ const MAX_LINKS: usize = 40;
 /// Temporary files end with this, after a leading dot.
 const TEMP_SUFFIX: &str = ".tmp";
 
+/// A temporary file no writer holds locked and older than this is a leftover (a younger one
+/// may belong to a writer that has just created it and not locked it yet).
+pub const STALE_AGE: Duration = Duration::from_secs(1);
+
 /// Why an output file was not written. The text is one sentence naming the path.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -107,6 +111,8 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<PathBuf, OutputError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // A writer of this same file that was killed left its temporary file here.
+    remove_stale(&dir, Some(&format!(".{name}.")), STALE_AGE);
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -175,6 +181,11 @@ fn writer_pid(name: &str) -> Option<u32> {
 /// its file as it creates it, so a younger one may be about to be locked). Returns how many
 /// were removed.
 pub fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
+    remove_stale(dir, None, age)
+}
+
+/// [`remove_stale_temporaries`] of the temporary files whose name starts with `prefix`.
+fn remove_stale(dir: &Path, prefix: Option<&str>, age: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -182,7 +193,7 @@ pub fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_temporary(&name) {
+        if !is_temporary(&name) || prefix.is_some_and(|p| !name.starts_with(p)) {
             continue;
         }
         let path = entry.path();
@@ -228,6 +239,11 @@ mod tests {
         assert_eq!(mode, 0o600);
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "no temporary file is left");
+        // The leftover of a killed writer of the same file goes with the next write.
+        let leftover = dir.path().join(".out.json.4194305.1.tmp");
+        std::fs::write(&leftover, "half").unwrap();
+        write_output(&path, b"newer").unwrap();
+        assert!(!leftover.exists());
     }
 
     #[test]

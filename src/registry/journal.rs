@@ -22,14 +22,14 @@ use serde::{Deserialize, Serialize};
 use super::audit::{AuditError, Change, Entry, Outcome, Phase};
 use super::trash::PendingTrash;
 use super::{PackageRecord, Registry, RegistryError};
-use crate::output::{process_alive, remove_stale_temporaries};
+use crate::output::{process_alive, remove_stale_temporaries, STALE_AGE};
 
 /// The markers' directory is the trash directory's name with this after it.
 const PENDING_SUFFIX: &str = ".pending";
 
-/// Temporary files and unreadable markers younger than this may belong to a writer that has
-/// just created them and not locked them yet.
-const SETTLE_AGE: Duration = Duration::from_secs(1);
+/// Unreadable markers younger than this may belong to a writer that has just created them
+/// and not locked them yet (as for temporary files).
+const SETTLE_AGE: Duration = STALE_AGE;
 
 /// One write in flight, as its marker file records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
