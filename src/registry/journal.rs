@@ -1,10 +1,9 @@
 //! Writes in flight, and what a killed writer left behind. Every write runs through
-//! [`Registry::journaled`]: first a marker file in `<trash dir>.pending/` (beside the trash,
-//! `<data dir>/trash.pending/`) names it (action,
-//! target, each row's old and new hash, its trash file) and stays locked for as long as the
-//! writer lives; then the trash file is saved as pending and the audit intent lines are
-//! appended; then the write; then the trash file is completed (or removed, when the write
-//! did not happen), the audit outcome lines are appended and the marker goes.
+//! [`Registry::journaled`]: first a marker file beside the trash (`<data dir>/trash.pending/`)
+//! names it (action, target, each row's old and new hash, its trash file) and stays locked for
+//! as long as the writer lives; then the trash file is saved as pending and the audit intent
+//! lines are appended; then the write; then the trash file is completed (or removed, when the
+//! write did not happen), the audit outcome lines are appended and the marker goes.
 //!
 //! A marker nobody holds locked belongs to a writer that died (kill -9, power loss). The
 //! next time pkgdeck opens that registry, [`Registry::recover`] looks at the rows, settles

@@ -1,12 +1,13 @@
 //! The embedded registry service: what the ObjectStack package service does with
 //! `sys_packages`, on any [`Store`], with its two defects fixed (which version is latest, and
 //! one row per package in the list) and with pkgdeck's safety (trash before every delete or
-//! overwrite, an audit line after every write). No terminal code lives here.
+//! overwrite, audit lines before and after every write). No terminal code lives here.
 //!
 //! Every decision about the registry is made in this module and its children, as plain
 //! blocking functions with typed results; the console's worker and the CLI only call them.
 //! This file holds [`Registry`] itself, opening, the reads (counts, list, versions, get) and
-//! the SQL they share; `publish`, `delete`, `restore`, `verify` and `diff` hold the rest.
+//! the SQL they share; `publish`, `delete`, `restore`, `verify` and `diff` hold the rest, and
+//! `journal` runs every write so that a killed one is resolved by the next run.
 
 pub mod audit;
 pub mod boot;

@@ -562,7 +562,7 @@ fn ctrl_c_exits_130_and_never_leaves_a_write_half_done() {
         assert_eq!(rc, 0);
     };
     // Waiting for a document on standard input.
-    let child = s
+    let mut child = s
         .pkgdeck()
         .arg("--db")
         .arg(&s.db)
@@ -572,9 +572,12 @@ fn ctrl_c_exits_130_and_never_leaves_a_write_half_done() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Standard input stays open until pkgdeck is gone: it must end on the signal, not on EOF.
+    let input = child.stdin.take();
     std::thread::sleep(std::time::Duration::from_millis(300));
     sigint(&child);
     let o = child.wait_with_output().unwrap();
+    drop(input);
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     assert_eq!(checksum(&s.db), sum);
 
