@@ -107,7 +107,7 @@ impl Config {
         if let Some(name) = config
             .connections
             .iter()
-            .find_map(|(name, c)| c.target.contains("authToken=").then_some(name))
+            .find_map(|(name, c)| crate::store::target::carries_token(&c.target).then_some(name))
         {
             return Err(ConfigError::TokenInTarget {
                 path: path.to_path_buf(),

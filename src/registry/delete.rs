@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::audit::{Change, Outcome};
 use super::record::{DeleteOutcome, PackageRecord, VersionSummary};
 use super::{records, Registry, RegistryError, LATEST_FIRST, RECORD_COLUMNS};
 use crate::store::{Stmt, Value};
@@ -116,9 +117,9 @@ impl Registry {
     }
 
     /// Deletes exactly `rows` (as read by [`Registry::delete_plan`], e.g. for a confirm
-    /// dialog): they are saved to the trash first, then deleted in one transaction (one round
-    /// trip) on the condition that each is still unchanged; a row that changed meanwhile is
-    /// kept and reported.
+    /// dialog): they are saved to the trash first (pending), then deleted in one transaction
+    /// (one round trip) on the condition that each is still unchanged; a row that changed
+    /// meanwhile is kept and reported, and the trash file keeps only the rows that went.
     pub fn delete_rows(&self, rows: Vec<PackageRecord>) -> Result<DeleteOutcome, RegistryError> {
         self.refuse_if_read_only("delete")?;
         if rows.is_empty() {
@@ -128,7 +129,15 @@ impl Registry {
                 trash_file: None,
             });
         }
-        let trash_file = self.trash.save(self.target(), "delete", &rows)?;
+        let changes: Vec<Change> = rows
+            .iter()
+            .map(|r| Change {
+                id: r.id.clone(),
+                version: r.version.clone(),
+                old_hash: Some(r.hash.clone()),
+                new_hash: None,
+            })
+            .collect();
         let stmts: Vec<Stmt> = rows
             .iter()
             .map(|r| {
@@ -145,18 +154,28 @@ impl Registry {
                 )
             })
             .collect();
-        let results = self.store.batch(&stmts)?;
+        let (removed, trash_file) = self.journaled("delete", changes, Some(&rows), || {
+            let removed: Vec<bool> = self
+                .store
+                .batch(&stmts)?
+                .iter()
+                .map(|r| r.affected > 0)
+                .collect();
+            let outcomes = removed
+                .iter()
+                .map(|gone| {
+                    if *gone {
+                        Outcome::Written
+                    } else {
+                        Outcome::NotWritten
+                    }
+                })
+                .collect();
+            Ok((removed, outcomes))
+        })?;
         let (mut deleted, mut kept) = (Vec::new(), Vec::new());
-        for (row, result) in rows.into_iter().zip(results) {
-            if result.affected > 0 {
-                self.audit.record(
-                    self.target(),
-                    "delete",
-                    &row.id,
-                    &row.version,
-                    Some(&row.hash),
-                    None,
-                );
+        for (row, gone) in rows.into_iter().zip(removed) {
+            if gone {
                 deleted.push(row);
             } else {
                 kept.push(row);
@@ -165,7 +184,7 @@ impl Registry {
         Ok(DeleteOutcome {
             deleted,
             kept,
-            trash_file: Some(trash_file),
+            trash_file,
         })
     }
 }

@@ -1,18 +1,20 @@
 //! The embedded registry service: what the ObjectStack package service does with
 //! `sys_packages`, on any [`Store`], with its two defects fixed (which version is latest, and
 //! one row per package in the list) and with pkgdeck's safety (trash before every delete or
-//! overwrite, an audit line after every write). No terminal code lives here.
+//! overwrite, audit lines before and after every write). No terminal code lives here.
 //!
 //! Every decision about the registry is made in this module and its children, as plain
 //! blocking functions with typed results; the console's worker and the CLI only call them.
 //! This file holds [`Registry`] itself, opening, the reads (counts, list, versions, get) and
-//! the SQL they share; `publish`, `delete`, `restore`, `verify` and `diff` hold the rest.
+//! the SQL they share; `publish`, `delete`, `restore`, `verify` and `diff` hold the rest, and
+//! `journal` runs every write so that a killed one is resolved by the next run.
 
 pub mod audit;
 pub mod boot;
 pub mod canonical;
 pub mod delete;
 pub mod diff;
+pub mod journal;
 pub mod manifest;
 pub mod pretty;
 pub mod publish;
@@ -22,6 +24,7 @@ pub mod schema;
 pub mod trash;
 pub mod verify;
 
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
 use crate::store::{Rows, Stmt, Store, StoreError, Value};
@@ -30,6 +33,7 @@ pub use record::*;
 
 pub use audit::AuditLog;
 pub use delete::{DeletePlan, DeleteReport};
+pub use journal::Bookkeeping;
 pub use publish::{
     export_document, hotfix_document, prepare_publish, HotfixSource, Incomparable, PreparedPublish,
     PublishOptions, PublishReport, PublishReview, ReadBack, ReadBackError,
@@ -110,6 +114,16 @@ pub enum RegistryError {
     /// A trash file cannot be read or is not one pkgdeck wrote.
     #[error("the trash file {} cannot be restored: {reason}", .file.display())]
     BadTrashFile { file: PathBuf, reason: String },
+    /// A trash file's rows cannot be trusted (a hash that does not match its texts, an
+    /// identity that is not its manifest's, a write that never finished).
+    #[error("the trash file {} was not restored: {}; pass --force to restore it anyway", .file.display(), .problems.join("; "))]
+    UntrustedTrashFile {
+        file: PathBuf,
+        problems: Vec<String>,
+    },
+    /// The audit intent could not be written, so the write did not happen.
+    #[error("{0}; nothing was changed")]
+    Audit(#[from] audit::AuditError),
     /// A restore would overwrite a different row at the same (id, version).
     #[error("restoring {id} {version} would overwrite a different row in {target}; delete that version first")]
     RestoreConflict {
@@ -121,9 +135,77 @@ pub enum RegistryError {
 
 /// The registry on one store, with the trash and audit log that protect its writes.
 pub struct Registry {
-    store: Box<dyn Store>,
+    store: TableStore,
     trash: Trash,
     audit: AuditLog,
+    /// What went wrong after writes that happened, for the caller to show.
+    bookkeeping: RefCell<Vec<Bookkeeping>>,
+}
+
+/// The registry's store, and whether `sys_packages` exists on it yet. Until it does, reads
+/// answer as an empty table would and the first write creates the table (and, on a missing
+/// local file, the file) in its own transaction: reads never create anything.
+struct TableStore {
+    store: Box<dyn Store>,
+    exists: Cell<bool>,
+}
+
+impl TableStore {
+    fn target(&self) -> &str {
+        self.store.target()
+    }
+    fn audit_name(&self) -> String {
+        self.store.audit_name()
+    }
+    fn read_only(&self) -> bool {
+        self.store.read_only()
+    }
+    fn pages(&self) -> bool {
+        self.store.pages()
+    }
+    fn round_trips(&self) -> u64 {
+        self.store.round_trips()
+    }
+    fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError> {
+        if !self.exists.get() {
+            return Ok(Rows::default());
+        }
+        self.store.query(stmt)
+    }
+    fn query_page(
+        &self,
+        rows: usize,
+        page: &dyn Fn(usize) -> Stmt,
+        each: &mut dyn FnMut(&[Value]) -> bool,
+    ) -> Result<usize, StoreError> {
+        if !self.exists.get() {
+            return Ok(rows);
+        }
+        self.store.query_page(rows, page, each)
+    }
+    fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.exists.get() {
+            return self.store.batch(stmts);
+        }
+        // The reference service's two statements go first, in the write's transaction.
+        let mut all: Vec<Stmt> = SCHEMA.iter().map(|s| Stmt::new(*s, vec![])).collect();
+        all.extend(stmts.iter().cloned());
+        let mut results = self.store.batch(&all)?;
+        self.exists.set(true);
+        Ok(results.split_off(SCHEMA.len()))
+    }
+}
+
+/// What opening a registry may do when its target holds no `sys_packages` yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// The registry must exist: a missing file is "no registry at PATH" and a database
+    /// without the table is "PATH has no sys_packages table". For reads and for writes that
+    /// need rows to be there (delete).
+    Existing,
+    /// A target without the table opens as an empty registry; the first write creates it.
+    /// For writes that can start a registry (publish, restore, copy) and for the console.
+    CreateOnWrite,
 }
 
 fn text(v: Option<Value>) -> String {
@@ -150,41 +232,89 @@ fn records(rows: Rows) -> Vec<PackageRecord> {
 }
 
 impl Registry {
-    /// Opens the registry on `store`. Read-write creates `sys_packages` when missing (as the
-    /// reference service does); read-only reports a missing table instead.
+    /// Opens the registry on `store` for writing ([`Open::CreateOnWrite`]): a target
+    /// without `sys_packages` (a missing local file included) opens as an empty registry
+    /// and nothing is created until the first write, which creates the file and the table
+    /// (spec 1's two statements) in its own transaction, as the reference service does when
+    /// it starts. A read-only store reports the missing table instead. Writes that a killed
+    /// pkgdeck left unfinished on this registry are resolved first ([`Registry::recover`]).
     pub fn open(
         store: Box<dyn Store>,
         trash: Trash,
         audit: AuditLog,
     ) -> Result<Registry, RegistryError> {
-        let registry = Registry {
-            store,
+        Self::open_as(store, trash, audit, Open::CreateOnWrite)
+    }
+
+    /// Opens the registry on `store` for reading ([`Open::Existing`]): it must exist, and
+    /// nothing is ever created; a file without `sys_packages` stays byte-identical.
+    pub fn open_existing(
+        store: Box<dyn Store>,
+        trash: Trash,
+        audit: AuditLog,
+    ) -> Result<Registry, RegistryError> {
+        Self::open_as(store, trash, audit, Open::Existing)
+    }
+
+    /// [`Registry::open`] or [`Registry::open_existing`], as `mode` says.
+    pub fn open_as(
+        store: Box<dyn Store>,
+        trash: Trash,
+        audit: AuditLog,
+        mode: Open,
+    ) -> Result<Registry, RegistryError> {
+        let exists = store.exists() && {
+            let found = store.query(&Stmt::new(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
+                vec![],
+            ))?;
+            found
+                .rows
+                .first()
+                .and_then(|r| r.first())
+                .and_then(Value::as_i64)
+                == Some(1)
+        };
+        if !exists && (mode == Open::Existing || store.read_only()) {
+            let target = store.target().to_owned();
+            return Err(if store.exists() {
+                StoreError::MissingTable { target }
+            } else {
+                StoreError::NoRegistry { target }
+            }
+            .into());
+        }
+        let registry = Registry::with(store, trash, audit, exists);
+        registry.recover();
+        Ok(registry)
+    }
+
+    fn with(store: Box<dyn Store>, trash: Trash, audit: AuditLog, exists: bool) -> Registry {
+        Registry {
+            store: TableStore {
+                store,
+                exists: Cell::new(exists),
+            },
             trash,
             audit,
-        };
-        let found = registry.store.query(&Stmt::new(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
-            vec![],
-        ))?;
-        let exists = found
-            .rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_i64)
-            == Some(1);
-        if !exists {
-            if registry.store.read_only() {
-                return Err(StoreError::MissingTable {
-                    target: registry.store.target().to_owned(),
-                }
-                .into());
-            }
-            // Only a registry without the table gets the reference service's two statements;
-            // an existing one is never touched.
-            let stmts: Vec<Stmt> = SCHEMA.iter().map(|s| Stmt::new(*s, vec![])).collect();
-            registry.store.batch(&stmts)?;
+            bookkeeping: RefCell::new(Vec::new()),
         }
-        Ok(registry)
+    }
+
+    /// Whether `sys_packages` exists yet: false for a registry opened by [`Registry::open`]
+    /// on a target that holds none, until its first write creates it (a console says where).
+    pub fn exists(&self) -> bool {
+        self.store.exists.get()
+    }
+
+    /// What went wrong after writes that happened (an audit line or a trash file that could
+    /// not be finished), taken out so that each is shown once.
+    pub fn take_bookkeeping(&self) -> Vec<Bookkeeping> {
+        self.bookkeeping.take()
+    }
+
+    fn note(&self, b: Bookkeeping) {
+        self.bookkeeping.borrow_mut().push(b);
     }
 
     /// The target as it may be shown (token masked).

@@ -3,18 +3,44 @@
 
 use std::path::Path;
 
+use super::audit::{Change, Outcome};
 use super::record::PackageRecord;
 use super::trash::Trash;
 use super::{Registry, RegistryError};
 use crate::store::{Stmt, Value};
 
 impl Registry {
-    /// Puts the rows of a trash file back exactly (texts, hash, created_at, updated_at). A row
-    /// already there unchanged is skipped; a different row at the same (id, version) refuses
-    /// the whole restore. Returns the rows restored.
+    /// Puts the rows of a trash file back exactly (texts, hash, created_at, updated_at), once
+    /// [`Trash::check`] found nothing wrong with the file: a tampered or pending file is
+    /// refused. A row already there unchanged is skipped; a different row at the same (id,
+    /// version) refuses the whole restore. Returns the rows restored.
     pub fn restore(&self, file: &Path) -> Result<Vec<PackageRecord>, RegistryError> {
+        self.restore_checked(file, true)
+    }
+
+    /// [`Registry::restore`] without the check of the file (`restore --force`): the rows go
+    /// back as the file holds them, even when their hash does not match their texts.
+    pub fn restore_forced(&self, file: &Path) -> Result<Vec<PackageRecord>, RegistryError> {
+        self.restore_checked(file, false)
+    }
+
+    fn restore_checked(
+        &self,
+        file: &Path,
+        check: bool,
+    ) -> Result<Vec<PackageRecord>, RegistryError> {
         self.refuse_if_read_only("restore")?;
-        let rows = Trash::read(file)?;
+        let trash_file = Trash::read_file(file)?;
+        if check {
+            let problems = Trash::check(&trash_file);
+            if !problems.is_empty() {
+                return Err(RegistryError::UntrustedTrashFile {
+                    file: file.to_owned(),
+                    problems,
+                });
+            }
+        }
+        let rows = trash_file.records();
         let mut to_insert = Vec::new();
         for row in rows {
             match self.get(&row.id, Some(&row.version))? {
@@ -78,17 +104,19 @@ impl Registry {
             }
         }
         if !stmts.is_empty() {
-            self.store.batch(&stmts)?;
-        }
-        for r in &to_insert {
-            self.audit.record(
-                self.target(),
-                "restore",
-                &r.id,
-                &r.version,
-                None,
-                Some(&r.hash),
-            );
+            let changes = to_insert
+                .iter()
+                .map(|r| Change {
+                    id: r.id.clone(),
+                    version: r.version.clone(),
+                    old_hash: None,
+                    new_hash: Some(r.hash.clone()),
+                })
+                .collect();
+            self.journaled("restore", changes, None, || {
+                self.store.batch(&stmts)?;
+                Ok(((), vec![Outcome::Written; to_insert.len()]))
+            })?;
         }
         Ok(to_insert)
     }

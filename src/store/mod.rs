@@ -97,8 +97,17 @@ pub enum StoreError {
     Open { target: String, reason: String },
     #[error("{target} is not an SQLite database")]
     NotSqlite { target: String },
-    #[error("{target} has no sys_packages table (read-only mode does not create it)")]
+    /// A database without the `sys_packages` table, opened by a command that does not create
+    /// it (a read, or read-only mode).
+    #[error("{target} has no sys_packages table")]
     MissingTable { target: String },
+    /// A local file that does not exist, named by a command that does not create it.
+    #[error("no registry at {target}")]
+    NoRegistry { target: String },
+    /// A local target that is a FIFO, a device, a socket or a directory: refused before it
+    /// is opened.
+    #[error("{target} is {kind}, not a registry file")]
+    NotAFile { target: String, kind: &'static str },
     #[error("{target} refused the statement: {message}")]
     Sql { target: String, message: String },
     #[error("{target} is read-only: {action} refused")]
@@ -152,6 +161,16 @@ pub trait Store: Send {
     fn target(&self) -> &str;
     /// Whether writes are refused.
     fn read_only(&self) -> bool;
+    /// Whether the database exists yet. A missing local file does not until the first write
+    /// creates it (reads never create anything); a remote database always exists.
+    fn exists(&self) -> bool {
+        true
+    }
+    /// The target as the audit log and the trash record it: masked like [`Store::target`],
+    /// with a local file's path made absolute.
+    fn audit_name(&self) -> String {
+        self.target().to_owned()
+    }
     /// Whether long reads should be split into pages (each page one round trip), so that the
     /// first rows arrive early and no response grows without bound. Local stores stream.
     fn pages(&self) -> bool {

@@ -2,6 +2,7 @@
 //! file's journal mode or schema; writes take the write lock up front (`BEGIN IMMEDIATE`) and
 //! wait for other writers through the busy timeout.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,60 +10,129 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Rows, Stmt, Store, StoreError, Value};
+use crate::output::non_regular_kind;
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
-    conn: Connection,
+    /// Empty while the file does not exist: only the first write creates it (reads never do).
+    conn: OnceCell<Connection>,
+    path: PathBuf,
     shown: String,
     read_only: bool,
+    /// Whether the first write also creates the file's directory (pkgdeck's data dir, for
+    /// the default registry); a directory the operator named is never made.
+    create_dir: bool,
 }
 
 impl SqliteStore {
-    /// Opens `path`. Read-write creates the file when missing; read-only requires it.
+    /// Opens `path` without creating anything. A FIFO, device, socket or directory is refused
+    /// at once, before it is opened (so nothing blocks on it). A missing file is "no registry
+    /// at PATH" when read-only; otherwise the store opens on nothing and the first write
+    /// creates the file ([`Store::exists`] says which).
     pub fn open(path: &Path, read_only: bool) -> Result<SqliteStore, StoreError> {
-        let shown = path.display().to_string();
-        let open_err = |reason: String| StoreError::Open {
-            target: shown.clone(),
-            reason,
+        Self::open_with(path, read_only, false)
+    }
+
+    /// [`SqliteStore::open`] of pkgdeck's default registry: the first write also creates its
+    /// directory, pkgdeck's data dir.
+    pub fn open_default(path: &Path, read_only: bool) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, read_only, true)
+    }
+
+    fn open_with(
+        path: &Path,
+        read_only: bool,
+        create_dir: bool,
+    ) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore {
+            conn: OnceCell::new(),
+            path: path.to_path_buf(),
+            shown: path.display().to_string(),
+            read_only,
+            create_dir,
         };
-        if read_only && !path.exists() {
-            return Err(open_err("the file does not exist".into()));
-        }
-        if path.is_dir() {
-            return Err(open_err("it is a directory".into()));
-        }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.exists() {
-                return Err(open_err(format!(
-                    "the directory {} does not exist",
-                    parent.display()
-                )));
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if read_only {
+                    return Err(StoreError::NoRegistry {
+                        target: store.shown,
+                    });
+                }
+                return Ok(store);
             }
+            Err(e) => return Err(store.open_error(e.to_string())),
+        };
+        if let Some(kind) = non_regular_kind(&meta) {
+            return Err(StoreError::NotAFile {
+                target: store.shown,
+                kind,
+            });
         }
         let flags = if read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
         } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| open_err(e.to_string()))?;
-        let store = SqliteStore {
-            conn,
-            shown,
-            read_only,
-        };
+        let conn = store.connect(flags)?;
+        let _ = store.conn.set(conn);
         // Reading the schema is what tells a non-database file apart.
         store.query(&Stmt::new("SELECT count(*) FROM sqlite_master", vec![]))?;
         Ok(store)
     }
 
+    fn open_error(&self, reason: String) -> StoreError {
+        StoreError::Open {
+            target: self.shown.clone(),
+            reason,
+        }
+    }
+
+    fn connect(&self, flags: OpenFlags) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| self.open_error(e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.open_error(e.to_string()))?;
+        Ok(conn)
+    }
+
+    /// The open connection; a store whose file does not exist yet has none until its first
+    /// write.
+    fn conn(&self) -> Result<&Connection, StoreError> {
+        self.conn.get().ok_or_else(|| StoreError::NoRegistry {
+            target: self.shown.clone(),
+        })
+    }
+
+    /// The connection a write uses: the first write on a missing file creates it here.
+    fn conn_for_write(&self) -> Result<&Connection, StoreError> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if self.create_dir {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    self.open_error(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            } else if !dir.is_dir() {
+                return Err(
+                    self.open_error(format!("the directory {} does not exist", dir.display()))
+                );
+            }
+        }
+        let conn = self.connect(
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let _ = self.conn.set(conn);
+        self.conn()
+    }
+
     pub fn path(&self) -> PathBuf {
-        PathBuf::from(&self.shown)
+        self.path.clone()
     }
 
     fn sql_error(&self, e: rusqlite::Error) -> StoreError {
@@ -86,8 +156,8 @@ impl SqliteStore {
     }
 
     fn run(&self, stmt: &Stmt, each: &mut dyn FnMut(&[Value]) -> bool) -> Result<Rows, StoreError> {
-        let mut prepared = self
-            .conn
+        let conn = self.conn()?;
+        let mut prepared = conn
             .prepare_cached(&stmt.sql)
             .map_err(|e| self.sql_error(e))?;
         let columns: Vec<String> = prepared
@@ -120,7 +190,7 @@ impl SqliteStore {
         Ok(Rows {
             columns,
             rows: vec![],
-            affected: self.conn.changes(),
+            affected: conn.changes(),
         })
     }
 }
@@ -160,6 +230,17 @@ impl Store for SqliteStore {
         self.read_only
     }
 
+    fn exists(&self) -> bool {
+        self.conn.get().is_some()
+    }
+
+    fn audit_name(&self) -> String {
+        std::path::absolute(&self.path)
+            .unwrap_or_else(|_| self.path.clone())
+            .display()
+            .to_string()
+    }
+
     fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError> {
         let mut collected = Vec::new();
         let mut rows = self.run(stmt, &mut |row| {
@@ -185,21 +266,21 @@ impl Store for SqliteStore {
                 action: "writing".into(),
             });
         }
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
+        let conn = self.conn_for_write()?;
+        conn.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.sql_error(e))?;
         let mut results = Vec::with_capacity(stmts.len());
         for stmt in stmts {
             match self.query(stmt) {
                 Ok(rows) => results.push(rows),
                 Err(e) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
+                    let _ = conn.execute_batch("ROLLBACK");
                     return Err(e);
                 }
             }
         }
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            let _ = self.conn.execute_batch("ROLLBACK");
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            let _ = conn.execute_batch("ROLLBACK");
             return Err(self.sql_error(e));
         }
         Ok(results)

@@ -133,8 +133,8 @@ fn keep_draft(dirs: &Dirs, text: &str) -> io::Result<PathBuf> {
         .filter(char::is_ascii_alphanumeric)
         .collect();
     let path = dir.join(format!("{stamp}-{}.json", std::process::id()));
-    std::fs::write(&path, text)?;
-    Ok(path)
+    // The one way pkgdeck writes an output file: whole or absent.
+    crate::output::write_output(&path, text.as_bytes()).map_err(io::Error::other)
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;

@@ -58,34 +58,6 @@ const GET_SQL: &str = "SELECT * FROM sys_packages WHERE id = ? ORDER BY created_
 // The oracle process
 // ---------------------------------------------------------------------------
 
-/// Runs `scripts/install-objectstack` (idempotent, locked) and answers the directory it prints.
-/// Panics with the script's output when Node, npm or the install fails: never skips.
-fn objectstack_dir() -> PathBuf {
-    let script = repo_root().join("scripts/install-objectstack");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{} failed ({}); the boot oracle needs Node.js, npm and the ObjectStack packages from \
-         npm:\n{stdout}{stderr}",
-        script.display(),
-        out.status
-    );
-    let dir = PathBuf::from(stdout.lines().last().unwrap_or("").trim());
-    assert!(
-        dir.join("node_modules/@objectstack/service-package/package.json")
-            .is_file(),
-        "{} printed {dir:?}, which holds no @objectstack/service-package:\n{stderr}",
-        script.display()
-    );
-    dir
-}
-
 struct Oracle {
     child: Child,
     stdin: ChildStdin,
@@ -94,7 +66,7 @@ struct Oracle {
 
 impl Oracle {
     fn start() -> Oracle {
-        let dir = objectstack_dir();
+        let dir = crate::support::objectstack::install_dir();
         let script = repo_root().join("tests/oracle/boot.mjs");
         let mut child = Command::new("node")
             .arg(&script)

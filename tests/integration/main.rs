@@ -42,6 +42,13 @@ mod cli_remote;
 mod concurrent_writers;
 mod remote_writers;
 
+// Hostile input, faults and the terminal: the catalogue of refusals, kill -9 at random
+// moments of every write, writers racing the real ObjectStack service, and escape sequences
+// through every CLI output.
+mod crash;
+mod hostile;
+mod terminal_injection;
+
 // The console drawn into a TestBackend, driven through its key handling: reading, then
 // writing.
 mod tui_screens;

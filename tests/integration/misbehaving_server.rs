@@ -7,8 +7,7 @@
 //! token's 403, "database is locked", expired streams) come from [`Sqld`], which plays sqld in
 //! front of a real tursodb, so the rows are real.
 
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pkgdeck::store::hrana::{HranaStore, MAX_RESPONSE_BYTES};
@@ -96,46 +95,6 @@ fn succeeds(o: &Output) -> String {
     let all = format!("{}{}", stdout(o), stderr(o));
     assert!(!all.contains(TOKEN) && !all.contains(READ_TOKEN), "{all}");
     stdout(o)
-}
-
-/// Runs `command` to its end and returns its output and its peak resident memory in bytes
-/// (`VmHWM`, read from /proc while it runs; the peak stays there until the process exits).
-fn run_measured(mut command: Command) -> (Output, u64) {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start pkgdeck");
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0u64;
-    let status = loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            let hwm = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            if let Some(kib) = hwm {
-                peak_kib = peak_kib.max(kib);
-            }
-        }
-        if let Some(status) = child.try_wait().expect("wait for pkgdeck") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
-    (
-        Output {
-            status,
-            stdout: out,
-            stderr: err,
-        },
-        peak_kib * 1024,
-    )
 }
 
 /// A publish document for `id` whose metadata is about `bytes` long.
@@ -227,7 +186,8 @@ fn the_binary_against_an_endless_body_stays_within_the_cap() {
         .args(["--db", &r.url, "list"])
         .env("PKGDECK_AUTH_TOKEN", TOKEN);
     let started = Instant::now();
-    let (o, peak) = run_measured(command);
+    let measured = crate::support::peak::run(&command, None);
+    let (o, peak) = (measured.output, measured.peak);
     fails_with(&o, &r.url, &["larger than 64 MiB"]);
     let mib = peak as f64 / (1024.0 * 1024.0);
     println!(

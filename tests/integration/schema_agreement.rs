@@ -741,21 +741,9 @@ fn mutated_cases(rng: &mut Rng, bases: &[Case]) -> Vec<Case> {
 // ---------------------------------------------------------------------------------------------
 // The oracle.
 
-fn objectstack_node_modules() -> PathBuf {
-    let out = Command::new(Path::new(REPO).join("scripts/install-objectstack"))
-        .output()
-        .expect("run scripts/install-objectstack (needs bash, node and npm)");
-    assert!(
-        out.status.success(),
-        "scripts/install-objectstack failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("node_modules")
-}
-
 /// zod's verdict for every case, in order: `Ok(())` or `Err(issues)`.
 fn zod_verdicts(cases: &[Case]) -> Vec<Result<(), Vec<String>>> {
-    let modules = objectstack_node_modules();
+    let modules = crate::support::objectstack::install_dir().join("node_modules");
     let mut child = Command::new("node")
         .arg(Path::new(REPO).join("tests/oracle/zod.mjs"))
         .arg(&modules)
