@@ -51,7 +51,8 @@ pub struct App {
     next_ticket: Ticket,
     spinner: usize,
     size: (u16, u16),
-    quit: bool,
+    /// The exit code once the operator quit: 0 for `q`, 130 for Ctrl-C (an interrupt).
+    quit: Option<i32>,
 }
 
 impl App {
@@ -71,7 +72,7 @@ impl App {
             next_ticket: 1,
             spinner: 0,
             size: (80, 24),
-            quit: false,
+            quit: None,
         };
         // The list first: the worker answers in order, and the rows matter more than the
         // header's counts.
@@ -141,7 +142,13 @@ impl App {
     }
 
     pub fn should_quit(&self) -> bool {
-        self.quit
+        self.quit.is_some()
+    }
+
+    /// The process exit code the console ends with: 130 after Ctrl-C, as for any interrupted
+    /// command, else 0.
+    pub fn exit_code(&self) -> i32 {
+        self.quit.unwrap_or(0)
     }
 
     /// Whether any job is still unanswered.
@@ -217,7 +224,7 @@ impl App {
 
     pub fn on_key(&mut self, event: KeyEvent) {
         if keys::is_interrupt(&event) {
-            self.quit = true;
+            self.quit = Some(130);
             return;
         }
         let page = self.page();
@@ -240,7 +247,7 @@ impl App {
     /// read-only mode stops here, before any editor or dialog opens.
     pub fn update(&mut self, action: Action) {
         if action == Action::Quit {
-            self.quit = true;
+            self.quit = Some(0);
             return;
         }
         if let Some(write) = action.write().filter(|_| self.read_only) {

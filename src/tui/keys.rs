@@ -190,7 +190,7 @@ pub const GLOBAL: KeyGroup = KeyGroup {
         bind(
             &[Key::Ctrl('c')],
             "Ctrl-C",
-            "quit, even while typing",
+            "quit from anywhere, even while typing (exit status 130)",
             None,
             Action::Quit,
         ),

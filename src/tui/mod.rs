@@ -122,7 +122,7 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
         }
     }
     drop(scratch);
-    outcome.map(|()| 0)
+    outcome.map(|()| console.app.exit_code())
 }
 
 /// Writes the editor's text to `<data dir>/drafts/`, returning the file.

@@ -147,7 +147,7 @@ fn ctrl_c_quits_while_typing_a_filter_and_restores_the_terminal() {
     t.type_text("q");
     t.wait_for("/q█");
     t.keys(&["C-c"]);
-    assert_eq!(t.wait_exit(), "EXIT=0");
+    assert_eq!(t.wait_exit(), "EXIT=130", "Ctrl-C is an interrupt");
     assert_eq!(t.display("#{alternate_on}"), "0");
 }
 

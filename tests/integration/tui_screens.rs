@@ -397,6 +397,7 @@ fn back_goes_up_the_stack_and_stale_answers_are_dropped() {
     assert_eq!(s.console.app.screens().len(), 1);
     s.press(&[KeyCode::Char('q')]);
     assert!(s.console.app.should_quit());
+    assert_eq!(s.console.app.exit_code(), 0, "q is a normal exit");
 }
 
 #[test]
@@ -407,6 +408,11 @@ fn ctrl_c_quits_even_while_typing_a_filter() {
     s.console
         .key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(s.console.app.should_quit());
+    assert_eq!(
+        s.console.app.exit_code(),
+        130,
+        "Ctrl-C exits as an interrupt"
+    );
 }
 
 #[test]
