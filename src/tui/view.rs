@@ -3,6 +3,7 @@
 //! message). A pure function of the state. In read-only mode the hints of the writes move
 //! to the end of the footer, struck through, after a "(read-only)" mark.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
@@ -13,7 +14,7 @@ use super::app::App;
 use super::component::Context;
 use super::message::MessageKind;
 use super::theme;
-use crate::untrusted::printable;
+use crate::untrusted::{printable, safe_cell};
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let [header, body, footer] = Layout::vertical([
@@ -31,6 +32,19 @@ pub fn draw(frame: &mut Frame, app: &App) {
         modal.component().draw(frame, body, &cx);
     }
     draw_footer(frame, footer, app);
+    make_frame_safe(frame.buffer_mut());
+}
+
+/// The last pass over every frame, whatever widget drew it: a cell whose symbol holds a
+/// control or invisible character shows its placeholder instead. Screens already draw
+/// registry text through `printable`; this is what makes that a guarantee (the editor's
+/// widget draws its buffer as it is, and appends a raw ESC to the cell before it).
+fn make_frame_safe(buffer: &mut Buffer) {
+    for cell in &mut buffer.content {
+        if let Some(placeholder) = safe_cell(cell.symbol()) {
+            cell.set_char(placeholder);
+        }
+    }
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
