@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 
@@ -33,6 +33,17 @@ use crate::registry::{
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
 const CHROME_ROWS: u16 = 8;
 
+/// How long a stray stderr line stays in the footer.
+const STRAY_LIFETIME: Duration = Duration::from_secs(20);
+
+/// How long a footer message stays: news briefly, what went wrong long enough to read twice.
+pub fn message_lifetime(kind: MessageKind) -> Duration {
+    match kind {
+        MessageKind::Info => Duration::from_secs(6),
+        MessageKind::Warning | MessageKind::Error => Duration::from_secs(15),
+    }
+}
+
 pub struct App {
     target: String,
     read_only: bool,
@@ -44,7 +55,11 @@ pub struct App {
     /// Where publish paths are relative to.
     cwd: PathBuf,
     integrity: Integrity,
-    message: Option<Message>,
+    /// The footer's message and when it was said; it expires (see [`message_lifetime`]).
+    message: Option<(Message, Instant)>,
+    /// The latest line written to stderr while the console ran, shown beside the message
+    /// until it expires, so a later message cannot hide it.
+    stray: Option<(String, Instant)>,
     /// Jobs sent and not answered yet, with what they do, for the spinner.
     in_flight: Vec<(Ticket, String)>,
     outbox: Vec<Job>,
@@ -67,6 +82,7 @@ impl App {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             integrity: Integrity::default(),
             message: None,
+            stray: None,
             in_flight: Vec::new(),
             outbox: Vec::new(),
             next_ticket: 1,
@@ -138,7 +154,35 @@ impl App {
     }
 
     pub fn message(&self) -> Option<&Message> {
-        self.message.as_ref()
+        self.message.as_ref().map(|(m, _)| m)
+    }
+
+    /// The latest stray stderr line, while it is shown.
+    pub fn stray(&self) -> Option<&str> {
+        self.stray.as_ref().map(|(s, _)| s.as_str())
+    }
+
+    /// Sets the footer's message; it stays until it expires or another replaces it.
+    fn say(&mut self, message: Message) {
+        self.message = Some((message, Instant::now()));
+    }
+
+    /// Forgets the messages older than their lifetime at `now`; returns whether one went.
+    pub fn expire_messages(&mut self, now: Instant) -> bool {
+        let mut gone = false;
+        if let Some((m, at)) = &self.message {
+            if now.saturating_duration_since(*at) >= message_lifetime(m.kind) {
+                self.message = None;
+                gone = true;
+            }
+        }
+        if let Some((_, at)) = &self.stray {
+            if now.saturating_duration_since(*at) >= STRAY_LIFETIME {
+                self.stray = None;
+                gone = true;
+            }
+        }
+        gone
     }
 
     pub fn should_quit(&self) -> bool {
@@ -171,14 +215,18 @@ impl App {
         })
     }
 
-    /// Advances the spinner, and sends a large document in the editor for validation once
-    /// typing paused; the loop calls it while waiting.
-    pub fn tick(&mut self) {
+    /// Advances the spinner, expires old footer messages, and sends a large document in the
+    /// editor for validation once typing paused; the loop calls it while waiting. Returns
+    /// whether the screen changed without an answer or a key (a message went).
+    pub fn tick(&mut self) -> bool {
         self.spinner = self.spinner.wrapping_add(1);
-        let due = self.editor_mut().and_then(|e| e.due(Instant::now()));
+        let now = Instant::now();
+        let changed = self.expire_messages(now);
+        let due = self.editor_mut().and_then(|e| e.due(now));
         if let Some(request) = due {
             self.dispatch(request);
         }
+        changed
     }
 
     fn editor_mut(&mut self) -> Option<&mut Editor> {
@@ -200,6 +248,18 @@ impl App {
     /// The jobs queued since the last call, for the worker.
     pub fn take_jobs(&mut self) -> Vec<Job> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// A line something wrote to stderr while the console ran (an audit-log write that
+    /// failed, a library's warning): the footer shows it instead of the screen being
+    /// scribbled over.
+    pub fn stray_output(&mut self, line: &str) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        let text = line.strip_prefix("pkgdeck: ").unwrap_or(line);
+        self.stray = Some((text.to_owned(), Instant::now()));
     }
 
     /// The worker is gone: nothing more will be answered.
@@ -251,7 +311,7 @@ impl App {
             return;
         }
         if let Some(write) = action.write().filter(|_| self.read_only) {
-            self.message = Some(Message::error(format!(
+            self.say(Message::error(format!(
                 "read-only: {write} refused (the console was opened with --read-only); \
                  nothing was changed"
             )));
@@ -302,7 +362,7 @@ impl App {
             Outcome::Request(r) => self.dispatch(r),
             Outcome::Overlay(modal) => self.modals.push(modal),
             Outcome::CloseAll => self.modals.clear(),
-            Outcome::Say(message) => self.message = Some(message),
+            Outcome::Say(message) => self.say(message),
             Outcome::All(outcomes) => {
                 for o in outcomes {
                     self.carry_out(o, from_modal);
@@ -370,14 +430,14 @@ impl App {
                 match self.verify_run(response.ticket) {
                     Some(v) => v.finish(report, elapsed),
                     None => match report {
-                        Ok(r) => self.message = Some(verify_message(&scope, &r)),
+                        Ok(r) => self.say(verify_message(&scope, &r)),
                         Err(e) => self.error(e.to_string()),
                     },
                 }
             }
             Reply::FileRead { path, text } => match text {
                 Ok(text) => {
-                    self.message = Some(Message::info(format!(
+                    self.say(Message::info(format!(
                         "editing {}: Ctrl-S reviews the publish once the document is valid",
                         path.display()
                     )));
@@ -428,7 +488,7 @@ impl App {
                 if published {
                     self.reload();
                 }
-                self.message = Some(message);
+                self.say(message);
             }
             Reply::DeletePlan { id, version, plan } => match plan {
                 // A dialog opens only over a screen: the operator may have moved on.
@@ -471,7 +531,7 @@ impl App {
             }
             Reply::Restored { path, rows } => match rows {
                 Ok(rows) => {
-                    self.message = Some(restored_message(&path, &rows));
+                    self.say(restored_message(&path, &rows));
                     self.reload();
                 }
                 Err(e) => self.error(format!("restore refused, nothing changed: {e}")),
@@ -521,7 +581,7 @@ impl App {
             Ok(b) => b,
             Err(e) => return self.error(format!("cannot hotfix {id} {version}: {e}")),
         };
-        self.message = Some(match &bumped {
+        self.say(match &bumped {
             Some(to) => Message::info(format!(
                 "hotfix of {id} {version}: manifest.version is now {to} (the next free patch \
                  version); edit, then Ctrl-S to review"
@@ -556,7 +616,7 @@ impl App {
         };
         match review {
             Ok(data) if asked => {
-                self.message = Some(Message::info(if data.overwrites() {
+                self.say(Message::info(if data.overwrites() {
                     "review: this publish OVERWRITES a stored row; y confirms, n goes back"
                 } else {
                     "review: y publishes, n goes back to the editor"
@@ -600,7 +660,7 @@ impl App {
         if r.remaining == 0 {
             text.push_str(&format!("; {id} has no versions left"));
         }
-        self.message = Some(if r.outcome.kept.is_empty() {
+        self.say(if r.outcome.kept.is_empty() {
             Message::info(text)
         } else {
             Message::warning(text)
@@ -616,14 +676,14 @@ impl App {
         self.counts = None;
         self.push(Screen::Packages(PackagesScreen::default()));
         self.dispatch(Request::Counts);
-        self.message = Some(Message::info(format!(
+        self.say(Message::info(format!(
             "connected to {name}: {}",
             self.target
         )));
     }
 
     fn error(&mut self, text: String) {
-        self.message = Some(Message {
+        self.say(Message {
             kind: MessageKind::Error,
             text,
         });
@@ -644,7 +704,7 @@ impl App {
 
     fn refresh(&mut self) {
         self.reload();
-        self.message = Some(Message::info(
+        self.say(Message::info(
             "reloading from the registry; integrity results were cleared",
         ));
     }

@@ -74,11 +74,12 @@ impl Console {
         self.flush();
     }
 
-    /// Advances the app's clock (spinner, validation of large documents) and sends what that
-    /// queued.
-    pub fn tick(&mut self) {
-        self.app.tick();
+    /// Advances the app's clock (spinner, message expiry, validation of large documents) and
+    /// sends what that queued; returns whether the screen changed.
+    pub fn tick(&mut self) -> bool {
+        let changed = self.app.tick();
         self.flush();
+        changed
     }
 
     /// Takes every answer that is ready; returns how many there were.

@@ -20,6 +20,7 @@ pub mod list;
 pub mod message;
 pub mod protocol;
 pub mod screens;
+pub mod stderr;
 pub mod theme;
 pub mod view;
 pub mod worker;
@@ -109,7 +110,7 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
     }?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut console = Console::open_in(registry, console_dirs, cwd)?;
-    let outcome = with_terminal(|terminal| event_loop(terminal, &mut console));
+    let outcome = with_terminal(|terminal, capture| event_loop(terminal, &mut console, capture));
     // Quitting with unpublished edits (Ctrl-C in the editor) keeps them: nothing typed is
     // lost silently.
     if let Some((what, text)) = console.app.unsaved_edits() {
@@ -142,6 +143,7 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Leaves raw mode and the alternate screen; safe to call more than once.
 fn restore_terminal() {
+    stderr::restore();
     let _ = disable_raw_mode();
     let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
 }
@@ -156,7 +158,7 @@ impl Drop for TerminalGuard {
 }
 
 fn with_terminal(
-    body: impl FnOnce(&mut Term) -> Result<(), ConsoleError>,
+    body: impl FnOnce(&mut Term, Option<&stderr::Capture>) -> Result<(), ConsoleError>,
 ) -> Result<(), ConsoleError> {
     install_panic_hook();
     let guard = TerminalGuard;
@@ -164,7 +166,9 @@ fn with_terminal(
     execute!(io::stdout(), EnterAlternateScreen).map_err(ConsoleError::AlternateScreen)?;
     let mut terminal =
         Terminal::new(CrosstermBackend::new(io::stdout())).map_err(ConsoleError::Backend)?;
-    let result = body(&mut terminal);
+    let capture = stderr::Capture::start();
+    let result = body(&mut terminal, capture.as_ref());
+    drop(capture);
     drop(guard);
     result
 }
@@ -183,7 +187,11 @@ fn install_panic_hook() {
     }));
 }
 
-fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), ConsoleError> {
+fn event_loop(
+    terminal: &mut Term,
+    console: &mut Console,
+    capture: Option<&stderr::Capture>,
+) -> Result<(), ConsoleError> {
     let io_err = ConsoleError::Terminal;
     let size = terminal.size().map_err(io_err)?;
     console.app.resize(size.width, size.height);
@@ -204,7 +212,13 @@ fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), ConsoleE
         if console.pump() > 0 {
             dirty = true;
         }
-        console.tick();
+        for line in capture.map(stderr::Capture::take).unwrap_or_default() {
+            console.app.stray_output(&line);
+            dirty = true;
+        }
+        if console.tick() {
+            dirty = true;
+        }
     }
     Ok(())
 }

@@ -120,15 +120,20 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         hints.extend(disabled);
     }
     frame.render_widget(Line::from(hints), hints_area);
+    let mut line = Vec::new();
     if let Some(m) = app.message() {
         let style = match m.kind {
             MessageKind::Info => theme::INFO,
             MessageKind::Warning => theme::WARNING,
             MessageKind::Error => theme::ERROR,
         };
-        frame.render_widget(
-            Line::styled(format!(" {}", printable(&m.text)), style),
-            message_area,
-        );
+        line.push(Span::styled(format!(" {}", printable(&m.text)), style));
     }
+    if let Some(stray) = app.stray() {
+        line.push(Span::styled(
+            format!(" ⚠ {}", printable(stray)),
+            theme::WARNING,
+        ));
+    }
+    frame.render_widget(Line::from(line), message_area);
 }
