@@ -380,16 +380,29 @@ impl App {
             Reply::Counts(Ok(c)) => self.counts = Some(c),
             Reply::Counts(Err(e)) => self.error(e.to_string()),
             Reply::Packages { rows, first, done } => {
-                if let Err(e) = &rows {
-                    self.error(e.to_string());
+                match &rows {
+                    Ok(rows) => {
+                        for r in rows {
+                            self.integrity.seen(&r.id, &r.version, &r.hash);
+                        }
+                    }
+                    Err(e) => self.error(e.to_string()),
                 }
                 if let Some(Screen::Packages(p)) = self.screens.first_mut() {
+                    let complete = done && rows.is_ok();
                     p.receive(rows, first, done);
+                    if complete {
+                        self.integrity.keep_packages(&p.ids());
+                    }
                 }
             }
             Reply::Versions { id, rows } => {
-                if let Err(e) = &rows {
-                    self.error(e.to_string());
+                match &rows {
+                    Ok(rows) => self.integrity.seen_versions(
+                        &id,
+                        rows.iter().map(|v| (v.version.as_str(), v.hash.as_str())),
+                    ),
+                    Err(e) => self.error(e.to_string()),
                 }
                 if let Some(s) = self.screens.iter_mut().rev().find_map(|s| match s {
                     Screen::Versions(v) if v.id() == id => Some(v),
@@ -423,9 +436,10 @@ impl App {
                 scope,
                 report,
                 elapsed,
+                rows,
             } => {
                 if let Ok(r) = &report {
-                    self.integrity.apply(&scope, r);
+                    self.integrity.apply(&scope, r, &rows);
                 }
                 match self.verify_run(response.ticket) {
                     Some(v) => v.finish(report, elapsed),
@@ -482,6 +496,13 @@ impl App {
                     },
                     Err(e) => Message::error(format!("not published: {e}")),
                 };
+                // The new row's read-back is its verify; without one, what was known is stale.
+                if let Ok(r) = &report {
+                    match &r.readback {
+                        Ok(read) => self.integrity.record(&read.verification),
+                        Err(_) => self.integrity.forget(&r.outcome.id, &r.outcome.version),
+                    }
+                }
                 if let Some(r) = review {
                     r.finish(report);
                 }
@@ -531,6 +552,9 @@ impl App {
             }
             Reply::Restored { path, rows } => match rows {
                 Ok(rows) => {
+                    for r in &rows {
+                        self.integrity.forget(&r.id, &r.version);
+                    }
                     self.say(restored_message(&path, &rows));
                     self.reload();
                 }
@@ -649,6 +673,9 @@ impl App {
         // Screens of what is gone close: a deleted version's detail, the whole package's
         // screens when no version is left.
         let deleted: Vec<String> = gone.iter().map(|v| v.to_string()).collect();
+        for v in &deleted {
+            self.integrity.forget(id, v);
+        }
         let first_gone = self.screens.iter().position(|s| match s {
             Screen::Detail(d) => d.id() == id && deleted.iter().any(|v| v == d.version()),
             Screen::Versions(v) => v.id() == id && r.remaining == 0,
@@ -705,14 +732,13 @@ impl App {
     fn refresh(&mut self) {
         self.reload();
         self.say(Message::info(
-            "reloading from the registry; integrity results were cleared",
+            "reloading from the registry; integrity results stay for rows whose hash is unchanged",
         ));
     }
 
     /// Reloads every screen and the counts: after a write, or on request. Integrity results
-    /// are forgotten, because the rows may have changed.
+    /// stay: the rows that arrive tell which of them changed (see `Integrity::seen`).
     fn reload(&mut self) {
-        self.integrity.clear();
         let loads: Vec<Request> = self.screens.iter_mut().map(Screen::load).collect();
         for load in loads {
             self.dispatch(load);

@@ -15,8 +15,8 @@ use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
     DeletePlan, DeleteReport, LoadedRecord, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishReport, PublishReview, RegistryError, Scope, VerifyProgress,
-    VerifyReport, VersionSummary,
+    Problem, PublishOptions, PublishReport, PublishReview, RegistryError, Scope, Verification,
+    VerifyProgress, VerifyReport, VersionSummary, Warning,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -142,6 +142,7 @@ impl Request {
                 scope,
                 report: Err(error),
                 elapsed: Duration::ZERO,
+                rows: Vec::new(),
             },
             Request::ReadFile { path } => Reply::FileRead {
                 path,
@@ -193,6 +194,38 @@ impl Request {
             },
         }
     }
+}
+
+/// One verified row as the console keeps it: which row, a [`fingerprint`] of the stored hash
+/// the result holds for, and what was found (nothing, for an ok row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub id: String,
+    pub version: String,
+    pub hash: u64,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Checked {
+    pub fn of(v: &Verification) -> Checked {
+        Checked {
+            id: v.id.clone(),
+            version: v.version.clone(),
+            hash: fingerprint(&v.stored_hash),
+            problems: v.problems.clone(),
+            warnings: v.warnings.clone(),
+        }
+    }
+}
+
+/// A short stand-in for a stored hash: whether a row still has the hash a result was found
+/// for, without keeping 64 characters for each of 100,000 rows.
+pub fn fingerprint(hash: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    hash.hash(&mut h);
+    h.finish()
 }
 
 /// A request with the ticket its answer will carry.
@@ -256,6 +289,8 @@ pub enum Reply {
         scope: Scope,
         report: Result<VerifyReport, JobError>,
         elapsed: Duration,
+        /// Every row checked, ok ones too, for the results kept by hash.
+        rows: Vec<Checked>,
     },
     /// The file's text, made visible (`document::visible`) for the editor.
     FileRead {

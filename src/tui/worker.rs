@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::document::{self, Validation};
-use super::protocol::{Job, JobError, Reply, Request, Response};
+use super::protocol::{Checked, Job, JobError, Reply, Request, Response};
 use crate::config::Dirs;
 use crate::connect;
 use crate::registry::Registry;
@@ -146,22 +146,28 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
         Request::Verify { scope, cancel } => {
             let started = Instant::now();
             let mut last_sent = started;
-            let report = registry.verify(&scope, &mut |progress| {
-                if cancel.load(Ordering::Relaxed) {
-                    return false;
-                }
-                if last_sent.elapsed() >= PROGRESS_EVERY {
-                    last_sent = Instant::now();
-                    let elapsed = started.elapsed();
-                    // A console that went away cancels the scan too.
-                    return send(Reply::Progress { progress, elapsed }, false);
-                }
-                true
-            });
+            let mut rows = Vec::new();
+            let report = registry.verify_rows(
+                &scope,
+                &mut |progress| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    if last_sent.elapsed() >= PROGRESS_EVERY {
+                        last_sent = Instant::now();
+                        let elapsed = started.elapsed();
+                        // A console that went away cancels the scan too.
+                        return send(Reply::Progress { progress, elapsed }, false);
+                    }
+                    true
+                },
+                &mut |v| rows.push(Checked::of(v)),
+            );
             Reply::Verified {
                 scope,
                 report: report.map_err(JobError::from),
                 elapsed: started.elapsed(),
+                rows,
             }
         }
         Request::ReadFile { path } => {

@@ -47,3 +47,75 @@ fn footer_messages_expire_news_sooner_than_errors() {
     s.console.app.expire_messages(now + Duration::from_secs(16));
     assert_eq!(footer(&s).trim(), "");
 }
+
+/// The integrity badge at the end of a package's row on the Packages screen.
+fn badge(screen: &str, id: &str) -> String {
+    crate::support::screen::row_of(screen, id)
+        .map(|l| {
+            l.trim_end_matches('│')
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .unwrap_or_else(|| panic!("no row {id}:\n{screen}"))
+}
+
+#[test]
+fn integrity_results_outlive_refreshes_and_writes_while_the_hash_holds() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use pkgdeck::registry::PublishOptions;
+
+    let mut s = session();
+    s.key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
+    s.press(&[KeyCode::Esc]);
+    let verified = s.screen();
+    for id in ["com.acme.helpdesk", "com.acme.crm", "order"] {
+        assert_eq!(badge(&verified, id), "ok", "{verified}");
+    }
+
+    // Another process overwrites crm 1.2.0 with other contents (a new hash).
+    let crm = s.registry().export("com.acme.crm", Some("1.2.0")).unwrap();
+    let changed = crm.replace("\"name\":\"CRM\"", "\"name\":\"CRM 2\"");
+    assert_ne!(crm, changed, "the export names the package: {crm}");
+    s.registry()
+        .publish(
+            &changed,
+            "other.json",
+            PublishOptions {
+                allow_overwrite: true,
+                replacing_hash: None,
+            },
+        )
+        .unwrap();
+    s.press(&[KeyCode::Char('r')]);
+    let refreshed = s.screen();
+    assert_eq!(badge(&refreshed, "com.acme.crm"), "unknown", "{refreshed}");
+    assert_eq!(badge(&refreshed, "com.acme.helpdesk"), "ok", "{refreshed}");
+    assert_eq!(badge(&refreshed, "order"), "ok", "{refreshed}");
+
+    // A write in the console: deleting helpdesk 1.0.0 leaves three versions verified ok.
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Char('G'), KeyCode::Char('d')]);
+    s.type_text("1.0.0");
+    s.press(&[KeyCode::Enter]);
+    assert_contains(
+        &s.message().1,
+        &["deleted 1 row of com.acme.helpdesk (1.0.0)"],
+    );
+    let versions = s.screen();
+    for v in ["1.1.1", "2.0.0", "1.1.0"] {
+        let row = crate::support::screen::row_of(&versions, v).unwrap_or_default();
+        assert!(
+            row.trim_end_matches('│').trim_end().ends_with("ok"),
+            "{v}: {versions}"
+        );
+    }
+    s.press(&[KeyCode::Esc, KeyCode::Esc]);
+    assert_eq!(
+        badge(&s.screen(), "com.acme.helpdesk"),
+        "ok",
+        "{}",
+        s.screen()
+    );
+}

@@ -176,6 +176,11 @@ impl PackagesScreen {
         self.rows.is_empty()
     }
 
+    /// The ids of the packages received.
+    pub fn ids(&self) -> std::collections::HashSet<&str> {
+        self.rows.iter().map(|p| p.id.as_str()).collect()
+    }
+
     pub fn selected(&self) -> Option<&PackageSummary> {
         self.list.selected_row().and_then(|r| self.rows.get(r))
     }
@@ -264,7 +269,7 @@ impl Component for PackagesScreen {
         ]);
         draw_table(frame, inner, &self.list, header, &widths, |r| {
             let p = &self.rows[r];
-            let badge = cx.integrity.package(&p.id);
+            let badge = cx.integrity.package(&p.id, p.versions);
             let name = match (&p.name, p.manifest_readable) {
                 (Some(n), _) => Cell::from(printable(n).into_owned()),
                 (None, false) => Cell::from("(manifest is not JSON)").style(theme::ERROR),

@@ -227,7 +227,7 @@ impl VersionsScreen {
                 }
                 marks.push(Span::styled("highest", theme::MARK));
             }
-            let verdict = cx.integrity.version(&self.id, &v.version);
+            let verdict = cx.integrity.version(&self.id, &v.version, &v.hash);
             let badge = verdict.as_ref().map_or(Badge::Unknown, |v| v.badge);
             let mut integrity = badge.label().to_owned();
             if let Some(v) = verdict.filter(|v| !v.codes.is_empty()) {
