@@ -15,15 +15,15 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 
-use super::component::Outcome;
+use super::component::{Jump, Outcome};
 use super::integrity::{self, Integrity};
 use super::keys::{self, Action, KeyGroup};
 use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    Confirm, ConnectionPicker, Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen,
-    TrashScreen, VerifyRun,
+    Confirm, ConnectionPicker, DetailScreen, Editor, Help, Modal, PackagesScreen, PathPrompt,
+    Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
 };
 use super::worker::WorkerError;
 use crate::registry::{
@@ -360,6 +360,7 @@ impl App {
                 self.push(screen);
             }
             Outcome::Request(r) => self.dispatch(r),
+            Outcome::Jump(to) => self.jump(to),
             Outcome::Overlay(modal) => self.modals.push(modal),
             Outcome::CloseAll => self.modals.clear(),
             Outcome::Say(message) => self.say(message),
@@ -744,6 +745,36 @@ impl App {
             self.dispatch(load);
         }
         self.dispatch(Request::Counts);
+    }
+
+    /// Opens a package's versions, or a version's detail, as if it had been reached from
+    /// the Packages screen: whatever was open above Packages closes first.
+    fn jump(&mut self, to: Jump) {
+        self.modals.clear();
+        self.screens.truncate(1);
+        let (id, version, integrity) = match &to {
+            Jump::Package(id) => (id.as_str(), None, false),
+            Jump::Version {
+                id,
+                version,
+                integrity,
+            } => (id.as_str(), Some(version.as_str()), *integrity),
+        };
+        let name = match self.screens.first_mut() {
+            Some(Screen::Packages(p)) => {
+                p.select_id(id);
+                p.package(id).and_then(|p| p.name.clone())
+            }
+            _ => None,
+        };
+        self.push(Screen::Versions(VersionsScreen::of(id, name, version)));
+        if let Some(version) = version {
+            self.push(Screen::Detail(if integrity {
+                DetailScreen::on_integrity(id, version)
+            } else {
+                DetailScreen::new(id, version)
+            }));
+        }
     }
 
     fn verify_all(&mut self) {

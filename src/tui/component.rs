@@ -34,8 +34,23 @@ pub enum Outcome {
     CloseAll,
     /// A message for the footer.
     Say(Message),
+    /// Go to a package or a version from anywhere: the stack becomes Packages › the
+    /// package's versions (› the version), whatever was open, so the breadcrumb says where.
+    Jump(Jump),
     /// Several of these, in order.
     All(Vec<Outcome>),
+}
+
+/// Where [`Outcome::Jump`] goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Jump {
+    Package(String),
+    /// A version's detail, on its Integrity tab when `integrity`.
+    Version {
+        id: String,
+        version: String,
+        integrity: bool,
+    },
 }
 
 /// The uniform shape of every screen and overlay.

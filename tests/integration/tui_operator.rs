@@ -119,3 +119,31 @@ fn integrity_results_outlive_refreshes_and_writes_while_the_hash_holds() {
         s.screen()
     );
 }
+
+#[test]
+fn a_failure_opened_from_verify_all_lands_on_its_integrity_tab_under_its_own_package() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+
+    let scratch = Scratch::new();
+    scratch.tamper();
+    let mut s = Session::in_scratch(scratch, false);
+    // Somewhere else first: the versions of crm.
+    s.type_text("/crm");
+    s.press(&[KeyCode::Enter, KeyCode::Enter]);
+    assert_contains(&s.screen(), &["Packages › com.acme.crm"]);
+    s.key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
+    s.press(&[KeyCode::Enter]);
+    let screen = s.screen();
+    assert_contains(
+        &screen,
+        &[
+            " Packages › com.acme.helpdesk › 1.0.0",
+            "Result          FAIL hash_mismatch",
+        ],
+    );
+    assert!(
+        !screen.contains("com.acme.crm ›"),
+        "no mixed breadcrumb: {screen}"
+    );
+    assert_eq!(s.console.app.screens().len(), 3);
+}

@@ -302,9 +302,17 @@ fn verify_all_shows_a_gauge_then_the_failures() {
     );
     insta::assert_snapshot!("verify_all_results", results);
 
-    // Enter opens the failed version; its badges stay on the lists.
+    // Enter opens the failed version on its Integrity tab; its badges stay on the lists.
     s.press(&[KeyCode::Enter]);
-    assert!(s.screen().contains("Packages › com.acme.helpdesk 1.0.0"));
+    assert_contains(
+        &s.screen(),
+        &[
+            "Packages › com.acme.helpdesk › 1.0.0",
+            "Result          FAIL hash_mismatch",
+        ],
+    );
+    s.press(&[KeyCode::Esc]);
+    assert_contains(&s.screen(), &["Versions of com.acme.helpdesk"]);
     s.press(&[KeyCode::Esc]);
     let packages = s.screen();
     let badge = |id: &str| {

@@ -254,6 +254,15 @@ impl DetailScreen {
         }
     }
 
+    /// The detail of a version opened on its Integrity tab (from a verify failure).
+    pub fn on_integrity(id: &str, version: &str) -> DetailScreen {
+        DetailScreen {
+            // Clamped to the last tab, Integrity, once the sections are known.
+            tab: usize::MAX,
+            ..DetailScreen::new(id, version)
+        }
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }

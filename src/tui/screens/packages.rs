@@ -176,6 +176,22 @@ impl PackagesScreen {
         self.rows.is_empty()
     }
 
+    /// Selects the package `id` (now, or once the list arrives).
+    pub fn select_id(&mut self, id: &str) {
+        match self.rows.iter().position(|p| p.id == id) {
+            Some(row) if !self.loading => {
+                self.list.clear_filter();
+                self.list.select_row(row);
+            }
+            _ => self.reselect = Some(id.to_owned()),
+        }
+    }
+
+    /// The package `id`, when the list holds it.
+    pub fn package(&self, id: &str) -> Option<&PackageSummary> {
+        self.rows.iter().find(|p| p.id == id)
+    }
+
     /// The ids of the packages received.
     pub fn ids(&self) -> std::collections::HashSet<&str> {
         self.rows.iter().map(|p| p.id.as_str()).collect()

@@ -11,9 +11,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Clear, Gauge, Paragraph, Row};
 use ratatui::Frame;
 
-use super::{centered, draw_table, DetailScreen, Screen};
+use super::{centered, draw_table};
 use crate::registry::{Problem, Verification, VerifyProgress, VerifyReport};
-use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::component::{Component, Context, Jump, Outcome};
 use crate::tui::integrity;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
@@ -252,8 +252,13 @@ impl Component for VerifyRun {
         }
         match action {
             Action::Back => Outcome::Back,
+            // A failure is about integrity: it opens on the Integrity tab.
             Action::Open => match self.list.selected_row().and_then(|r| self.flagged.get(r)) {
-                Some(v) => Outcome::Push(Screen::Detail(DetailScreen::new(&v.id, &v.version))),
+                Some(v) => Outcome::Jump(Jump::Version {
+                    id: v.id.clone(),
+                    version: v.version.clone(),
+                    integrity: true,
+                }),
                 None => Outcome::Done,
             },
             _ => Outcome::Done,

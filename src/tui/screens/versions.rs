@@ -80,19 +80,27 @@ pub struct VersionsScreen {
     sort: Sort,
     loading: bool,
     error: Option<String>,
+    /// The version to select when the rows arrive (a jump to it).
+    select: Option<String>,
 }
 
 impl VersionsScreen {
     pub fn new(package: &PackageSummary) -> VersionsScreen {
+        VersionsScreen::of(&package.id, package.name.clone(), None)
+    }
+
+    /// The versions of `id` (`name` when known), with `version` selected once they arrive.
+    pub fn of(id: &str, name: Option<String>, version: Option<&str>) -> VersionsScreen {
         VersionsScreen {
-            id: package.id.clone(),
-            name: package.name.clone(),
+            id: id.to_owned(),
+            name,
             rows: Vec::new(),
             semver: Vec::new(),
             list: ListView::default(),
             sort: Sort::Newest,
             loading: true,
             error: None,
+            select: version.map(str::to_owned),
         }
     }
 
@@ -111,7 +119,10 @@ impl VersionsScreen {
         self.loading = false;
         match rows {
             Ok(rows) => {
-                let keep = self.selected().map(|v| v.version.clone());
+                let keep = self
+                    .select
+                    .take()
+                    .or_else(|| self.selected().map(|v| v.version.clone()));
                 self.error = None;
                 self.semver = rows
                     .iter()
