@@ -105,6 +105,11 @@ impl App {
         self.read_only
     }
 
+    /// Whether the console is on a connection saved as `production = true`.
+    pub fn production(&self) -> bool {
+        false
+    }
+
     pub fn counts(&self) -> Option<(u64, u64)> {
         self.counts
     }
@@ -336,7 +341,7 @@ impl App {
             }
             Action::Trash => match self.screen() {
                 Screen::Trash(_) => Outcome::Done,
-                _ => Outcome::Push(Screen::Trash(TrashScreen::new(&self.target))),
+                _ => Outcome::Push(Box::new(Screen::Trash(TrashScreen::new(&self.target)))),
             },
             Action::Connections => Outcome::Request(Request::Connections),
             _ => self.screen_mut().component_mut().handle(action, page),
@@ -357,7 +362,7 @@ impl App {
             }
             Outcome::Push(screen) => {
                 self.modals.clear();
-                self.push(screen);
+                self.push(*screen);
             }
             Outcome::Request(r) => self.dispatch(r),
             Outcome::Jump(to) => self.jump(to),
@@ -769,11 +774,11 @@ impl App {
         };
         self.push(Screen::Versions(VersionsScreen::of(id, name, version)));
         if let Some(version) = version {
-            self.push(Screen::Detail(if integrity {
+            self.push(Screen::Detail(Box::new(if integrity {
                 DetailScreen::on_integrity(id, version)
             } else {
                 DetailScreen::new(id, version)
-            }));
+            })));
         }
     }
 

@@ -25,7 +25,7 @@ pub enum Outcome {
     /// Leave this screen, or close this overlay.
     Back,
     /// Open a screen on top (an overlay that asks this closes first).
-    Push(Screen),
+    Push(Box<Screen>),
     /// Ask the registry.
     Request(Request),
     /// Open an overlay on top of the open ones.

@@ -11,6 +11,12 @@ pub const READ_ONLY: Style = Style::new()
     .bg(Color::Yellow)
     .add_modifier(Modifier::BOLD);
 pub const READ_WRITE: Style = Style::new().fg(Color::Black).bg(Color::Green);
+/// A production connection: loud, like k9s's production skin.
+pub const PRODUCTION: Style = Style::new()
+    .fg(Color::White)
+    .bg(Color::Red)
+    .add_modifier(Modifier::BOLD.union(Modifier::REVERSED));
+pub const HEADER_PRODUCTION: Style = Style::new().fg(Color::White).bg(Color::Red);
 pub const COLUMN_HEADER: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
 pub const SELECTED: Style = Style::new()
     .fg(Color::Black)

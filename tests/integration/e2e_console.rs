@@ -110,7 +110,10 @@ fn hostile_names_cannot_retitle_or_clear_the_terminal() {
     let scratch = Scratch::new();
     scratch.publish_hostile();
     let t = Tmux::console(&scratch);
-    let screen = t.wait_for("␛");
+    // The whole list, not a frame still being written.
+    let screen = t.wait_until("the hostile row and the last one", |s| {
+        s.contains("␛") && s.contains("com.acme.crm")
+    });
     assert_contains(&screen, &["Evil ␛]0;PWNED␇ ␛[2J name"]);
     assert!(
         screen.contains("com.acme.crm") && screen.contains("com.acme.helpdesk"),

@@ -26,6 +26,7 @@ mod concurrent_writers;
 
 // The console drawn into a TestBackend, driven through its key handling: reading, writing,
 // and what an operator relies on all day.
+mod tui_layout;
 mod tui_operator;
 mod tui_screens;
 mod tui_writes;

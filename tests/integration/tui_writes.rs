@@ -478,7 +478,7 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
     s.press(&[KeyCode::Char('t')]);
     let listed = s.screen();
     assert_eq!(
-        listed.lines().filter(|l| l.contains("  delete  ")).count(),
+        listed.lines().filter(|l| l.contains(" delete ")).count(),
         2,
         "two trash files: {listed}"
     );

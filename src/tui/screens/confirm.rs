@@ -13,6 +13,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::centered;
+use super::layout::title;
 use crate::registry::trash::TrashEntry;
 use crate::registry::DeletePlan;
 use crate::tui::component::{Component, Context, Outcome};
@@ -362,7 +363,7 @@ impl Component for Confirm {
         let popup = centered(area, width, height as u16 + 2);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
-            .title(Line::styled(self.title.clone(), theme::WARNING))
+            .title(Line::styled(title(&self.title, "", width), theme::WARNING))
             .border_style(theme::WARNING)
             .padding(Padding::horizontal(1))
             .style(theme::POPUP);

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 
 use crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::{centered, draw_table};
+use super::layout::{cut_middle, ESSENTIAL};
+use super::{centered, draw_table, Column, Field};
 use crate::connect::{Connections, SavedConnection};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -34,6 +35,13 @@ const KEYS: KeyGroup = KeyGroup {
         keys::close("close, staying on the current connection"),
     ],
 };
+
+/// The connection's name is never dropped; the token column goes first.
+const COLUMNS: [Column; 3] = [
+    Column::flexible("NAME", 8, 18, ESSENTIAL, false),
+    Column::flexible("TARGET", 12, 40, 5, true),
+    Column::flexible("TOKEN", 8, 20, 2, false),
+];
 
 pub struct ConnectionPicker {
     current: String,
@@ -108,7 +116,10 @@ impl Component for ConnectionPicker {
             .title_bottom(Line::styled(
                 format!(
                     " saved in {} ",
-                    printable(&self.config_file.display().to_string())
+                    cut_middle(
+                        &printable(&self.config_file.display().to_string()),
+                        usize::from(popup.width.saturating_sub(14)),
+                    )
                 ),
                 theme::DIM,
             ))
@@ -117,35 +128,32 @@ impl Component for ConnectionPicker {
         frame.render_widget(block, popup);
         let [table_area, note_area] =
             Layout::vertical([Constraint::Length(rows + 1), Constraint::Min(0)]).areas(inner);
-        let widths = [
-            Constraint::Length(18),
-            Constraint::Fill(3),
-            Constraint::Fill(1),
-        ];
-        let header = Row::new(["NAME", "TARGET", "TOKEN"]);
-        draw_table(frame, table_area, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             if r == 0 {
-                return Row::new(vec![
-                    Cell::from("current").style(theme::MARK),
-                    Cell::from(printable(&self.current).into_owned()),
-                    Cell::from("(this session)").style(theme::DIM),
-                ]);
+                return vec![
+                    Field::styled("current", theme::MARK),
+                    Field::new(printable(&self.current)),
+                    Field::styled("(this session)", theme::DIM),
+                ];
             }
             let s = &self.saved[r - 1];
-            let mut name = vec![Span::raw(printable(&s.name).into_owned())];
+            let mut name = printable(&s.name).into_owned();
             if s.target == self.current {
-                name.push(Span::styled(" (current)", theme::MARK));
+                name.push_str(" (current)");
             }
-            Row::new(vec![
-                Cell::from(Line::from(name)),
-                Cell::from(printable(&s.target).into_owned()),
-                Cell::from(match &s.token_env {
-                    Some(var) => format!("from ${}", printable(var)),
-                    None => "-".into(),
-                })
-                .style(theme::DIM),
-            ])
-        });
+            vec![
+                Field::new(name),
+                Field::new(printable(&s.target)),
+                Field::styled(
+                    match &s.token_env {
+                        Some(var) => format!("from ${}", printable(var)),
+                        None => "-".into(),
+                    },
+                    theme::DIM,
+                ),
+            ]
+        };
+        draw_table(frame, table_area, &self.list, &COLUMNS, row, |_| None);
         let text = match (&self.error, self.saved.is_empty()) {
             (Some(e), _) => Line::styled(format!(" {}", printable(e)), theme::ERROR),
             (None, true) => Line::styled(
@@ -155,6 +163,9 @@ impl Component for ConnectionPicker {
             ),
             (None, false) => Line::raw(""),
         };
-        frame.render_widget(Paragraph::new(text), note_area);
+        frame.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+            note_area,
+        );
     }
 }

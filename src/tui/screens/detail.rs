@@ -2,12 +2,15 @@
 //! by name and label beside the selected item's coloured JSON) and one for integrity (stored
 //! vs computed hash, identity and canonical-form checks, from `registry::verify_record`).
 
+use std::cell::RefCell;
+
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Tabs};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use super::{draw_empty, draw_table, list_block, placeholder};
+use super::layout::{cut, draw_tabs, fit_line, ESSENTIAL};
+use super::{draw_empty, draw_table, list_block, placeholder, Column, Field};
 use crate::registry::canonical::JsValue;
 use crate::registry::diff::{section_items, section_names};
 use crate::registry::LoadedRecord;
@@ -21,6 +24,7 @@ use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
 use crossterm::event::KeyCode;
+use unicode_width::UnicodeWidthStr;
 
 const MOVE: KeyGroup = KeyGroup {
     title: "Move",
@@ -120,6 +124,12 @@ const KEYS: KeyGroup = KeyGroup {
         keys::BACK,
     ],
 };
+
+/// An item's name is never dropped; its label goes when the list is narrow.
+const ITEM_COLUMNS: [Column; 2] = [
+    Column::flexible("NAME", 8, 16, ESSENTIAL, true),
+    Column::flexible("LABEL", 6, 12, 1, true),
+];
 
 /// One item of a metadata section.
 struct Item {
@@ -238,6 +248,8 @@ pub struct DetailScreen {
     tab: usize,
     manifest_scroll: usize,
     integrity_scroll: usize,
+    /// Where each tab title was drawn (x range, tab), for the mouse.
+    tab_hits: RefCell<Vec<(u16, u16, usize)>>,
 }
 
 impl DetailScreen {
@@ -251,6 +263,7 @@ impl DetailScreen {
             tab: 0,
             manifest_scroll: 0,
             integrity_scroll: 0,
+            tab_hits: RefCell::default(),
         }
     }
 
@@ -323,23 +336,17 @@ impl DetailScreen {
         }
     }
 
-    fn tab_titles(&self) -> Vec<Line<'static>> {
-        let mut titles = vec![Line::raw(" Manifest ")];
+    fn tab_titles(&self) -> Vec<String> {
+        let mut titles = vec![" Manifest ".to_owned()];
         match &self.content {
-            Some(c) => titles.extend(c.sections.iter().map(|s| {
-                Line::raw(format!(
-                    " {} ({}) ",
-                    printable(&capitalized(&s.name)),
-                    s.items.len()
-                ))
-            })),
-            None => titles.extend(
-                SECTIONS
+            Some(c) => titles.extend(
+                c.sections
                     .iter()
-                    .map(|s| Line::raw(format!(" {} ", capitalized(s)))),
+                    .map(|s| format!(" {} ({}) ", printable(&capitalized(&s.name)), s.items.len())),
             ),
+            None => titles.extend(SECTIONS.iter().map(|s| format!(" {} ", capitalized(s)))),
         }
-        titles.push(Line::raw(" Integrity "));
+        titles.push(" Integrity ".to_owned());
         titles
     }
 
@@ -390,6 +397,7 @@ impl DetailScreen {
             format!("{} ({})", printable(&capitalized(&s.name)), s.items.len()),
             None,
             &s.list,
+            left.width,
         );
         let inner = block.inner(left);
         frame.render_widget(block, left);
@@ -409,33 +417,28 @@ impl DetailScreen {
                 "no item matches the filter",
             );
         } else {
-            let widths = [Constraint::Fill(1), Constraint::Fill(1)];
-            let header = Row::new(["NAME", "LABEL"]);
-            draw_table(frame, inner, &s.list, header, &widths, |r| {
+            let row = |r: usize| {
                 let item = &s.items[r];
-                Row::new(vec![
-                    Cell::from(printable(&item.name).into_owned()),
-                    Cell::from(printable(item.label.as_deref().unwrap_or("")).into_owned()),
-                ])
-            });
+                vec![
+                    Field::new(printable(&item.name)),
+                    Field::new(printable(item.label.as_deref().unwrap_or(""))),
+                ]
+            };
+            draw_table(frame, inner, &s.list, &ITEM_COLUMNS, row, |_| None);
         }
         let Some((_, item)) = s.selected() else {
             frame.render_widget(Block::bordered(), right);
             return;
         };
         let scroll = s.scroll();
+        let position = format!(" line {} of {} ", scroll + 1, item.lines.len());
+        let room = usize::from(right.width).saturating_sub(position.width() + 5);
         let block = Block::bordered()
             .title(Line::styled(
-                format!(" {} ", printable(&item.name)),
+                format!(" {} ", cut(&printable(&item.name), room)),
                 theme::TITLE,
             ))
-            .title(
-                Line::styled(
-                    format!(" line {} of {} ", scroll + 1, item.lines.len()),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
+            .title(Line::styled(position, theme::DIM).right_aligned());
         let inner = block.inner(right);
         frame.render_widget(block, right);
         draw_lines(frame, inner, &item.lines, scroll);
@@ -450,10 +453,17 @@ impl DetailScreen {
 }
 
 /// Draws the lines from `scroll` on, cloning only those that fit.
+/// Draws the lines from `scroll` on, cloning only those that fit; a line wider than the
+/// area is cut with `…`.
 fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line<'static>], scroll: usize) {
     let start = scroll.min(lines.len().saturating_sub(area.height as usize));
     let end = (start + area.height as usize).min(lines.len());
-    frame.render_widget(Paragraph::new(Text::from(lines[start..end].to_vec())), area);
+    let width = usize::from(area.width);
+    let shown: Vec<Line> = lines[start..end]
+        .iter()
+        .map(|l| fit_line(l, width))
+        .collect();
+    frame.render_widget(Paragraph::new(Text::from(shown)), area);
 }
 
 fn capitalized(s: &str) -> String {
@@ -650,15 +660,8 @@ impl Component for DetailScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let [tabs_area, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-        frame.render_widget(
-            Tabs::new(self.tab_titles())
-                .select(self.tab)
-                .style(theme::TAB)
-                .highlight_style(theme::TAB_SELECTED)
-                .divider("│")
-                .padding("", ""),
-            tabs_area,
-        );
+        let active = self.tab.min(self.tab_count() - 1);
+        draw_tabs(frame, tabs_area, &self.tab_titles(), active, &self.tab_hits);
         let Some(content) = &self.content else {
             let text = Text::from(vec![
                 Line::raw(""),

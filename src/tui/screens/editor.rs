@@ -18,6 +18,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 use tui_textarea::{CursorMove, TextArea};
 
+use super::layout::{fit_lines, title};
 use super::{Confirm, Modal};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::count;
@@ -27,6 +28,7 @@ use crate::tui::message::Message;
 use crate::tui::protocol::Request;
 use crate::tui::theme;
 use crate::untrusted::printable;
+use unicode_width::UnicodeWidthStr;
 
 const KEYS: KeyGroup = KeyGroup {
     title: "Editor",
@@ -399,20 +401,24 @@ impl Component for Editor {
                 .areas(area);
         frame.render_widget(Clear, area);
         let (row, col) = self.textarea.cursor();
+        let position = format!(
+            " Ln {}, Col {}{} ",
+            row + 1,
+            col + 1,
+            if self.modified() { " · modified" } else { "" }
+        );
+        // On a narrow terminal the document's name matters more than the cursor position.
+        let position = if self.title().width() + position.width() + 3 > usize::from(area.width) {
+            String::new()
+        } else {
+            position
+        };
         let block = Block::bordered()
-            .title(Line::styled(self.title(), theme::TITLE))
-            .title(
-                Line::styled(
-                    format!(
-                        " Ln {}, Col {}{} ",
-                        row + 1,
-                        col + 1,
-                        if self.modified() { " · modified" } else { "" }
-                    ),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
+            .title(Line::styled(
+                title(&self.title(), &position, area.width),
+                theme::TITLE,
+            ))
+            .title(Line::styled(position, theme::DIM).right_aligned());
         let inner = block.inner(text_area);
         frame.render_widget(block, text_area);
         frame.render_widget(&self.textarea, inner);
@@ -424,8 +430,9 @@ impl Component for Editor {
                 theme::DIM,
             ));
         }
+        let width = usize::from(report_area.width.saturating_sub(2));
         frame.render_widget(
-            Paragraph::new(Text::from(lines[..shown].to_vec())).block(report),
+            Paragraph::new(Text::from(fit_lines(&lines[..shown], width))).block(report),
             report_area,
         );
     }

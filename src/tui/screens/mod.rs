@@ -11,6 +11,7 @@ pub mod connections;
 pub mod detail;
 pub mod editor;
 pub mod help;
+pub mod layout;
 pub mod packages;
 pub mod prompt;
 pub mod review;
@@ -20,8 +21,9 @@ pub mod versions;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Text};
-use ratatui::widgets::{Block, HighlightSpacing, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 
 use super::component::Component;
 use super::keys::Action;
@@ -34,6 +36,7 @@ pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
 pub use editor::Editor;
 pub use help::Help;
+pub use layout::{draw_table, Column, Field};
 pub use packages::PackagesScreen;
 pub use prompt::PathPrompt;
 pub use review::Review;
@@ -45,7 +48,7 @@ pub use versions::VersionsScreen;
 pub enum Screen {
     Packages(PackagesScreen),
     Versions(VersionsScreen),
-    Detail(DetailScreen),
+    Detail(Box<DetailScreen>),
     Trash(TrashScreen),
 }
 
@@ -54,7 +57,7 @@ impl Screen {
         match self {
             Screen::Packages(s) => s,
             Screen::Versions(s) => s,
-            Screen::Detail(s) => s,
+            Screen::Detail(s) => s.as_ref(),
             Screen::Trash(s) => s,
         }
     }
@@ -63,7 +66,7 @@ impl Screen {
         match self {
             Screen::Packages(s) => s,
             Screen::Versions(s) => s,
-            Screen::Detail(s) => s,
+            Screen::Detail(s) => s.as_mut(),
             Screen::Trash(s) => s,
         }
     }
@@ -149,11 +152,18 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     cell
 }
 
-/// The bordered frame of a list: title, sort order, and the filter line when there is one.
-pub fn list_block<'a>(title: String, sort: Option<&str>, list: &ListView) -> Block<'a> {
-    let mut block = Block::bordered().title(Line::styled(format!(" {title} "), theme::TITLE));
+/// The bordered frame of a list `width` cells wide: title (cut with `…` so the sort order
+/// still shows), sort order, and the filter line when there is one.
+pub fn list_block<'a>(title: String, sort: Option<&str>, list: &ListView, width: u16) -> Block<'a> {
+    let sort = sort.map(|s| format!(" sort: {s} "));
+    let sort_width = sort.as_ref().map_or(0, |s| s.width() + 1);
+    let room = usize::from(width).saturating_sub(4 + sort_width);
+    let mut block = Block::bordered().title(Line::styled(
+        format!(" {} ", layout::cut(&title, room)),
+        theme::TITLE,
+    ));
     if let Some(sort) = sort {
-        block = block.title(Line::styled(format!(" sort: {sort} "), theme::DIM).right_aligned());
+        block = block.title(Line::styled(sort, theme::DIM).right_aligned());
     }
     if list.editing() {
         block = block.title_bottom(Line::styled(
@@ -205,27 +215,6 @@ pub fn list_action(list: &mut ListView, action: Action, page: usize) -> bool {
         return true;
     }
     false
-}
-
-/// Draws the rows of `list` that fit in `area` under `header`, the selected one marked;
-/// `row` builds the row for a row index, and is called for the visible rows only.
-pub fn draw_table<'a>(
-    frame: &mut Frame,
-    area: Rect,
-    list: &ListView,
-    header: Row<'a>,
-    widths: &[Constraint],
-    row: impl Fn(usize) -> Row<'a>,
-) {
-    let (start, window) = list.window(area.height.saturating_sub(1) as usize);
-    let rows: Vec<Row> = window.iter().map(|&r| row(r as usize)).collect();
-    let mut state = TableState::default().with_selected(list.selected().checked_sub(start));
-    let table = Table::new(rows, widths.iter().copied())
-        .header(header.style(theme::COLUMN_HEADER))
-        .row_highlight_style(theme::SELECTED)
-        .highlight_symbol("▶ ")
-        .highlight_spacing(HighlightSpacing::Always);
-    frame.render_stateful_widget(table, area, &mut state);
 }
 
 /// Draws why a list shows no rows: still loading, the error, nothing there (`nothing`), or

@@ -3,12 +3,13 @@
 
 use std::cmp::Ordering;
 
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::{Cell, Row};
+use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use super::{draw_list_frame, draw_table, list_action, list_block, Screen, VersionsScreen};
+use super::layout::ESSENTIAL;
+use super::{
+    draw_list_frame, draw_table, list_action, list_block, Column, Field, Screen, VersionsScreen,
+};
 use crate::registry::{PackageSummary, Scope};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -34,6 +35,18 @@ const KEYS: KeyGroup = KeyGroup {
         keys::CLEAR_FILTER,
     ],
 };
+
+/// The ID and the latest version are never dropped; when space is short CREATED goes first,
+/// then TYPE, then the version count.
+const COLUMNS: [Column; 7] = [
+    Column::flexible("ID", 20, 28, ESSENTIAL, true),
+    Column::flexible("NAME", 12, 24, 5, true),
+    Column::flexible("LATEST", 10, 12, ESSENTIAL, false),
+    Column::flexible("TYPE", 7, 9, 2, false),
+    Column::fixed("VERSIONS", 8, 3).right_aligned(),
+    Column::fixed("CREATED", 19, 1),
+    Column::flexible("INTEGRITY", 7, 9, 6, false),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sort {
@@ -213,7 +226,7 @@ impl Component for PackagesScreen {
         }
         match action {
             Action::Open => match self.selected() {
-                Some(p) => Outcome::Push(Screen::Versions(VersionsScreen::new(p))),
+                Some(p) => Outcome::Push(Box::new(Screen::Versions(VersionsScreen::new(p)))),
                 None => Outcome::Done,
             },
             Action::Sort => {
@@ -253,6 +266,7 @@ impl Component for PackagesScreen {
             format!("Packages ({})", self.rows.len()),
             Some(self.sort.label()),
             &self.list,
+            area.width,
         );
         let Some(inner) = draw_list_frame(
             frame,
@@ -265,41 +279,24 @@ impl Component for PackagesScreen {
         ) else {
             return;
         };
-        let widths = [
-            Constraint::Fill(3),
-            Constraint::Fill(3),
-            Constraint::Length(12),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Length(19),
-            Constraint::Length(9),
-        ];
-        let header = Row::new([
-            "ID",
-            "NAME",
-            "LATEST",
-            "TYPE",
-            "VERSIONS",
-            "CREATED",
-            "INTEGRITY",
-        ]);
-        draw_table(frame, inner, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             let p = &self.rows[r];
             let badge = cx.integrity.package(&p.id, p.versions);
             let name = match (&p.name, p.manifest_readable) {
-                (Some(n), _) => Cell::from(printable(n).into_owned()),
-                (None, false) => Cell::from("(manifest is not JSON)").style(theme::ERROR),
-                (None, true) => Cell::from("-").style(theme::DIM),
+                (Some(n), _) => Field::new(printable(n)),
+                (None, false) => Field::styled("(manifest is not JSON)", theme::ERROR),
+                (None, true) => Field::styled("-", theme::DIM),
             };
-            Row::new(vec![
-                Cell::from(printable(&p.id).into_owned()),
+            vec![
+                Field::new(printable(&p.id)),
                 name,
-                Cell::from(printable(&p.version).into_owned()),
-                Cell::from(printable(p.kind.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(Line::from(p.versions.to_string()).right_aligned()),
-                Cell::from(printable(p.created_at.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(badge.label()).style(theme::badge(badge)),
-            ])
-        });
+                Field::new(printable(&p.version)),
+                Field::new(printable(p.kind.as_deref().unwrap_or("-"))),
+                Field::new(p.versions.to_string()),
+                Field::new(printable(p.created_at.as_deref().unwrap_or("-"))),
+                Field::styled(badge.label(), theme::badge(badge)),
+            ]
+        };
+        draw_table(frame, inner, &self.list, &COLUMNS, row, |_| None);
     }
 }

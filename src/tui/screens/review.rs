@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
+use super::layout::{fit_lines, title};
 use crate::registry::diff::text_diff;
 use crate::registry::PackageDiff;
 use crate::registry::{PublishReport, PublishReview};
@@ -506,27 +507,26 @@ impl Component for Review {
         frame.render_widget(Clear, area);
         let visible = area.height.saturating_sub(2) as usize;
         let scroll = self.scroll.min(lines.len().saturating_sub(visible));
-        let mut block = Block::bordered().title(Line::styled(
-            format!(
-                " Review: {} {} ",
-                printable(&self.data.prepared.id),
-                printable(&self.data.prepared.version)
-            ),
-            theme::TITLE,
-        ));
-        if lines.len() > visible {
-            block = block.title(
-                Line::styled(
-                    format!(" line {} of {} ", scroll + 1, lines.len()),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
-        }
+        let position = if lines.len() > visible {
+            format!(" line {} of {} ", scroll + 1, lines.len())
+        } else {
+            String::new()
+        };
+        let name = format!(
+            " Review: {} {} ",
+            printable(&self.data.prepared.id),
+            printable(&self.data.prepared.version)
+        );
+        let block = Block::bordered()
+            .title(Line::styled(
+                title(&name, &position, area.width),
+                theme::TITLE,
+            ))
+            .title(Line::styled(position, theme::DIM).right_aligned());
+        let end = (scroll + visible).min(lines.len());
+        let width = usize::from(area.width.saturating_sub(2));
         frame.render_widget(
-            Paragraph::new(Text::from(lines))
-                .block(block)
-                .scroll((scroll as u16, 0)),
+            Paragraph::new(Text::from(fit_lines(&lines[scroll..end], width))).block(block),
             area,
         );
     }

@@ -6,11 +6,14 @@
 use std::cmp::Ordering;
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
-use super::{draw_list_frame, draw_table, list_action, list_block, DetailScreen, Screen};
+use super::layout::{cut, ESSENTIAL};
+use super::{
+    draw_list_frame, draw_table, list_action, list_block, Column, DetailScreen, Field, Screen,
+};
 use crate::registry::{PackageSummary, Scope, VersionSummary};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::Badge;
@@ -39,6 +42,17 @@ const KEYS: KeyGroup = KeyGroup {
         keys::DELETE_ALL,
     ],
 };
+
+/// The version is never dropped; when space is short UPDATED goes first, then the short
+/// hash, then CREATED. Timestamps are dropped whole rather than cut.
+const COLUMNS: [Column; 6] = [
+    Column::flexible("VERSION", 8, 14, ESSENTIAL, false),
+    Column::flexible("MARKS", 7, 15, 5, false),
+    Column::fixed("CREATED", 19, 4),
+    Column::fixed("UPDATED", 19, 2),
+    Column::fixed("HASH", 12, 3),
+    Column::flexible("INTEGRITY", 7, 9, 6, true),
+];
 
 /// Lines the publication chart takes, borders included.
 const CHART_HEIGHT: u16 = 6;
@@ -177,7 +191,7 @@ impl VersionsScreen {
     }
 
     /// The warning when the version served as latest is not the highest one.
-    fn pitfall(&self) -> Option<Line<'static>> {
+    fn pitfall(&self) -> Option<String> {
         let (latest, highest) = (self.latest()?, self.highest()?);
         if latest == highest || self.semver[latest] == self.semver[highest] {
             return None;
@@ -186,12 +200,9 @@ impl VersionsScreen {
             printable(&self.rows[latest].version).into_owned(),
             printable(&self.rows[highest].version).into_owned(),
         );
-        Some(Line::styled(
-            format!(
-                " ⚠ latest is {l} (inserted last) but the highest version is {h}: \
-                 clients asking for the latest get {l}, not {h}"
-            ),
-            theme::WARNING,
+        Some(format!(
+            " ⚠ latest is {l} (inserted last) but the highest version is {h}: \
+             clients asking for the latest get {l}, not {h}"
         ))
     }
 
@@ -204,6 +215,7 @@ impl VersionsScreen {
             format!("{title} · {}", self.rows.len()),
             Some(self.sort.label()),
             &self.list,
+            area.width,
         );
         let Some(inner) = draw_list_frame(
             frame,
@@ -217,26 +229,14 @@ impl VersionsScreen {
             return;
         };
         let (latest, highest) = (self.latest(), self.highest());
-        let widths = [
-            Constraint::Length(14),
-            Constraint::Length(15),
-            Constraint::Length(20),
-            Constraint::Length(20),
-            Constraint::Length(13),
-            Constraint::Fill(1),
-        ];
-        let header = Row::new(["VERSION", "", "CREATED", "UPDATED", "HASH", "INTEGRITY"]);
-        draw_table(frame, inner, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             let v = &self.rows[r];
             let mut marks = Vec::new();
             if Some(r) == latest {
-                marks.push(Span::styled("latest", theme::MARK));
+                marks.push("latest");
             }
             if Some(r) == highest {
-                if !marks.is_empty() {
-                    marks.push(Span::raw(" "));
-                }
-                marks.push(Span::styled("highest", theme::MARK));
+                marks.push("highest");
             }
             let verdict = cx.integrity.version(&self.id, &v.version, &v.hash);
             let badge = verdict.as_ref().map_or(Badge::Unknown, |v| v.badge);
@@ -244,15 +244,16 @@ impl VersionsScreen {
             if let Some(v) = verdict.filter(|v| !v.codes.is_empty()) {
                 integrity = format!("{integrity} {}", v.codes.join(","));
             }
-            Row::new(vec![
-                Cell::from(printable(&v.version).into_owned()),
-                Cell::from(Line::from(marks)),
-                Cell::from(printable(v.created_at.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(printable(v.updated_at.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(printable(v.hash.get(..12).unwrap_or(&v.hash)).into_owned()),
-                Cell::from(integrity).style(theme::badge(badge)),
-            ])
-        });
+            vec![
+                Field::new(printable(&v.version)),
+                Field::styled(marks.join(" "), theme::MARK),
+                Field::new(printable(v.created_at.as_deref().unwrap_or("-"))),
+                Field::new(printable(v.updated_at.as_deref().unwrap_or("-"))),
+                Field::new(printable(v.hash.get(..12).unwrap_or(&v.hash))),
+                Field::styled(integrity, theme::badge(badge)),
+            ]
+        };
+        draw_table(frame, inner, &self.list, &COLUMNS, row, |_| None);
     }
 
     fn draw_chart(&self, frame: &mut Frame, area: Rect) {
@@ -315,7 +316,9 @@ impl Component for VersionsScreen {
         }
         match action {
             Action::Open => match self.selected() {
-                Some(v) => Outcome::Push(Screen::Detail(DetailScreen::new(&self.id, &v.version))),
+                Some(v) => Outcome::Push(Box::new(Screen::Detail(Box::new(DetailScreen::new(
+                    &self.id, &v.version,
+                ))))),
                 None => Outcome::Done,
             },
             Action::Back if self.list.clear_filter() => Outcome::Done,
@@ -364,17 +367,26 @@ impl Component for VersionsScreen {
 
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context) {
         let warning = self.pitfall();
+        // On a short terminal the rows matter more than the chart.
+        let chart = if area.height >= CHART_HEIGHT * 3 {
+            CHART_HEIGHT
+        } else {
+            0
+        };
         let [warn_area, table_area, chart_area] = Layout::vertical([
             Constraint::Length(u16::from(warning.is_some())),
             Constraint::Min(4),
-            Constraint::Length(CHART_HEIGHT),
+            Constraint::Length(chart),
         ])
         .areas(area);
         if let Some(w) = warning {
-            frame.render_widget(Paragraph::new(w), warn_area);
+            let shown = cut(&w, usize::from(warn_area.width));
+            frame.render_widget(Line::styled(shown, theme::WARNING), warn_area);
         }
         self.draw_table(frame, table_area, cx);
-        self.draw_chart(frame, chart_area);
+        if chart > 0 {
+            self.draw_chart(frame, chart_area);
+        }
     }
 }
 
