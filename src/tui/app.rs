@@ -347,6 +347,10 @@ impl App {
             _ => self.screen_mut().component_mut().handle(action, page),
         };
         self.carry_out(outcome, false);
+        // A sort by integrity needs what is known now.
+        if matches!(action, Action::Sort | Action::ReverseSort) {
+            self.integrity_changed();
+        }
     }
 
     fn carry_out(&mut self, outcome: Outcome, from_modal: bool) {
@@ -379,6 +383,23 @@ impl App {
 
     /// Takes one answer from the worker.
     pub fn apply(&mut self, response: Response) {
+        let integrity_news = matches!(
+            response.reply,
+            Reply::Packages { done: true, .. }
+                | Reply::Versions { .. }
+                | Reply::Record { .. }
+                | Reply::Verified { .. }
+                | Reply::Published { .. }
+                | Reply::Deleted { .. }
+                | Reply::Restored { .. }
+        );
+        self.apply_reply(response);
+        if integrity_news {
+            self.integrity_changed();
+        }
+    }
+
+    fn apply_reply(&mut self, response: Response) {
         if response.last {
             self.in_flight.retain(|(t, _)| *t != response.ticket);
         }
@@ -584,6 +605,14 @@ impl App {
                     self.target
                 )),
             },
+        }
+    }
+
+    /// Lets every screen see what is known about integrity now (a list sorted failures first
+    /// sorts again).
+    fn integrity_changed(&mut self) {
+        for screen in &mut self.screens {
+            screen.component_mut().integrity_changed(&self.integrity);
         }
     }
 

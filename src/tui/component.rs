@@ -74,4 +74,7 @@ pub trait Component {
     fn list(&self) -> Option<&ListView> {
         None
     }
+    /// What is known about integrity changed (a verify, a refresh): a list sorted by it
+    /// sorts again.
+    fn integrity_changed(&mut self, _integrity: &Integrity) {}
 }

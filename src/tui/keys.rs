@@ -21,6 +21,8 @@ pub enum Action {
     Back,
     Filter,
     Sort,
+    /// Reverse the sort order.
+    ReverseSort,
     Refresh,
     Verify,
     VerifyAll,
@@ -320,9 +322,16 @@ pub const FILTER: Binding = bind(
 pub const SORT: Binding = bind(
     &[Key::Char('s')],
     "s",
-    "next sort order",
+    "next sort order (failures first is one of them)",
     Some("s sort"),
     Action::Sort,
+);
+pub const REVERSE_SORT: Binding = bind(
+    &[Key::Char('S')],
+    "S",
+    "reverse the sort order",
+    None,
+    Action::ReverseSort,
 );
 
 pub const HOTFIX: Binding = bind(

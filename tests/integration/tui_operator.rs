@@ -147,3 +147,56 @@ fn a_failure_opened_from_verify_all_lands_on_its_integrity_tab_under_its_own_pac
     );
     assert_eq!(s.console.app.screens().len(), 3);
 }
+
+#[test]
+fn shift_s_reverses_the_sort_and_failures_can_come_first() {
+    use crate::support::screen::first_column;
+    use crossterm::event::{KeyEvent, KeyModifiers};
+
+    let scratch = Scratch::new();
+    scratch.tamper(); // helpdesk 1.0.0
+    let db = rusqlite::Connection::open(&scratch.db).unwrap();
+    db.execute(
+        "UPDATE sys_packages SET metadata = '{\"objects\":[]}' WHERE id = 'com.acme.crm'",
+        [],
+    )
+    .unwrap();
+    let mut s = Session::in_scratch(scratch, false);
+    let newest = first_column(&s.screen())[1..].to_vec();
+    assert_eq!(newest.last().map(String::as_str), Some("com.acme.crm"));
+
+    s.key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
+    let reversed = s.screen();
+    assert_contains(&reversed, &["sort: newest (reversed)"]);
+    let mut expected = newest.clone();
+    expected.reverse();
+    assert_eq!(first_column(&reversed)[1..], expected, "{reversed}");
+    s.key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
+
+    s.key(KeyEvent::new(KeyCode::Char('V'), KeyModifiers::SHIFT));
+    s.press(&[KeyCode::Esc]);
+    for _ in 0..5 {
+        s.press(&[KeyCode::Char('s')]);
+    }
+    let failures = s.screen();
+    assert_contains(&failures, &["sort: failures first"]);
+    let ids = first_column(&failures)[1..].to_vec();
+    assert_eq!(
+        ids[..2],
+        ["com.acme.helpdesk", "com.acme.crm"],
+        "the failed packages first, in registry order: {failures}"
+    );
+    s.key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
+    let ids = first_column(&s.screen())[1..].to_vec();
+    assert_eq!(ids[ids.len() - 2..], ["com.acme.crm", "com.acme.helpdesk"]);
+
+    // Versions: the failed 1.0.0 (the oldest) comes first.
+    s.key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
+    s.press(&[KeyCode::Char('g'), KeyCode::Enter]);
+    for _ in 0..3 {
+        s.press(&[KeyCode::Char('s')]);
+    }
+    let versions = s.screen();
+    assert_contains(&versions, &["sort: failures first"]);
+    assert_eq!(first_column(&versions)[1], "1.0.0", "{versions}");
+}

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::registry::{PackageSummary, Scope};
 use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::integrity::{Badge, Integrity};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
 use crate::tui::protocol::{JobError, Request};
@@ -24,6 +25,7 @@ const KEYS: KeyGroup = KeyGroup {
         keys::open("the versions of the selected package"),
         keys::FILTER,
         keys::SORT,
+        keys::REVERSE_SORT,
         Binding {
             keys: &[Key::Char('v')],
             shown: "v",
@@ -56,6 +58,8 @@ enum Sort {
     Name,
     Versions,
     Type,
+    /// Failed packages first, then warned, then not verified, then ok.
+    Failures,
 }
 
 impl Sort {
@@ -65,7 +69,8 @@ impl Sort {
             Sort::Id => Sort::Name,
             Sort::Name => Sort::Versions,
             Sort::Versions => Sort::Type,
-            Sort::Type => Sort::Newest,
+            Sort::Type => Sort::Failures,
+            Sort::Failures => Sort::Newest,
         }
     }
 
@@ -76,12 +81,13 @@ impl Sort {
             Sort::Name => "name",
             Sort::Versions => "most versions",
             Sort::Type => "type",
+            Sort::Failures => "failures first",
         }
     }
 
     fn compare(self, a: &PackageSummary, b: &PackageSummary) -> Ordering {
         match self {
-            Sort::Newest => Ordering::Equal,
+            Sort::Newest | Sort::Failures => Ordering::Equal,
             Sort::Id => a.id.cmp(&b.id),
             Sort::Name => a.name.cmp(&b.name),
             Sort::Versions => b.versions.cmp(&a.versions),
@@ -90,10 +96,33 @@ impl Sort {
     }
 }
 
+/// Where a badge goes when failures come first: failed, warned, not verified, ok.
+pub fn failure_rank(badge: Badge) -> u8 {
+    match badge {
+        Badge::Fail => 0,
+        Badge::Warn => 1,
+        Badge::Unknown => 2,
+        Badge::Ok => 3,
+    }
+}
+
+/// A sort label, with the direction when it is reversed.
+pub fn sort_label(label: &str, reversed: bool) -> String {
+    if reversed {
+        format!("{label} (reversed)")
+    } else {
+        label.to_owned()
+    }
+}
+
 pub struct PackagesScreen {
     rows: Vec<PackageSummary>,
     list: ListView,
     sort: Sort,
+    /// `S`: the sort order upside down.
+    reversed: bool,
+    /// Each row's failure rank (see [`failure_rank`]) as of the last integrity news.
+    ranks: Vec<u8>,
     loading: bool,
     error: Option<String>,
     /// The package selected when a reload started, to select it again.
@@ -106,6 +135,8 @@ impl Default for PackagesScreen {
             rows: Vec::new(),
             list: ListView::default(),
             sort: Sort::Newest,
+            reversed: false,
+            ranks: Vec::new(),
             loading: true,
             error: None,
             reselect: None,
@@ -168,9 +199,19 @@ impl PackagesScreen {
 
     fn resort(&mut self) {
         let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
-        if self.sort != Sort::Newest {
-            let rows = &self.rows;
-            order.sort_by(|&a, &b| self.sort.compare(&rows[a as usize], &rows[b as usize]));
+        match self.sort {
+            Sort::Newest => {}
+            Sort::Failures => {
+                let ranks = &self.ranks;
+                order.sort_by_key(|&r| ranks.get(r as usize).copied().unwrap_or(2));
+            }
+            sort => {
+                let rows = &self.rows;
+                order.sort_by(|&a, &b| sort.compare(&rows[a as usize], &rows[b as usize]));
+            }
+        }
+        if self.reversed {
+            order.reverse();
         }
         self.list.set_order(order);
     }
@@ -234,6 +275,11 @@ impl Component for PackagesScreen {
                 self.resort();
                 Outcome::Done
             }
+            Action::ReverseSort => {
+                self.reversed = !self.reversed;
+                self.resort();
+                Outcome::Done
+            }
             Action::Verify => match self.selected() {
                 Some(p) => Outcome::Request(Request::verify(Scope::Package(p.id.clone()))),
                 None => Outcome::Done,
@@ -257,6 +303,18 @@ impl Component for PackagesScreen {
         Some(&mut self.list)
     }
 
+    fn integrity_changed(&mut self, integrity: &Integrity) {
+        if self.sort != Sort::Failures {
+            return;
+        }
+        self.ranks = self
+            .rows
+            .iter()
+            .map(|p| failure_rank(integrity.package(&p.id, p.versions)))
+            .collect();
+        self.resort();
+    }
+
     fn list(&self) -> Option<&ListView> {
         Some(&self.list)
     }
@@ -264,7 +322,7 @@ impl Component for PackagesScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context) {
         let block = list_block(
             format!("Packages ({})", self.rows.len()),
-            Some(self.sort.label()),
+            Some(&sort_label(self.sort.label(), self.reversed)),
             &self.list,
             area.width,
         );

@@ -11,12 +11,13 @@ use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::layout::{cut, ESSENTIAL};
+use super::packages::{failure_rank, sort_label};
 use super::{
     draw_list_frame, draw_table, list_action, list_block, Column, DetailScreen, Field, Screen,
 };
 use crate::registry::{PackageSummary, Scope, VersionSummary};
 use crate::tui::component::{Component, Context, Outcome};
-use crate::tui::integrity::Badge;
+use crate::tui::integrity::{Badge, Integrity};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
 use crate::tui::protocol::{JobError, Request};
@@ -30,6 +31,7 @@ const KEYS: KeyGroup = KeyGroup {
         keys::BACK,
         keys::FILTER,
         keys::SORT,
+        keys::REVERSE_SORT,
         Binding {
             keys: &[Key::Char('v')],
             shown: "v",
@@ -64,6 +66,8 @@ enum Sort {
     /// Highest semver first; versions that are not semver last.
     Semver,
     Oldest,
+    /// Failed versions first, then warned, then not verified, then ok.
+    Failures,
 }
 
 impl Sort {
@@ -71,7 +75,8 @@ impl Sort {
         match self {
             Sort::Newest => Sort::Semver,
             Sort::Semver => Sort::Oldest,
-            Sort::Oldest => Sort::Newest,
+            Sort::Oldest => Sort::Failures,
+            Sort::Failures => Sort::Newest,
         }
     }
 
@@ -80,6 +85,7 @@ impl Sort {
             Sort::Newest => "newest",
             Sort::Semver => "highest version",
             Sort::Oldest => "oldest",
+            Sort::Failures => "failures first",
         }
     }
 }
@@ -92,6 +98,10 @@ pub struct VersionsScreen {
     semver: Vec<Option<semver::Version>>,
     list: ListView,
     sort: Sort,
+    /// `S`: the sort order upside down.
+    reversed: bool,
+    /// Each row's failure rank as of the last integrity news.
+    ranks: Vec<u8>,
     loading: bool,
     error: Option<String>,
     /// The version to select when the rows arrive (a jump to it).
@@ -112,6 +122,8 @@ impl VersionsScreen {
             semver: Vec::new(),
             list: ListView::default(),
             sort: Sort::Newest,
+            reversed: false,
+            ranks: Vec::new(),
             loading: true,
             error: None,
             select: version.map(str::to_owned),
@@ -168,6 +180,13 @@ impl VersionsScreen {
                     (None, None) => Ordering::Equal,
                 });
             }
+            Sort::Failures => {
+                let ranks = &self.ranks;
+                order.sort_by_key(|&r| ranks.get(r as usize).copied().unwrap_or(2));
+            }
+        }
+        if self.reversed {
+            order.reverse();
         }
         self.list.set_order(order);
     }
@@ -213,7 +232,7 @@ impl VersionsScreen {
         };
         let block = list_block(
             format!("{title} · {}", self.rows.len()),
-            Some(self.sort.label()),
+            Some(&sort_label(self.sort.label(), self.reversed)),
             &self.list,
             area.width,
         );
@@ -328,6 +347,11 @@ impl Component for VersionsScreen {
                 self.resort();
                 Outcome::Done
             }
+            Action::ReverseSort => {
+                self.reversed = !self.reversed;
+                self.resort();
+                Outcome::Done
+            }
             Action::Verify => match self.selected() {
                 Some(v) => Outcome::Request(Request::verify(Scope::Version(
                     self.id.clone(),
@@ -359,6 +383,21 @@ impl Component for VersionsScreen {
 
     fn list_mut(&mut self) -> Option<&mut ListView> {
         Some(&mut self.list)
+    }
+
+    fn integrity_changed(&mut self, integrity: &Integrity) {
+        if self.sort != Sort::Failures {
+            return;
+        }
+        self.ranks = self
+            .rows
+            .iter()
+            .map(|v| {
+                let verdict = integrity.version(&self.id, &v.version, &v.hash);
+                failure_rank(verdict.map_or(Badge::Unknown, |v| v.badge))
+            })
+            .collect();
+        self.resort();
     }
 
     fn list(&self) -> Option<&ListView> {
