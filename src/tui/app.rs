@@ -22,8 +22,8 @@ use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    Confirm, ConnectionPicker, DetailScreen, Editor, Help, Modal, PackagesScreen, PathPrompt,
-    Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
+    Confirm, ConnectionPicker, DetailScreen, DiffView, Editor, Help, Modal, PackagesScreen,
+    PathPrompt, Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
 };
 use super::worker::WorkerError;
 use crate::registry::{
@@ -538,6 +538,13 @@ impl App {
                 }
                 self.say(message);
             }
+            Reply::Diff { id, from, to, diff } => match diff {
+                Ok(diff) => {
+                    self.modals
+                        .push(Modal::Diff(Box::new(DiffView::new(&diff))));
+                }
+                Err(e) => self.error(format!("cannot diff {id} {from} and {to}: {e}")),
+            },
             Reply::DeletePlan { id, version, plan } => match plan {
                 // A dialog opens only over a screen: the operator may have moved on.
                 Ok(plan) if self.modals.is_empty() => {

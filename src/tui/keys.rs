@@ -38,6 +38,10 @@ pub enum Action {
     Delete,
     /// Delete every version of the package.
     DeleteAll,
+    /// Mark the selected version (or unmark it) for a diff.
+    Mark,
+    /// Diff the selected version against the marked one.
+    Diff,
     /// Put the rows of the selected trash file back.
     Restore,
     /// The trash screen.
@@ -354,6 +358,21 @@ pub const DELETE_ALL: Binding = bind(
     "delete every version of the package (to the trash; you type the id)",
     Some("D delete all"),
     Action::DeleteAll,
+);
+
+pub const MARK: Binding = bind(
+    &[Key::Char('m')],
+    "m",
+    "mark this version (again: unmark) to diff against it with =",
+    Some("m mark"),
+    Action::Mark,
+);
+pub const DIFF: Binding = bind(
+    &[Key::Char('=')],
+    "=",
+    "diff the selected version against the marked one",
+    None,
+    Action::Diff,
 );
 
 /// Keys of the filter line while it is being typed; the list handles them itself.

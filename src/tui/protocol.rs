@@ -14,9 +14,9 @@ use crate::connect::{ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    DeletePlan, DeleteReport, LoadedRecord, PackageRecord, PackageSummary, PreparedPublish,
-    Problem, PublishOptions, PublishReport, PublishReview, RegistryError, Scope, Verification,
-    VerifyProgress, VerifyReport, VersionSummary, Warning,
+    DeletePlan, DeleteReport, LoadedRecord, PackageDiff, PackageRecord, PackageSummary,
+    PreparedPublish, Problem, PublishOptions, PublishReport, PublishReview, RegistryError, Scope,
+    Verification, VerifyProgress, VerifyReport, VersionSummary, Warning,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -66,6 +66,12 @@ pub enum Request {
         prepared: Box<PreparedPublish>,
         options: PublishOptions,
     },
+    /// What changed between two versions of a package.
+    Diff {
+        id: String,
+        from: String,
+        to: String,
+    },
     /// The rows a delete would remove, for its confirm dialog.
     DeletePlan {
         id: String,
@@ -111,6 +117,7 @@ impl Request {
             Request::HotfixSource { .. } => "loading the version to hotfix".into(),
             Request::Review { .. } => "preparing the review".into(),
             Request::Publish { .. } => "publishing".into(),
+            Request::Diff { .. } => "comparing the versions".into(),
             Request::DeletePlan { .. } => "looking up what to delete".into(),
             Request::Delete { .. } => "deleting".into(),
             Request::Trash => "reading the trash".into(),
@@ -168,6 +175,12 @@ impl Request {
             Request::Publish { prepared, .. } => Reply::Published {
                 hash: prepared.hash,
                 report: Err(error),
+            },
+            Request::Diff { id, from, to } => Reply::Diff {
+                id,
+                from,
+                to,
+                diff: Err(error),
             },
             Request::DeletePlan { id, version } => Reply::DeletePlan {
                 id,
@@ -316,6 +329,12 @@ pub enum Reply {
     Published {
         hash: String,
         report: Result<Box<PublishReport>, JobError>,
+    },
+    Diff {
+        id: String,
+        from: String,
+        to: String,
+        diff: Result<Box<PackageDiff>, JobError>,
     },
     DeletePlan {
         id: String,

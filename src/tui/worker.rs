@@ -204,6 +204,13 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
                 .map_err(JobError::from),
             hash: prepared.hash,
         },
+        Request::Diff { id, from, to } => {
+            let diff = registry
+                .diff(&id, &from, &to)
+                .map(Box::new)
+                .map_err(JobError::from);
+            Reply::Diff { id, from, to, diff }
+        }
         Request::DeletePlan { id, version } => {
             let plan = registry
                 .plan_delete(&id, version.as_deref())

@@ -200,3 +200,34 @@ fn shift_s_reverses_the_sort_and_failures_can_come_first() {
     assert_contains(&versions, &["sort: failures first"]);
     assert_eq!(first_column(&versions)[1], "1.0.0", "{versions}");
 }
+
+#[test]
+fn m_marks_a_version_and_equals_diffs_the_selected_one_against_it() {
+    let mut s = session();
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Char('=')]);
+    assert_eq!(s.message().0, MessageKind::Warning);
+    assert_contains(&s.message().1, &["no version is marked"]);
+
+    s.press(&[KeyCode::Char('G'), KeyCode::Char('m')]);
+    let marked = s.screen();
+    let row = crate::support::screen::line_with(&marked, &["1.0.0", "◆"]);
+    assert!(
+        row.contains("▶"),
+        "the marked row is the selected one: {marked}"
+    );
+    s.press(&[KeyCode::Char('g'), KeyCode::Char('=')]);
+    let diff = s.screen();
+    assert_contains(
+        &diff,
+        &[
+            "Diff: com.acme.helpdesk 1.0.0 → 1.1.1",
+            "(marked → selected)",
+            r#"~ version: "1.0.0" → "1.1.1""#,
+        ],
+    );
+    s.press(&[KeyCode::Esc]);
+    assert!(s.console.app.modal().is_none(), "Esc closes the diff");
+    s.press(&[KeyCode::Char('G'), KeyCode::Char('m')]);
+    assert!(!s.screen().contains('◆'), "m again unmarks");
+}

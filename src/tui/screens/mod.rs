@@ -9,6 +9,7 @@
 pub mod confirm;
 pub mod connections;
 pub mod detail;
+pub mod diff;
 pub mod editor;
 pub mod help;
 pub mod layout;
@@ -34,6 +35,7 @@ use super::theme;
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
+pub use diff::DiffView;
 pub use editor::Editor;
 pub use help::Help;
 pub use layout::{draw_table, Column, Field};
@@ -113,6 +115,7 @@ pub enum Modal {
     Review(Box<Review>),
     Confirm(Box<Confirm>),
     Connections(Box<ConnectionPicker>),
+    Diff(Box<DiffView>),
 }
 
 impl Modal {
@@ -125,6 +128,7 @@ impl Modal {
             Modal::Review(m) => m.as_ref(),
             Modal::Confirm(m) => m.as_ref(),
             Modal::Connections(m) => m.as_ref(),
+            Modal::Diff(m) => m.as_ref(),
         }
     }
 
@@ -137,6 +141,7 @@ impl Modal {
             Modal::Review(m) => m.as_mut(),
             Modal::Confirm(m) => m.as_mut(),
             Modal::Connections(m) => m.as_mut(),
+            Modal::Diff(m) => m.as_mut(),
         }
     }
 }

@@ -12,12 +12,10 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
+use super::diff::package_diff_lines;
 use super::layout::{fit_lines, title};
-use crate::registry::diff::text_diff;
-use crate::registry::PackageDiff;
 use crate::registry::{PublishReport, PublishReview};
 use crate::tui::component::{Component, Context, Outcome};
-use crate::tui::count;
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::protocol::{JobError, Request};
@@ -99,9 +97,6 @@ const DONE: KeyGroup = KeyGroup {
         action: Action::Back,
     }],
 };
-
-/// Unchanged lines of a changed item kept around each change; longer runs are folded.
-const CONTEXT: usize = 2;
 
 enum State {
     Ready,
@@ -278,101 +273,6 @@ fn diff_lines(d: &PublishReview) -> Vec<Line<'static>> {
         Ok(diff) => package_diff_lines(diff, &mut lines),
     }
     lines
-}
-
-fn package_diff_lines(diff: &PackageDiff, lines: &mut Vec<Line<'static>>) {
-    let added = theme::badge(Badge::Ok);
-    if !diff.manifest.is_empty() {
-        lines.push(Line::styled(
-            format!(
-                "   manifest: {} changed",
-                count(diff.manifest.len() as u64, "key")
-            ),
-            theme::COLUMN_HEADER,
-        ));
-        for f in &diff.manifest {
-            let key = printable(&f.key).into_owned();
-            let value = |v: &str| printable(v).into_owned();
-            lines.push(match (&f.old, &f.new) {
-                (None, Some(new)) => Line::styled(format!("     + {key}: {}", value(new)), added),
-                (Some(old), None) => {
-                    Line::styled(format!("     - {key}: {}", value(old)), theme::ERROR)
-                }
-                (Some(old), Some(new)) => Line::from(vec![
-                    Span::styled(format!("     ~ {key}: "), theme::WARNING),
-                    Span::styled(value(old), theme::ERROR),
-                    Span::raw(" → "),
-                    Span::styled(value(new), added),
-                ]),
-                (None, None) => Line::raw(""),
-            });
-        }
-    }
-    for s in &diff.sections {
-        lines.push(Line::styled(
-            format!(
-                "   {}: {} added, {} removed, {} changed",
-                printable(&s.section),
-                s.added.len(),
-                s.removed.len(),
-                s.changed.len()
-            ),
-            theme::COLUMN_HEADER,
-        ));
-        for name in &s.added {
-            lines.push(Line::styled(format!("     + {}", printable(name)), added));
-        }
-        for name in &s.removed {
-            lines.push(Line::styled(
-                format!("     - {}", printable(name)),
-                theme::ERROR,
-            ));
-        }
-        for item in &s.changed {
-            lines.push(Line::styled(
-                format!("     ~ {}", printable(&item.name)),
-                theme::WARNING,
-            ));
-            item_diff_lines(&item.old, &item.new, lines);
-        }
-    }
-}
-
-/// The line diff of one changed item, long unchanged runs folded to a count.
-fn item_diff_lines(old: &str, new: &str, lines: &mut Vec<Line<'static>>) {
-    let diff = text_diff(old, new);
-    let near_change = |i: usize| {
-        let lo = i.saturating_sub(CONTEXT);
-        let hi = (i + CONTEXT + 1).min(diff.len());
-        diff[lo..hi].iter().any(|(tag, _)| *tag != ' ')
-    };
-    let mut folded = 0usize;
-    let flush = |folded: &mut usize, lines: &mut Vec<Line<'static>>| {
-        if *folded > 0 {
-            lines.push(Line::styled(
-                format!("         ⋯ {} unchanged", count(*folded as u64, "line")),
-                theme::DIM,
-            ));
-            *folded = 0;
-        }
-    };
-    for (i, (tag, text)) in diff.iter().enumerate() {
-        if *tag == ' ' && !near_change(i) {
-            folded += 1;
-            continue;
-        }
-        flush(&mut folded, lines);
-        let style = match tag {
-            '+' => theme::badge(Badge::Ok),
-            '-' => theme::ERROR,
-            _ => theme::DIM,
-        };
-        lines.push(Line::styled(
-            format!("       {tag} {}", printable(text)),
-            style,
-        ));
-    }
-    flush(&mut folded, lines);
 }
 
 fn result_lines(

@@ -20,6 +20,7 @@ use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::{Badge, Integrity};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::message::Message;
 use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
@@ -39,6 +40,8 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::MARK,
+        keys::DIFF,
         keys::HOTFIX,
         keys::DELETE,
         keys::DELETE_ALL,
@@ -106,6 +109,8 @@ pub struct VersionsScreen {
     error: Option<String>,
     /// The version to select when the rows arrive (a jump to it).
     select: Option<String>,
+    /// The version marked with `m`, to diff against with `=`.
+    marked: Option<String>,
 }
 
 impl VersionsScreen {
@@ -127,6 +132,7 @@ impl VersionsScreen {
             loading: true,
             error: None,
             select: version.map(str::to_owned),
+            marked: None,
         }
     }
 
@@ -257,6 +263,9 @@ impl VersionsScreen {
             if Some(r) == highest {
                 marks.push("highest");
             }
+            if self.marked.as_deref() == Some(v.version.as_str()) {
+                marks.insert(0, "◆");
+            }
             let verdict = cx.integrity.version(&self.id, &v.version, &v.hash);
             let badge = verdict.as_ref().map_or(Badge::Unknown, |v| v.badge);
             let mut integrity = badge.label().to_owned();
@@ -352,6 +361,35 @@ impl Component for VersionsScreen {
                 self.resort();
                 Outcome::Done
             }
+            Action::Mark => match self.selected().map(|v| v.version.clone()) {
+                Some(v) if self.marked.as_deref() == Some(v.as_str()) => {
+                    self.marked = None;
+                    Outcome::Say(Message::info(format!("{} unmarked", printable(&v))))
+                }
+                Some(v) => {
+                    let said = format!(
+                        "{} marked: select another version and press = to diff against it",
+                        printable(&v)
+                    );
+                    self.marked = Some(v);
+                    Outcome::Say(Message::info(said))
+                }
+                None => Outcome::Done,
+            },
+            Action::Diff => match (&self.marked, self.selected()) {
+                (None, _) => Outcome::Say(Message::warning(
+                    "no version is marked: m marks the one to diff against",
+                )),
+                (Some(m), Some(v)) if *m == v.version => Outcome::Say(Message::warning(
+                    "this is the marked version: select another one to diff against it",
+                )),
+                (Some(m), Some(v)) => Outcome::Request(Request::Diff {
+                    id: self.id.clone(),
+                    from: m.clone(),
+                    to: v.version.clone(),
+                }),
+                (Some(_), None) => Outcome::Done,
+            },
             Action::Verify => match self.selected() {
                 Some(v) => Outcome::Request(Request::verify(Scope::Version(
                     self.id.clone(),
