@@ -364,7 +364,7 @@ pub const MARK: Binding = bind(
     &[Key::Char('m')],
     "m",
     "mark this version (again: unmark) to diff against it with =",
-    Some("m mark"),
+    None,
     Action::Mark,
 );
 pub const DIFF: Binding = bind(
