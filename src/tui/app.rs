@@ -33,6 +33,10 @@ use crate::registry::{
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
 const CHROME_ROWS: u16 = 8;
 
+/// The most a copy sends to the terminal's clipboard (OSC 52 is one escape sequence; terminals
+/// and tmux drop longer ones).
+const CLIPBOARD_LIMIT: usize = 512 * 1024;
+
 /// How long a stray stderr line stays in the footer.
 const STRAY_LIFETIME: Duration = Duration::from_secs(20);
 
@@ -60,6 +64,8 @@ pub struct App {
     /// The latest line written to stderr while the console ran, shown beside the message
     /// until it expires, so a later message cannot hide it.
     stray: Option<(String, Instant)>,
+    /// Text for the clipboard, until the terminal loop writes it (OSC 52).
+    clipboard: Option<String>,
     /// Jobs sent and not answered yet, with what they do, for the spinner.
     in_flight: Vec<(Ticket, String)>,
     outbox: Vec<Job>,
@@ -83,6 +89,7 @@ impl App {
             integrity: Integrity::default(),
             message: None,
             stray: None,
+            clipboard: None,
             in_flight: Vec::new(),
             outbox: Vec::new(),
             next_ticket: 1,
@@ -250,6 +257,11 @@ impl App {
         self.size.1.saturating_sub(CHROME_ROWS).max(1) as usize
     }
 
+    /// Text to put on the clipboard, once: the terminal loop writes it as OSC 52.
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.clipboard.take()
+    }
+
     /// The jobs queued since the last call, for the worker.
     pub fn take_jobs(&mut self) -> Vec<Job> {
         std::mem::take(&mut self.outbox)
@@ -373,6 +385,21 @@ impl App {
             Outcome::Overlay(modal) => self.modals.push(modal),
             Outcome::CloseAll => self.modals.clear(),
             Outcome::Say(message) => self.say(message),
+            Outcome::Copy { text, what } if text.len() > CLIPBOARD_LIMIT => {
+                self.say(Message::warning(format!(
+                    "{what} is {} KB, more than a terminal clipboard takes ({} KB): not copied; \
+                     pkgdeck export writes it to a file",
+                    text.len() / 1024,
+                    CLIPBOARD_LIMIT / 1024
+                )))
+            }
+            Outcome::Copy { text, what } => {
+                self.say(Message::info(format!(
+                    "copied {what} to the clipboard ({})",
+                    super::count(text.chars().count() as u64, "character")
+                )));
+                self.clipboard = Some(text);
+            }
             Outcome::All(outcomes) => {
                 for o in outcomes {
                     self.carry_out(o, from_modal);

@@ -34,6 +34,9 @@ pub enum Outcome {
     CloseAll,
     /// A message for the footer.
     Say(Message),
+    /// Put `text` on the clipboard (OSC 52, written by the terminal loop); `what` names it
+    /// for the footer.
+    Copy { text: String, what: String },
     /// Go to a package or a version from anywhere: the stack becomes Packages › the
     /// package's versions (› the version), whatever was open, so the breadcrumb says where.
     Jump(Jump),

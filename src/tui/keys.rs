@@ -38,6 +38,10 @@ pub enum Action {
     Delete,
     /// Delete every version of the package.
     DeleteAll,
+    /// Copy what is selected (id@version, or the JSON of a detail tab) to the clipboard.
+    Copy,
+    /// Copy the selected row's hash to the clipboard.
+    CopyHash,
     /// Mark the selected version (or unmark it) for a diff.
     Mark,
     /// Diff the selected version against the marked one.
@@ -360,6 +364,20 @@ pub const DELETE_ALL: Binding = bind(
     Action::DeleteAll,
 );
 
+pub const COPY: Binding = bind(
+    &[Key::Char('y')],
+    "y",
+    "copy id@version to the clipboard (OSC 52)",
+    Some("y copy"),
+    Action::Copy,
+);
+pub const COPY_HASH: Binding = bind(
+    &[Key::Char('Y')],
+    "Y",
+    "copy the hash to the clipboard (OSC 52)",
+    None,
+    Action::CopyHash,
+);
 pub const MARK: Binding = bind(
     &[Key::Char('m')],
     "m",

@@ -25,7 +25,7 @@ pub mod theme;
 pub mod view;
 pub mod worker;
 
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -187,6 +187,15 @@ fn install_panic_hook() {
     }));
 }
 
+/// OSC 52: the terminal puts `text` on the clipboard (tmux, with `set-clipboard on`, keeps
+/// it as a paste buffer). Base64 keeps the text from ever being read as terminal commands.
+fn write_clipboard(out: &mut impl Write, text: &str) -> io::Result<()> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
+}
+
 fn event_loop(
     terminal: &mut Term,
     console: &mut Console,
@@ -200,6 +209,9 @@ fn event_loop(
         if dirty || console.app.busy() {
             terminal.draw(|f| console.draw(f)).map_err(io_err)?;
             dirty = false;
+        }
+        if let Some(text) = console.app.take_clipboard() {
+            write_clipboard(terminal.backend_mut(), &text).map_err(io_err)?;
         }
         if event::poll(POLL).map_err(io_err)? {
             match event::read().map_err(io_err)? {

@@ -47,3 +47,38 @@ fn a_failed_audit_write_goes_to_the_footer_not_across_the_screen() {
     t.keys(&["Enter", "q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 }
+
+#[test]
+fn y_copies_the_id_the_json_and_the_hash_with_osc_52() {
+    let scratch = Scratch::new();
+    let t = Tmux::console(&scratch);
+    // tmux keeps what an application writes with OSC 52 as a paste buffer.
+    t.tmux(&["set", "-s", "set-clipboard", "on"]);
+    t.wait_for("com.acme.crm");
+    assert_eq!(t.buffer(), None, "no clipboard yet");
+
+    t.keys(&["y"]);
+    t.wait_for("copied com.acme.helpdesk@1.1.1 to the clipboard");
+    assert_eq!(t.buffer().as_deref(), Some("com.acme.helpdesk@1.1.1"));
+
+    t.open_helpdesk_versions();
+    t.keys(&["Enter", "Tab"]);
+    t.wait_for(r#""name": "helpdesk_ticket","#);
+    t.keys(&["y"]);
+    t.wait_for("copied objects item helpdesk_ticket of com.acme.helpdesk@1.1.1");
+    let json = t.buffer().expect("the item's JSON on the clipboard");
+    let item: serde_json::Value = serde_json::from_str(&json).expect("the copy is JSON");
+    assert_eq!(item["name"], "helpdesk_ticket", "{json}");
+    assert!(json.contains("\n  \"label\": \"Ticket\""), "pretty: {json}");
+
+    t.keys(&["BTab", "BTab"]);
+    t.wait_for("Stored hash");
+    t.keys(&["y"]);
+    t.wait_for("copied the hash of com.acme.helpdesk@1.1.1");
+    assert_eq!(
+        t.buffer().as_deref(),
+        Some("8d7a2f007f57c0edbcd0405787a40601e85a0c0492d37b2c954cdc3059e9479b")
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}

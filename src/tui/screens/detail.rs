@@ -10,12 +10,14 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::layout::{cut, draw_tabs, fit_line, ESSENTIAL};
-use super::{draw_empty, draw_table, list_block, placeholder, Column, Field};
+use super::{copy_hash, draw_empty, draw_table, list_block, placeholder, Column, Field};
 use crate::registry::canonical::JsValue;
 use crate::registry::diff::{section_items, section_names};
+use crate::registry::pretty::pretty;
 use crate::registry::LoadedRecord;
 use crate::registry::{Problem, Scope, Verification, Warning, SECTIONS};
 use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::document::visible;
 use crate::tui::integrity::{Badge, Verdict};
 use crate::tui::json;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -119,6 +121,15 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        Binding {
+            keys: &[Key::Char('y')],
+            shown: "y",
+            does: "copy to the clipboard (OSC 52): the manifest, the selected item's JSON, \
+                   or the hash on Integrity",
+            hint: Some("y copy"),
+            action: Action::Copy,
+        },
+        keys::COPY_HASH,
         keys::HOTFIX,
         keys::DELETE,
         keys::BACK,
@@ -348,6 +359,44 @@ impl DetailScreen {
         }
         titles.push(" Integrity ".to_owned());
         titles
+    }
+
+    /// What `y` copies on the current tab: the manifest, the selected item's JSON (pretty,
+    /// with invisible characters as escapes), or the stored hash on Integrity.
+    fn copy(&self) -> Outcome {
+        let Some(c) = &self.content else {
+            return Outcome::Done;
+        };
+        let who = format!("{}@{}", printable(&self.id), printable(&self.version));
+        match self.current() {
+            Tab::Manifest => Outcome::Copy {
+                text: match &c.loaded.manifest {
+                    Ok(m) => visible(&pretty(m)),
+                    Err(_) => printable(&c.loaded.record.manifest).into_owned(),
+                },
+                what: format!("the manifest of {who}"),
+            },
+            Tab::Section(i) => {
+                let (Some(s), Ok(d)) = (c.sections.get(i), &c.loaded.metadata) else {
+                    return Outcome::Done;
+                };
+                let Some((row, item)) = s.selected() else {
+                    return Outcome::Done;
+                };
+                match section_items(d, &s.name).get(row) {
+                    Some((_, value)) => Outcome::Copy {
+                        text: visible(&pretty(value)),
+                        what: format!(
+                            "{} item {} of {who}",
+                            printable(&s.name),
+                            printable(&item.name)
+                        ),
+                    },
+                    None => Outcome::Done,
+                }
+            }
+            Tab::Integrity => copy_hash(&self.id, &self.version, &c.loaded.record.hash),
+        }
     }
 
     /// Scrolls a text tab (manifest, integrity).
@@ -590,6 +639,13 @@ impl Component for DetailScreen {
                     self.id.clone(),
                     self.version.clone(),
                 )))
+            }
+            Action::Copy => return self.copy(),
+            Action::CopyHash => {
+                return match &self.content {
+                    Some(c) => copy_hash(&self.id, &self.version, &c.loaded.record.hash),
+                    None => Outcome::Done,
+                }
             }
             Action::Hotfix => {
                 return Outcome::Request(Request::HotfixSource {

@@ -26,11 +26,12 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-use super::component::Component;
+use super::component::{Component, Outcome};
 use super::keys::Action;
 use super::list::ListView;
 use super::protocol::Request;
 use super::theme;
+use crate::untrusted::printable;
 
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
@@ -143,6 +144,23 @@ impl Modal {
             Modal::Connections(m) => m.as_mut(),
             Modal::Diff(m) => m.as_mut(),
         }
+    }
+}
+
+/// Copying `id@version` (made printable: nothing invisible goes to the clipboard).
+pub fn copy_id_version(id: &str, version: &str) -> Outcome {
+    let text = format!("{}@{}", printable(id), printable(version));
+    Outcome::Copy {
+        what: text.clone(),
+        text,
+    }
+}
+
+/// Copying the stored hash of `id@version`.
+pub fn copy_hash(id: &str, version: &str, hash: &str) -> Outcome {
+    Outcome::Copy {
+        text: printable(hash).into_owned(),
+        what: format!("the hash of {}@{}", printable(id), printable(version)),
     }
 }
 

@@ -8,7 +8,8 @@ use ratatui::Frame;
 
 use super::layout::ESSENTIAL;
 use super::{
-    draw_list_frame, draw_table, list_action, list_block, Column, Field, Screen, VersionsScreen,
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Column,
+    Field, Screen, VersionsScreen,
 };
 use crate::registry::{PackageSummary, Scope};
 use crate::tui::component::{Component, Context, Outcome};
@@ -33,6 +34,8 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::COPY,
+        keys::COPY_HASH,
         keys::DELETE_ALL,
         keys::CLEAR_FILTER,
     ],
@@ -280,6 +283,14 @@ impl Component for PackagesScreen {
                 self.resort();
                 Outcome::Done
             }
+            Action::Copy => match self.selected() {
+                Some(p) => copy_id_version(&p.id, &p.version),
+                None => Outcome::Done,
+            },
+            Action::CopyHash => match self.selected() {
+                Some(p) => copy_hash(&p.id, &p.version, &p.hash),
+                None => Outcome::Done,
+            },
             Action::Verify => match self.selected() {
                 Some(p) => Outcome::Request(Request::verify(Scope::Package(p.id.clone()))),
                 None => Outcome::Done,

@@ -13,7 +13,8 @@ use ratatui::Frame;
 use super::layout::{cut, ESSENTIAL};
 use super::packages::{failure_rank, sort_label};
 use super::{
-    draw_list_frame, draw_table, list_action, list_block, Column, DetailScreen, Field, Screen,
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Column,
+    DetailScreen, Field, Screen,
 };
 use crate::registry::{PackageSummary, Scope, VersionSummary};
 use crate::tui::component::{Component, Context, Outcome};
@@ -40,6 +41,8 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::COPY,
+        keys::COPY_HASH,
         keys::MARK,
         keys::DIFF,
         keys::HOTFIX,
@@ -361,6 +364,14 @@ impl Component for VersionsScreen {
                 self.resort();
                 Outcome::Done
             }
+            Action::Copy => match self.selected() {
+                Some(v) => copy_id_version(&self.id, &v.version),
+                None => Outcome::Done,
+            },
+            Action::CopyHash => match self.selected() {
+                Some(v) => copy_hash(&self.id, &v.version, &v.hash),
+                None => Outcome::Done,
+            },
             Action::Mark => match self.selected().map(|v| v.version.clone()) {
                 Some(v) if self.marked.as_deref() == Some(v.as_str()) => {
                     self.marked = None;

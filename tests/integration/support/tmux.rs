@@ -93,6 +93,25 @@ impl Tmux {
             .expect("run tmux")
     }
 
+    /// Runs a tmux command on this server (`set -s set-clipboard on`, …); panics when it fails.
+    pub fn tmux(&self, args: &[&str]) {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The newest paste buffer (what an OSC 52 clipboard write left), or `None` when there is
+    /// none.
+    pub fn buffer(&self) -> Option<String> {
+        let out = self.run(&["show-buffer"]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Sends tmux key names (`Enter`, `Escape`, `BTab`, `C-c`, `q`…), one call each, so
     /// that an Escape is never read together with the next key as Alt+key.
     pub fn keys(&self, keys: &[&str]) {
