@@ -190,7 +190,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         enabled.push((
             vec![
                 Span::styled(key, theme::HINT_KEY),
-                Span::styled(format!(" {does}   "), theme::HINT),
+                Span::styled(format!(" {does}  "), theme::HINT),
             ],
             help,
         ));
