@@ -291,8 +291,8 @@ impl App {
             return m.component().keys();
         }
         let screen = self.screen().component();
-        if screen.list().is_some_and(|l| l.editing()) {
-            return vec![&keys::FILTER_EDIT];
+        if let Some(typing) = screen.typing_keys() {
+            return vec![typing];
         }
         let mut groups = screen.keys();
         groups.push(&keys::GLOBAL);

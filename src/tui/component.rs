@@ -70,6 +70,13 @@ pub trait Component {
         list.filter_key(event, page);
         Some(Outcome::Done)
     }
+    /// The keys of the line being typed (a filter, a search), when one is: the footer and
+    /// the help show them instead of the screen's.
+    fn typing_keys(&self) -> Option<&'static KeyGroup> {
+        self.list()
+            .filter(|l| l.editing())
+            .map(|_| &super::keys::FILTER_EDIT)
+    }
     /// The list a `/` filter is typed into, if the component has one now.
     fn list_mut(&mut self) -> Option<&mut ListView> {
         None

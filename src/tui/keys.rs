@@ -42,6 +42,10 @@ pub enum Action {
     Copy,
     /// Copy the selected row's hash to the clipboard.
     CopyHash,
+    /// The next match of a search in a text view.
+    SearchNext,
+    /// The previous match.
+    SearchPrev,
     /// Mark the selected version (or unmark it) for a diff.
     Mark,
     /// Diff the selected version against the marked one.
@@ -392,6 +396,27 @@ pub const DIFF: Binding = bind(
     None,
     Action::Diff,
 );
+
+/// Keys of a search line while it is being typed; the view handles them itself.
+pub const SEARCH_EDIT: KeyGroup = KeyGroup {
+    title: "Search",
+    bindings: &[
+        bind(
+            &[Key::Code(KeyCode::Enter)],
+            "Enter",
+            "keep the search (n next match, N previous)",
+            Some("Enter keep"),
+            Action::Open,
+        ),
+        bind(
+            &[Key::Code(KeyCode::Esc)],
+            "Esc",
+            "end the search",
+            Some("Esc end"),
+            Action::Back,
+        ),
+    ],
+};
 
 /// Keys of the filter line while it is being typed; the list handles them itself.
 pub const FILTER_EDIT: KeyGroup = KeyGroup {

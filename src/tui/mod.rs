@@ -20,6 +20,7 @@ pub mod list;
 pub mod message;
 pub mod protocol;
 pub mod screens;
+pub mod search;
 pub mod stderr;
 pub mod theme;
 pub mod view;

@@ -29,6 +29,12 @@ pub const INFO: Style = Style::new().fg(Color::Green);
 pub const WARNING: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
 pub const ERROR: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
 pub const FILTER: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
+/// A search match in a text view, and the current one.
+pub const SEARCH_MATCH: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
+pub const SEARCH_CURRENT: Style = Style::new()
+    .fg(Color::Black)
+    .bg(Color::LightRed)
+    .add_modifier(Modifier::BOLD);
 pub const MARK: Style = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
 pub const POPUP: Style = Style::new().fg(Color::White).bg(Color::Black);
 pub const TAB: Style = Style::new().fg(Color::Gray);

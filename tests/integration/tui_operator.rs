@@ -231,3 +231,86 @@ fn m_marks_a_version_and_equals_diffs_the_selected_one_against_it() {
     s.press(&[KeyCode::Char('G'), KeyCode::Char('m')]);
     assert!(!s.screen().contains('◆'), "m again unmarks");
 }
+
+/// The text of the cells drawn in `bg` on screen, line by line (the highlighted matches).
+fn cells_with_background(s: &Session, bg: ratatui::style::Color) -> Vec<String> {
+    let buffer = s.buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| &buffer[(x, y)])
+                .filter(|c| c.bg == bg)
+                .map(|c| c.symbol())
+                .collect::<String>()
+        })
+        // Not the search line itself, drawn in the filter colours.
+        .filter(|l| !l.is_empty() && !l.starts_with(" /"))
+        .collect()
+}
+
+#[test]
+fn slash_searches_a_json_view_with_highlighted_matches_and_n_and_shift_n() {
+    use ratatui::style::Color;
+
+    let mut s = session();
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Enter]);
+    // The manifest is a JSON view: / searches it.
+    s.type_text("/HELPDESK");
+    let typing = s.screen();
+    assert_contains(&typing, &["/HELPDESK█ · 3 matches", "Enter keep"]);
+    assert_eq!(
+        cells_with_background(&s, Color::LightRed),
+        ["helpdesk"],
+        "the current match, whatever its case: {typing}"
+    );
+    assert_eq!(
+        cells_with_background(&s, Color::Yellow),
+        ["Helpdesk", "Helpdesk"],
+        "the other matches: {typing}"
+    );
+    s.press(&[KeyCode::Esc]);
+    assert!(!s.screen().contains("/HELPDESK"), "Esc ends the search");
+
+    // An item's JSON: Enter moves into it, / searches it, n and N step through the matches.
+    s.press(&[KeyCode::Tab, KeyCode::Enter]);
+    // Every key ends with `":`.
+    s.type_text("/\":");
+    s.press(&[KeyCode::Enter]);
+    let kept = s.screen();
+    let total: usize = kept
+        .lines()
+        .find_map(|l| l.split(": match 1 of ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no match count: {kept}"));
+    assert!(total >= 2, "{kept}");
+    assert_eq!(cells_with_background(&s, Color::LightRed), ["\":"]);
+    assert_eq!(
+        cells_with_background(&s, Color::Yellow)
+            .concat()
+            .matches("\":")
+            .count(),
+        total - 1,
+        "the other matches on screen are highlighted too: {kept}"
+    );
+    s.press(&[KeyCode::Char('n')]);
+    assert_contains(&s.screen(), &[&format!(": match 2 of {total} ")]);
+    s.press(&[KeyCode::Char('N'), KeyCode::Char('N')]);
+    assert_contains(&s.screen(), &[&format!(": match {total} of {total} ")]);
+
+    // Esc ends the search, then leaves the JSON, then the screen.
+    s.press(&[KeyCode::Esc, KeyCode::Esc]);
+    assert_eq!(s.console.app.screens().len(), 3, "still on the detail");
+    s.press(&[KeyCode::Char('/')]);
+    assert_contains(&s.screen(), &["/█"]);
+    assert!(
+        s.console
+            .app
+            .screen()
+            .component()
+            .list()
+            .is_some_and(|l| l.editing()),
+        "on the item list, / filters it"
+    );
+}

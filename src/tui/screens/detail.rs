@@ -22,10 +22,12 @@ use crate::tui::integrity::{Badge, Verdict};
 use crate::tui::json;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::message::Message;
 use crate::tui::protocol::{JobError, Request};
+use crate::tui::search::{Search, Typed};
 use crate::tui::theme;
 use crate::untrusted::printable;
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent};
 use unicode_width::UnicodeWidthStr;
 
 const MOVE: KeyGroup = KeyGroup {
@@ -107,12 +109,27 @@ const KEYS: KeyGroup = KeyGroup {
             hint: None,
             action: Action::PrevTab,
         },
+        keys::open("on a section tab: into the selected item's JSON (Esc comes back)"),
         Binding {
             keys: &[Key::Char('/')],
             shown: "/",
-            does: "filter the items of a section tab",
-            hint: None,
+            does: "search the JSON (n next, N previous); on a section's item list, filter it",
+            hint: Some("/ search"),
             action: Action::Filter,
+        },
+        Binding {
+            keys: &[Key::Char('n')],
+            shown: "n",
+            does: "next match of the search",
+            hint: None,
+            action: Action::SearchNext,
+        },
+        Binding {
+            keys: &[Key::Char('N')],
+            shown: "N",
+            does: "previous match of the search",
+            hint: None,
+            action: Action::SearchPrev,
         },
         Binding {
             keys: &[Key::Char('v')],
@@ -261,6 +278,10 @@ pub struct DetailScreen {
     integrity_scroll: usize,
     /// Where each tab title was drawn (x range, tab), for the mouse.
     tab_hits: RefCell<Vec<(u16, u16, usize)>>,
+    /// On a section tab: the keys go to the selected item's JSON, not the item list.
+    json_focus: bool,
+    /// The search in the text view shown (manifest, an item's JSON, integrity).
+    search: Option<Search>,
 }
 
 impl DetailScreen {
@@ -275,6 +296,8 @@ impl DetailScreen {
             manifest_scroll: 0,
             integrity_scroll: 0,
             tab_hits: RefCell::default(),
+            json_focus: false,
+            search: None,
         }
     }
 
@@ -399,6 +422,68 @@ impl DetailScreen {
         }
     }
 
+    /// The lines of the text view the keys go to, if one: the manifest, the integrity
+    /// report, or on a section tab the selected item's JSON once it has the focus.
+    fn view_lines(&self) -> Option<&[Line<'static>]> {
+        let c = self.content.as_ref()?;
+        match self.current() {
+            Tab::Manifest => Some(&c.manifest),
+            Tab::Integrity => Some(&c.integrity),
+            Tab::Section(i) if self.json_focus => c
+                .sections
+                .get(i)?
+                .selected()
+                .map(|(_, item)| &item.lines[..]),
+            Tab::Section(_) => None,
+        }
+    }
+
+    /// The first line of the text view shown.
+    fn view_scroll(&self) -> usize {
+        match self.current() {
+            Tab::Manifest => self.manifest_scroll,
+            Tab::Integrity => self.integrity_scroll,
+            Tab::Section(_) => self.section().map_or(0, Section::scroll),
+        }
+    }
+
+    /// Scrolls the text view so that `line` is on screen (a search match).
+    fn reveal(&mut self, line: usize, page: usize) {
+        let page = page.max(1);
+        let top = self.view_scroll();
+        if line >= top && line < top + page {
+            return;
+        }
+        let to = line.saturating_sub(page / 3);
+        match self.current() {
+            Tab::Manifest => self.manifest_scroll = to,
+            Tab::Integrity => self.integrity_scroll = to,
+            Tab::Section(_) => {
+                if let Some(s) = self.section_mut() {
+                    let now = s.scroll() as isize;
+                    s.scroll_by(to as isize - now, 1);
+                }
+            }
+        }
+    }
+
+    /// Looks for the search again in the view shown and scrolls to its current match.
+    fn search_again(&mut self, page: usize) {
+        let lines = self.view_lines().map(<[Line]>::to_vec).unwrap_or_default();
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        search.find(&lines);
+        if let Some(m) = search.current() {
+            self.reveal(m.line, page);
+        }
+    }
+
+    /// Leaving a view ends its search.
+    fn leave_view(&mut self) {
+        self.search = None;
+    }
+
     /// Scrolls a text tab (manifest, integrity).
     fn scroll_text(&mut self, action: Action, page: usize) {
         let lines = match self.current() {
@@ -433,9 +518,24 @@ impl DetailScreen {
                 theme::ERROR,
             ));
         }
+        block = self.search_title(block);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        draw_lines(frame, inner, &content.manifest, self.manifest_scroll);
+        draw_lines(
+            frame,
+            inner,
+            &content.manifest,
+            self.manifest_scroll,
+            self.search.as_ref(),
+        );
+    }
+
+    /// The search line at the bottom of the view's block, when there is a search.
+    fn search_title<'a>(&self, block: Block<'a>) -> Block<'a> {
+        match &self.search {
+            Some(s) => block.title_bottom(Line::styled(s.status(), theme::FILTER)),
+            None => block,
+        }
     }
 
     fn draw_section(&self, frame: &mut Frame, area: Rect, content: &Content, s: &Section) {
@@ -482,35 +582,56 @@ impl DetailScreen {
         let scroll = s.scroll();
         let position = format!(" line {} of {} ", scroll + 1, item.lines.len());
         let room = usize::from(right.width).saturating_sub(position.width() + 5);
-        let block = Block::bordered()
+        let mut block = Block::bordered()
             .title(Line::styled(
                 format!(" {} ", cut(&printable(&item.name), room)),
                 theme::TITLE,
             ))
             .title(Line::styled(position, theme::DIM).right_aligned());
+        if self.json_focus {
+            // The pane the keys go to has the bright border.
+            block = self.search_title(block.border_style(theme::TITLE));
+        }
         let inner = block.inner(right);
         frame.render_widget(block, right);
-        draw_lines(frame, inner, &item.lines, scroll);
+        let search = self.search.as_ref().filter(|_| self.json_focus);
+        draw_lines(frame, inner, &item.lines, scroll, search);
     }
 
     fn draw_integrity(&self, frame: &mut Frame, area: Rect, content: &Content) {
-        let block = Block::bordered().title(Line::styled(" integrity ", theme::TITLE));
+        let block =
+            self.search_title(Block::bordered().title(Line::styled(" integrity ", theme::TITLE)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        draw_lines(frame, inner, &content.integrity, self.integrity_scroll);
+        draw_lines(
+            frame,
+            inner,
+            &content.integrity,
+            self.integrity_scroll,
+            self.search.as_ref(),
+        );
     }
 }
 
-/// Draws the lines from `scroll` on, cloning only those that fit.
-/// Draws the lines from `scroll` on, cloning only those that fit; a line wider than the
-/// area is cut with `…`.
-fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line<'static>], scroll: usize) {
+/// Draws the lines from `scroll` on, cloning only those that fit, with the matches of
+/// `search` highlighted; a line wider than the area is cut with `…`.
+fn draw_lines(
+    frame: &mut Frame,
+    area: Rect,
+    lines: &[Line<'static>],
+    scroll: usize,
+    search: Option<&Search>,
+) {
     let start = scroll.min(lines.len().saturating_sub(area.height as usize));
     let end = (start + area.height as usize).min(lines.len());
     let width = usize::from(area.width);
     let shown: Vec<Line> = lines[start..end]
         .iter()
-        .map(|l| fit_line(l, width))
+        .enumerate()
+        .map(|(i, l)| match search {
+            Some(s) => fit_line(&s.highlight(start + i, l), width),
+            None => fit_line(l, width),
+        })
         .collect();
     frame.render_widget(Paragraph::new(Text::from(shown)), area);
 }
@@ -631,9 +752,34 @@ impl Component for DetailScreen {
 
     fn handle(&mut self, action: Action, page: usize) -> Outcome {
         let tab = self.current();
+        // On a section tab the arrows move in the item list, or in the JSON once it has
+        // the focus.
+        let list_keys = matches!(tab, Tab::Section(_)) && !self.json_focus;
         match action {
-            Action::NextTab => self.tab = (self.tab + 1) % self.tab_count(),
-            Action::PrevTab => self.tab = (self.tab + self.tab_count() - 1) % self.tab_count(),
+            Action::NextTab => {
+                self.tab = (self.tab.min(self.tab_count() - 1) + 1) % self.tab_count();
+                self.json_focus = false;
+                self.leave_view();
+            }
+            Action::PrevTab => {
+                let tab = self.tab.min(self.tab_count() - 1);
+                self.tab = (tab + self.tab_count() - 1) % self.tab_count();
+                self.json_focus = false;
+                self.leave_view();
+            }
+            Action::Open if list_keys && self.section().is_some_and(|s| s.selected().is_some()) => {
+                self.json_focus = true;
+            }
+            Action::SearchNext | Action::SearchPrev => {
+                let forward = action == Action::SearchNext;
+                match self.search.as_mut().and_then(|s| s.step(forward)) {
+                    Some(m) => self.reveal(m.line, page),
+                    None if self.search.is_none() => {
+                        return Outcome::Say(Message::info("no search: / starts one"))
+                    }
+                    None => {}
+                }
+            }
             Action::Verify => {
                 return Outcome::Request(Request::verify(Scope::Version(
                     self.id.clone(),
@@ -659,6 +805,8 @@ impl Component for DetailScreen {
                     version: Some(self.version.clone()),
                 })
             }
+            Action::Back if self.search.is_some() => self.leave_view(),
+            Action::Back if self.json_focus => self.json_focus = false,
             Action::Back => {
                 let cleared = self.section_mut().is_some_and(|s| s.list.clear_filter());
                 return if cleared {
@@ -667,29 +815,38 @@ impl Component for DetailScreen {
                     Outcome::Back
                 };
             }
+            Action::Filter if self.view_lines().is_some() => self.search = Some(Search::start()),
             Action::Filter => {
                 if let Some(s) = self.section_mut() {
                     s.list.start_filter();
                 }
             }
-            Action::PageUp | Action::PageDown | Action::ScrollUp | Action::ScrollDown
+            Action::Up | Action::Down | Action::Top | Action::Bottom if list_keys => {
+                if let Some(s) = self.section_mut() {
+                    s.list.apply(action, page);
+                }
+                self.leave_view();
+            }
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown
+            | Action::ScrollUp
+            | Action::ScrollDown
                 if matches!(tab, Tab::Section(_)) =>
             {
                 let delta = match action {
                     Action::PageUp => -(page as isize),
                     Action::PageDown => page as isize,
-                    Action::ScrollUp => -1,
+                    Action::ScrollUp | Action::Up => -1,
+                    Action::Top => isize::MIN / 2,
+                    Action::Bottom => isize::MAX / 2,
                     _ => 1,
                 };
                 if let Some(s) = self.section_mut() {
                     s.scroll_by(delta, page);
-                }
-            }
-            Action::Up | Action::Down | Action::Top | Action::Bottom
-                if matches!(tab, Tab::Section(_)) =>
-            {
-                if let Some(s) = self.section_mut() {
-                    s.list.apply(action, page);
                 }
             }
             Action::Up
@@ -703,6 +860,30 @@ impl Component for DetailScreen {
             _ => {}
         }
         Outcome::Done
+    }
+
+    /// The search line takes the keys while its query is typed; else the item filter does.
+    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
+        if let Some(search) = self.search.as_mut().filter(|s| s.typing()) {
+            match search.key(event) {
+                Typed::Changed => self.search_again(page),
+                Typed::Cancelled => self.leave_view(),
+                Typed::Kept | Typed::Ignored => {}
+            }
+            return Some(Outcome::Done);
+        }
+        let list = self.list_mut().filter(|l| l.editing())?;
+        list.filter_key(event, page);
+        Some(Outcome::Done)
+    }
+
+    fn typing_keys(&self) -> Option<&'static KeyGroup> {
+        if self.search.as_ref().is_some_and(Search::typing) {
+            return Some(&keys::SEARCH_EDIT);
+        }
+        self.list()
+            .filter(|l| l.editing())
+            .map(|_| &keys::FILTER_EDIT)
     }
 
     fn list_mut(&mut self) -> Option<&mut ListView> {
