@@ -22,8 +22,8 @@ use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    Confirm, ConnectionPicker, DetailScreen, DiffView, Editor, Help, Modal, PackagesScreen,
-    PathPrompt, Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
+    CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, Editor, Help, Modal,
+    PackagesScreen, PathPrompt, Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
 };
 use super::worker::WorkerError;
 use crate::registry::{
@@ -356,6 +356,17 @@ impl App {
                 _ => Outcome::Push(Box::new(Screen::Trash(TrashScreen::new(&self.target)))),
             },
             Action::Connections => Outcome::Request(Request::Connections),
+            Action::CommandLine => {
+                let ids = match self.screens.first() {
+                    Some(Screen::Packages(p)) => p.ids().into_iter().map(str::to_owned).collect(),
+                    _ => Vec::new(),
+                };
+                Outcome::Overlay(Modal::Command(Box::new(CommandLine::new(ids))))
+            }
+            Action::Home => {
+                self.screens.truncate(1);
+                Outcome::Done
+            }
             _ => self.screen_mut().component_mut().handle(action, page),
         };
         self.carry_out(outcome, false);
@@ -385,6 +396,7 @@ impl App {
             Outcome::Overlay(modal) => self.modals.push(modal),
             Outcome::CloseAll => self.modals.clear(),
             Outcome::Say(message) => self.say(message),
+            Outcome::Act(action) => self.update(action),
             Outcome::Copy { text, what } if text.len() > CLIPBOARD_LIMIT => {
                 self.say(Message::warning(format!(
                     "{what} is {} KB, more than a terminal clipboard takes ({} KB): not copied; \

@@ -34,6 +34,8 @@ pub enum Outcome {
     CloseAll,
     /// A message for the footer.
     Say(Message),
+    /// Carry out an action as if its key had been pressed on the screen (a command line's).
+    Act(Action),
     /// Put `text` on the clipboard (OSC 52, written by the terminal loop); `what` names it
     /// for the footer.
     Copy { text: String, what: String },

@@ -56,6 +56,10 @@ pub enum Action {
     Trash,
     /// The connection picker.
     Connections,
+    /// The `:` command line.
+    CommandLine,
+    /// Back to the Packages screen, closing everything above it.
+    Home,
     /// Editor: review the document before publishing.
     Review,
     /// Editor: move the cursor to the syntax error.
@@ -199,6 +203,13 @@ pub const GLOBAL: KeyGroup = KeyGroup {
             "switch to a saved connection",
             None,
             Action::Connections,
+        ),
+        bind(
+            &[Key::Char(':')],
+            ":",
+            "command line: a package id (id@version for a version) or a screen, Tab completes",
+            None,
+            Action::CommandLine,
         ),
         bind(&[Key::Char('q')], "q", "quit", Some("q quit"), Action::Quit),
         bind(

@@ -314,3 +314,66 @@ fn slash_searches_a_json_view_with_highlighted_matches_and_n_and_shift_n() {
         "on the item list, / filters it"
     );
 }
+
+#[test]
+fn colon_jumps_to_a_package_a_version_or_a_screen_with_completion() {
+    let mut s = session();
+    s.type_text(":com.acme.h");
+    s.press(&[KeyCode::Tab]);
+    assert_contains(&s.screen(), &[":com.acme.helpdesk█"]);
+    s.press(&[KeyCode::Enter]);
+    let versions = s.screen();
+    assert_contains(
+        &versions,
+        &[
+            " Packages › com.acme.helpdesk\n",
+            "Versions of com.acme.helpdesk",
+        ],
+    );
+
+    // Several matches: the common start, and the list.
+    s.type_text(":co");
+    s.press(&[KeyCode::Tab]);
+    let listed = s.screen();
+    assert_contains(
+        &listed,
+        &[
+            ":co█",
+            "connections  (switch to a saved connection)",
+            "com.acme.crm",
+        ],
+    );
+    s.type_text("m");
+    s.press(&[KeyCode::Tab]);
+    let listed = s.screen();
+    assert_contains(
+        &listed,
+        &[":com.acme.█", "com.acme.crm", "com.acme.helpdesk"],
+    );
+    assert!(!listed.contains("connections  ("), "{listed}");
+    s.type_text("crm@1.2.0");
+    s.press(&[KeyCode::Enter]);
+    let detail = s.screen();
+    assert_contains(
+        &detail,
+        &["Packages › com.acme.crm › 1.2.0", r#""id": "com.acme.crm""#],
+    );
+
+    s.type_text(":tr");
+    s.press(&[KeyCode::Tab]);
+    assert_contains(&s.screen(), &[":trash█"]);
+    s.press(&[KeyCode::Enter]);
+    assert_contains(&s.screen(), &["Packages › com.acme.crm › 1.2.0 › Trash"]);
+    s.type_text(":packages");
+    s.press(&[KeyCode::Enter]);
+    assert_eq!(s.console.app.screens().len(), 1, "back on Packages");
+
+    s.type_text(":com.acme.nothing");
+    s.press(&[KeyCode::Enter]);
+    assert_eq!(s.message().0, MessageKind::Warning);
+    assert_contains(
+        &s.message().1,
+        &[":com.acme.nothing: no package and no command by that name"],
+    );
+    assert!(s.console.app.modal().is_none());
+}

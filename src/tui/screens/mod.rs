@@ -6,6 +6,7 @@
 //! of the app or of the worker: what they need from the registry they ask for as a
 //! [`Request`], and the app hands them the answer.
 
+pub mod command;
 pub mod confirm;
 pub mod connections;
 pub mod detail;
@@ -33,6 +34,7 @@ use super::protocol::Request;
 use super::theme;
 use crate::untrusted::printable;
 
+pub use command::CommandLine;
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
@@ -117,6 +119,7 @@ pub enum Modal {
     Confirm(Box<Confirm>),
     Connections(Box<ConnectionPicker>),
     Diff(Box<DiffView>),
+    Command(Box<CommandLine>),
 }
 
 impl Modal {
@@ -130,6 +133,7 @@ impl Modal {
             Modal::Confirm(m) => m.as_ref(),
             Modal::Connections(m) => m.as_ref(),
             Modal::Diff(m) => m.as_ref(),
+            Modal::Command(m) => m.as_ref(),
         }
     }
 
@@ -143,6 +147,7 @@ impl Modal {
             Modal::Confirm(m) => m.as_mut(),
             Modal::Connections(m) => m.as_mut(),
             Modal::Diff(m) => m.as_mut(),
+            Modal::Command(m) => m.as_mut(),
         }
     }
 }
