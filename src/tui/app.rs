@@ -13,9 +13,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
-use super::component::{Jump, Outcome};
+use super::component::{Component, Jump, Outcome};
 use super::integrity::{self, Integrity};
 use super::keys::{self, Action, KeyGroup};
 use super::message::{Message, MessageKind};
@@ -36,6 +36,9 @@ const CHROME_ROWS: u16 = 8;
 /// The most a copy sends to the terminal's clipboard (OSC 52 is one escape sequence; terminals
 /// and tmux drop longer ones).
 const CLIPBOARD_LIMIT: usize = 512 * 1024;
+
+/// Two clicks on the same line at most this far apart are a double click.
+const DOUBLE_CLICK: Duration = Duration::from_millis(450);
 
 /// How long a stray stderr line stays in the footer.
 const STRAY_LIFETIME: Duration = Duration::from_secs(20);
@@ -66,6 +69,8 @@ pub struct App {
     stray: Option<(String, Instant)>,
     /// Text for the clipboard, until the terminal loop writes it (OSC 52).
     clipboard: Option<String>,
+    /// The last left click (when and on which line), to tell a double click.
+    last_click: Option<(Instant, u16)>,
     /// Jobs sent and not answered yet, with what they do, for the spinner.
     in_flight: Vec<(Ticket, String)>,
     outbox: Vec<Job>,
@@ -90,6 +95,7 @@ impl App {
             message: None,
             stray: None,
             clipboard: None,
+            last_click: None,
             in_flight: Vec::new(),
             outbox: Vec::new(),
             next_ticket: 1,
@@ -318,6 +324,36 @@ impl App {
                 }
             }
         }
+    }
+
+    /// A mouse event: the wheel moves like the arrows, a click selects what is under it (a
+    /// row, a tab), a double click opens it. Overlays take the mouse like they take keys.
+    pub fn on_mouse(&mut self, event: MouseEvent) {
+        let page = self.page();
+        let from_modal = !self.modals.is_empty();
+        let component: &mut dyn Component = match self.modals.last_mut() {
+            Some(m) => m.component_mut(),
+            None => self
+                .screens
+                .last_mut()
+                .map(Screen::component_mut)
+                .expect("Packages stays"),
+        };
+        let outcome = match event.kind {
+            MouseEventKind::ScrollDown => component.wheel(true, page),
+            MouseEventKind::ScrollUp => component.wheel(false, page),
+            MouseEventKind::Down(MouseButton::Left) => {
+                let now = Instant::now();
+                let double = self.last_click.is_some_and(|(at, row)| {
+                    row == event.row && now.duration_since(at) <= DOUBLE_CLICK
+                });
+                // A double click is one: a third click starts over.
+                self.last_click = if double { None } else { Some((now, event.row)) };
+                component.click(event.column, event.row, double, page)
+            }
+            _ => Outcome::Done,
+        };
+        self.carry_out(outcome, from_modal);
     }
 
     /// Carries out one action on the current overlay, else the current screen. A write in

@@ -79,6 +79,27 @@ pub trait Component {
             .filter(|l| l.editing())
             .map(|_| &super::keys::FILTER_EDIT)
     }
+    /// A left click at the cell `(x, y)`; `double` when it is the second click on the same
+    /// line in quick succession. On a list it selects the row clicked, and a double click
+    /// opens it.
+    fn click(&mut self, x: u16, y: u16, double: bool, page: usize) -> Outcome {
+        let Some(list) = self.list_mut() else {
+            return Outcome::Done;
+        };
+        let Some(pos) = list.position_at(x, y) else {
+            return Outcome::Done;
+        };
+        list.select_position(pos);
+        if double {
+            self.handle(Action::Open, page)
+        } else {
+            Outcome::Done
+        }
+    }
+    /// The mouse wheel: a line down (`down`) or up.
+    fn wheel(&mut self, down: bool, page: usize) -> Outcome {
+        self.handle(if down { Action::Down } else { Action::Up }, page)
+    }
     /// The list a `/` filter is typed into, if the component has one now.
     fn list_mut(&mut self) -> Option<&mut ListView> {
         None

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::Frame;
 
 use super::app::App;
@@ -66,6 +66,11 @@ impl Console {
 
     pub fn key(&mut self, event: KeyEvent) {
         self.app.on_key(event);
+        self.flush();
+    }
+
+    pub fn mouse(&mut self, event: MouseEvent) {
+        self.app.on_mouse(event);
         self.flush();
     }
 

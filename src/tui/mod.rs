@@ -30,7 +30,9 @@ use std::io::{self, Stdout, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseEventKind,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -146,7 +148,12 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 fn restore_terminal() {
     stderr::restore();
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Restores the terminal when dropped, so an early return cannot leave it raw.
@@ -164,7 +171,8 @@ fn with_terminal(
     install_panic_hook();
     let guard = TerminalGuard;
     enable_raw_mode().map_err(ConsoleError::RawMode)?;
-    execute!(io::stdout(), EnterAlternateScreen).map_err(ConsoleError::AlternateScreen)?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+        .map_err(ConsoleError::AlternateScreen)?;
     let mut terminal =
         Terminal::new(CrosstermBackend::new(io::stdout())).map_err(ConsoleError::Backend)?;
     let capture = stderr::Capture::start();
@@ -217,6 +225,9 @@ fn event_loop(
         if event::poll(POLL).map_err(io_err)? {
             match event::read().map_err(io_err)? {
                 Event::Key(key) if key.kind != KeyEventKind::Release => console.key(key),
+                // Moving the pointer changes nothing on screen.
+                Event::Mouse(mouse) if mouse.kind == MouseEventKind::Moved => continue,
+                Event::Mouse(mouse) => console.mouse(mouse),
                 Event::Resize(w, h) => console.app.resize(w, h),
                 _ => {}
             }

@@ -82,3 +82,64 @@ fn y_copies_the_id_the_json_and_the_hash_with_osc_52() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 }
+
+/// Where `needle` is on `screen`: (column, line), 0-based, in cells.
+fn position(screen: &str, needle: &str) -> (u16, u16) {
+    use unicode_width::UnicodeWidthStr;
+    screen
+        .lines()
+        .enumerate()
+        .find_map(|(y, l)| l.find(needle).map(|b| (l[..b].width() as u16, y as u16)))
+        .unwrap_or_else(|| panic!("{needle:?} is not on screen:\n{screen}"))
+}
+
+/// An SGR mouse report, as a terminal sends it to the application: `button` at the cell
+/// `(x, y)` (0-based), pressed, and released unless it is the wheel.
+fn mouse(t: &Tmux, button: u8, (x, y): (u16, u16)) {
+    t.type_text(&format!("\u{1b}[<{button};{};{}M", x + 1, y + 1));
+    if button < 64 {
+        t.type_text(&format!("\u{1b}[<{button};{};{}m", x + 1, y + 1));
+    }
+}
+
+#[test]
+fn the_mouse_scrolls_selects_opens_and_switches_tabs() {
+    let scratch = Scratch::new();
+    let t = Tmux::console(&scratch);
+    let screen = t.wait_for("com.acme.crm");
+
+    // A click selects the row under it.
+    mouse(&t, 0, position(&screen, "com.acme.crm"));
+    t.wait_for("│▶ com.acme.crm");
+    // The wheel moves the selection: up twice, down once.
+    mouse(&t, 64, (20, 10));
+    mouse(&t, 64, (20, 10));
+    t.wait_for("│▶ num");
+    mouse(&t, 65, (20, 10));
+    t.wait_for("│▶ sp");
+
+    // A double click opens.
+    let helpdesk = position(&t.screen(), "com.acme.helpdesk");
+    mouse(&t, 0, helpdesk);
+    mouse(&t, 0, helpdesk);
+    let versions = t.wait_until("the versions of com.acme.helpdesk", |s| {
+        s.contains("Versions of com.acme.helpdesk") && s.contains("1.1.0")
+    });
+    let v110 = position(&versions, "1.1.0");
+    mouse(&t, 0, v110);
+    mouse(&t, 0, v110);
+    let detail = t.wait_for("Manifest │ Objects");
+    assert_contains(&detail, &["Packages › com.acme.helpdesk › 1.1.0"]);
+
+    // A click on a tab switches to it.
+    mouse(&t, 0, position(&detail, "Integrity"));
+    t.wait_for("Stored hash");
+    let integrity = t.screen();
+    mouse(&t, 0, position(&integrity, "Objects"));
+    t.wait_until("the Objects tab (1.1.0 has none)", |s| {
+        s.contains("┌ Objects (0)") && s.contains("no items")
+    });
+
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}

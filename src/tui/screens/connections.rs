@@ -102,6 +102,10 @@ impl Component for ConnectionPicker {
         }
     }
 
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
+
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let rows = self.saved.len() as u16 + 1;
         let note = u16::from(self.error.is_some() || self.saved.is_empty());

@@ -2,7 +2,7 @@
 //! by name and label beside the selected item's coloured JSON) and one for integrity (stored
 //! vs computed hash, identity and canonical-form checks, from `registry::verify_record`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
@@ -276,10 +276,13 @@ pub struct DetailScreen {
     tab: usize,
     manifest_scroll: usize,
     integrity_scroll: usize,
-    /// Where each tab title was drawn (x range, tab), for the mouse.
+    /// Where each tab title was drawn (x range, tab) and on which line, for the mouse.
     tab_hits: RefCell<Vec<(u16, u16, usize)>>,
+    tabs_row: Cell<u16>,
     /// On a section tab: the keys go to the selected item's JSON, not the item list.
     json_focus: bool,
+    /// Where the selected item's JSON was drawn, for the mouse.
+    json_area: Cell<Rect>,
     /// The search in the text view shown (manifest, an item's JSON, integrity).
     search: Option<Search>,
 }
@@ -296,7 +299,9 @@ impl DetailScreen {
             manifest_scroll: 0,
             integrity_scroll: 0,
             tab_hits: RefCell::default(),
+            tabs_row: Cell::default(),
             json_focus: false,
+            json_area: Cell::default(),
             search: None,
         }
     }
@@ -594,6 +599,7 @@ impl DetailScreen {
         }
         let inner = block.inner(right);
         frame.render_widget(block, right);
+        self.json_area.set(right);
         let search = self.search.as_ref().filter(|_| self.json_focus);
         draw_lines(frame, inner, &item.lines, scroll, search);
     }
@@ -877,6 +883,57 @@ impl Component for DetailScreen {
         Some(Outcome::Done)
     }
 
+    /// A click on a tab switches to it; on a section tab, a click on the JSON gives it the
+    /// keys, and a click in the item list selects (a double click moves into the JSON).
+    fn click(&mut self, x: u16, y: u16, double: bool, page: usize) -> Outcome {
+        let tab = self
+            .tab_hits
+            .borrow()
+            .iter()
+            .find(|(x0, x1, _)| (*x0..*x1).contains(&x))
+            .map(|(_, _, tab)| *tab);
+        let tabs_row = self.tab_hits.borrow().first().map(|_| self.tabs_row.get());
+        if let (Some(tab), Some(row)) = (tab, tabs_row) {
+            if y == row {
+                if tab != self.tab.min(self.tab_count() - 1) {
+                    self.tab = tab;
+                    self.json_focus = false;
+                    self.leave_view();
+                }
+                return Outcome::Done;
+            }
+        }
+        if matches!(self.current(), Tab::Section(_)) {
+            let json = self.json_area.get();
+            if (json.x..json.right()).contains(&x) && (json.y..json.bottom()).contains(&y) {
+                self.json_focus = true;
+                return Outcome::Done;
+            }
+            let Some(list) = self.list_mut() else {
+                return Outcome::Done;
+            };
+            if let Some(pos) = list.position_at(x, y) {
+                list.select_position(pos);
+                self.json_focus = double;
+                self.leave_view();
+            }
+        }
+        let _ = page;
+        Outcome::Done
+    }
+
+    /// The wheel scrolls the text or the JSON; on an item list it moves the selection.
+    fn wheel(&mut self, down: bool, page: usize) -> Outcome {
+        let list_keys = matches!(self.current(), Tab::Section(_)) && !self.json_focus;
+        let action = match (list_keys, down) {
+            (true, true) => Action::Down,
+            (true, false) => Action::Up,
+            (false, true) => Action::ScrollDown,
+            (false, false) => Action::ScrollUp,
+        };
+        self.handle(action, page)
+    }
+
     fn typing_keys(&self) -> Option<&'static KeyGroup> {
         if self.search.as_ref().is_some_and(Search::typing) {
             return Some(&keys::SEARCH_EDIT);
@@ -899,6 +956,7 @@ impl Component for DetailScreen {
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
         let active = self.tab.min(self.tab_count() - 1);
         draw_tabs(frame, tabs_area, &self.tab_titles(), active, &self.tab_hits);
+        self.tabs_row.set(tabs_area.y);
         let Some(content) = &self.content else {
             let text = Text::from(vec![
                 Line::raw(""),

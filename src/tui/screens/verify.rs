@@ -271,6 +271,10 @@ impl Component for VerifyRun {
         }
     }
 
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        (!self.running()).then_some(&mut self.list)
+    }
+
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let height = if self.running() {
             6
