@@ -12,6 +12,7 @@ pub mod audit;
 pub mod canonical;
 pub mod delete;
 pub mod diff;
+pub mod live;
 pub mod manifest;
 pub mod pretty;
 pub mod publish;
@@ -28,6 +29,7 @@ pub use record::*;
 
 pub use audit::AuditLog;
 pub use delete::{DeletePlan, DeleteReport};
+pub use live::ChangeMark;
 pub use publish::{
     export_document, hotfix_document, prepare_publish, HotfixSource, Incomparable, PreparedPublish,
     PublishOptions, PublishReport, PublishReview, ReadBack, ReadBackError,

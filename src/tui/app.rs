@@ -27,7 +27,7 @@ use super::screens::{
 };
 use super::worker::WorkerError;
 use crate::registry::{
-    DeleteReport, PackageRecord, PublishReview, RegistryError, Scope, VerifyReport,
+    ChangeMark, DeleteReport, PackageRecord, PublishReview, RegistryError, Scope, VerifyReport,
 };
 
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
@@ -36,6 +36,17 @@ const CHROME_ROWS: u16 = 8;
 /// The most a copy sends to the terminal's clipboard (OSC 52 is one escape sequence; terminals
 /// and tmux drop longer ones).
 const CLIPBOARD_LIMIT: usize = 512 * 1024;
+
+/// The live poll's state.
+#[derive(Debug, Default)]
+struct Live {
+    /// How often to ask; `None` until the registry said (no polling).
+    every: Option<Duration>,
+    asked: Option<Instant>,
+    asking: bool,
+    /// The last mark seen; `None` before the first answer and after this console wrote.
+    mark: Option<ChangeMark>,
+}
 
 /// Two clicks on the same line at most this far apart are a double click.
 const DOUBLE_CLICK: Duration = Duration::from_millis(450);
@@ -72,7 +83,10 @@ pub struct App {
     /// The last left click (when and on which line), to tell a double click.
     last_click: Option<(Instant, u16)>,
     /// Jobs sent and not answered yet, with what they do, for the spinner.
-    in_flight: Vec<(Ticket, String)>,
+    /// A job the operator did not ask for (the live poll) has no description: no spinner.
+    in_flight: Vec<(Ticket, Option<String>)>,
+    /// Noticing what other processes change.
+    live: Live,
     outbox: Vec<Job>,
     next_ticket: Ticket,
     spinner: usize,
@@ -97,6 +111,7 @@ impl App {
             clipboard: None,
             last_click: None,
             in_flight: Vec::new(),
+            live: Live::default(),
             outbox: Vec::new(),
             next_ticket: 1,
             spinner: 0,
@@ -221,7 +236,10 @@ impl App {
     /// What the oldest unanswered job does, and the spinner frame, while something runs.
     pub fn activity(&self) -> Option<(char, &str)> {
         const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-        let (_, what) = self.in_flight.first()?;
+        let what = self
+            .in_flight
+            .iter()
+            .find_map(|(_, what)| what.as_deref())?;
         Some((FRAMES[self.spinner % FRAMES.len()], what))
     }
 
@@ -239,7 +257,9 @@ impl App {
     pub fn tick(&mut self) -> bool {
         self.spinner = self.spinner.wrapping_add(1);
         let now = Instant::now();
-        let changed = self.expire_messages(now);
+        let mut changed = self.expire_messages(now);
+        self.poll_changes(now);
+        changed |= self.screens.iter().any(|s| s.component().animating(now));
         let due = self.editor_mut().and_then(|e| e.due(now));
         if let Some(request) = due {
             self.dispatch(request);
@@ -479,6 +499,7 @@ impl App {
             self.in_flight.retain(|(t, _)| *t != response.ticket);
         }
         match response.reply {
+            Reply::Changes(mark) => self.changes(mark),
             Reply::Counts(Ok(c)) => self.counts = Some(c),
             Reply::Counts(Err(e)) => self.error(e.to_string()),
             Reply::Packages { rows, first, done } => {
@@ -609,6 +630,7 @@ impl App {
                     r.finish(report);
                 }
                 if published {
+                    self.wrote();
                     self.reload();
                 }
                 self.say(message);
@@ -661,6 +683,7 @@ impl App {
             }
             Reply::Restored { path, rows } => match rows {
                 Ok(rows) => {
+                    self.wrote();
                     for r in &rows {
                         self.integrity.forget(&r.id, &r.version);
                     }
@@ -770,6 +793,7 @@ impl App {
     }
 
     fn deleted(&mut self, id: &str, r: DeleteReport) {
+        self.wrote();
         let gone: Vec<&str> = r
             .outcome
             .deleted
@@ -836,8 +860,61 @@ impl App {
     fn dispatch(&mut self, request: Request) {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.in_flight.push((ticket, request.describe()));
+        self.in_flight.push((ticket, Some(request.describe())));
         self.outbox.push(Job { ticket, request });
+    }
+
+    /// A job the operator did not ask for: no spinner while it runs.
+    fn dispatch_quietly(&mut self, request: Request) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.in_flight.push((ticket, None));
+        self.outbox.push(Job { ticket, request });
+    }
+
+    /// How often to ask whether another process changed the registry (the registry says:
+    /// twice a second for a file, every few seconds for a remote).
+    pub fn set_live_interval(&mut self, every: Duration) {
+        self.live.every = Some(every);
+    }
+
+    /// Asks whether the registry changed, when it is time to.
+    fn poll_changes(&mut self, now: Instant) {
+        let Some(every) = self.live.every else {
+            return;
+        };
+        let due = self
+            .live
+            .asked
+            .is_none_or(|at| now.saturating_duration_since(at) >= every);
+        if due && !self.live.asking {
+            self.live.asking = true;
+            self.live.asked = Some(now);
+            self.dispatch_quietly(Request::Changes);
+        }
+    }
+
+    /// The registry's mark now: when it moved since the last one, something else wrote to
+    /// the registry, and every screen reloads (keeping the selection, the filter and the
+    /// integrity results of rows whose hash held; changed rows are highlighted).
+    fn changes(&mut self, mark: Result<ChangeMark, JobError>) {
+        self.live.asking = false;
+        // A failed poll says nothing: the next one asks again, and a real load says why.
+        let Ok(mark) = mark else { return };
+        let moved = self.live.mark.as_ref().is_some_and(|m| *m != mark);
+        self.live.mark = Some(mark);
+        if moved {
+            self.reload();
+            self.say(Message::info(
+                "the registry changed (another process wrote to it): reloaded; changed rows are highlighted",
+            ));
+        }
+    }
+
+    /// This console wrote: its own reload shows the write, so the next mark is a new start
+    /// rather than news from another process.
+    fn wrote(&mut self) {
+        self.live.mark = None;
     }
 
     fn push(&mut self, mut screen: Screen) {

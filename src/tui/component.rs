@@ -2,6 +2,8 @@
 //! a component answers with, and the [`Context`] it draws with. The app carries outcomes out;
 //! a component never reaches the app or the worker, it only asks (an [`Outcome::Request`]).
 
+use std::time::Instant;
+
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -16,6 +18,8 @@ use super::screens::{Modal, Screen};
 /// What a screen reads, beyond its own state, to draw itself.
 pub struct Context<'a> {
     pub integrity: &'a Integrity,
+    /// The time the frame is drawn at (changed rows are highlighted for a while).
+    pub now: Instant,
 }
 
 /// What the app must do after a component handled an action.
@@ -95,6 +99,10 @@ pub trait Component {
         } else {
             Outcome::Done
         }
+    }
+    /// Whether the screen changes by itself at `now` (a highlight fading): the loop redraws.
+    fn animating(&self, _now: Instant) -> bool {
+        false
     }
     /// The mouse wheel: a line down (`down`) or up.
     fn wheel(&mut self, down: bool, page: usize) -> Outcome {

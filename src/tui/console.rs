@@ -58,6 +58,7 @@ impl Console {
     pub fn open_in(registry: Registry, dirs: Dirs, cwd: PathBuf) -> Result<Console, WorkerError> {
         let mut app = App::new(registry.target(), registry.read_only());
         app.set_cwd(cwd);
+        app.set_live_interval(registry.change_poll_interval());
         let worker = Worker::spawn(registry, dirs)?;
         let mut console = Console { app, worker };
         console.flush();
@@ -141,6 +142,11 @@ impl Console {
 
     pub fn draw(&self, frame: &mut Frame) {
         view::draw(frame, &self.app);
+    }
+
+    /// [`Console::draw`] as at `now`.
+    pub fn draw_at(&self, frame: &mut Frame, now: Instant) {
+        view::draw_at(frame, &self.app, now);
     }
 
     fn flush(&mut self) {

@@ -14,7 +14,7 @@ use crate::connect::{ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    DeletePlan, DeleteReport, LoadedRecord, PackageDiff, PackageRecord, PackageSummary,
+    ChangeMark, DeletePlan, DeleteReport, LoadedRecord, PackageDiff, PackageRecord, PackageSummary,
     PreparedPublish, Problem, PublishOptions, PublishReport, PublishReview, RegistryError, Scope,
     Verification, VerifyProgress, VerifyReport, VersionSummary, Warning,
 };
@@ -27,6 +27,8 @@ pub type Ticket = u64;
 pub enum Request {
     /// Package and row counts for the header.
     Counts,
+    /// Whether another process changed the registry: its [`ChangeMark`] now.
+    Changes,
     /// The latest version of every package, page by page.
     Packages,
     Versions {
@@ -108,6 +110,7 @@ impl Request {
     pub fn describe(&self) -> String {
         match self {
             Request::Counts => "counting rows".into(),
+            Request::Changes => "looking for changes".into(),
             Request::Packages => "loading packages".into(),
             Request::Versions { .. } => "loading versions".into(),
             Request::Record { .. } => "loading the version".into(),
@@ -131,6 +134,7 @@ impl Request {
     pub fn failed(self, error: JobError) -> Reply {
         match self {
             Request::Counts => Reply::Counts(Err(error)),
+            Request::Changes => Reply::Changes(Err(error)),
             Request::Packages => Reply::Packages {
                 rows: Err(error),
                 first: true,
@@ -278,6 +282,7 @@ impl JobError {
 #[derive(Debug)]
 pub enum Reply {
     Counts(Result<(u64, u64), JobError>),
+    Changes(Result<ChangeMark, JobError>),
     /// One page of the package list; `first` replaces what was shown, `done` ends the list.
     Packages {
         rows: Result<Vec<PackageSummary>, JobError>,

@@ -29,6 +29,8 @@ pub const INFO: Style = Style::new().fg(Color::Green);
 pub const WARNING: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
 pub const ERROR: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
 pub const FILTER: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
+/// A row that changed in the last reload (another process wrote it).
+pub const CHANGED: Style = Style::new().fg(Color::Black).bg(Color::Green);
 /// A search match in a text view, and the current one.
 pub const SEARCH_MATCH: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
 pub const SEARCH_CURRENT: Style = Style::new()

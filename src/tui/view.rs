@@ -3,6 +3,8 @@
 //! message). A pure function of the state. In read-only mode the hints of the writes move
 //! to the end of the footer, struck through, after a "(read-only)" mark.
 
+use std::time::Instant;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -20,6 +22,11 @@ use crate::untrusted::{printable, safe_cell};
 use unicode_width::UnicodeWidthStr;
 
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_at(frame, app, Instant::now());
+}
+
+/// [`draw`] as at `now` (tests draw a highlight's end without waiting for it).
+pub fn draw_at(frame: &mut Frame, app: &App, now: Instant) {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(3),
@@ -29,6 +36,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_header(frame, header, app);
     let cx = Context {
         integrity: app.integrity(),
+        now,
     };
     app.screen().component().draw(frame, body, &cx);
     for modal in app.modals() {

@@ -109,6 +109,7 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
     };
     let reply = match job.request {
         Request::Counts => Reply::Counts(registry.counts().map_err(JobError::from)),
+        Request::Changes => Reply::Changes(registry.change_mark().map_err(JobError::from)),
         Request::Packages => {
             let mut first = true;
             let listed = registry.list_with(&mut |page| {

@@ -143,3 +143,41 @@ fn the_mouse_scrolls_selects_opens_and_switches_tabs() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 }
+
+#[test]
+fn another_process_publishing_appears_within_two_seconds_without_a_key() {
+    use std::time::{Duration, Instant};
+
+    let scratch = Scratch::new();
+    let t = Tmux::console(&scratch);
+    t.wait_for("com.acme.crm");
+    t.keys(&["/"]);
+    t.type_text("acme");
+    t.keys(&["Enter"]);
+    t.wait_for("filter: acme (2 of 9");
+    t.keys(&["G"]);
+    t.wait_for("│▶ com.acme.crm");
+
+    let doc = scratch.file("live.json", crate::tui_operator::LIVE_DOCUMENT);
+    let out = scratch.run(&["publish", &doc]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published = Instant::now();
+    let screen = loop {
+        let screen = t.screen();
+        if screen.contains("com.acme.live") && screen.contains("10 packages · 13 rows") {
+            break screen;
+        }
+        assert!(
+            published.elapsed() < Duration::from_secs(2),
+            "the console did not show the new package within 2 s:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_contains(&screen, &["│▶ com.acme.crm", "filter: acme (3 of 10"]);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}

@@ -377,3 +377,68 @@ fn colon_jumps_to_a_package_a_version_or_a_screen_with_completion() {
     );
     assert!(s.console.app.modal().is_none());
 }
+
+/// A package another process publishes while the console watches; its id holds "acme".
+pub const LIVE_DOCUMENT: &str = r#"{"manifest":{"id":"com.acme.live","version":"1.0.0","type":"app","name":"Live"},"metadata":{}}"#;
+
+/// Lets the console ask whether the registry changed (its live poll), and waits for the
+/// answer and for whatever reload it started.
+fn poll(s: &mut Session) {
+    std::thread::sleep(Duration::from_millis(600));
+    s.console.tick();
+    s.settle();
+}
+
+#[test]
+fn another_process_publishing_shows_up_highlighted_keeping_selection_and_filter() {
+    use pkgdeck::registry::PublishOptions;
+    use ratatui::style::Color;
+
+    let mut s = session();
+    s.type_text("/acme");
+    s.press(&[KeyCode::Enter, KeyCode::Char('G')]);
+    assert_contains(&s.screen(), &["│▶ com.acme.crm", "filter: acme (2 of 9"]);
+    poll(&mut s); // the first mark: nothing to compare with yet
+    assert!(!s.screen().contains("com.acme.live"));
+
+    s.registry()
+        .publish(LIVE_DOCUMENT, "live.json", PublishOptions::default())
+        .unwrap();
+    poll(&mut s);
+    let screen = s.screen();
+    assert_contains(
+        &screen,
+        &[
+            "com.acme.live",
+            "│▶ com.acme.crm",
+            "filter: acme (3 of 10",
+            "10 packages · 13 rows",
+            "the registry changed (another process wrote to it): reloaded",
+        ],
+    );
+    let row = |buffer: &ratatui::buffer::Buffer, id: &str| {
+        let text = crate::support::screen::text_of(buffer);
+        let y = text.lines().position(|l| l.contains(id)).expect("the row");
+        buffer[(5, y as u16)].bg
+    };
+    let now = Instant::now();
+    assert_eq!(
+        row(&s.buffer_at(now), "com.acme.live"),
+        Color::Green,
+        "the new row is highlighted"
+    );
+    assert_eq!(
+        row(&s.buffer_at(now), "com.acme.helpdesk"),
+        Color::Reset,
+        "an unchanged row is not"
+    );
+    assert_eq!(
+        row(&s.buffer_at(now + Duration::from_secs(4)), "com.acme.live"),
+        Color::Reset,
+        "the highlight ends after a few seconds"
+    );
+
+    // Nothing more happened: the next poll changes nothing.
+    poll(&mut s);
+    assert_contains(&s.screen(), &["│▶ com.acme.crm"]);
+}

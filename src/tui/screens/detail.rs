@@ -336,8 +336,26 @@ impl DetailScreen {
         match record {
             Ok(loaded) => {
                 self.error = None;
-                self.content = Some(Box::new(Content::new(*loaded)));
+                // A reload keeps the item selected in each section, by name.
+                let kept: Vec<(String, String)> = self
+                    .content
+                    .iter()
+                    .flat_map(|c| c.sections.iter())
+                    .filter_map(|s| Some((s.name.clone(), s.selected()?.1.name.clone())))
+                    .collect();
+                let mut content = Content::new(*loaded);
+                for (section, item) in kept {
+                    if let Some(s) = content.sections.iter_mut().find(|s| s.name == section) {
+                        if let Some(row) = s.items.iter().position(|i| i.name == item) {
+                            s.list.select_row(row);
+                        }
+                    }
+                }
+                self.content = Some(Box::new(content));
                 self.tab = self.tab.min(self.tab_count() - 1);
+                if self.search.is_some() {
+                    self.search_again(0);
+                }
             }
             Err(e) => self.error = Some(e.to_string()),
         }

@@ -27,6 +27,9 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
 use super::component::{Component, Outcome};
 use super::keys::Action;
 use super::list::ListView;
@@ -149,6 +152,43 @@ impl Modal {
             Modal::Diff(m) => m.as_mut(),
             Modal::Command(m) => m.as_mut(),
         }
+    }
+}
+
+/// How long rows that changed in a reload stay highlighted.
+pub const CHANGED_FOR: Duration = Duration::from_secs(3);
+
+/// Rows that changed in the last reload, and when: they are highlighted for [`CHANGED_FOR`].
+#[derive(Debug, Default)]
+pub struct Changed {
+    keys: HashSet<String>,
+    at: Option<Instant>,
+}
+
+impl Changed {
+    /// The rows (by key) that are new or differ from `before`'s, from now on.
+    pub fn record<'a>(
+        &mut self,
+        before: &HashMap<&str, String>,
+        after: impl IntoIterator<Item = (&'a str, String)>,
+    ) {
+        self.keys = after
+            .into_iter()
+            .filter(|(key, state)| before.get(key) != Some(state))
+            .map(|(key, _)| key.to_owned())
+            .collect();
+        self.at = (!self.keys.is_empty()).then(Instant::now);
+    }
+
+    /// Whether the row `key` is highlighted at `now`.
+    pub fn shows(&self, key: &str, now: Instant) -> bool {
+        self.at.is_some_and(|at| now < at + CHANGED_FOR) && self.keys.contains(key)
+    }
+
+    /// Whether a highlight is still on (or just ended and must be drawn away) at `now`.
+    pub fn fading(&self, now: Instant) -> bool {
+        self.at
+            .is_some_and(|at| now < at + CHANGED_FOR + Duration::from_millis(250))
     }
 }
 

@@ -2,14 +2,16 @@
 //! with the integrity badge of what was verified this session.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::time::Instant;
 
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::layout::ESSENTIAL;
 use super::{
-    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Column,
-    Field, Screen, VersionsScreen,
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
+    Column, Field, Screen, VersionsScreen,
 };
 use crate::registry::{PackageSummary, Scope};
 use crate::tui::component::{Component, Context, Outcome};
@@ -130,6 +132,12 @@ pub struct PackagesScreen {
     error: Option<String>,
     /// The package selected when a reload started, to select it again.
     reselect: Option<String>,
+    /// Whether a whole list arrived once: later loads are reloads.
+    loaded: bool,
+    /// A reload's pages, gathered out of sight until the last one.
+    incoming: Option<Vec<PackageSummary>>,
+    /// Packages that changed in the last reload, highlighted for a while.
+    changed: Changed,
 }
 
 impl Default for PackagesScreen {
@@ -143,6 +151,9 @@ impl Default for PackagesScreen {
             loading: true,
             error: None,
             reselect: None,
+            loaded: false,
+            incoming: None,
+            changed: Changed::default(),
         }
     }
 }
@@ -177,6 +188,16 @@ impl PackagesScreen {
         done: bool,
     ) {
         match rows {
+            // A reload replaces the list at once, when it is whole: the selection, the
+            // filter and the scroll never jump to a first page and back.
+            Ok(rows) if self.loaded => {
+                self.error = None;
+                let incoming = self.incoming.get_or_insert_with(Vec::new);
+                if first {
+                    incoming.clear();
+                }
+                incoming.extend(rows);
+            }
             Ok(rows) => {
                 self.error = None;
                 if first {
@@ -187,10 +208,17 @@ impl PackagesScreen {
                     self.rows.extend(rows);
                 }
             }
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => {
+                self.error = Some(e.to_string());
+                self.incoming = None;
+            }
         }
         if done {
             self.loading = false;
+            if let Some(rows) = self.incoming.take() {
+                self.swap(rows);
+            }
+            self.loaded |= self.error.is_none();
             self.resort();
             if let Some(id) = self.reselect.take() {
                 if let Some(row) = self.rows.iter().position(|p| p.id == id) {
@@ -198,6 +226,21 @@ impl PackagesScreen {
                 }
             }
         }
+    }
+
+    /// A reloaded list in place of the old one; the packages that are new or changed (latest
+    /// version, hash, version count) are highlighted for a while.
+    fn swap(&mut self, rows: Vec<PackageSummary>) {
+        let state = |p: &PackageSummary| format!("{} {} {}", p.version, p.hash, p.versions);
+        let before: HashMap<&str, String> = self
+            .rows
+            .iter()
+            .map(|p| (p.id.as_str(), state(p)))
+            .collect();
+        self.changed
+            .record(&before, rows.iter().map(|p| (p.id.as_str(), state(p))));
+        self.list.replace(rows.iter().map(search_key));
+        self.rows = rows;
     }
 
     fn resort(&mut self) {
@@ -314,6 +357,10 @@ impl Component for PackagesScreen {
         Some(&mut self.list)
     }
 
+    fn animating(&self, now: Instant) -> bool {
+        self.changed.fading(now)
+    }
+
     fn integrity_changed(&mut self, integrity: &Integrity) {
         if self.sort != Sort::Failures {
             return;
@@ -366,6 +413,11 @@ impl Component for PackagesScreen {
                 Field::styled(badge.label(), theme::badge(badge)),
             ]
         };
-        draw_table(frame, inner, &self.list, &COLUMNS, row, |_| None);
+        let changed = |r: usize| {
+            self.changed
+                .shows(&self.rows[r].id, cx.now)
+                .then_some(theme::CHANGED)
+        };
+        draw_table(frame, inner, &self.list, &COLUMNS, row, changed);
     }
 }

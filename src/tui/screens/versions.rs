@@ -4,6 +4,8 @@
 //! versions were published.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::time::Instant;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -13,8 +15,8 @@ use ratatui::Frame;
 use super::layout::{cut, ESSENTIAL};
 use super::packages::{failure_rank, sort_label};
 use super::{
-    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Column,
-    DetailScreen, Field, Screen,
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
+    Column, DetailScreen, Field, Screen,
 };
 use crate::registry::{PackageSummary, Scope, VersionSummary};
 use crate::tui::component::{Component, Context, Outcome};
@@ -114,6 +116,8 @@ pub struct VersionsScreen {
     select: Option<String>,
     /// The version marked with `m`, to diff against with `=`.
     marked: Option<String>,
+    /// Versions that changed in the last reload, highlighted for a while.
+    changed: Changed,
 }
 
 impl VersionsScreen {
@@ -136,6 +140,7 @@ impl VersionsScreen {
             error: None,
             select: version.map(str::to_owned),
             marked: None,
+            changed: Changed::default(),
         }
     }
 
@@ -163,6 +168,16 @@ impl VersionsScreen {
                     .iter()
                     .map(|v| semver::Version::parse(&v.version).ok())
                     .collect();
+                if !self.rows.is_empty() {
+                    let state = |v: &VersionSummary| format!("{} {}", v.hash, v.latest);
+                    let before: HashMap<&str, String> = self
+                        .rows
+                        .iter()
+                        .map(|v| (v.version.as_str(), state(v)))
+                        .collect();
+                    self.changed
+                        .record(&before, rows.iter().map(|v| (v.version.as_str(), state(v))));
+                }
                 self.list.replace(rows.iter().map(|v| v.version.clone()));
                 self.rows = rows;
                 self.resort();
@@ -284,7 +299,12 @@ impl VersionsScreen {
                 Field::styled(integrity, theme::badge(badge)),
             ]
         };
-        draw_table(frame, inner, &self.list, &COLUMNS, row, |_| None);
+        let changed = |r: usize| {
+            self.changed
+                .shows(&self.rows[r].version, cx.now)
+                .then_some(theme::CHANGED)
+        };
+        draw_table(frame, inner, &self.list, &COLUMNS, row, changed);
     }
 
     fn draw_chart(&self, frame: &mut Frame, area: Rect) {
@@ -432,6 +452,10 @@ impl Component for VersionsScreen {
 
     fn list_mut(&mut self) -> Option<&mut ListView> {
         Some(&mut self.list)
+    }
+
+    fn animating(&self, now: Instant) -> bool {
+        self.changed.fading(now)
     }
 
     fn integrity_changed(&mut self, integrity: &Integrity) {

@@ -79,6 +79,13 @@ impl Session {
         self.buffer_sized(160, 50)
     }
 
+    /// The screen drawn as at `now` (a highlight that has ended by then is gone).
+    pub fn buffer_at(&self, now: std::time::Instant) -> Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
+        terminal.draw(|f| self.console.draw_at(f, now)).unwrap();
+        terminal.backend().buffer().clone()
+    }
+
     pub fn buffer_sized(&self, width: u16, height: u16) -> Buffer {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal.draw(|f| self.console.draw(f)).unwrap();
