@@ -108,9 +108,42 @@ pub fn open_store(target: &Target, read_only: bool) -> Result<Box<dyn Store>, St
     })
 }
 
+/// How a connection is to be used: its saved name, whether it is read-only (the command
+/// line's `--read-only`, or `read_only = true` in its saved connection) and whether it is a
+/// production registry (`production = true`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub read_only: bool,
+    pub production: bool,
+}
+
+/// The profile of what `request` names (a saved connection's flags, or the command line's).
+pub fn profile(request: &Request, dirs: &Dirs) -> Result<Profile, ConnectError> {
+    let Some(name) = &request.connection else {
+        return Ok(Profile {
+            name: None,
+            read_only: request.read_only,
+            production: false,
+        });
+    };
+    let config = Config::load(&dirs.config_file())?;
+    let saved = config.connections.get(name);
+    Ok(Profile {
+        name: Some(name.clone()),
+        read_only: request.read_only || saved.is_some_and(|c| c.read_only),
+        production: saved.is_some_and(|c| c.production),
+    })
+}
+
 /// Opens the registry the request names, with the trash and audit log of `dirs`.
 pub fn open(request: &Request, dirs: &Dirs) -> Result<Registry, ConnectError> {
     let target = resolve_target(request, dirs)?;
+    // A saved connection may be read-only whatever the command line says.
+    let request = &Request {
+        read_only: profile(request, dirs)?.read_only,
+        ..request.clone()
+    };
     if let Target::Local(path) = &target {
         if path == &dirs.default_registry() && !request.read_only {
             std::fs::create_dir_all(&dirs.data).map_err(|e| StoreError::Open {
@@ -144,6 +177,8 @@ pub struct SavedConnection {
     pub name: String,
     pub target: String,
     pub token_env: Option<String>,
+    pub read_only: bool,
+    pub production: bool,
 }
 
 /// The saved connections: the config file, and what it holds or why it cannot be read.
@@ -163,6 +198,8 @@ pub fn saved_connections(dirs: &Dirs) -> Connections {
                 name,
                 target: c.target,
                 token_env: c.token_env,
+                read_only: c.read_only,
+                production: c.production,
             })
             .collect()
     });

@@ -19,7 +19,7 @@ use super::component::{Component, Jump, Outcome};
 use super::integrity::{self, Integrity};
 use super::keys::{self, Action, KeyGroup};
 use super::message::{Message, MessageKind};
-use super::protocol::{Job, JobError, Reply, Request, Response, Ticket};
+use super::protocol::{Job, JobError, Opened, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
     CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, Editor, Help, Modal,
@@ -65,6 +65,12 @@ pub fn message_lifetime(kind: MessageKind) -> Duration {
 pub struct App {
     target: String,
     read_only: bool,
+    /// The saved connection's name when it is a production registry.
+    production: Option<String>,
+    /// Whether a registry is open (the worker may still be opening the first one).
+    connected: bool,
+    /// Why the registry could not be opened, for the connection picker that opens then.
+    picker_note: Option<String>,
     counts: Option<(u64, u64)>,
     /// Never empty: the Packages screen is at the bottom.
     screens: Vec<Screen>,
@@ -98,9 +104,32 @@ pub struct App {
 impl App {
     /// The console on `target` (already masked), with the first loads queued.
     pub fn new(target: &str, read_only: bool) -> App {
-        let mut app = App {
+        let mut app = App::blank(target, read_only);
+        // The list first: the worker answers in order, and the rows matter more than the
+        // header's counts.
+        app.push(Screen::Packages(PackagesScreen::default()));
+        app.dispatch(Request::Counts);
+        app.connected = true;
+        app
+    }
+
+    /// The console before its registry is open: the first frame shows where it connects
+    /// to, and the worker opens `request` (an unreachable target opens the connection
+    /// picker with the reason).
+    pub fn connecting(target: &str, request: crate::connect::Request) -> App {
+        let mut app = App::blank(target, request.read_only);
+        app.screens.push(Screen::Packages(PackagesScreen::default()));
+        app.dispatch(Request::Open { request });
+        app
+    }
+
+    fn blank(target: &str, read_only: bool) -> App {
+        App {
             target: target.to_owned(),
             read_only,
+            production: None,
+            connected: false,
+            picker_note: None,
             counts: None,
             screens: Vec::new(),
             modals: Vec::new(),
@@ -117,12 +146,7 @@ impl App {
             spinner: 0,
             size: (80, 24),
             quit: None,
-        };
-        // The list first: the worker answers in order, and the rows matter more than the
-        // header's counts.
-        app.push(Screen::Packages(PackagesScreen::default()));
-        app.dispatch(Request::Counts);
-        app
+        }
     }
 
     pub fn target(&self) -> &str {
@@ -135,7 +159,12 @@ impl App {
 
     /// Whether the console is on a connection saved as `production = true`.
     pub fn production(&self) -> bool {
-        false
+        self.production.is_some()
+    }
+
+    /// Whether a registry is open.
+    pub fn connected(&self) -> bool {
+        self.connected
     }
 
     pub fn counts(&self) -> Option<(u64, u64)> {
@@ -694,21 +723,27 @@ impl App {
             },
             Reply::Connections(listed) => match listed {
                 Ok(c) if self.modals.is_empty() => {
-                    self.modals
-                        .push(Modal::Connections(Box::new(ConnectionPicker::new(
-                            &self.target,
-                            c,
-                        ))))
+                    let mut picker = ConnectionPicker::new(&self.target, c);
+                    if let Some(note) = self.picker_note.take() {
+                        picker = picker.with_problem(note);
+                    }
+                    self.modals.push(Modal::Connections(Box::new(picker)))
                 }
                 Ok(_) => {}
                 Err(e) => self.error(e.to_string()),
             },
-            Reply::Connected { name, target } => match target {
-                Ok(target) => self.connected(&name, target),
-                Err(e) => self.error(format!(
+            Reply::Opened(Ok(opened)) => {
+                self.take_opened(opened);
+                self.reload();
+            }
+            Reply::Opened(Err(e)) => self.cannot_open(&e),
+            Reply::Connected { name, opened } => match opened {
+                Ok(opened) => self.switched(&name, opened),
+                Err(e) if self.connected => self.error(format!(
                     "cannot switch to {name}: {e}; still on {}",
                     self.target
                 )),
+                Err(e) => self.error(format!("cannot switch to {name}: {e}")),
             },
         }
     }
@@ -836,16 +871,44 @@ impl App {
         self.reload();
     }
 
-    fn connected(&mut self, name: &str, target: String) {
-        self.target = target;
+    /// What the worker opened: the header and the live poll follow it.
+    fn take_opened(&mut self, opened: Opened) {
+        self.target = opened.target;
+        self.read_only = opened.read_only;
+        self.production = opened.production;
+        self.live = Live::default();
+        self.set_live_interval(opened.poll);
+        self.connected = true;
+    }
+
+    /// The registry named on the command line cannot be opened: the connection picker opens
+    /// with the reason, instead of a blank screen or an exit.
+    fn cannot_open(&mut self, error: &JobError) {
+        let text = format!("cannot open {}: {error}", self.target);
+        self.error(text.clone());
+        self.picker_note = Some(text);
+        if let Some(Screen::Packages(p)) = self.screens.first_mut() {
+            p.receive(Err(JobError::NotConnected), true, true);
+        }
+        self.dispatch(Request::Connections);
+    }
+
+    fn switched(&mut self, name: &str, opened: Opened) {
+        self.take_opened(opened);
         self.modals.clear();
         self.screens.clear();
         self.integrity.clear();
         self.counts = None;
         self.push(Screen::Packages(PackagesScreen::default()));
         self.dispatch(Request::Counts);
+        let mode = match (&self.production, self.read_only) {
+            (Some(_), true) => " (PRODUCTION, read-only)",
+            (Some(_), false) => " (PRODUCTION: every write asks for its name)",
+            (None, true) => " (read-only)",
+            (None, false) => "",
+        };
         self.say(Message::info(format!(
-            "connected to {name}: {}",
+            "connected to {name}: {}{mode}",
             self.target
         )));
     }

@@ -59,10 +59,35 @@ impl Console {
         let mut app = App::new(registry.target(), registry.read_only());
         app.set_cwd(cwd);
         app.set_live_interval(registry.change_poll_interval());
-        let worker = Worker::spawn(registry, dirs)?;
+        let read_only = registry.read_only();
+        let worker = Worker::spawn(Some(registry), read_only, dirs)?;
         let mut console = Console { app, worker };
         console.flush();
         Ok(console)
+    }
+
+    /// The console on what `request` names, opened by the worker: the first frame can be
+    /// drawn at once, before any storage call returns. `target` is the target as the header
+    /// shows it meanwhile (token masked).
+    pub fn connect(
+        request: crate::connect::Request,
+        target: &str,
+        dirs: Dirs,
+        cwd: PathBuf,
+    ) -> Result<Console, WorkerError> {
+        let read_only = request.read_only;
+        let mut app = App::connecting(target, request);
+        app.set_cwd(cwd);
+        let worker = Worker::spawn(None, read_only, dirs)?;
+        let mut console = Console { app, worker };
+        console.flush();
+        Ok(console)
+    }
+
+    /// Ends the console: the worker drops the registry (a remote's stream is closed), waited
+    /// for at most `wait`.
+    pub fn close(self, wait: Duration) {
+        self.worker.shutdown(wait);
     }
 
     pub fn key(&mut self, event: KeyEvent) {

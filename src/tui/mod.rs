@@ -107,13 +107,17 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
         Some(d) => d.dirs(),
         None => dirs.clone(),
     };
-    let registry = match &scratch {
-        Some(d) => connect::open(&d.request(request.read_only), &console_dirs),
-        None => connect::open(&request, &dirs),
-    }?;
+    let request = match &scratch {
+        Some(d) => d.request(request.read_only),
+        None => request,
+    };
+    // Only the arguments and the config file are read here; the worker opens the registry
+    // once the first frame is on screen.
+    let target = connect::resolve_target(&request, &console_dirs)?.to_string();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let mut console = Console::open_in(registry, console_dirs, cwd)?;
+    let mut console = Console::connect(request, &target, console_dirs, cwd)?;
     let outcome = with_terminal(|terminal, capture| event_loop(terminal, &mut console, capture));
+    let code = console.app.exit_code();
     // Quitting with unpublished edits (Ctrl-C in the editor) keeps them: nothing typed is
     // lost silently.
     if let Some((what, text)) = console.app.unsaved_edits() {
@@ -125,9 +129,15 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
             Err(e) => eprintln!("pkgdeck: the unpublished edits of {what} could not be kept: {e}"),
         }
     }
+    // The registry goes with the worker (a remote's stream is closed), unless it does not
+    // answer within the wait: quitting never hangs on it.
+    console.close(SHUTDOWN_WAIT);
     drop(scratch);
-    outcome.map(|()| console.app.exit_code())
+    outcome.map(|()| code)
 }
+
+/// How long quitting waits for the worker to let go of the registry.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 
 /// Writes the editor's text to `<data dir>/drafts/`, returning the file.
 fn keep_draft(dirs: &Dirs, text: &str) -> io::Result<PathBuf> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::document::{FileError, Validation};
-use crate::connect::{ConnectError, Connections};
+use crate::connect::{self, ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
@@ -25,6 +25,11 @@ pub type Ticket = u64;
 /// What the console asks of the registry.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// Open the registry the operator named: the console's first request, so that its first
+    /// frame is drawn before any storage call returns.
+    Open {
+        request: connect::Request,
+    },
     /// Package and row counts for the header.
     Counts,
     /// Whether another process changed the registry: its [`ChangeMark`] now.
@@ -109,6 +114,7 @@ impl Request {
     /// A few words for the header while the request runs.
     pub fn describe(&self) -> String {
         match self {
+            Request::Open { .. } => "connecting".into(),
             Request::Counts => "counting rows".into(),
             Request::Changes => "looking for changes".into(),
             Request::Packages => "loading packages".into(),
@@ -133,6 +139,7 @@ impl Request {
     /// The reply that says this request failed with `error`.
     pub fn failed(self, error: JobError) -> Reply {
         match self {
+            Request::Open { .. } => Reply::Opened(Err(error)),
             Request::Counts => Reply::Counts(Err(error)),
             Request::Changes => Reply::Changes(Err(error)),
             Request::Packages => Reply::Packages {
@@ -207,7 +214,7 @@ impl Request {
             Request::Connections => Reply::Connections(Err(error)),
             Request::Connect { name } => Reply::Connected {
                 name,
-                target: Err(error),
+                opened: Err(error),
             },
         }
     }
@@ -252,6 +259,18 @@ pub struct Job {
     pub request: Request,
 }
 
+/// A registry the worker opened, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The target, token masked.
+    pub target: String,
+    pub read_only: bool,
+    /// The saved connection's name when it is a production one.
+    pub production: Option<String>,
+    /// How often to ask whether another process changed it.
+    pub poll: Duration,
+}
+
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -267,6 +286,9 @@ pub enum JobError {
     /// The worker panicked while serving the request; this is the panic's text.
     #[error("internal error: {0}")]
     Panicked(String),
+    /// No registry is open (the one named could not be opened; pick a connection).
+    #[error("no registry is open: pick a connection (c)")]
+    NotConnected,
 }
 
 impl JobError {
@@ -360,10 +382,12 @@ pub enum Reply {
         rows: Result<Vec<PackageRecord>, JobError>,
     },
     Connections(Result<Connections, JobError>),
-    /// The new target (masked) on success; on failure the old registry is still in place.
+    /// The registry the console opened with.
+    Opened(Result<Opened, JobError>),
+    /// The new registry on success; on failure the old one is still in place.
     Connected {
         name: String,
-        target: Result<String, JobError>,
+        opened: Result<Opened, JobError>,
     },
 }
 

@@ -37,9 +37,10 @@ const KEYS: KeyGroup = KeyGroup {
 };
 
 /// The connection's name is never dropped; the token column goes first.
-const COLUMNS: [Column; 3] = [
+const COLUMNS: [Column; 4] = [
     Column::flexible("NAME", 8, 18, ESSENTIAL, false),
     Column::flexible("TARGET", 12, 40, 5, true),
+    Column::flexible("MODE", 9, 10, 4, false),
     Column::flexible("TOKEN", 8, 20, 2, false),
 ];
 
@@ -48,6 +49,8 @@ pub struct ConnectionPicker {
     config_file: PathBuf,
     saved: Vec<SavedConnection>,
     error: Option<String>,
+    /// Why the registry the console was started on could not be opened.
+    problem: Option<String>,
     /// Row 0 is the current connection, then the saved ones in name order.
     list: ListView,
 }
@@ -66,8 +69,19 @@ impl ConnectionPicker {
             config_file: connections.config_file,
             saved,
             error,
+            problem: None,
             list,
         }
+    }
+
+    /// The picker opened because the registry the console was started on cannot be opened:
+    /// `problem` says why, above the connections to pick from instead.
+    pub fn with_problem(mut self, problem: String) -> ConnectionPicker {
+        self.problem = Some(problem);
+        if !self.saved.is_empty() {
+            self.list.select_position(1);
+        }
+        self
     }
 }
 
@@ -109,11 +123,18 @@ impl Component for ConnectionPicker {
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let rows = self.saved.len() as u16 + 1;
         let note = u16::from(self.error.is_some() || self.saved.is_empty());
-        let popup = centered(
-            area,
-            area.width.saturating_sub(8).min(130),
-            rows + note * 2 + 4,
-        );
+        let width = area.width.saturating_sub(8).min(130);
+        let problem: Vec<Line> = self
+            .problem
+            .iter()
+            .map(|p| Line::styled(format!(" ✗ {}", printable(p)), theme::ERROR))
+            .collect();
+        let problem_rows = problem
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(usize::from(width.max(3) - 2)) as u16)
+            .sum::<u16>()
+            + u16::from(!problem.is_empty());
+        let popup = centered(area, width, rows + note * 2 + 4 + problem_rows);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
             .title(Line::styled(" Connections ", theme::TITLE))
@@ -130,14 +151,30 @@ impl Component for ConnectionPicker {
             .style(theme::POPUP);
         let inner = block.inner(popup);
         frame.render_widget(block, popup);
-        let [table_area, note_area] =
-            Layout::vertical([Constraint::Length(rows + 1), Constraint::Min(0)]).areas(inner);
+        let [problem_area, table_area, note_area] = Layout::vertical([
+            Constraint::Length(problem_rows),
+            Constraint::Length(rows + 1),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        frame.render_widget(
+            Paragraph::new(problem).wrap(ratatui::widgets::Wrap { trim: false }),
+            problem_area,
+        );
         let row = |r: usize| {
             if r == 0 {
                 return vec![
                     Field::styled("current", theme::MARK),
                     Field::new(printable(&self.current)),
-                    Field::styled("(this session)", theme::DIM),
+                    Field::new(""),
+                    Field::styled(
+                        if self.problem.is_some() {
+                            "(cannot open)"
+                        } else {
+                            "(this session)"
+                        },
+                        theme::DIM,
+                    ),
                 ];
             }
             let s = &self.saved[r - 1];
@@ -145,9 +182,16 @@ impl Component for ConnectionPicker {
             if s.target == self.current {
                 name.push_str(" (current)");
             }
+            let mode = match (s.production, s.read_only) {
+                (true, true) => Field::styled("PROD, R/O", theme::ERROR),
+                (true, false) => Field::styled("PRODUCTION", theme::ERROR),
+                (false, true) => Field::styled("read-only", theme::WARNING),
+                (false, false) => Field::new(""),
+            };
             vec![
                 Field::new(name),
                 Field::new(printable(&s.target)),
+                mode,
                 Field::styled(
                     match &s.token_env {
                         Some(var) => format!("from ${}", printable(var)),
