@@ -118,7 +118,8 @@ impl App {
     /// picker with the reason).
     pub fn connecting(target: &str, request: crate::connect::Request) -> App {
         let mut app = App::blank(target, request.read_only);
-        app.screens.push(Screen::Packages(PackagesScreen::default()));
+        app.screens
+            .push(Screen::Packages(PackagesScreen::default()));
         app.dispatch(Request::Open { request });
         app
     }
@@ -476,7 +477,22 @@ impl App {
                 self.modals.clear();
                 self.push(*screen);
             }
-            Outcome::Request(r) => self.dispatch(r),
+            Outcome::Request(r) => match (&self.production, r.write()) {
+                // On production, every write asks for the connection's name first.
+                (Some(name), Some(what)) => {
+                    let name = name.clone();
+                    self.ask_production(&name, &what, r);
+                }
+                _ => self.dispatch(r),
+            },
+            Outcome::Write(r) => {
+                if let Request::Publish { prepared, .. } = &r {
+                    if let Some(review) = self.review_mut(&prepared.hash) {
+                        review.confirmed();
+                    }
+                }
+                self.dispatch(r);
+            }
             Outcome::Jump(to) => self.jump(to),
             Outcome::Overlay(modal) => self.modals.push(modal),
             Outcome::CloseAll => self.modals.clear(),
@@ -746,6 +762,25 @@ impl App {
                 Err(e) => self.error(format!("cannot switch to {name}: {e}")),
             },
         }
+    }
+
+    /// The review of the document with `hash`, if it is open.
+    fn review_mut(&mut self, hash: &str) -> Option<&mut Review> {
+        self.modals.iter_mut().rev().find_map(|m| match m {
+            Modal::Review(r) if r.hash() == hash => Some(r.as_mut()),
+            _ => None,
+        })
+    }
+
+    /// A write on a production connection waits for its name to be typed.
+    fn ask_production(&mut self, name: &str, what: &str, write: Request) {
+        if let Request::Publish { prepared, .. } = &write {
+            if let Some(review) = self.review_mut(&prepared.hash) {
+                review.unconfirm();
+            }
+        }
+        let confirm = Confirm::production(name, &self.target, what, write);
+        self.modals.push(Modal::Confirm(Box::new(confirm)));
     }
 
     /// Lets every screen see what is known about integrity now (a list sorted failures first

@@ -32,6 +32,9 @@ pub enum Outcome {
     Push(Box<Screen>),
     /// Ask the registry.
     Request(Request),
+    /// A write the operator confirmed by typing a production connection's name: it goes
+    /// to the worker without asking again.
+    Write(Request),
     /// Open an overlay on top of the open ones.
     Overlay(Modal),
     /// Close every overlay (a publish went through: its review and editor are done).

@@ -111,6 +111,21 @@ impl Request {
         }
     }
 
+    /// The write this request makes, in a few words for a confirmation; `None` for reads.
+    pub fn write(&self) -> Option<String> {
+        match self {
+            Request::Publish { prepared, .. } => {
+                Some(format!("publish {} {}", prepared.id, prepared.version))
+            }
+            Request::Delete { id, rows, .. } => Some(format!(
+                "delete {} of {id}",
+                super::count(rows.len() as u64, "row")
+            )),
+            Request::Restore { path } => Some(format!("restore {}", super::file_name(path))),
+            _ => None,
+        }
+    }
+
     /// A few words for the header while the request runs.
     pub fn describe(&self) -> String {
         match self {

@@ -179,7 +179,10 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             return;
         }
         Request::Connections => {
-            send(Reply::Connections(Ok(connect::saved_connections(dirs))), true);
+            send(
+                Reply::Connections(Ok(connect::saved_connections(dirs))),
+                true,
+            );
             return;
         }
         Request::ReadFile { path } => {

@@ -181,3 +181,158 @@ fn another_process_publishing_appears_within_two_seconds_without_a_key() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 }
+
+/// Saves two connections to the scratch registry: `prod` (production) and `audit`
+/// (read-only).
+fn save_connections(scratch: &Scratch) {
+    let config = scratch.dirs().config;
+    std::fs::create_dir_all(&config).unwrap();
+    let db = scratch.db.display().to_string();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[connections.prod]\ntarget = {db:?}\nproduction = true\n\n\
+             [connections.audit]\ntarget = {db:?}\nread_only = true\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_production_connection_is_red_and_every_write_asks_for_its_name() {
+    use crate::support::scratch::stored_rows;
+
+    let scratch = Scratch::new();
+    save_connections(&scratch);
+    let t = Tmux::start(&scratch, &["-c", "prod"]);
+    let screen = t.wait_for("com.acme.crm");
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains(" PRODUCTION "), "{header}");
+    let styled = t.screen_with_styles();
+    let first = styled.lines().next().unwrap_or_default();
+    // Red background: SGR 41, or colour 1 of the 256 (as tmux writes it).
+    assert!(
+        first.contains("\u{1b}[41m") || first.contains("48;5;1m"),
+        "a red header: {first:?}"
+    );
+
+    t.open_helpdesk_versions();
+    t.keys(&["G"]);
+    t.wait_for("│▶ 1.0.0");
+    t.keys(&["d"]);
+    t.wait_for("Type the version 1.0.0");
+    t.type_text("1.0.0");
+    t.keys(&["Enter"]);
+    let asked = t.wait_for("Type the connection name prod");
+    assert_contains(&asked, &["PRODUCTION: delete 1 row of com.acme.helpdesk"]);
+    t.type_text("staging");
+    t.keys(&["Enter"]);
+    t.wait_for("nothing written: you typed \"staging\", not the connection name prod");
+    assert_eq!(stored_rows(&scratch.db).len(), 12, "nothing was deleted");
+
+    t.keys(&["d"]);
+    t.wait_for("Type the version 1.0.0");
+    t.type_text("1.0.0");
+    t.keys(&["Enter"]);
+    t.wait_for("Type the connection name prod");
+    t.type_text("prod");
+    t.keys(&["Enter"]);
+    t.wait_for("deleted 1 row of com.acme.helpdesk (1.0.0)");
+    assert_eq!(stored_rows(&scratch.db).len(), 11);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}
+
+#[test]
+fn a_read_only_connection_refuses_writes_from_its_config() {
+    use crate::support::scratch::checksum;
+
+    let scratch = Scratch::new();
+    save_connections(&scratch);
+    let before = checksum(&scratch.db);
+    let t = Tmux::start(&scratch, &["-c", "audit"]);
+    let screen = t.wait_for("com.acme.crm");
+    assert!(
+        screen
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("READ-ONLY"),
+        "{screen}"
+    );
+    t.open_helpdesk_versions();
+    t.keys(&["d"]);
+    t.wait_for("read-only: delete refused");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    assert_eq!(
+        checksum(&scratch.db),
+        before,
+        "the registry file is untouched"
+    );
+}
+
+#[test]
+fn an_unreachable_target_opens_the_connection_picker_with_the_reason() {
+    let scratch = Scratch::new();
+    // Nothing listens on port 1.
+    let t = Tmux::start(&scratch, &["--db", "http://127.0.0.1:1"]);
+    let picker = t.wait_until("the picker with the reason", |s| {
+        s.contains("✗ cannot open http://127.0.0.1:1") && s.contains("(cannot open)")
+    });
+    assert_contains(&picker, &["Connections", "(cannot open)"]);
+    t.keys(&["Escape"]);
+    t.wait_until("the picker to close", |s| !s.contains("(cannot open)"));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}
+
+#[test]
+fn an_unresponsive_target_draws_at_once_and_quits_at_once() {
+    use std::time::{Duration, Instant};
+
+    use crate::support::responder::{Reply, Responder};
+
+    let scratch = Scratch::new();
+    let server = Responder::start(vec![Reply::hrana_ok().delayed(Duration::from_secs(60))]);
+    let started = Instant::now();
+    let t = Tmux::start(&scratch, &["--db", &server.url]);
+    let first = t.wait_until("the first frame", |s| {
+        s.contains(" pkgdeck ") && s.contains("connecting")
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the first frame took {:?}",
+        started.elapsed()
+    );
+    assert_contains(&first, &[&server.url]);
+    let quit = Instant::now();
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    assert!(
+        quit.elapsed() < Duration::from_secs(6),
+        "quitting waited {:?} for a registry that does not answer",
+        quit.elapsed()
+    );
+}
+
+#[test]
+fn quitting_closes_the_remote_stream() {
+    use crate::support::responder::{Reply, Responder};
+
+    let scratch = Scratch::new();
+    // Like sqld: every answer hands out a baton, so the stream stays open until closed.
+    let server = Responder::start(vec![Reply::hrana_ok_with(Some("baton-7"), None)]);
+    let t = Tmux::start(&scratch, &["--db", &server.url]);
+    t.wait_until("the console to load", |s| s.contains("packages ·"));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    let closed = server.requests().iter().any(|r| {
+        let body = r.json();
+        body["baton"] == "baton-7"
+            && body["requests"]
+                .as_array()
+                .is_some_and(|reqs| reqs.iter().any(|q| q["type"] == "close"))
+    });
+    assert!(closed, "no close on the stream: {:#?}", server.requests());
+}

@@ -442,3 +442,54 @@ fn another_process_publishing_shows_up_highlighted_keeping_selection_and_filter(
     poll(&mut s);
     assert_contains(&s.screen(), &["│▶ com.acme.crm"]);
 }
+
+#[test]
+fn a_publish_on_production_waits_for_the_connection_name() {
+    use crate::support::scratch::stored_rows;
+    use pkgdeck::tui::screens::Modal;
+
+    let scratch = Scratch::new();
+    let config = scratch.dirs().config;
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[connections.prod]\ntarget = {:?}\nproduction = true\n",
+            scratch.db.display()
+        ),
+    )
+    .unwrap();
+    let mut s = Session::connect(
+        scratch,
+        pkgdeck::connect::Request {
+            db: None,
+            connection: Some("prod".into()),
+            read_only: false,
+        },
+    );
+    assert!(s.console.app.production());
+    s.open_helpdesk_versions();
+    s.press(&[KeyCode::Char('h')]);
+    s.ctrl('s');
+    s.press(&[KeyCode::Char('y')]);
+    let asked = s.screen();
+    assert_contains(
+        &asked,
+        &[
+            "PRODUCTION: publish com.acme.helpdesk 1.1.2",
+            "Type the connection name prod",
+        ],
+    );
+    assert!(matches!(s.console.app.modal(), Some(Modal::Confirm(_))));
+    s.press(&[KeyCode::Esc]);
+    assert!(
+        matches!(s.console.app.modal(), Some(Modal::Review(r)) if !r.publishing()),
+        "back on the review, which y can confirm again"
+    );
+    assert_eq!(stored_rows(&s.scratch.db).len(), 12);
+    s.press(&[KeyCode::Char('y')]);
+    s.type_text("prod");
+    s.press(&[KeyCode::Enter]);
+    assert_contains(&s.screen(), &["read back and verified: ok"]);
+    assert_eq!(stored_rows(&s.scratch.db).len(), 13);
+}

@@ -67,6 +67,8 @@ enum Answer {
     Typed {
         expected: String,
         what: &'static str,
+        /// What Enter does once it matches ("delete", "go ahead").
+        verb: &'static str,
     },
     YesNo,
 }
@@ -74,6 +76,8 @@ enum Answer {
 /// What yes does.
 enum OnYes {
     Request(Request),
+    /// A write on a production connection, confirmed: it goes to the worker as it is.
+    Write(Request),
     /// Close the dialog and the editor under it, dropping its text.
     Discard,
 }
@@ -154,7 +158,11 @@ impl Confirm {
                 None => format!(" Delete every version of {id_shown} "),
             },
             body,
-            answer: Answer::Typed { expected, what },
+            answer: Answer::Typed {
+                expected,
+                what,
+                verb: "delete",
+            },
             typed: String::new(),
             on_yes: Some(OnYes::Request(Request::Delete {
                 id: id.to_owned(),
@@ -223,6 +231,38 @@ impl Confirm {
         }
     }
 
+    /// A write on a production connection: the operator types the connection's name.
+    pub fn production(name: &str, target: &str, what: &str, write: Request) -> Confirm {
+        let body = vec![
+            Line::from(vec![
+                Span::raw("This registry is "),
+                Span::styled("PRODUCTION", theme::PRODUCTION),
+                Span::raw(format!(
+                    ": the saved connection {} ({}).",
+                    printable(name),
+                    printable(target)
+                )),
+            ]),
+            Line::from(vec![
+                Span::raw("About to "),
+                Span::styled(printable(what).into_owned(), theme::WARNING),
+                Span::raw(" there."),
+            ]),
+        ];
+        Confirm {
+            title: format!(" PRODUCTION: {} ", printable(what)),
+            body,
+            answer: Answer::Typed {
+                expected: name.to_owned(),
+                what: "the connection name",
+                verb: "go ahead",
+            },
+            typed: String::new(),
+            on_yes: Some(OnYes::Write(write)),
+            nothing: "nothing written",
+        }
+    }
+
     /// Closing the editor with changes nobody has published or saved.
     pub fn discard(what: &str) -> Confirm {
         Confirm {
@@ -257,6 +297,7 @@ impl Confirm {
     fn yes(&mut self) -> Outcome {
         match self.on_yes.take() {
             Some(OnYes::Request(r)) => Outcome::All(vec![Outcome::Back, Outcome::Request(r)]),
+            Some(OnYes::Write(r)) => Outcome::All(vec![Outcome::Back, Outcome::Write(r)]),
             Some(OnYes::Discard) => Outcome::All(vec![
                 Outcome::Back,
                 Outcome::Back,
@@ -306,7 +347,7 @@ impl Component for Confirm {
     fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match (action, &self.answer) {
             (Action::Confirm, Answer::YesNo) => self.yes(),
-            (Action::Confirm, Answer::Typed { expected, what }) => {
+            (Action::Confirm, Answer::Typed { expected, what, .. }) => {
                 if &self.typed == expected {
                     self.yes()
                 } else if self.typed.is_empty() {
@@ -326,12 +367,18 @@ impl Component for Confirm {
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let mut lines = self.body.clone();
         match &self.answer {
-            Answer::Typed { expected, what } => {
+            Answer::Typed {
+                expected,
+                what,
+                verb,
+            } => {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
                     Span::raw(format!("Type {what} ")),
                     Span::styled(printable(expected).into_owned(), theme::WARNING),
-                    Span::raw(" and press Enter to delete. Anything else cancels; Esc cancels."),
+                    Span::raw(format!(
+                        " and press Enter to {verb}. Anything else cancels; Esc cancels."
+                    )),
                 ]));
                 lines.push(Line::from(vec![
                     Span::styled("> ", theme::HINT_KEY),

@@ -128,6 +128,18 @@ impl Review {
         &self.data.prepared.hash
     }
 
+    /// The publish waits for a production confirmation: `y` may be pressed again.
+    pub fn unconfirm(&mut self) {
+        if matches!(self.state, State::Publishing) {
+            self.state = State::Ready;
+        }
+    }
+
+    /// The production confirmation came: the publish is on its way.
+    pub fn confirmed(&mut self) {
+        self.state = State::Publishing;
+    }
+
     pub fn publishing(&self) -> bool {
         matches!(self.state, State::Publishing)
     }

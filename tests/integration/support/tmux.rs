@@ -136,6 +136,12 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The pane's text with its colours and styles as escape sequences.
+    pub fn screen_with_styles(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-e", "-t", PANE]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A tmux format (`#{pane_title}`, `#{alternate_on}`) of the pane.
     pub fn display(&self, format: &str) -> String {
         let out = self.run(&["display-message", "-p", "-t", PANE, format]);
