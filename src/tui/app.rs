@@ -22,8 +22,8 @@ use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Opened, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, Editor, Help, Modal,
-    PackagesScreen, PathPrompt, Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
+    CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, DraftsPicker, Editor, Help,
+    Modal, PackagesScreen, PathPrompt, Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
 };
 use super::worker::WorkerError;
 use crate::registry::{
@@ -36,6 +36,15 @@ const CHROME_ROWS: u16 = 8;
 /// The most a copy sends to the terminal's clipboard (OSC 52 is one escape sequence; terminals
 /// and tmux drop longer ones).
 const CLIPBOARD_LIMIT: usize = 512 * 1024;
+
+/// Editor text nobody published, for the draft the console keeps when it is quit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsavedEdits {
+    pub origin: Origin,
+    pub text: String,
+    /// The draft it came from, written again rather than a new one.
+    pub draft: Option<PathBuf>,
+}
 
 /// The live poll's state.
 #[derive(Debug, Default)]
@@ -71,6 +80,8 @@ pub struct App {
     connected: bool,
     /// Why the registry could not be opened, for the connection picker that opens then.
     picker_note: Option<String>,
+    /// The drafts were asked for with `:drafts` (an empty list is then worth saying).
+    drafts_asked: bool,
     counts: Option<(u64, u64)>,
     /// Never empty: the Packages screen is at the bottom.
     screens: Vec<Screen>,
@@ -121,6 +132,8 @@ impl App {
         app.screens
             .push(Screen::Packages(PackagesScreen::default()));
         app.dispatch(Request::Open { request });
+        // Text kept from an earlier session is offered back.
+        app.dispatch_quietly(Request::Drafts);
         app
     }
 
@@ -131,6 +144,7 @@ impl App {
             production: None,
             connected: false,
             picker_note: None,
+            drafts_asked: false,
             counts: None,
             screens: Vec::new(),
             modals: Vec::new(),
@@ -205,9 +219,13 @@ impl App {
 
     /// The editor's text when it holds changes nobody published, with what it is: the
     /// console keeps it as a draft when it is quit (Ctrl-C) with the editor open.
-    pub fn unsaved_edits(&self) -> Option<(String, String)> {
+    pub fn unsaved_edits(&self) -> Option<UnsavedEdits> {
         self.modals.iter().find_map(|m| match m {
-            Modal::Editor(e) if e.modified() => Some((e.origin().describe(), e.text())),
+            Modal::Editor(e) if e.modified() => Some(UnsavedEdits {
+                origin: e.origin().clone(),
+                text: e.text(),
+                draft: e.draft().map(PathBuf::from),
+            }),
             _ => None,
         })
     }
@@ -442,6 +460,10 @@ impl App {
                 _ => Outcome::Push(Box::new(Screen::Trash(TrashScreen::new(&self.target)))),
             },
             Action::Connections => Outcome::Request(Request::Connections),
+            Action::Drafts => {
+                self.drafts_asked = true;
+                Outcome::Request(Request::Drafts)
+            }
             Action::CommandLine => {
                 let ids = match self.screens.first() {
                     Some(Screen::Packages(p)) => p.ids().into_iter().map(str::to_owned).collect(),
@@ -642,10 +664,6 @@ impl App {
             } => self.open_hotfix(id, version, source),
             Reply::Review { hash, review } => self.reviewed(&hash, review),
             Reply::Published { hash, report } => {
-                let review = self.modals.iter_mut().rev().find_map(|m| match m {
-                    Modal::Review(r) if r.hash() == hash => Some(r),
-                    _ => None,
-                });
                 let published = report.is_ok();
                 let message = match &report {
                     Ok(r) if r.outcome.unchanged => Message::info(format!(
@@ -664,6 +682,16 @@ impl App {
                     },
                     Err(e) => Message::error(format!("not published: {e}")),
                 };
+                // Published: the draft the text came from has done its job.
+                if report.is_ok() {
+                    let draft = self.modals.iter().find_map(|m| match m {
+                        Modal::Editor(e) => e.draft().map(PathBuf::from),
+                        _ => None,
+                    });
+                    if let Some(path) = draft {
+                        self.dispatch_quietly(Request::DiscardDraft { path });
+                    }
+                }
                 // The new row's read-back is its verify; without one, what was known is stale.
                 if let Ok(r) = &report {
                     match &r.readback {
@@ -671,7 +699,7 @@ impl App {
                         Err(_) => self.integrity.forget(&r.outcome.id, &r.outcome.version),
                     }
                 }
-                if let Some(r) = review {
+                if let Some(r) = self.review_mut(&hash) {
                     r.finish(report);
                 }
                 if published {
@@ -737,6 +765,38 @@ impl App {
                 }
                 Err(e) => self.error(format!("restore refused, nothing changed: {e}")),
             },
+            Reply::Drafts(drafts) => {
+                let asked = std::mem::take(&mut self.drafts_asked);
+                if drafts.is_empty() {
+                    if asked {
+                        self.say(Message::info("no drafts: nothing unpublished was kept"));
+                    }
+                } else if self.modals.is_empty() {
+                    if !asked {
+                        self.say(Message::info(format!(
+                            "{} kept from an earlier session: Enter resumes one, Esc keeps them",
+                            super::count(drafts.len() as u64, "unpublished draft")
+                        )));
+                    }
+                    self.modals
+                        .push(Modal::Drafts(Box::new(DraftsPicker::new(drafts))));
+                }
+            }
+            Reply::DraftRead { draft, text } => match text {
+                Ok(text) => {
+                    self.say(Message::info(format!(
+                        "resumed {}: Ctrl-S reviews the publish once the document is valid",
+                        draft.origin.describe()
+                    )));
+                    self.open_editor(Editor::new(draft.origin, &text).with_draft(draft.path));
+                }
+                Err(e) => self.error(format!("cannot resume the draft: {e}")),
+            },
+            Reply::DraftDiscarded { path: _, result } => {
+                if let Err(e) = result {
+                    self.error(e.to_string());
+                }
+            }
             Reply::Connections(listed) => match listed {
                 Ok(c) if self.modals.is_empty() => {
                     let mut picker = ConnectionPicker::new(&self.target, c);

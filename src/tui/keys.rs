@@ -58,6 +58,8 @@ pub enum Action {
     Connections,
     /// The `:` command line.
     CommandLine,
+    /// The drafts kept from earlier sessions.
+    Drafts,
     /// Back to the Packages screen, closing everything above it.
     Home,
     /// Editor: review the document before publishing.

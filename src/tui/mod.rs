@@ -13,6 +13,7 @@ pub mod bench;
 pub mod component;
 pub mod console;
 pub mod document;
+pub mod drafts;
 pub mod integrity;
 pub mod json;
 pub mod keys;
@@ -120,10 +121,13 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
     let code = console.app.exit_code();
     // Quitting with unpublished edits (Ctrl-C in the editor) keeps them: nothing typed is
     // lost silently.
-    if let Some((what, text)) = console.app.unsaved_edits() {
-        match keep_draft(&dirs, &text) {
-            Ok(path) => eprintln!(
-                "pkgdeck: the unpublished edits of {what} were kept in {}",
+    if let Some(edits) = console.app.unsaved_edits() {
+        let what = edits.origin.describe();
+        let path = edits.draft.unwrap_or_else(|| drafts::new_path(&dirs));
+        match drafts::save(&path, &edits.origin, &edits.text) {
+            Ok(()) => eprintln!(
+                "pkgdeck: the unpublished edits of {what} were kept in {}; pkgdeck offers them \
+                 back when it opens",
                 path.display()
             ),
             Err(e) => eprintln!("pkgdeck: the unpublished edits of {what} could not be kept: {e}"),
@@ -138,19 +142,6 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
 
 /// How long quitting waits for the worker to let go of the registry.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
-
-/// Writes the editor's text to `<data dir>/drafts/`, returning the file.
-fn keep_draft(dirs: &Dirs, text: &str) -> io::Result<PathBuf> {
-    let dir = dirs.data.join("drafts");
-    std::fs::create_dir_all(&dir)?;
-    let stamp: String = crate::registry::audit::utc_timestamp(std::time::SystemTime::now())
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
-    let path = dir.join(format!("{stamp}-{}.json", std::process::id()));
-    std::fs::write(&path, text)?;
-    Ok(path)
-}
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::document::{FileError, Validation};
+use super::drafts::{Draft, DraftError};
 use crate::connect::{self, ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
@@ -95,6 +96,16 @@ pub enum Request {
     Restore {
         path: PathBuf,
     },
+    /// The drafts kept in the data dir, newest first.
+    Drafts,
+    /// A draft's text, to resume it in the editor.
+    ResumeDraft {
+        draft: Draft,
+    },
+    /// Drops a draft: it was published or discarded.
+    DiscardDraft {
+        path: PathBuf,
+    },
     /// The saved connections of the config file.
     Connections,
     /// Replace the registry with the saved connection `name`.
@@ -146,6 +157,9 @@ impl Request {
             Request::Delete { .. } => "deleting".into(),
             Request::Trash => "reading the trash".into(),
             Request::Restore { .. } => "restoring".into(),
+            Request::Drafts => "looking for drafts".into(),
+            Request::ResumeDraft { .. } => "reading the draft".into(),
+            Request::DiscardDraft { .. } => "discarding the draft".into(),
             Request::Connections => "reading the saved connections".into(),
             Request::Connect { name } => format!("connecting to {name}"),
         }
@@ -226,6 +240,15 @@ impl Request {
                 path,
                 rows: Err(error),
             },
+            Request::Drafts => Reply::Drafts(Vec::new()),
+            Request::ResumeDraft { draft } => Reply::DraftRead {
+                draft,
+                text: Err(error),
+            },
+            Request::DiscardDraft { path } => Reply::DraftDiscarded {
+                path,
+                result: Err(error),
+            },
             Request::Connections => Reply::Connections(Err(error)),
             Request::Connect { name } => Reply::Connected {
                 name,
@@ -301,6 +324,9 @@ pub enum JobError {
     /// The worker panicked while serving the request; this is the panic's text.
     #[error("internal error: {0}")]
     Panicked(String),
+    /// A draft cannot be read or removed.
+    #[error(transparent)]
+    Draft(#[from] DraftError),
     /// No registry is open (the one named could not be opened; pick a connection).
     #[error("no registry is open: pick a connection (c)")]
     NotConnected,
@@ -395,6 +421,15 @@ pub enum Reply {
     Restored {
         path: PathBuf,
         rows: Result<Vec<PackageRecord>, JobError>,
+    },
+    Drafts(Vec<Draft>),
+    DraftRead {
+        draft: Draft,
+        text: Result<String, JobError>,
+    },
+    DraftDiscarded {
+        path: PathBuf,
+        result: Result<(), JobError>,
     },
     Connections(Result<Connections, JobError>),
     /// The registry the console opened with.

@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::document::{self, Validation};
+use super::drafts;
 use super::protocol::{Checked, Job, JobError, Opened, Reply, Request, Response};
 use crate::config::Dirs;
 use crate::connect::{self, Profile};
@@ -185,6 +186,22 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             );
             return;
         }
+        Request::Drafts => {
+            send(Reply::Drafts(drafts::list(dirs)), true);
+            return;
+        }
+        Request::ResumeDraft { draft } => {
+            let text = drafts::read(&draft.path)
+                .map(|t| document::visible(&t))
+                .map_err(JobError::from);
+            send(Reply::DraftRead { draft, text }, true);
+            return;
+        }
+        Request::DiscardDraft { path } => {
+            let result = drafts::remove(&path).map_err(JobError::from);
+            send(Reply::DraftDiscarded { path, result }, true);
+            return;
+        }
         Request::ReadFile { path } => {
             let text = document::read_file(&path).map_err(JobError::from);
             send(Reply::FileRead { path, text }, true);
@@ -329,6 +346,9 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         // Answered above, before the registry was needed.
         Request::Open { .. }
         | Request::Connect { .. }
+        | Request::Drafts
+        | Request::ResumeDraft { .. }
+        | Request::DiscardDraft { .. }
         | Request::Connections
         | Request::ReadFile { .. }
         | Request::Validate { .. } => return,

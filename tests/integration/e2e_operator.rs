@@ -336,3 +336,50 @@ fn quitting_closes_the_remote_stream() {
     });
     assert!(closed, "no close on the stream: {:#?}", server.requests());
 }
+
+#[test]
+fn edits_left_by_ctrl_c_are_offered_back_and_go_once_published() {
+    use pkgdeck::tui::drafts;
+
+    let scratch = Scratch::new();
+    let t = Tmux::console(&scratch);
+    t.open_helpdesk_versions();
+    t.keys(&["h"]);
+    t.wait_for("✓ valid");
+    // An edit nobody published: a summary in the manifest.
+    t.keys(&["Down", "Down", "End"]);
+    t.type_text(" \"summary\": \"kept across sessions\",");
+    t.wait_for("modified");
+    t.keys(&["C-c"]);
+    assert_eq!(t.wait_exit(), "EXIT=130");
+    let kept = drafts::list(&scratch.dirs());
+    assert_eq!(kept.len(), 1, "one draft kept");
+    drop(t);
+
+    let t = Tmux::console(&scratch);
+    let offered = t.wait_for("Unsaved drafts (1)");
+    assert_contains(&offered, &["the hotfix of com.acme.helpdesk 1.1.1 → 1.1.2"]);
+    t.keys(&["Enter"]);
+    let editor = t.wait_until("the resumed text, validated", |s| {
+        s.contains("kept across sessions") && s.contains("✓ valid")
+    });
+    assert_contains(&editor, &["Hotfix com.acme.helpdesk 1.1.1 → 1.1.2"]);
+    t.keys(&["C-s"]);
+    t.wait_for("Review: com.acme.helpdesk 1.1.2");
+    t.keys(&["y"]);
+    t.wait_for("read back and verified: ok");
+    t.keys(&["Enter", "q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    assert!(
+        drafts::list(&scratch.dirs()).is_empty(),
+        "the published draft is gone"
+    );
+    let (_, stored) = (
+        (),
+        crate::support::scratch::stored_rows(&scratch.db)
+            .into_iter()
+            .find(|r| r.0 == "com.acme.helpdesk" && r.1 == "1.1.2")
+            .expect("the hotfix row"),
+    );
+    assert!(stored.2.contains("kept across sessions"), "{}", stored.2);
+}

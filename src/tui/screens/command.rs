@@ -44,7 +44,7 @@ const KEYS: KeyGroup = KeyGroup {
 };
 
 /// The commands, with what they do (for the list of matches).
-pub const COMMANDS: [(&str, &str); 8] = [
+pub const COMMANDS: [(&str, &str); 9] = [
     ("packages", "the Packages screen"),
     ("trash", "the Trash screen"),
     ("connections", "switch to a saved connection"),
@@ -52,6 +52,7 @@ pub const COMMANDS: [(&str, &str); 8] = [
     ("refresh", "reload from the registry"),
     ("help", "the keys of this screen"),
     ("publish", "publish a document from a file"),
+    ("drafts", "resume editor text kept from an earlier session"),
     ("quit", "quit pkgdeck"),
 ];
 
@@ -91,6 +92,7 @@ pub fn parse(line: &str, ids: &[String]) -> Command {
                 "refresh" => Action::Refresh,
                 "help" => Action::Help,
                 "publish" => Action::Publish,
+                "drafts" => Action::Drafts,
                 _ => Action::Quit,
             });
         }

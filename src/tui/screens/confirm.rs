@@ -4,7 +4,7 @@
 //! constructors say exactly what goes and where it goes; the component draws and answers
 //! them all the same way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -78,8 +78,9 @@ enum OnYes {
     Request(Request),
     /// A write on a production connection, confirmed: it goes to the worker as it is.
     Write(Request),
-    /// Close the dialog and the editor under it, dropping its text.
-    Discard,
+    /// Close the dialog and the editor under it, dropping its text (and the draft file it
+    /// came from).
+    Discard(Option<PathBuf>),
 }
 
 pub struct Confirm {
@@ -264,7 +265,7 @@ impl Confirm {
     }
 
     /// Closing the editor with changes nobody has published or saved.
-    pub fn discard(what: &str) -> Confirm {
+    pub fn discard(what: &str, draft: Option<PathBuf>) -> Confirm {
         Confirm {
             title: " Discard your edits? ".into(),
             body: vec![
@@ -284,7 +285,7 @@ impl Confirm {
             ],
             answer: Answer::YesNo,
             typed: String::new(),
-            on_yes: Some(OnYes::Discard),
+            on_yes: Some(OnYes::Discard(draft)),
             nothing: "back in the editor; nothing discarded",
         }
     }
@@ -298,11 +299,17 @@ impl Confirm {
         match self.on_yes.take() {
             Some(OnYes::Request(r)) => Outcome::All(vec![Outcome::Back, Outcome::Request(r)]),
             Some(OnYes::Write(r)) => Outcome::All(vec![Outcome::Back, Outcome::Write(r)]),
-            Some(OnYes::Discard) => Outcome::All(vec![
-                Outcome::Back,
-                Outcome::Back,
-                Outcome::Say(Message::info("edits discarded")),
-            ]),
+            Some(OnYes::Discard(draft)) => {
+                let mut all = vec![
+                    Outcome::Back,
+                    Outcome::Back,
+                    Outcome::Say(Message::info("edits discarded")),
+                ];
+                if let Some(path) = draft {
+                    all.push(Outcome::Request(Request::DiscardDraft { path }));
+                }
+                Outcome::All(all)
+            }
             None => Outcome::Back,
         }
     }
@@ -387,7 +394,7 @@ impl Component for Confirm {
                 ]));
             }
             Answer::YesNo => {
-                if !matches!(self.on_yes, Some(OnYes::Discard)) {
+                if !matches!(self.on_yes, Some(OnYes::Discard(_))) {
                     lines.push(Line::raw(""));
                     lines.push(Line::from(vec![
                         Span::styled("y", theme::HINT_KEY),

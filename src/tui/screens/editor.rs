@@ -115,6 +115,9 @@ pub struct Editor {
     stale_since: Option<Instant>,
     /// The hash of the document a review was asked for and has not come back.
     reviewing: Option<String>,
+    /// The draft file this text came from (resumed, or edited outside): it goes once the
+    /// text is published or discarded, and quitting with changes writes to it.
+    draft: Option<PathBuf>,
 }
 
 impl Editor {
@@ -133,10 +136,22 @@ impl Editor {
             generation: 0,
             stale_since: None,
             reviewing: None,
+            draft: None,
         };
         editor.original = editor.text();
         editor.changed(Instant::now());
         editor
+    }
+
+    /// The editor on a draft's text, kept at `path`.
+    pub fn with_draft(mut self, path: PathBuf) -> Editor {
+        self.draft = Some(path);
+        self
+    }
+
+    /// The draft file behind the text, if there is one.
+    pub fn draft(&self) -> Option<&std::path::Path> {
+        self.draft.as_deref()
     }
 
     pub fn origin(&self) -> &Origin {
@@ -252,6 +267,7 @@ impl Editor {
         if self.modified() {
             Outcome::Overlay(Modal::Confirm(Box::new(Confirm::discard(
                 &self.origin.describe(),
+                self.draft.clone(),
             ))))
         } else {
             Outcome::Back

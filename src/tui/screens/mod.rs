@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod connections;
 pub mod detail;
 pub mod diff;
+pub mod drafts;
 pub mod editor;
 pub mod help;
 pub mod layout;
@@ -42,6 +43,7 @@ pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
 pub use diff::DiffView;
+pub use drafts::DraftsPicker;
 pub use editor::Editor;
 pub use help::Help;
 pub use layout::{draw_table, Column, Field};
@@ -123,6 +125,7 @@ pub enum Modal {
     Connections(Box<ConnectionPicker>),
     Diff(Box<DiffView>),
     Command(Box<CommandLine>),
+    Drafts(Box<DraftsPicker>),
 }
 
 impl Modal {
@@ -137,6 +140,7 @@ impl Modal {
             Modal::Connections(m) => m.as_ref(),
             Modal::Diff(m) => m.as_ref(),
             Modal::Command(m) => m.as_ref(),
+            Modal::Drafts(m) => m.as_ref(),
         }
     }
 
@@ -151,6 +155,7 @@ impl Modal {
             Modal::Connections(m) => m.as_mut(),
             Modal::Diff(m) => m.as_mut(),
             Modal::Command(m) => m.as_mut(),
+            Modal::Drafts(m) => m.as_mut(),
         }
     }
 }

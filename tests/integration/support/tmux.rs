@@ -44,6 +44,8 @@ impl Tmux {
         let socket = scratch.dir.path().join("tmux.sock");
         let exit_file = scratch.dir.path().join("exit-status");
         let dirs = scratch.dirs();
+        // A second run in the same scratch directory must not read the first one's status.
+        let _ = std::fs::remove_file(&exit_file);
         let tmux = Tmux { socket, exit_file };
         // "$@" keeps every path one argument whatever it contains.
         let script = r#"out="$1"; shift; "$@"; echo "EXIT=$?" > "$out"; exec sleep 600"#;
