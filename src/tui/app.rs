@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
-use super::component::{Component, Jump, Outcome};
+use super::component::{Component, ExternalEdit, Jump, Outcome};
 use super::integrity::{self, Integrity};
 use super::keys::{self, Action, KeyGroup};
 use super::message::{Message, MessageKind};
@@ -82,6 +82,8 @@ pub struct App {
     picker_note: Option<String>,
     /// The drafts were asked for with `:drafts` (an empty list is then worth saying).
     drafts_asked: bool,
+    /// A document waiting to be handed to `$VISUAL`/`$EDITOR`.
+    outside: Option<ExternalEdit>,
     counts: Option<(u64, u64)>,
     /// Never empty: the Packages screen is at the bottom.
     screens: Vec<Screen>,
@@ -145,6 +147,7 @@ impl App {
             connected: false,
             picker_note: None,
             drafts_asked: false,
+            outside: None,
             counts: None,
             screens: Vec::new(),
             modals: Vec::new(),
@@ -520,6 +523,7 @@ impl App {
             Outcome::CloseAll => self.modals.clear(),
             Outcome::Say(message) => self.say(message),
             Outcome::Act(action) => self.update(action),
+            Outcome::EditOutside(edit) => self.edit_outside(edit),
             Outcome::Copy { text, what } if text.len() > CLIPBOARD_LIMIT => {
                 self.say(Message::warning(format!(
                     "{what} is {} KB, more than a terminal clipboard takes ({} KB): not copied; \
@@ -660,8 +664,9 @@ impl App {
             Reply::HotfixSource {
                 id,
                 version,
+                outside,
                 source,
-            } => self.open_hotfix(id, version, source),
+            } => self.open_hotfix(id, version, outside, source),
             Reply::Review { hash, review } => self.reviewed(&hash, review),
             Reply::Published { hash, report } => {
                 let published = report.is_ok();
@@ -869,6 +874,7 @@ impl App {
         &mut self,
         id: String,
         version: String,
+        outside: bool,
         source: Result<(String, Option<String>), JobError>,
     ) {
         let (text, bumped) = match source {
@@ -890,7 +896,69 @@ impl App {
             from: version,
             to: bumped,
         };
+        if outside {
+            return self.edit_outside(ExternalEdit {
+                origin,
+                text,
+                draft: None,
+            });
+        }
         self.open_editor(Editor::new(origin, &text));
+    }
+
+    /// Hands a document to `$VISUAL`/`$EDITOR` (the terminal loop runs it), or says why not.
+    fn edit_outside(&mut self, edit: ExternalEdit) {
+        match super::external::editor() {
+            Some(_) => self.outside = Some(edit),
+            None => {
+                self.say(Message::warning(
+                    "set $VISUAL or $EDITOR to edit outside pkgdeck; the built-in editor has it",
+                ));
+                let mut editor = Editor::new(edit.origin, &edit.text);
+                if let Some(path) = edit.draft {
+                    editor = editor.with_draft(path);
+                }
+                self.open_editor(editor);
+            }
+        }
+    }
+
+    /// The document to edit in `$VISUAL`/`$EDITOR`, once: the terminal loop suspends the
+    /// console, runs the editor on its draft file and hands the result to
+    /// [`App::edited_outside`].
+    pub fn take_outside_edit(&mut self) -> Option<ExternalEdit> {
+        self.outside.take()
+    }
+
+    /// The editor outside exited: its text (read back from `draft`) opens in the built-in
+    /// editor, which validates it, and goes straight to the review when it is valid and
+    /// changed. `Err` says why the editor or the file failed; the draft keeps the text.
+    pub fn edited_outside(
+        &mut self,
+        edit: ExternalEdit,
+        draft: PathBuf,
+        text: Result<String, String>,
+    ) {
+        let (text, problem) = match text {
+            Ok(t) => (t, None),
+            Err(why) => (edit.text.clone(), Some(why)),
+        };
+        let changed = text.trim_end() != edit.text.trim_end();
+        let mut editor =
+            Editor::new(edit.origin, &super::document::visible(&text)).with_draft(draft);
+        if let Some(why) = problem {
+            self.say(Message::error(why));
+            return self.open_editor(editor);
+        }
+        if !changed {
+            self.say(Message::info(
+                "nothing changed outside: the text is in the built-in editor (Ctrl-S reviews it)",
+            ));
+            return self.open_editor(editor);
+        }
+        let review = editor.review_now();
+        self.open_editor(editor);
+        self.carry_out(review, true);
     }
 
     /// The worker's review: it opens over the editor that asked for it, if that editor is

@@ -13,6 +13,7 @@ use super::keys::{Action, KeyGroup};
 use super::list::ListView;
 use super::message::Message;
 use super::protocol::Request;
+use super::screens::editor::Origin;
 use super::screens::{Modal, Screen};
 
 /// What a screen reads, beyond its own state, to draw itself.
@@ -49,8 +50,19 @@ pub enum Outcome {
     /// Go to a package or a version from anywhere: the stack becomes Packages › the
     /// package's versions (› the version), whatever was open, so the breadcrumb says where.
     Jump(Jump),
+    /// Hand the text to `$VISUAL`/`$EDITOR`: the terminal loop suspends the console for it.
+    EditOutside(ExternalEdit),
     /// Several of these, in order.
     All(Vec<Outcome>),
+}
+
+/// A document to edit outside the console, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalEdit {
+    pub origin: Origin,
+    pub text: String,
+    /// The draft file it is kept in, if it already has one.
+    pub draft: Option<std::path::PathBuf>,
 }
 
 /// Where [`Outcome::Jump`] goes.

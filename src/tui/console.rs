@@ -100,6 +100,17 @@ impl Console {
         self.flush();
     }
 
+    /// What `$VISUAL`/`$EDITOR` left (see [`App::edited_outside`]).
+    pub fn edited_outside(
+        &mut self,
+        edit: super::component::ExternalEdit,
+        draft: PathBuf,
+        text: Result<String, String>,
+    ) {
+        self.app.edited_outside(edit, draft, text);
+        self.flush();
+    }
+
     pub fn act(&mut self, action: Action) {
         self.app.update(action);
         self.flush();

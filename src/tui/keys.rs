@@ -34,6 +34,8 @@ pub enum Action {
     Publish,
     /// Open the selected version in the editor with its patch number bumped.
     Hotfix,
+    /// The same, edited in `$VISUAL`/`$EDITOR` (from the built-in editor: its text).
+    EditOutside,
     /// Delete the selected version.
     Delete,
     /// Delete every version of the package.
@@ -79,7 +81,7 @@ impl Action {
     pub fn write(self) -> Option<&'static str> {
         match self {
             Action::Publish => Some("publish"),
-            Action::Hotfix => Some("hotfix"),
+            Action::Hotfix | Action::EditOutside => Some("hotfix"),
             Action::Delete | Action::DeleteAll => Some("delete"),
             Action::Restore => Some("restore"),
             _ => None,
@@ -365,6 +367,13 @@ pub const HOTFIX: Binding = bind(
     "hotfix: edit this version with its patch number bumped, then publish",
     Some("h hotfix"),
     Action::Hotfix,
+);
+pub const EDIT_OUTSIDE: Binding = bind(
+    &[Key::Char('e')],
+    "e",
+    "hotfix this version in $VISUAL/$EDITOR instead of the built-in editor, then review",
+    None,
+    Action::EditOutside,
 );
 pub const DELETE: Binding = bind(
     &[Key::Char('d')],

@@ -14,6 +14,7 @@ pub mod component;
 pub mod console;
 pub mod document;
 pub mod drafts;
+pub mod external;
 pub mod integrity;
 pub mod json;
 pub mod keys;
@@ -46,6 +47,7 @@ pub use console::Console;
 use crate::config::Dirs;
 use crate::connect::{self, ConnectError, Request};
 use crate::demo::DemoError;
+use component::ExternalEdit;
 use worker::WorkerError;
 
 /// Why the console could not start or stopped short.
@@ -117,7 +119,8 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
     let target = connect::resolve_target(&request, &console_dirs)?.to_string();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut console = Console::connect(request, &target, console_dirs, cwd)?;
-    let outcome = with_terminal(|terminal, capture| event_loop(terminal, &mut console, capture));
+    let outcome =
+        with_terminal(|terminal, capture| event_loop(terminal, &mut console, capture, &dirs));
     let code = console.app.exit_code();
     // Quitting with unpublished edits (Ctrl-C in the editor) keeps them: nothing typed is
     // lost silently.
@@ -206,10 +209,51 @@ fn write_clipboard(out: &mut impl Write, text: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// Runs `$VISUAL`/`$EDITOR` on the draft file of `edit`, the console suspended meanwhile
+/// (the editor owns the terminal), and returns the text it left, or why there is none.
+fn edit_outside(
+    terminal: &mut Term,
+    capture: Option<&stderr::Capture>,
+    edit: &ExternalEdit,
+    draft: &std::path::Path,
+) -> Result<String, String> {
+    let command = external::editor().ok_or("neither $VISUAL nor $EDITOR is set")?;
+    drafts::save(draft, &edit.origin, &edit.text).map_err(|e| e.to_string())?;
+    if let Some(c) = capture {
+        c.pause();
+    }
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let status = external::edit(&command, draft);
+    let _ = enable_raw_mode();
+    let _ = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
+    if let Some(c) = capture {
+        c.resume();
+    }
+    let _ = terminal.clear();
+    let shown = draft.display();
+    match status {
+        Err(e) => Err(format!(
+            "cannot run {command}: {e}; the text is kept in {shown}"
+        )),
+        // An editor that exits with a failure (vim's :cq) means "abort", as for git.
+        Ok(s) if !s.success() => Err(format!(
+            "{command} exited with {s}: its text is not taken (it is kept in {shown})"
+        )),
+        Ok(_) => drafts::read(draft).map_err(|e| e.to_string()),
+    }
+}
+
 fn event_loop(
     terminal: &mut Term,
     console: &mut Console,
     capture: Option<&stderr::Capture>,
+    dirs: &Dirs,
 ) -> Result<(), ConsoleError> {
     let io_err = ConsoleError::Terminal;
     let size = terminal.size().map_err(io_err)?;
@@ -222,6 +266,12 @@ fn event_loop(
         }
         if let Some(text) = console.app.take_clipboard() {
             write_clipboard(terminal.backend_mut(), &text).map_err(io_err)?;
+        }
+        if let Some(edit) = console.app.take_outside_edit() {
+            let draft = edit.draft.clone().unwrap_or_else(|| drafts::new_path(dirs));
+            let text = edit_outside(terminal, capture, &edit, &draft);
+            console.edited_outside(edit, draft, text);
+            dirty = true;
         }
         if event::poll(POLL).map_err(io_err)? {
             match event::read().map_err(io_err)? {

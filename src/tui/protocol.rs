@@ -63,6 +63,8 @@ pub enum Request {
     HotfixSource {
         id: String,
         version: String,
+        /// For `$VISUAL`/`$EDITOR` rather than the built-in editor.
+        outside: bool,
     },
     /// What publishing would replace, and the diff against it (or against the latest).
     Review {
@@ -203,9 +205,14 @@ impl Request {
                     message: format!("could not be checked: {error}"),
                 }]),
             },
-            Request::HotfixSource { id, version } => Reply::HotfixSource {
+            Request::HotfixSource {
                 id,
                 version,
+                outside,
+            } => Reply::HotfixSource {
+                id,
+                version,
+                outside,
                 source: Err(error),
             },
             Request::Review { prepared } => Reply::Review {
@@ -387,6 +394,7 @@ pub enum Reply {
     HotfixSource {
         id: String,
         version: String,
+        outside: bool,
         source: Result<(String, Option<String>), JobError>,
     },
     /// `hash` is the reviewed document's, so a review of an older text is dropped.

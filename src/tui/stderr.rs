@@ -15,6 +15,9 @@ static SAVED: AtomicI32 = AtomicI32::new(-1);
 /// The lines written to stderr since the capture began.
 pub struct Capture {
     lines: Receiver<String>,
+    /// The pipe's write end, to point stderr at it again after a pause (an external editor
+    /// owns the terminal meanwhile).
+    writer: std::io::PipeWriter,
 }
 
 impl Capture {
@@ -25,8 +28,6 @@ impl Capture {
         if !redirect(&writer) {
             return None;
         }
-        // fd 2 holds the write end now; this copy would keep the pipe open after restore.
-        drop(writer);
         let (tx, lines) = mpsc::channel();
         std::thread::Builder::new()
             .name("pkgdeck-stderr".into())
@@ -39,7 +40,17 @@ impl Capture {
                 }
             })
             .ok()?;
-        Some(Capture { lines })
+        Some(Capture { lines, writer })
+    }
+
+    /// Points stderr back at the terminal for a while (another program runs on it).
+    pub fn pause(&self) {
+        restore();
+    }
+
+    /// Points stderr at the pipe again after [`Capture::pause`].
+    pub fn resume(&self) {
+        redirect(&self.writer);
     }
 
     /// The lines that arrived since the last call.

@@ -288,7 +288,11 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
                 rows,
             }
         }
-        Request::HotfixSource { id, version } => {
+        Request::HotfixSource {
+            id,
+            version,
+            outside,
+        } => {
             // Pretty-printed here, not on the UI thread: a large document takes a while.
             let source = registry
                 .hotfix_source(&id, &version)
@@ -297,6 +301,7 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             Reply::HotfixSource {
                 id,
                 version,
+                outside,
                 source,
             }
         }

@@ -383,3 +383,70 @@ fn edits_left_by_ctrl_c_are_offered_back_and_go_once_published() {
     );
     assert!(stored.2.contains("kept across sessions"), "{}", stored.2);
 }
+
+/// A shell script that stands in for the operator's editor, made executable.
+fn editor_script(scratch: &Scratch, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = scratch.file(name, format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn e_edits_in_the_operators_editor_then_reviews_and_publishes() {
+    let scratch = Scratch::new();
+    // The "editor" renames the ticket object's label in the file it is given.
+    let editor = editor_script(
+        &scratch,
+        "editor.sh",
+        r#"sed -i 's/"label": "Ticket"/"label": "Tickets"/' "$1""#,
+    );
+    let t = Tmux::start_with(
+        &scratch,
+        &[("VISUAL", &editor), ("EDITOR", &editor)],
+        &["--db", &scratch.db.display().to_string()],
+    );
+    t.open_helpdesk_versions();
+    t.keys(&["e"]);
+    let review = t.wait_for("Review: com.acme.helpdesk 1.1.2");
+    assert_contains(
+        &review,
+        &[r#"-   "label": "Ticket","#, r#"+   "label": "Tickets","#],
+    );
+    t.keys(&["y"]);
+    t.wait_for("read back and verified: ok");
+    t.keys(&["Enter", "q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    let row = crate::support::scratch::stored_rows(&scratch.db)
+        .into_iter()
+        .find(|r| r.0 == "com.acme.helpdesk" && r.1 == "1.1.2")
+        .expect("the hotfix row");
+    assert!(row.3.contains(r#""label":"Tickets""#), "{}", row.3);
+    assert!(
+        pkgdeck::tui::drafts::list(&scratch.dirs()).is_empty(),
+        "the draft the editor worked on went with the publish"
+    );
+}
+
+#[test]
+fn an_editor_that_fails_leaves_the_text_as_it_was() {
+    let scratch = Scratch::new();
+    let editor = editor_script(&scratch, "fails.sh", r#"echo broken > "$1"; exit 3"#);
+    let t = Tmux::start_with(
+        &scratch,
+        &[("VISUAL", &editor), ("EDITOR", &editor)],
+        &["--db", &scratch.db.display().to_string()],
+    );
+    t.open_helpdesk_versions();
+    t.keys(&["e"]);
+    let screen = t.wait_for("exited with exit status: 3: its text is not taken");
+    assert_contains(
+        &screen,
+        &[
+            "Hotfix com.acme.helpdesk 1.1.1 → 1.1.2",
+            r#""version": "1.1.2""#,
+        ],
+    );
+    t.keys(&["Escape", "q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}

@@ -148,6 +148,7 @@ const KEYS: KeyGroup = KeyGroup {
         },
         keys::COPY_HASH,
         keys::HOTFIX,
+        keys::EDIT_OUTSIDE,
         keys::DELETE,
         keys::BACK,
     ],
@@ -817,10 +818,11 @@ impl Component for DetailScreen {
                     None => Outcome::Done,
                 }
             }
-            Action::Hotfix => {
+            Action::Hotfix | Action::EditOutside => {
                 return Outcome::Request(Request::HotfixSource {
                     id: self.id.clone(),
                     version: self.version.clone(),
+                    outside: action == Action::EditOutside,
                 })
             }
             Action::Delete => {

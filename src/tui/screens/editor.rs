@@ -20,7 +20,7 @@ use tui_textarea::{CursorMove, TextArea};
 
 use super::layout::{fit_lines, title};
 use super::{Confirm, Modal};
-use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::component::{Component, Context, ExternalEdit, Outcome};
 use crate::tui::count;
 use crate::tui::document::{Validation, INLINE_LIMIT};
 use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
@@ -53,6 +53,13 @@ const KEYS: KeyGroup = KeyGroup {
             does: "close the editor (asks first when there are changes)",
             hint: Some("Esc close"),
             action: Action::Back,
+        },
+        Binding {
+            keys: &[Key::Ctrl('e')],
+            shown: "Ctrl-E",
+            does: "go on editing in $VISUAL/$EDITOR (the text comes back here)",
+            hint: None,
+            action: Action::EditOutside,
         },
         Binding {
             keys: &[Key::Ctrl('u')],
@@ -141,6 +148,11 @@ impl Editor {
         editor.original = editor.text();
         editor.changed(Instant::now());
         editor
+    }
+
+    /// Asks for the review at once (a document that came back from `$EDITOR` valid).
+    pub fn review_now(&mut self) -> Outcome {
+        self.review()
     }
 
     /// The editor on a draft's text, kept at `path`.
@@ -405,6 +417,14 @@ impl Component for Editor {
             Action::Review => self.review(),
             Action::GoToError => self.go_to_error(),
             Action::Back => self.close(),
+            Action::EditOutside => Outcome::All(vec![
+                Outcome::Back,
+                Outcome::EditOutside(ExternalEdit {
+                    origin: self.origin.clone(),
+                    text: self.text(),
+                    draft: self.draft.clone(),
+                }),
+            ]),
             _ => Outcome::Done,
         }
     }

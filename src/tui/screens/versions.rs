@@ -48,6 +48,7 @@ const KEYS: KeyGroup = KeyGroup {
         keys::MARK,
         keys::DIFF,
         keys::HOTFIX,
+        keys::EDIT_OUTSIDE,
         keys::DELETE,
         keys::DELETE_ALL,
     ],
@@ -428,10 +429,11 @@ impl Component for VersionsScreen {
                 ))),
                 None => Outcome::Done,
             },
-            Action::Hotfix => match self.selected() {
+            Action::Hotfix | Action::EditOutside => match self.selected() {
                 Some(v) => Outcome::Request(Request::HotfixSource {
                     id: self.id.clone(),
                     version: v.version.clone(),
+                    outside: action == Action::EditOutside,
                 }),
                 None => Outcome::Done,
             },

@@ -40,6 +40,11 @@ impl Tmux {
     /// Runs `pkgdeck ARGS…` for `scratch` (its data and config dirs in the environment) in a
     /// fresh tmux server; when the binary exits, its status goes to a file and the pane stays.
     pub fn start(scratch: &Scratch, args: &[&str]) -> Tmux {
+        Tmux::start_with(scratch, &[], args)
+    }
+
+    /// [`Tmux::start`] with more variables in the environment (`EDITOR=…`).
+    pub fn start_with(scratch: &Scratch, env: &[(&str, &str)], args: &[&str]) -> Tmux {
         tmux_binary_present();
         let socket = scratch.dir.path().join("tmux.sock");
         let exit_file = scratch.dir.path().join("exit-status");
@@ -66,6 +71,10 @@ impl Tmux {
         command.push(format!("PKGDECK_DATA_DIR={}", dirs.data.display()));
         command.push("-e".into());
         command.push(format!("PKGDECK_CONFIG_DIR={}", dirs.config.display()));
+        for (name, value) in env {
+            command.push("-e".into());
+            command.push(format!("{name}={value}"));
+        }
         command.extend(["sh", "-c", script, "sh"].map(String::from));
         command.push(tmux.exit_file.display().to_string());
         command.push(env!("CARGO_BIN_EXE_pkgdeck").to_owned());
