@@ -156,15 +156,19 @@ impl Search {
         }
         let mut spans = Vec::new();
         let mut pos = 0;
+        // The ranges are in order: one pointer walks them along the line.
+        let mut next = 0;
         for span in &line.spans {
-            let chars: Vec<char> = span.content.chars().collect();
             let mut piece = String::new();
             let mut piece_style: Option<Style> = None;
-            for c in chars {
-                let style = match ranges.iter().find(|(s, e, _)| (*s..*e).contains(&pos)) {
-                    Some((_, _, true)) => theme::SEARCH_CURRENT,
-                    Some(_) => theme::SEARCH_MATCH,
-                    None => span.style,
+            for c in span.content.chars() {
+                while next < ranges.len() && ranges[next].1 <= pos {
+                    next += 1;
+                }
+                let style = match ranges.get(next) {
+                    Some((s, _, true)) if *s <= pos => theme::SEARCH_CURRENT,
+                    Some((s, _, false)) if *s <= pos => theme::SEARCH_MATCH,
+                    _ => span.style,
                 };
                 if let Some(p) = piece_style.filter(|p| *p != style) {
                     spans.push(Span::styled(std::mem::take(&mut piece), p));

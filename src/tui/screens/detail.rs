@@ -653,8 +653,9 @@ fn draw_lines(
     let shown: Vec<Line> = lines[start..end]
         .iter()
         .enumerate()
+        // Cut first: a 100 KB line is highlighted only as far as it is drawn.
         .map(|(i, l)| match search {
-            Some(s) => fit_line(&s.highlight(start + i, l), width),
+            Some(s) => s.highlight(start + i, &fit_line(l, width)),
             None => fit_line(l, width),
         })
         .collect();
