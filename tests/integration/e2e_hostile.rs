@@ -244,9 +244,7 @@ fn hostile_text_reaches_no_screen_and_no_dialog_raw() {
     assert_eq!(t.buffer(), None, "the clipboard after quitting");
 
     // Controls: the same bytes written raw do retitle a pane and write the clipboard here.
-    let raw = t.window(&format!(
-        "printf '\\033]0;PWNED\\007\\033]52;c;SGFja2Vk\\007'; exec sleep 600"
-    ));
+    let raw = t.window(r"printf '\033]0;PWNED\007\033]52;c;SGFja2Vk\007'; exec sleep 600");
     let deadline = std::time::Instant::now() + tmux::WAIT;
     while t.display_in(&raw, "#{pane_title}") != "PWNED" || t.buffer().is_none() {
         assert!(
