@@ -46,7 +46,11 @@ impl Tmux {
     /// [`Tmux::start`] with more variables in the environment (`EDITOR=…`).
     pub fn start_with(scratch: &Scratch, env: &[(&str, &str)], args: &[&str]) -> Tmux {
         tmux_binary_present();
-        let socket = scratch.dir.path().join("tmux.sock");
+        // A socket of its own: a second console in the same scratch directory must not meet
+        // the first one's server while it shuts down.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = scratch.dir.path().join(format!("tmux-{n}.sock"));
         let exit_file = scratch.dir.path().join("exit-status");
         let dirs = scratch.dirs();
         // A second run in the same scratch directory must not read the first one's status.
