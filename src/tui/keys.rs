@@ -371,7 +371,7 @@ pub const HOTFIX: Binding = bind(
 pub const EDIT_OUTSIDE: Binding = bind(
     &[Key::Char('e')],
     "e",
-    "hotfix this version in $VISUAL/$EDITOR instead of the built-in editor, then review",
+    "hotfix this version in $VISUAL/$EDITOR, not the built-in editor, then review",
     None,
     Action::EditOutside,
 );

@@ -60,7 +60,9 @@ fn browse_filter_drill_down_verify_help_and_quit() {
     t.wait_for("verify com.acme.helpdesk 1.1.1: ok");
 
     t.keys(&["?"]);
-    let help = t.wait_for("Keys: Detail");
+    let help = t.wait_until("the whole help", |s| {
+        s.contains("Keys: Detail") && s.contains("closes")
+    });
     assert!(
         help.contains("Shift-Tab") && help.contains("Ctrl-C"),
         "{help}"

@@ -141,8 +141,7 @@ const KEYS: KeyGroup = KeyGroup {
         Binding {
             keys: &[Key::Char('y')],
             shown: "y",
-            does: "copy to the clipboard (OSC 52): the manifest, the selected item's JSON, \
-                   or the hash on Integrity",
+            does: "copy the manifest, the selected item's JSON, or the hash (Integrity tab)",
             hint: Some("y copy"),
             action: Action::Copy,
         },
