@@ -105,9 +105,13 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
         None
     };
     // The demo keeps its trash and audit log in its scratch directory; drafts still go to
-    // the real data dir, which outlives the demo.
+    // the real data dir, which outlives the demo, and the connection picker offers the
+    // operator's saved connections.
     let console_dirs = match &scratch {
-        Some(d) => d.dirs(),
+        Some(d) => Dirs {
+            data: d.dirs().data,
+            config: dirs.config.clone(),
+        },
         None => dirs.clone(),
     };
     let request = match &scratch {
