@@ -493,3 +493,68 @@ fn a_publish_on_production_waits_for_the_connection_name() {
     assert_contains(&s.screen(), &["read back and verified: ok"]);
     assert_eq!(stored_rows(&s.scratch.db).len(), 13);
 }
+
+#[test]
+fn the_readme_keys_table_lists_every_key_of_the_main_screens() {
+    use crossterm::event::KeyCode as Code;
+    use pkgdeck::tui::keys::Key;
+
+    let readme = std::fs::read_to_string(crate::support::repo_root().join("README.md")).unwrap();
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| key | does |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    // The key column's backticked tokens: `j k` gives j and k.
+    let tokens: Vec<String> = table
+        .iter()
+        .filter_map(|l| l.split('|').nth(1))
+        .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+        .flat_map(|keys| keys.split_whitespace())
+        .map(str::to_owned)
+        .collect();
+    let named = |key: Key| -> String {
+        match key {
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Code(code) => match code {
+                Code::Enter => "Enter".into(),
+                Code::Esc => "Esc".into(),
+                Code::Backspace => "Backspace".into(),
+                Code::Tab => "Tab".into(),
+                Code::BackTab => "Shift-Tab".into(),
+                Code::PageUp => "PgUp".into(),
+                Code::PageDown => "PgDn".into(),
+                Code::Up => "↑↓".into(),
+                Code::Down => "↑↓".into(),
+                Code::Home => "g".into(),
+                Code::End => "G".into(),
+                other => format!("{other:?}"),
+            },
+        }
+    };
+    let mut s = session();
+    let mut missing = Vec::new();
+    let mut check = |s: &Session, screen: &str| {
+        for group in s.console.app.key_groups() {
+            for b in group.bindings {
+                for key in b.keys {
+                    let name = named(*key);
+                    if !tokens.contains(&name) {
+                        missing.push(format!("{screen}: {name} ({})", b.does));
+                    }
+                }
+            }
+        }
+    };
+    check(&s, "Packages");
+    s.open_helpdesk_versions();
+    check(&s, "Versions");
+    s.press(&[KeyCode::Enter]);
+    check(&s, "Detail");
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "keys the README's table does not list: {missing:#?}"
+    );
+}
