@@ -248,6 +248,54 @@ fn every_screen_keeps_ids_versions_mode_and_counts_from_60x20_up() {
         draw(&s);
         s.press(&[KeyCode::Esc, KeyCode::Char('c')]);
         draw(&s);
+        s.press(&[KeyCode::Esc]);
+
+        // The diff of two versions, and the command line with its matches.
+        s.type_text(":com.acme.helpdesk");
+        s.press(&[KeyCode::Enter, KeyCode::Char('G'), KeyCode::Char('m')]);
+        s.press(&[KeyCode::Char('g'), KeyCode::Char('=')]);
+        let (_, screen) = draw(&s);
+        assert!(screen.contains("Diff"), "{screen}");
+        s.press(&[KeyCode::Esc]);
+        let (buffer, screen) = draw(&s);
+        whole_or_marked(
+            &column(&buffer, "VERSION", "MARKS"),
+            &VERSIONS,
+            "version",
+            &screen,
+        );
+        s.type_text(":com");
+        s.press(&[KeyCode::Tab]);
+        let (_, screen) = draw(&s);
+        assert!(screen.contains(":com.acme."), "{screen}");
+    }
+}
+
+#[test]
+fn production_and_read_only_survive_the_narrowest_header() {
+    let scratch = Scratch::new();
+    let config = scratch.dirs().config;
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[connections.prod]\ntarget = {:?}\nproduction = true\nread_only = true\n",
+            scratch.db.display()
+        ),
+    )
+    .unwrap();
+    let s = Session::connect(
+        scratch,
+        pkgdeck::connect::Request {
+            db: None,
+            connection: Some("prod".into()),
+            read_only: false,
+        },
+    );
+    for (w, h) in SIZES {
+        let screen = text_of(&s.buffer_sized(w, h));
+        header_holds_mode_and_counts(&screen, "PRODUCTION");
+        header_holds_mode_and_counts(&screen, "READ-ONLY");
     }
 }
 
