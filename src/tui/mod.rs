@@ -5,8 +5,11 @@
 //! [`crate::registry::Registry`] → store → [`protocol::Response`] → [`app::App::apply`] →
 //! [`view`] draws it. `message`, `component` and `protocol` are leaves every other module
 //! may use; screens use them and never `app` or `worker`. This module owns the terminal: raw
-//! mode and the alternate screen are entered here and always left again, on quit, on error
-//! and on panic.
+//! mode, the alternate screen and the mouse are entered here and always left again, on quit,
+//! on error and on panic; stderr is captured meanwhile (`stderr`), an OSC 52 copy is written
+//! here, and the console is suspended here while `$VISUAL`/`$EDITOR` runs. The first frame is
+//! drawn before the worker has opened the registry; quitting lets the worker drop it (a
+//! remote's stream is closed) and exits 0, or 130 after Ctrl-C.
 
 pub mod app;
 pub mod bench;
