@@ -905,7 +905,7 @@ impl Component for DetailScreen {
 
     /// A click on a tab switches to it; on a section tab, a click on the JSON gives it the
     /// keys, and a click in the item list selects (a double click moves into the JSON).
-    fn click(&mut self, x: u16, y: u16, double: bool, page: usize) -> Outcome {
+    fn click(&mut self, x: u16, y: u16, double: bool, _page: usize) -> Outcome {
         let tab = self
             .tab_hits
             .borrow()
@@ -938,7 +938,6 @@ impl Component for DetailScreen {
                 self.leave_view();
             }
         }
-        let _ = page;
         Outcome::Done
     }
 
