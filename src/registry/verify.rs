@@ -140,6 +140,17 @@ impl Registry {
         scope: &Scope,
         progress: &mut dyn FnMut(VerifyProgress) -> bool,
     ) -> Result<VerifyReport, RegistryError> {
+        self.verify_rows(scope, progress, &mut |_| {})
+    }
+
+    /// [`Registry::verify`], also handing every row's verification to `each_row` (ok rows
+    /// too: the console keeps each row's result by its hash).
+    pub fn verify_rows(
+        &self,
+        scope: &Scope,
+        progress: &mut dyn FnMut(VerifyProgress) -> bool,
+        each_row: &mut dyn FnMut(&Verification),
+    ) -> Result<VerifyReport, RegistryError> {
         let (filter, args): (&str, Vec<Value>) = match scope {
             Scope::All => ("", vec![]),
             Scope::Package(id) => (" AND id = ?", vec![id.clone().into()]),
@@ -192,6 +203,7 @@ impl Registry {
                     last_rowid = record.rowid;
                     in_page += 1;
                     let v = verify_record(&record, &mut hasher);
+                    each_row(&v);
                     state.checked += 1;
                     state.bytes += (record.manifest.len() + record.metadata.len()) as u64;
                     if v.ok() {
