@@ -585,10 +585,16 @@ fn ctrl_c_exits_130_and_never_leaves_a_write_half_done() {
     // (or dies before it could even watch for the signal), and none leaves a marker or a
     // pending trash file behind.
     let pending = s.dirs().data.join("trash.pending");
+    // The moment of the signal adapts to the machine: a run that ended before the signal
+    // (exit 0) moves it earlier, one that died before its handler was in place moves it
+    // later, so that a slow or a fast machine both see enough runs interrupted mid-way.
     let mut rng = pkgdeck_rng::Rng::new(0x1c);
     let mut interrupted = 0;
     let mut trash_file: Option<String> = None;
-    for round in 0..40 {
+    let mut delay_us: u64 = 5_000;
+    let mut round = 0;
+    while interrupted < 10 && round < 300 {
+        round += 1;
         let args: Vec<String> = match &trash_file {
             None => ["delete", "com.acme.crm", "1.2.0", "--yes"]
                 .map(String::from)
@@ -605,7 +611,8 @@ fn ctrl_c_exits_130_and_never_leaves_a_write_half_done() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_micros(rng.below(15_000)));
+        let jitter = delay_us / 2 + rng.below(delay_us.max(2));
+        std::thread::sleep(std::time::Duration::from_micros(jitter));
         sigint(&child);
         let o = child.wait_with_output().unwrap();
         let code = o.status.code();
@@ -615,6 +622,11 @@ fn ctrl_c_exits_130_and_never_leaves_a_write_half_done() {
             stderr(&o)
         );
         interrupted += usize::from(code == Some(130));
+        delay_us = match code {
+            Some(0) => (delay_us * 7 / 10).max(200),
+            None => (delay_us * 13 / 10).min(200_000),
+            _ => delay_us,
+        };
         let markers: Vec<_> = std::fs::read_dir(&pending)
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
