@@ -158,7 +158,16 @@ pub trait Store: Send {
         }
         Ok(())
     }
+    /// Runs several read statements and returns the rows of each, in order: one round trip on
+    /// a remote store.
+    fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        stmts.iter().map(|stmt| self.query(stmt)).collect()
+    }
     /// Runs the statements in one transaction (BEGIN … COMMIT); if any fails nothing is
     /// written and the first failure is returned. One result per statement.
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError>;
+    /// Runs the statements in one write transaction that is always rolled back, and returns
+    /// what each returned: how the registry would look after a write, seen by the engine
+    /// itself, with nothing written. One round trip on a remote store.
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError>;
 }

@@ -204,4 +204,24 @@ impl Store for SqliteStore {
         }
         Ok(results)
     }
+
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                target: self.shown.clone(),
+                action: "rehearsing a write".into(),
+            });
+        }
+        // The write lock first, as for a real write: a rehearsal that read, then wrote, could
+        // otherwise fail to upgrade its lock under a concurrent writer.
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.sql_error(e))?;
+        let results: Result<Vec<Rows>, StoreError> =
+            stmts.iter().map(|stmt| self.query(stmt)).collect();
+        let rolled_back = self.conn.execute_batch("ROLLBACK");
+        let results = results?;
+        rolled_back.map_err(|e| self.sql_error(e))?;
+        Ok(results)
+    }
 }

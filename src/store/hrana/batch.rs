@@ -1,6 +1,7 @@
 //! A write as one Hrana `batch`: `BEGIN`, the statements, `COMMIT`, each step conditioned on
 //! the one before, a `ROLLBACK` when the `COMMIT` did not run, and the changed-row count measured
-//! around every statement.
+//! around every statement. And a rehearsal: the same transaction always ending in `ROLLBACK`, so
+//! the engine shows what a write would do without keeping it.
 
 use super::error::sql_excerpt;
 use super::wire::{BatchResult, Cond, StmtResult, WireStep, WireStmt};
@@ -129,6 +130,72 @@ impl<'a> BatchPlan<'a> {
     }
 }
 
+/// The steps of one rehearsal: `BEGIN IMMEDIATE`, the statements (each conditioned on the
+/// one before), and a `ROLLBACK` that always runs: `tursodb --sync-server` serves every request
+/// on one connection, so a transaction left open would swallow the next requests.
+pub(super) struct RehearsalPlan<'a> {
+    stmts: &'a [Stmt],
+    pub(super) steps: Vec<WireStep<'a>>,
+}
+
+impl<'a> RehearsalPlan<'a> {
+    pub(super) fn new(stmts: &'a [Stmt]) -> Self {
+        let mut steps = Vec::with_capacity(stmts.len() + 2);
+        steps.push(WireStep::plain("BEGIN IMMEDIATE", None));
+        for (i, stmt) in stmts.iter().enumerate() {
+            steps.push(WireStep {
+                condition: Some(Cond::Ok { step: i }),
+                stmt: WireStmt::new(stmt),
+            });
+        }
+        steps.push(WireStep::plain("ROLLBACK", None));
+        RehearsalPlan { stmts, steps }
+    }
+
+    /// One `Rows` per caller statement, or the first failure.
+    pub(super) fn collect(
+        &self,
+        result: BatchResult,
+        store: &HranaStore,
+    ) -> Result<Vec<Rows>, StoreError> {
+        let n = self.stmts.len();
+        let total = self.steps.len();
+        if result.step_results.len() != total || result.step_errors.len() != total {
+            return Err(store.protocol(format!(
+                "the rehearsal answer has {} results and {} errors for {} steps",
+                result.step_results.len(),
+                result.step_errors.len(),
+                total
+            )));
+        }
+        for (i, error) in result.step_errors.iter().enumerate() {
+            let Some(error) = error else { continue };
+            let place = if i == 0 {
+                "BEGIN IMMEDIATE failed, nothing was rehearsed".to_owned()
+            } else if i == total - 1 {
+                "the ROLLBACK after a rehearsal failed".to_owned()
+            } else {
+                format!(
+                    "rehearsed statement {i} of {n}: {}; nothing was written",
+                    sql_excerpt(&self.stmts[i - 1].sql)
+                )
+            };
+            return Err(store.sql_error(&error.message, place));
+        }
+        let mut out = Vec::with_capacity(n);
+        for (k, result) in result.step_results.into_iter().skip(1).take(n).enumerate() {
+            let Some(result) = result else {
+                return Err(store.protocol(format!(
+                    "statement {} of the rehearsal was skipped without an error",
+                    k + 1
+                )));
+            };
+            out.push(result.into_rows(None));
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +272,54 @@ mod tests {
         assert_eq!(rows[1].affected, 0);
         assert_eq!(rows[1].rows, vec![vec![Value::Integer(1)]]);
         assert_eq!(rows[1].columns, vec!["c".to_owned()]);
+    }
+
+    #[test]
+    fn a_rehearsal_always_rolls_back_and_returns_every_result() {
+        let stmts = vec![
+            Stmt::new("SELECT 1", vec![]),
+            Stmt::new("DELETE FROM t", vec![]),
+        ];
+        let plan = RehearsalPlan::new(&stmts);
+        let batch = serde_json::to_value(WireBatch {
+            steps: plan.steps.clone(),
+        })
+        .unwrap();
+        let steps = batch["steps"].as_array().unwrap();
+        let sqls: Vec<&str> = steps
+            .iter()
+            .map(|s| s["stmt"]["sql"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            sqls,
+            ["BEGIN IMMEDIATE", "SELECT 1", "DELETE FROM t", "ROLLBACK"]
+        );
+        assert_eq!(steps[2]["condition"], json!({"type": "ok", "step": 1}));
+        assert!(
+            steps[3].get("condition").is_none(),
+            "the ROLLBACK runs whatever happened"
+        );
+        let answer = json!({
+            "step_results": [stmt_result(json!([]), 0),
+                             stmt_result(json!([[{"type": "integer", "value": "1"}]]), 0),
+                             stmt_result(json!([]), 2), stmt_result(json!([]), 0)],
+            "step_errors": [null, null, null, null]
+        });
+        let result: BatchResult = serde_json::from_value(answer).unwrap();
+        let rows = plan.collect(result, &test_store(None)).unwrap();
+        assert_eq!(rows[0].rows, vec![vec![Value::Integer(1)]]);
+        assert_eq!(rows[1].affected, 2);
+        let failed = json!({
+            "step_results": [stmt_result(json!([]), 0), null, null, stmt_result(json!([]), 0)],
+            "step_errors": [null, {"message": "no such table: t", "code": "SQLITE_ERROR"}, null, null]
+        });
+        let result: BatchResult = serde_json::from_value(failed).unwrap();
+        let err = plan.collect(result, &test_store(None)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("rehearsed statement 1 of 2: SELECT 1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::{Rows, Stmt, Store, StoreError};
-use batch::BatchPlan;
+use batch::{BatchPlan, RehearsalPlan};
 use error::sql_excerpt;
 use http::{build_agent, Retry};
 use stream::StreamState;
@@ -187,6 +187,61 @@ impl Store for HranaStore {
             }
             _ => Err(self.protocol("the answer to an execute request is not an execute result")),
         }
+    }
+
+    fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if stmts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let requests: Vec<Request<'_>> = stmts
+            .iter()
+            .map(|stmt| Request::Execute {
+                stmt: WireStmt::new(stmt),
+            })
+            .collect();
+        let results = self.pipeline(&requests, Retry::Read)?;
+        results
+            .into_iter()
+            .zip(stmts)
+            .map(|(result, stmt)| match result {
+                StreamResult::Ok {
+                    response: StreamResponse::Execute { result },
+                } => Ok(result.into_rows(None)),
+                StreamResult::Error { error } => {
+                    Err(self.sql_error(&error.message, format!("in {}", sql_excerpt(&stmt.sql))))
+                }
+                _ => {
+                    Err(self.protocol("the answer to an execute request is not an execute result"))
+                }
+            })
+            .collect()
+    }
+
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                target: self.shown.clone(),
+                action: "rehearsing a write".into(),
+            });
+        }
+        let plan = RehearsalPlan::new(stmts);
+        let requests = [Request::Batch {
+            batch: WireBatch {
+                steps: plan.steps.clone(),
+            },
+        }];
+        // Nothing is kept whatever happens, so a failed exchange may be tried again.
+        let mut results = self.pipeline(&requests, Retry::Read)?;
+        let result = match results.pop() {
+            Some(StreamResult::Ok {
+                response: StreamResponse::Batch { result },
+            }) => result,
+            Some(StreamResult::Error { error }) => {
+                return Err(self.sql_error(&error.message, "the rehearsal was refused".into()))
+            }
+            _ => return Err(self.protocol("the answer to a batch request is not a batch result")),
+        };
+        plan.collect(result, self)
     }
 
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
