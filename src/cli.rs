@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::connect::ConnectError;
 use crate::registry::{
-    self, PackageDiff, PackageRecord, PublishOptions, PublishReport, Registry, RegistryError,
-    Scope, VerifyProgress,
+    self, Allow, BootChange, PackageDiff, PackageRecord, PublishOptions, PublishReport, Registry,
+    RegistryError, Scope, VerifyProgress,
 };
 use crate::store::StoreError;
 use crate::untrusted::printable;
@@ -70,6 +70,8 @@ pub enum Command {
         /// Replace an existing version with different contents (the old row goes to the trash).
         #[arg(long)]
         allow_overwrite: bool,
+        #[command(flatten)]
+        guards: GuardFlags,
         #[arg(long)]
         json: bool,
     },
@@ -80,6 +82,32 @@ pub enum Command {
         /// Confirm the delete.
         #[arg(long)]
         yes: bool,
+        /// Delete even when another package would stop loading on the ObjectStack server.
+        #[arg(long)]
+        allow_boot_change: bool,
+    },
+    /// Make VERSION the one the ObjectStack server answers and loads (re-inserted as the
+    /// newest row; the old row goes to the trash).
+    Promote {
+        id: String,
+        version: String,
+        #[command(flatten)]
+        guards: GuardFlags,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What the ObjectStack server will load from this registry at boot, and why not.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+        /// The server's protocol version (default: [runtime] protocol in config.toml, else
+        /// 17.0.0).
+        #[arg(long, value_name = "V")]
+        runtime_protocol: Option<String>,
+        /// A package the server defines in code, ID or ID:NAMESPACE (repeatable; added to
+        /// [runtime] code_packages in config.toml).
+        #[arg(long = "code-package", value_name = "ID[:NS]")]
+        code_packages: Vec<String>,
     },
     /// Check integrity hashes of every row, one package or one version.
     Verify {
@@ -105,12 +133,37 @@ pub enum Command {
         json: bool,
     },
     /// Put the rows of a trash file back exactly.
-    Restore { file: PathBuf },
+    Restore {
+        file: PathBuf,
+        #[command(flatten)]
+        guards: GuardFlags,
+    },
     /// List the trash files.
     Trash {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The overrides of the guards of spec 8.4.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct GuardFlags {
+    /// Write even when a package would stop loading on the ObjectStack server, or the written
+    /// version would not load.
+    #[arg(long)]
+    pub allow_boot_change: bool,
+    /// Write even when the package would load at a lower version than before.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+}
+
+impl GuardFlags {
+    fn allow(self) -> Allow {
+        Allow {
+            boot_change: self.allow_boot_change,
+            downgrade: self.allow_downgrade,
+        }
+    }
 }
 
 /// A failure with its exit code; the message is one sentence for stderr.
@@ -136,13 +189,14 @@ impl From<RegistryError> for Failure {
             RegistryError::Store(_)
             | RegistryError::Trash { .. }
             | RegistryError::Corrupt { .. } => 3,
-            RegistryError::Conflict { .. } => 3,
+            RegistryError::Conflict { .. } | RegistryError::PromoteBlocked { .. } => 3,
             RegistryError::NotFound { .. } => 1,
             RegistryError::InvalidJson { .. }
             | RegistryError::InvalidDocument { .. }
             | RegistryError::WouldOverwrite { .. }
             | RegistryError::ReadOnly { .. }
             | RegistryError::BadTrashFile { .. }
+            | RegistryError::Guard { .. }
             | RegistryError::RestoreConflict { .. } => 2,
         };
         Failure::new(code, e.to_string())
@@ -214,6 +268,7 @@ struct ListRow<'a> {
     created_at: Option<&'a str>,
     updated_at: Option<&'a str>,
     versions: u64,
+    served: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -224,6 +279,7 @@ struct VersionRow<'a> {
     created_at: Option<&'a str>,
     updated_at: Option<&'a str>,
     latest: bool,
+    served: bool,
 }
 
 #[derive(Serialize)]
@@ -250,6 +306,7 @@ struct PublishJson<'a> {
     version: &'a str,
     hash: &'a str,
     replaced: Option<Replaced<'a>>,
+    boot: &'a BootChange,
 }
 
 #[derive(Serialize)]
@@ -310,6 +367,8 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     text
 }
 
+mod server;
+
 /// Runs one command on an open registry.
 pub fn run(registry: &Registry, command: Command) -> Outcome {
     match command {
@@ -319,9 +378,35 @@ pub fn run(registry: &Registry, command: Command) -> Outcome {
         Command::Publish {
             file,
             allow_overwrite,
+            guards,
             json,
-        } => publish(registry, &file, allow_overwrite, json),
-        Command::Delete { id, version, yes } => delete(registry, &id, version.as_deref(), yes),
+        } => publish(registry, &file, allow_overwrite, guards.allow(), json),
+        Command::Delete {
+            id,
+            version,
+            yes,
+            allow_boot_change,
+        } => delete(
+            registry,
+            &id,
+            version.as_deref(),
+            yes,
+            Allow {
+                boot_change: allow_boot_change,
+                downgrade: false,
+            },
+        ),
+        Command::Promote {
+            id,
+            version,
+            guards,
+            json,
+        } => server::promote(registry, &id, &version, guards.allow(), json),
+        Command::Doctor {
+            json,
+            runtime_protocol,
+            code_packages,
+        } => server::doctor(registry, json, runtime_protocol, &code_packages),
         Command::Verify { id, version, json } => verify(registry, id, version, json),
         Command::Export {
             id,
@@ -329,40 +414,68 @@ pub fn run(registry: &Registry, command: Command) -> Outcome {
             output,
         } => export(registry, &id, version.as_deref(), output),
         Command::Diff { id, from, to, json } => diff(registry, &id, &from, &to, json),
-        Command::Restore { file } => restore(registry, &file),
+        Command::Restore { file, guards } => restore(registry, &file, guards.allow()),
         Command::Trash { json } => trash(registry, json),
     }
 }
 
 fn list(registry: &Registry, json: bool) -> Outcome {
     let rows = registry.list()?;
-    print_listing(
-        &rows,
-        json,
-        |r| ListRow {
-            id: &r.id,
-            version: &r.version,
-            name: r.name.as_deref(),
-            kind: r.kind.as_deref(),
-            hash: &r.hash,
-            created_at: r.created_at.as_deref(),
-            updated_at: r.updated_at.as_deref(),
-            versions: r.versions,
-        },
-        &["ID", "VERSION", "NAME", "TYPE", "VERSIONS", "CREATED"],
-        |r| {
-            vec![
-                r.id.clone(),
-                r.version.clone(),
+    if json {
+        write_json(
+            &rows
+                .iter()
+                .map(|r| ListRow {
+                    id: &r.id,
+                    version: &r.version,
+                    name: r.name.as_deref(),
+                    kind: r.kind.as_deref(),
+                    hash: &r.hash,
+                    created_at: r.created_at.as_deref(),
+                    updated_at: r.updated_at.as_deref(),
+                    versions: r.versions,
+                    served: r.served.version(&r.version),
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        return Ok(0);
+    }
+    // The SERVED column appears only when some package is served another version.
+    let differs = rows.iter().any(|r| r.served.differs());
+    let mut header = vec!["ID", "VERSION"];
+    if differs {
+        header.push("SERVED");
+    }
+    header.extend(["NAME", "TYPE", "VERSIONS", "CREATED"]);
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.id.clone(), r.version.clone()];
+            if differs {
+                row.push(if r.served.differs() {
+                    r.served.version(&r.version).unwrap_or("(none)").to_string()
+                } else {
+                    String::new()
+                });
+            }
+            row.extend([
                 r.name
                     .clone()
                     .unwrap_or_else(|| "(unreadable manifest)".into()),
                 opt(&r.kind).into(),
                 r.versions.to_string(),
                 opt(&r.created_at).into(),
-            ]
-        },
-    )?;
+            ]);
+            row
+        })
+        .collect();
+    let mut text = table(&header, cells);
+    for r in rows.iter().filter(|r| r.served.differs()) {
+        if let Some(why) = r.served.explain(&r.id, &r.version) {
+            text.push_str(&format!("{}\n", printable(&why)));
+        }
+    }
+    emit(&text)?;
     Ok(0)
 }
 
@@ -374,6 +487,7 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             format!("package {id} was not found in {}", registry.target()),
         ));
     }
+    let highest = registry::manifest::highest_version(rows.iter().map(|r| r.version.as_str()));
     print_listing(
         &rows,
         json,
@@ -384,22 +498,46 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             created_at: r.created_at.as_deref(),
             updated_at: r.updated_at.as_deref(),
             latest: r.latest,
+            served: r.served,
         },
         &["VERSION", "", "CREATED", "UPDATED", "HASH"],
         |r| {
+            let mut marks = Vec::new();
+            if r.latest {
+                marks.push("latest");
+            }
+            if r.served {
+                marks.push("served");
+            }
+            if highest == Some(r.version.as_str()) {
+                marks.push("highest");
+            }
             vec![
                 r.version.clone(),
-                if r.latest {
-                    "latest".into()
-                } else {
-                    String::new()
-                },
+                marks.join(" "),
                 opt(&r.created_at).into(),
                 opt(&r.updated_at).into(),
                 r.hash.chars().take(12).collect(),
             ]
         },
     )?;
+    if !json {
+        let latest = rows.iter().find(|r| r.latest);
+        let served = match rows.iter().find(|r| r.served) {
+            Some(s) => registry::Served::Tie {
+                version: s.version.clone(),
+            },
+            None => registry::Served::Unreadable {
+                version: "the one it picks".into(),
+            },
+        };
+        if let Some(note) = latest
+            .filter(|l| !l.served)
+            .and_then(|l| served.explain(id, &l.version))
+        {
+            emit(&format!("{}\n", printable(&note)))?;
+        }
+    }
     Ok(0)
 }
 
@@ -470,7 +608,13 @@ fn read_input(file: &str) -> Result<(String, String), Failure> {
 /// the console does). The JSON keeps the spec's four keys; a read-back that found a problem
 /// is a storage failure (exit 3) with its sentence on stderr, after the output that says what
 /// was written.
-fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -> Outcome {
+fn publish(
+    registry: &Registry,
+    file: &str,
+    allow_overwrite: bool,
+    allow: Allow,
+    json: bool,
+) -> Outcome {
     let (text, source) = read_input(file)?;
     let prepared = registry::prepare_publish(&text, &source)?;
     let report = registry.publish_and_verify(
@@ -478,6 +622,7 @@ fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -
         PublishOptions {
             allow_overwrite,
             replacing_hash: None,
+            allow,
         },
     )?;
     let outcome = &report.outcome;
@@ -491,6 +636,7 @@ fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -
                 created_at: r.created_at.as_deref(),
                 updated_at: r.updated_at.as_deref(),
             }),
+            boot: &outcome.boot,
         })?;
     } else {
         let what = if outcome.unchanged {
@@ -517,6 +663,9 @@ fn publish(registry: &Registry, file: &str, allow_overwrite: bool, json: bool) -
         );
         if readback_problem(&report).is_none() {
             text.push_str("read back and verified: ok\n");
+        }
+        if !outcome.unchanged {
+            text.push_str(&server::boot_change_text(&outcome.boot));
         }
         emit(&text)?;
     }
@@ -550,7 +699,13 @@ fn readback_problem(report: &PublishReport) -> Option<String> {
     }
 }
 
-fn delete(registry: &Registry, id: &str, version: Option<&str>, yes: bool) -> Outcome {
+fn delete(
+    registry: &Registry,
+    id: &str,
+    version: Option<&str>,
+    yes: bool,
+    allow: Allow,
+) -> Outcome {
     if !yes {
         return Err(Failure::new(
             2,
@@ -563,7 +718,7 @@ fn delete(registry: &Registry, id: &str, version: Option<&str>, yes: bool) -> Ou
             ),
         ));
     }
-    let outcome = registry.delete(id, version)?;
+    let outcome = registry.delete(id, version, allow)?;
     let trash = outcome
         .trash_file
         .as_ref()
@@ -578,6 +733,7 @@ fn delete(registry: &Registry, id: &str, version: Option<&str>, yes: bool) -> Ou
         ));
     }
     text.push_str(&format!("saved to the trash: {trash}\n"));
+    text.push_str(&server::boot_change_text(&outcome.boot));
     emit(&text)?;
     if !outcome.kept.is_empty() {
         let kept: Vec<String> = outcome.kept.iter().map(|r| r.version.clone()).collect();
@@ -768,10 +924,11 @@ fn diff(registry: &Registry, id: &str, from: &str, to: &str, json: bool) -> Outc
     Ok(0)
 }
 
-fn restore(registry: &Registry, file: &std::path::Path) -> Outcome {
-    let restored = registry.restore(file)?;
+fn restore(registry: &Registry, file: &std::path::Path, allow: Allow) -> Outcome {
+    let report = registry.restore(file, allow)?;
+    let restored = &report.restored;
     let mut text = String::new();
-    for r in &restored {
+    for r in restored {
         text.push_str(&format!(
             "restored {} {}\n",
             printable(&r.id),
@@ -780,6 +937,8 @@ fn restore(registry: &Registry, file: &std::path::Path) -> Outcome {
     }
     if restored.is_empty() {
         text.push_str("every row of the file is already in the registry; nothing written\n");
+    } else {
+        text.push_str(&server::boot_change_text(&report.boot));
     }
     emit(&text)?;
     Ok(0)
@@ -836,6 +995,15 @@ mod tests {
     use crate::registry::{AuditLog, Trash};
     use crate::store::sqlite::SqliteStore;
 
+    /// Options for publishing several versions within one second: the server would load the
+    /// first of them (a same-second tie), which these tests are not about.
+    fn within_a_second() -> PublishOptions {
+        PublishOptions {
+            allow: crate::registry::Allow::EVERYTHING,
+            ..PublishOptions::default()
+        }
+    }
+
     const DOC: &str = r#"{"manifest":{"id":"com.acme.t","version":"1.0.0","type":"app","name":"T"},"metadata":{}}"#;
 
     #[test]
@@ -861,7 +1029,7 @@ mod tests {
             })
             .expect("a trigger");
         let prepared = registry::prepare_publish(&DOC.replace("1.0.0", "1.0.1"), "doc.json")?;
-        let report = registry.publish_and_verify(&prepared, PublishOptions::default())?;
+        let report = registry.publish_and_verify(&prepared, within_a_second())?;
         let problem = readback_problem(&report).expect("a problem");
         assert!(
             problem.starts_with("hash_mismatch: stored x but"),

@@ -119,13 +119,17 @@ pub fn open(request: &Request, dirs: &Dirs) -> Result<Registry, ConnectError> {
             })?;
         }
     }
+    // The server's runtime (spec 8.3) is part of every guard: read before the registry opens.
+    let runtime = Config::load(&dirs.config_file())?.runtime.boot_settings();
     let store = open_store(&target, request.read_only)?;
     let audit = if request.read_only {
         AuditLog::disabled()
     } else {
         AuditLog::new(dirs.audit_log())
     };
-    Ok(Registry::open(store, Trash::new(dirs.trash()), audit)?)
+    let mut registry = Registry::open(store, Trash::new(dirs.trash()), audit)?;
+    registry.set_boot_settings(runtime);
+    Ok(registry)
 }
 
 /// Opens the saved connection `name` (read-only when `read_only`), as `-c NAME` would.

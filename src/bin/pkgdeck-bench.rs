@@ -2610,7 +2610,9 @@ fn remote(
         let (p, rows) = counted(&proxy, || reg.delete_plan(id, Some(version)).map_err(e))?;
         plan_requests.push(p);
         let started = Instant::now();
-        let (n, _) = counted(&proxy, || reg.delete_rows(rows).map_err(e))?;
+        let (n, _) = counted(&proxy, || {
+            reg.delete_rows(rows, registry::Allow::NOTHING).map_err(e)
+        })?;
         delete_samples.push(started.elapsed().as_secs_f64());
         delete_requests.push(n);
     }

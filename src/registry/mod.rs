@@ -13,11 +13,14 @@ pub mod boot;
 pub mod canonical;
 pub mod delete;
 pub mod diff;
+pub mod guard;
 pub mod manifest;
 pub mod pretty;
+pub mod promote;
 pub mod publish;
 pub mod record;
 pub mod restore;
+pub mod server;
 pub mod trash;
 pub mod verify;
 
@@ -29,10 +32,14 @@ pub use record::*;
 
 pub use audit::AuditLog;
 pub use delete::{DeletePlan, DeleteReport};
+pub use guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
+pub use promote::PromoteOutcome;
 pub use publish::{
     export_document, hotfix_document, prepare_publish, HotfixSource, Incomparable, PreparedPublish,
     PublishOptions, PublishReport, PublishReview, ReadBack, ReadBackError,
 };
+pub use restore::RestoreReport;
+pub use server::{BootSettings, DoctorReport, Served, ServedDiffers};
 pub use trash::Trash;
 pub use verify::{verify_record, LoadedRecord, Scope, VerifyProgress};
 
@@ -109,6 +116,24 @@ pub enum RegistryError {
     /// A trash file cannot be read or is not one pkgdeck wrote.
     #[error("the trash file {} cannot be restored: {reason}", .file.display())]
     BadTrashFile { file: PathBuf, reason: String },
+    /// A write would break what the ObjectStack server loads (spec 8.4) and the operator did
+    /// not allow it; nothing was written.
+    #[error("{action} in {target} was refused: {}; pass {} to do it anyway", .problems.join("; "), .flags.join(" and "))]
+    Guard {
+        action: String,
+        target: String,
+        problems: Vec<String>,
+        flags: Vec<&'static str>,
+    },
+    /// A promote cannot make its row strictly the newest: another version is as new as the
+    /// database's clock, or newer (dated in the future).
+    #[error("cannot promote {id} {version} in {target}: {why}, so {version} cannot become strictly the newest; nothing was changed")]
+    PromoteBlocked {
+        target: String,
+        id: String,
+        version: String,
+        why: String,
+    },
     /// A restore would overwrite a different row at the same (id, version).
     #[error("restoring {id} {version} would overwrite a different row in {target}; delete that version first")]
     RestoreConflict {
@@ -123,6 +148,8 @@ pub struct Registry {
     store: Box<dyn Store>,
     trash: Trash,
     audit: AuditLog,
+    /// What the ObjectStack server boots with, for the guards of every write.
+    boot: BootSettings,
 }
 
 fn text(v: Option<Value>) -> String {
@@ -160,6 +187,7 @@ impl Registry {
             store,
             trash,
             audit,
+            boot: BootSettings::default(),
         };
         let found = registry.store.query(&Stmt::new(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
@@ -202,6 +230,16 @@ impl Registry {
 
     pub fn trash(&self) -> &Trash {
         &self.trash
+    }
+
+    /// What the ObjectStack server boots with (its protocol, its code packages): the guards
+    /// of every write replay the boot with these.
+    pub fn boot_settings(&self) -> &BootSettings {
+        &self.boot
+    }
+
+    pub fn set_boot_settings(&mut self, settings: BootSettings) {
+        self.boot = settings;
     }
 
     fn refuse_if_read_only(&self, action: &str) -> Result<(), RegistryError> {
@@ -249,8 +287,12 @@ impl Registry {
         after: Option<(&str, i64)>,
         limit: Option<usize>,
     ) -> Result<Vec<PackageSummary>, RegistryError> {
+        // `tied`: another version shares the newest second, so the server's get(id) may answer
+        // it instead (asked below, for those packages only).
         const COLUMNS: &str =
-            "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at";
+            "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at, \
+             EXISTS (SELECT 1 FROM sys_packages t WHERE t.id = p.id \
+                     AND t.created_at IS p.created_at AND t.rowid <> p.rowid) AS tied";
         let latest_rowid = format!(
             "(SELECT q.rowid FROM sys_packages q WHERE q.id = o.id ORDER BY {LATEST_FIRST} LIMIT 1)"
         );
@@ -269,7 +311,7 @@ impl Registry {
             }
             sql.push_str(" ORDER BY coalesce(p.created_at, '') DESC, p.rowid DESC");
             let rows = self.store.query(&Stmt::new(sql, args))?;
-            return Ok(rows.rows.into_iter().map(summary_from_row).collect());
+            return self.with_served(rows.rows.into_iter().map(summary_from_row).collect());
         };
         let mut sql = format!(
             "SELECT {COLUMNS}, k.n \
@@ -287,7 +329,34 @@ impl Registry {
         );
         args.push(Value::Integer(limit as i64));
         let rows = self.store.query(&Stmt::new(sql, args))?;
-        Ok(rows.rows.into_iter().map(summary_from_row).collect())
+        self.with_served(rows.rows.into_iter().map(summary_from_row).collect())
+    }
+
+    /// Fills in what the server serves: for a package whose newest second is shared, its
+    /// `get(id)` is asked (one round trip for the page); a latest row whose manifest is not
+    /// JSON is served as nothing.
+    fn with_served(
+        &self,
+        mut page: Vec<(PackageSummary, bool)>,
+    ) -> Result<Vec<PackageSummary>, RegistryError> {
+        let ask: Vec<(&str, &str)> = page
+            .iter()
+            .filter(|(_, tied)| *tied)
+            .map(|(s, _)| (s.id.as_str(), s.version.as_str()))
+            .collect();
+        let mut asked = self.served_of(&ask)?.into_iter();
+        for (summary, tied) in &mut page {
+            summary.served = if *tied {
+                asked.next().unwrap_or_default()
+            } else if !summary.manifest_readable {
+                Served::Unreadable {
+                    version: summary.version.clone(),
+                }
+            } else {
+                Served::Latest
+            };
+        }
+        Ok(page.into_iter().map(|(s, _)| s).collect())
     }
 
     /// The latest version of every package, newest first: exactly one row per package.
@@ -329,26 +398,42 @@ impl Registry {
         }
     }
 
-    /// Every version of `id`, newest first by the same rule as latest. Empty when the package
-    /// does not exist.
+    /// Every version of `id`, newest first by the same rule as latest, with the one the
+    /// server's `get(id)` answers marked. Empty when the package does not exist. One round trip.
     pub fn versions(&self, id: &str) -> Result<Vec<VersionSummary>, RegistryError> {
-        let rows = self.store.query(&Stmt::new(
-            format!(
-                "SELECT rowid, id, version, hash, created_at, updated_at FROM sys_packages \
-                 WHERE id = ? ORDER BY {LATEST_FIRST}"
-            ),
-            vec![id.into()],
-        ))?;
+        let mut answers = self
+            .store
+            .query_many(&[
+                Stmt::new(
+                    format!(
+                        "SELECT rowid, id, version, hash, created_at, updated_at FROM sys_packages \
+                         WHERE id = ? ORDER BY {LATEST_FIRST}"
+                    ),
+                    vec![id.into()],
+                ),
+                Stmt::new(server::SERVER_GET_SQL, vec![id.into()]),
+            ])?
+            .into_iter();
+        let rows = answers.next().unwrap_or_default();
+        let served = server::server_rows(answers.next().unwrap_or_default())
+            .into_iter()
+            .next()
+            .filter(|row| boot::ParsedRow::parse(&row.list_row()).parses())
+            .map(|row| row.version);
         Ok(rows
             .rows
             .into_iter()
             .enumerate()
             .map(|(i, row)| {
                 let mut it = row.into_iter();
+                let rowid = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
+                let id = text(it.next());
+                let version = text(it.next());
                 VersionSummary {
-                    rowid: it.next().and_then(|v| v.as_i64()).unwrap_or_default(),
-                    id: text(it.next()),
-                    version: text(it.next()),
+                    rowid,
+                    served: served.as_deref() == Some(version.as_str()),
+                    id,
+                    version,
                     hash: text(it.next()),
                     created_at: it.next().and_then(Value::into_text),
                     updated_at: it.next().and_then(Value::into_text),
@@ -365,16 +450,8 @@ impl Registry {
         version: Option<&str>,
     ) -> Result<Option<PackageRecord>, RegistryError> {
         let stmt = match version.filter(|v| *v != "latest") {
-            Some(v) => Stmt::new(
-                format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? AND version = ?"),
-                vec![id.into(), v.into()],
-            ),
-            None => Stmt::new(
-                format!(
-                    "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1"
-                ),
-                vec![id.into()],
-            ),
+            Some(v) => self.select_exact(id, v),
+            None => self.select_latest(id),
         };
         Ok(records(self.store.query(&stmt)?).into_iter().next())
     }
@@ -385,6 +462,15 @@ impl Registry {
             .ok_or_else(|| self.not_found(id, version.filter(|v| *v != "latest")))
     }
 
+    fn select_latest(&self, id: &str) -> Stmt {
+        Stmt::new(
+            format!(
+                "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1"
+            ),
+            vec![id.into()],
+        )
+    }
+
     fn select_exact(&self, id: &str, version: &str) -> Stmt {
         Stmt::new(
             format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? AND version = ?"),
@@ -393,7 +479,8 @@ impl Registry {
     }
 }
 
-fn summary_from_row(row: Vec<Value>) -> PackageSummary {
+/// A list row and whether another version shares its second.
+fn summary_from_row(row: Vec<Value>) -> (PackageSummary, bool) {
     let mut it = row.into_iter();
     let rowid = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
     let id = text(it.next());
@@ -408,16 +495,22 @@ fn summary_from_row(row: Vec<Value>) -> PackageSummary {
             .and_then(JsValue::as_str)
             .map(str::to_owned)
     };
-    PackageSummary {
+    let hash = text(it.next());
+    let created_at = it.next().and_then(Value::into_text);
+    let updated_at = it.next().and_then(Value::into_text);
+    let tied = it.next().and_then(|v| v.as_i64()).unwrap_or(0) != 0;
+    let summary = PackageSummary {
         rowid,
         name: field("name"),
         kind: field("type"),
         manifest_readable: parsed.is_some(),
         id,
         version,
-        hash: text(it.next()),
-        created_at: it.next().and_then(Value::into_text),
-        updated_at: it.next().and_then(Value::into_text),
+        hash,
+        created_at,
+        updated_at,
         versions: it.next().and_then(|v| v.as_i64()).unwrap_or(0) as u64,
-    }
+        served: Served::Latest,
+    };
+    (summary, tied)
 }

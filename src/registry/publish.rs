@@ -5,19 +5,23 @@
 
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
 use super::diff::diff_records;
+use super::guard::{Allow, BootEffect, WriteKind, WritePlan};
 use super::manifest::{self, hotfix_version};
 use super::record::{PackageDiff, PackageRecord, PublishOutcome, Verification};
 use super::verify::verify_record;
 use super::{records, Registry, RegistryError};
 use crate::store::{Stmt, Value};
 
-/// How a caller wants a publish to treat an existing (id, version) with other contents.
+/// How a caller wants a publish to treat an existing (id, version) with other contents, and
+/// what it allows the publish to do to the ObjectStack server's boot.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PublishOptions {
     pub allow_overwrite: bool,
     /// With `allow_overwrite`: overwrite only a row that still has this hash (the one the
     /// operator reviewed); any other row there refuses the publish with a conflict.
     pub replacing_hash: Option<String>,
+    /// The guards of spec 8.4 the operator overrides.
+    pub allow: Allow,
 }
 
 /// A publish document checked and turned into the texts that will be stored.
@@ -104,6 +108,8 @@ pub struct PublishReview {
     pub diff: Option<Result<PackageDiff, Incomparable>>,
     pub target: String,
     pub trash_dir: std::path::PathBuf,
+    /// What publishing it changes in the server's boot, and the guards' verdict.
+    pub boot: Box<BootEffect>,
 }
 
 impl PublishReview {
@@ -132,6 +138,7 @@ impl PublishReview {
         PublishOptions {
             allow_overwrite: replacing_hash.is_some(),
             replacing_hash,
+            allow: Allow::NOTHING,
         }
     }
 }
@@ -207,17 +214,32 @@ pub fn export_document(manifest: &str, metadata: &str) -> String {
 }
 
 impl Registry {
-    /// What publishing `prepared` would replace, and the diff against that row, or else
-    /// against the package's latest version.
+    /// What publishing `prepared` would replace, the diff against that row (or else against
+    /// the package's latest version), and what it would change in the server's boot: one
+    /// rehearsal, so one round trip remotely.
     pub fn review_publish(
         &self,
         prepared: PreparedPublish,
     ) -> Result<PublishReview, RegistryError> {
-        let existing = self.get(&prepared.id, Some(&prepared.version))?;
-        let base = match &existing {
-            Some(e) => Some(e.clone()),
-            None => self.get(&prepared.id, None)?,
+        // Rehearsed as the review's own options would publish it: overwriting whatever is there.
+        let options = PublishOptions {
+            allow_overwrite: true,
+            ..PublishOptions::default()
         };
+        let rehearsal = self.rehearse(
+            &[
+                self.select_exact(&prepared.id, &prepared.version),
+                self.select_latest(&prepared.id),
+            ],
+            &[rehearsed_upsert(&prepared, &options)],
+            &[],
+        )?;
+        let mut reads = rehearsal.reads.iter().cloned().map(records);
+        let existing = reads.next().and_then(|rows| rows.into_iter().next());
+        let latest = reads.next().and_then(|rows| rows.into_iter().next());
+        let boot =
+            Box::new(self.boot_effect(&rehearsal, &publish_plan(&prepared, existing.is_none())));
+        let base = existing.clone().or(latest);
         let diff = base.as_ref().map(|b| {
             diff_records(b, &prepared.as_record()).map_err(|(_, reason)| Incomparable {
                 id: b.id.clone(),
@@ -232,6 +254,7 @@ impl Registry {
             prepared,
             target: self.target().to_owned(),
             trash_dir: self.trash().dir().to_owned(),
+            boot,
         })
     }
 
@@ -280,14 +303,54 @@ impl Registry {
     }
 
     /// The publish, with the row at (id, version) as the publish's transaction left it.
+    /// Rehearsed first (the row there, and the boot before and after, in one round trip), then
+    /// guarded (spec 8.4), then written: two round trips remotely.
     fn publish_stored(
         &self,
         p: &PreparedPublish,
         options: PublishOptions,
     ) -> Result<(PublishOutcome, Option<PackageRecord>), RegistryError> {
         self.refuse_if_read_only("publish")?;
-        // First attempt: insert, and overwrite nothing (the upsert's condition never holds);
-        // the row is read before and after, in the same transaction.
+        let rehearsal = self.rehearse(
+            &[self.select_exact(&p.id, &p.version)],
+            &[rehearsed_upsert(p, &options)],
+            &[],
+        )?;
+        let existing = rehearsal
+            .reads
+            .first()
+            .cloned()
+            .map(records)
+            .and_then(|rows| rows.into_iter().next());
+        let outcome = |replaced, unchanged, trash_file, boot| PublishOutcome {
+            id: p.id.clone(),
+            version: p.version.clone(),
+            hash: p.hash.clone(),
+            replaced,
+            unchanged,
+            trash_file,
+            boot,
+        };
+        if let Some(old) = &existing {
+            if p.is_stored_as(old) {
+                return Ok((
+                    outcome(None, true, None, Default::default()),
+                    existing.clone(),
+                ));
+            }
+            self.refuse_overwrite(p, old, &options)?;
+        }
+        let effect = self.boot_effect(&rehearsal, &publish_plan(p, existing.is_none()));
+        effect.check(
+            options.allow,
+            &format!("publishing {} {}", p.id, p.version),
+            self.target(),
+        )?;
+        let boot = effect.change;
+
+        // Insert, and overwrite nothing (the upsert's condition never holds); the row is read
+        // before and after, in the same transaction: a row that appeared since the rehearsal
+        // is handled as if it had been there.
         let mut results = self
             .store
             .batch(&[
@@ -298,14 +361,6 @@ impl Registry {
             .into_iter();
         let existing = results.next().map(records).unwrap_or_default();
         let stored = results.nth(1).map(records).unwrap_or_default();
-        let outcome = |replaced, unchanged, trash_file| PublishOutcome {
-            id: p.id.clone(),
-            version: p.version.clone(),
-            hash: p.hash.clone(),
-            replaced,
-            unchanged,
-            trash_file,
-        };
         let Some(old) = existing.into_iter().next() else {
             self.audit.record(
                 self.target(),
@@ -315,30 +370,12 @@ impl Registry {
                 None,
                 Some(&p.hash),
             );
-            return Ok((outcome(None, false, None), stored.into_iter().next()));
+            return Ok((outcome(None, false, None, boot), stored.into_iter().next()));
         };
         if p.is_stored_as(&old) {
-            return Ok((outcome(None, true, None), Some(old)));
+            return Ok((outcome(None, true, None, Default::default()), Some(old)));
         }
-        if options
-            .replacing_hash
-            .as_ref()
-            .is_some_and(|expected| *expected != old.hash)
-        {
-            return Err(RegistryError::Conflict {
-                target: self.target().to_owned(),
-                id: p.id.clone(),
-                version: p.version.clone(),
-            });
-        }
-        if !options.allow_overwrite {
-            return Err(RegistryError::WouldOverwrite {
-                target: self.target().to_owned(),
-                id: p.id.clone(),
-                version: p.version.clone(),
-                existing_hash: old.hash,
-            });
-        }
+        self.refuse_overwrite(p, &old, &options)?;
         let trash_file = self
             .trash
             .save(self.target(), "overwrite", std::slice::from_ref(&old))?;
@@ -365,7 +402,39 @@ impl Registry {
             Some(&old.hash),
             Some(&p.hash),
         );
-        Ok((outcome(Some(old), false, Some(trash_file)), Some(stored)))
+        Ok((
+            outcome(Some(old), false, Some(trash_file), boot),
+            Some(stored),
+        ))
+    }
+
+    /// Whether `options` let a publish replace `old`, a row with other contents.
+    fn refuse_overwrite(
+        &self,
+        p: &PreparedPublish,
+        old: &PackageRecord,
+        options: &PublishOptions,
+    ) -> Result<(), RegistryError> {
+        if options
+            .replacing_hash
+            .as_ref()
+            .is_some_and(|expected| *expected != old.hash)
+        {
+            return Err(RegistryError::Conflict {
+                target: self.target().to_owned(),
+                id: p.id.clone(),
+                version: p.version.clone(),
+            });
+        }
+        if !options.allow_overwrite {
+            return Err(RegistryError::WouldOverwrite {
+                target: self.target().to_owned(),
+                id: p.id.clone(),
+                version: p.version.clone(),
+                existing_hash: old.hash.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// A publishable document with exactly the stored texts, so that publishing it again
@@ -409,6 +478,39 @@ impl Registry {
     }
 }
 
+/// What the guard needs to know about a publish: a new version must become its package's
+/// newest row; an overwrite keeps its place.
+fn publish_plan(p: &PreparedPublish, new_row: bool) -> WritePlan {
+    WritePlan {
+        kind: WriteKind::Publish,
+        written: vec![(p.id.clone(), p.version.clone())],
+        must_lead: new_row,
+        must_load: true,
+        gone: Vec::new(),
+    }
+}
+
+/// The upsert a publish with `options` does, for a rehearsal: the row there is not known yet,
+/// so an overwrite is conditioned on `options` alone.
+fn rehearsed_upsert(p: &PreparedPublish, options: &PublishOptions) -> Stmt {
+    Stmt::new(
+        "INSERT INTO sys_packages (id, version, manifest, metadata, hash) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT(id, version) DO UPDATE SET manifest = excluded.manifest, \
+         metadata = excluded.metadata, hash = excluded.hash, updated_at = CURRENT_TIMESTAMP \
+         WHERE ? = 1 AND (? IS NULL OR sys_packages.hash = ?)",
+        vec![
+            p.id.clone().into(),
+            p.version.clone().into(),
+            p.manifest.clone().into(),
+            p.metadata.clone().into(),
+            p.hash.clone().into(),
+            Value::Integer(i64::from(options.allow_overwrite)),
+            options.replacing_hash.clone().into(),
+            options.replacing_hash.clone().into(),
+        ],
+    )
+}
+
 /// The reference service's upsert. With `replacing`, the update only applies while the row
 /// is still exactly `replacing`; without, the update never applies (insert only).
 fn upsert(p: &PreparedPublish, replacing: Option<&PackageRecord>) -> Stmt {
@@ -443,6 +545,15 @@ mod tests {
     use super::*;
     use crate::registry::{AuditLog, Problem, Trash};
     use crate::store::sqlite::SqliteStore;
+
+    /// Options for publishing several versions within one second: the server would load the
+    /// first of them (a same-second tie), which these tests are not about.
+    fn within_a_second() -> PublishOptions {
+        PublishOptions {
+            allow: crate::registry::Allow::EVERYTHING,
+            ..PublishOptions::default()
+        }
+    }
 
     fn doc(version: &str, object: &str) -> String {
         format!(
@@ -482,7 +593,7 @@ mod tests {
             })
             .expect("a trigger");
         let p2 = prepare_publish(&doc("1.0.1", "a"), "doc")?;
-        let rewritten = r.publish_and_verify(&p2, PublishOptions::default())?;
+        let rewritten = r.publish_and_verify(&p2, within_a_second())?;
         let read = rewritten.readback.expect("the row is there");
         assert!(!read.exact && !read.ok());
         assert_eq!(read.verification.problems, [Problem::HashMismatch]);
@@ -496,7 +607,7 @@ mod tests {
         let first = r.review_publish(prepare_publish(&doc("1.0.0", "a"), "doc")?)?;
         assert_eq!((first.existing.is_none(), first.base.clone()), (true, None));
         assert_eq!(first.options(), PublishOptions::default());
-        r.publish(&doc("1.0.0", "a"), "doc", PublishOptions::default())?;
+        r.publish(&doc("1.0.0", "a"), "doc", within_a_second())?;
 
         let next = r.review_publish(prepare_publish(&doc("1.1.0", "b"), "doc")?)?;
         assert_eq!(next.base.as_deref(), Some("1.0.0"), "against the latest");
@@ -516,6 +627,7 @@ mod tests {
             PublishOptions {
                 allow_overwrite: true,
                 replacing_hash: Some(stored.hash),
+                allow: Allow::NOTHING,
             }
         );
         // Someone else overwrites the reviewed row first: the reviewed publish is refused.
@@ -525,6 +637,7 @@ mod tests {
             PublishOptions {
                 allow_overwrite: true,
                 replacing_hash: None,
+                allow: Allow::NOTHING,
             },
         )?;
         let refused = r.publish_and_verify(&over.prepared, over.options());
@@ -540,7 +653,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a scratch dir");
         let r = registry(dir.path())?;
         for v in ["1.1.1", "1.1.2", "2.0.0"] {
-            r.publish(&doc(v, "a"), "doc", PublishOptions::default())?;
+            r.publish(&doc(v, "a"), "doc", within_a_second())?;
         }
         let source = r.hotfix_source("com.acme.t", "1.1.1")?;
         assert_eq!(source.bumped.as_deref(), Some("1.1.3"));

@@ -1,18 +1,27 @@
 //! Restoring a trash file: its rows go back exactly (texts, hash, dates, and their old rowid
-//! when it is free, so same-second ties keep their order), never over a different row.
+//! when it is free, so same-second ties keep their order), never over a different row, and
+//! never breaking what the ObjectStack server loads unless the operator allows it.
 
 use std::path::Path;
 
+use super::guard::{Allow, BootChange, WriteKind, WritePlan};
 use super::record::PackageRecord;
 use super::trash::Trash;
 use super::{Registry, RegistryError};
 use crate::store::{Stmt, Value};
 
+/// What a restore put back, and what that changed in the server's boot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreReport {
+    pub restored: Vec<PackageRecord>,
+    pub boot: BootChange,
+}
+
 impl Registry {
     /// Puts the rows of a trash file back exactly (texts, hash, created_at, updated_at). A row
     /// already there unchanged is skipped; a different row at the same (id, version) refuses
-    /// the whole restore. Returns the rows restored.
-    pub fn restore(&self, file: &Path) -> Result<Vec<PackageRecord>, RegistryError> {
+    /// the whole restore; so does a boot the guards of spec 8.4 refuse, unless `allow`.
+    pub fn restore(&self, file: &Path, allow: Allow) -> Result<RestoreReport, RegistryError> {
         self.refuse_if_read_only("restore")?;
         let rows = Trash::read(file)?;
         let mut to_insert = Vec::new();
@@ -77,9 +86,30 @@ impl Registry {
                 ));
             }
         }
-        if !stmts.is_empty() {
-            self.store.batch(&stmts)?;
+        if stmts.is_empty() {
+            return Ok(RestoreReport {
+                restored: to_insert,
+                boot: BootChange::default(),
+            });
         }
+        let rehearsal = self.rehearse(&[], &stmts, &[])?;
+        let plan = WritePlan {
+            kind: WriteKind::Restore,
+            written: to_insert
+                .iter()
+                .map(|r| (r.id.clone(), r.version.clone()))
+                .collect(),
+            must_lead: false,
+            must_load: false,
+            gone: Vec::new(),
+        };
+        let effect = self.boot_effect(&rehearsal, &plan);
+        effect.check(
+            allow,
+            &format!("restoring {}", file.display()),
+            self.target(),
+        )?;
+        self.store.batch(&stmts)?;
         for r in &to_insert {
             self.audit.record(
                 self.target(),
@@ -90,6 +120,9 @@ impl Registry {
                 Some(&r.hash),
             );
         }
-        Ok(to_insert)
+        Ok(RestoreReport {
+            restored: to_insert,
+            boot: effect.change,
+        })
     }
 }

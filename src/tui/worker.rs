@@ -205,7 +205,9 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             Reply::DeletePlan { id, version, plan }
         }
         Request::Delete { id, version, rows } => {
-            let report = registry.delete_planned(&id, rows).map_err(JobError::from);
+            let report = registry
+                .delete_planned(&id, rows, crate::registry::Allow::NOTHING)
+                .map_err(JobError::from);
             Reply::Deleted {
                 id,
                 version,
@@ -217,7 +219,10 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             entries: Ok(registry.trash().entries()),
         },
         Request::Restore { path } => {
-            let rows = registry.restore(&path).map_err(JobError::from);
+            let rows = registry
+                .restore(&path, crate::registry::Allow::NOTHING)
+                .map(|report| report.restored)
+                .map_err(JobError::from);
             Reply::Restored { path, rows }
         }
         Request::Connections => Reply::Connections(Ok(connect::saved_connections(dirs))),

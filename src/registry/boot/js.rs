@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::registry::canonical::{self, JsValue};
 
-
 /// JavaScript truthiness.
 pub(super) fn truthy(v: &JsValue) -> bool {
     match v {
@@ -109,4 +108,3 @@ pub(super) fn to_json(v: &JsValue) -> Value {
         ),
     }
 }
-

@@ -4,7 +4,6 @@
 
 use crate::registry::canonical::{self, CanonicalError, JsValue};
 
-
 /// Nesting at which the slow path cuts a document into pieces `canonical::parse_stored`
 /// takes (it refuses more than `canonical::MAX_DEPTH`; V8's `JSON.parse` has no limit).
 const SPLIT_DEPTH: usize = 256;
@@ -209,4 +208,3 @@ fn is_json_number(s: &str) -> bool {
     }
     i == b.len()
 }
-

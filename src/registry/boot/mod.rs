@@ -118,6 +118,9 @@ pub enum Rule {
     R8,
     /// Already installed by a same-second tie of the same row id: skipped.
     R9,
+    /// Loads a version lower than the highest one of its package: a downgrade. Not decided by
+    /// the replay (it needs every version of the package): `doctor` marks it.
+    R10,
     /// An id, name or namespace that cannot be converted to text: TypeError, boot aborted.
     R11,
     /// The range admits the runtime's major: loads.
@@ -177,8 +180,67 @@ pub struct BootReport {
     pub list_failed: Option<ListFailure>,
 }
 
+/// One `list()` row after `JSON.parse`: what the boot reads of it. Parsing is the expensive
+/// part of a replay, so a caller that replays twice over mostly the same rows (a write's boot
+/// before and after) parses each row once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedRow {
+    pub row_id: String,
+    pub row_version: String,
+    /// The parsed manifest, or why `JSON.parse` throws on it.
+    manifest: Result<JsValue, String>,
+    /// Whether `JSON.parse` accepts the metadata (its tree is never needed), or why not.
+    metadata: Result<(), String>,
+}
+
+impl ParsedRow {
+    /// `JSON.parse` of the row's manifest and metadata, as `list()` and `get()` do.
+    pub fn parse(row: &ListRow<'_>) -> ParsedRow {
+        ParsedRow {
+            row_id: row.row_id.to_string(),
+            row_version: row.row_version.to_string(),
+            manifest: stored_json(row.manifest),
+            metadata: stored_json_valid(row.metadata),
+        }
+    }
+
+    /// Whether both texts parse: the service's `get(id)` answers this row only then (it
+    /// catches the error and answers "not found" otherwise).
+    pub fn parses(&self) -> bool {
+        self.manifest.is_ok() && self.metadata.is_ok()
+    }
+
+    /// Why `list()` fails on this row (manifest first, as it parses it first).
+    fn failure(&self) -> Option<String> {
+        match (&self.manifest, &self.metadata) {
+            (Err(e), _) => Some(format!("its manifest is not JSON: {e}")),
+            (Ok(_), Err(e)) => Some(format!("its metadata is not JSON: {e}")),
+            _ => None,
+        }
+    }
+
+    fn as_list_row(&self) -> ListRow<'_> {
+        ListRow {
+            row_id: &self.row_id,
+            row_version: &self.row_version,
+            manifest: None,
+            metadata: None,
+        }
+    }
+}
+
 /// Replays the server's boot over the rows its `list()` query returned, in that order.
 pub fn replay(rows: &[ListRow<'_>], code: &[CodePackage], runtime_protocol: &str) -> BootReport {
+    let parsed: Vec<ParsedRow> = rows.iter().map(ParsedRow::parse).collect();
+    replay_parsed(&parsed, code, runtime_protocol)
+}
+
+/// [`replay`] over rows already parsed.
+pub fn replay_parsed(
+    rows: &[ParsedRow],
+    code: &[CodePackage],
+    runtime_protocol: &str,
+) -> BootReport {
     let mut report = BootReport {
         runtime_protocol: runtime_protocol.to_string(),
         loads: Vec::new(),
@@ -188,47 +250,48 @@ pub fn replay(rows: &[ListRow<'_>], code: &[CodePackage], runtime_protocol: &str
     };
 
     // R1: list() parses every row (manifest, then metadata) before the loop sees any.
-    let mut manifests = Vec::with_capacity(rows.len());
-    let mut failure = None;
-    for row in rows {
-        let parsed = stored_json(row.manifest)
-            .map_err(|e| format!("its manifest is not JSON: {e}"))
-            .and_then(|manifest| {
-                stored_json_valid(row.metadata)
-                    .map(|()| manifest)
-                    .map_err(|e| format!("its metadata is not JSON: {e}"))
-            });
-        match parsed {
-            Ok(manifest) => manifests.push(manifest),
-            Err(why) => {
-                failure = Some(why);
-                break;
-            }
-        }
-    }
-    if let Some(why) = failure {
-        let culprit = &rows[manifests.len()];
+    if let Some((at, why)) = rows
+        .iter()
+        .enumerate()
+        .find_map(|(i, row)| row.failure().map(|why| (i, why)))
+    {
+        let culprit = &rows[at];
         let which = format!("row {} {}", culprit.row_id, culprit.row_version);
         for (i, row) in rows.iter().enumerate() {
-            let id = manifests.get(i).and_then(|m| m.get("id"));
-            let message = if i == manifests.len() {
+            let id = row
+                .manifest
+                .as_ref()
+                .ok()
+                .filter(|_| i < at)
+                .and_then(|m| m.get("id"));
+            let message = if i == at {
                 format!("no package loads: {which} does not parse ({why}), so list() answers []")
             } else {
                 format!("not loaded: list() answers [] because {which} does not parse")
             };
-            report
-                .steps
-                .push(step(row, id, Outcome::Skipped, Rule::R1, message));
+            report.steps.push(step(
+                &row.as_list_row(),
+                id,
+                Outcome::Skipped,
+                Rule::R1,
+                message,
+            ));
         }
         report.list_failed = Some(ListFailure {
-            row_id: culprit.row_id.to_string(),
-            row_version: culprit.row_version.to_string(),
+            row_id: culprit.row_id.clone(),
+            row_version: culprit.row_version.clone(),
             message: format!(
                 "{which} does not parse, so list() answers [] and no package loads: {why}"
             ),
         });
         return report;
     }
+    let manifests: Vec<&JsValue> = rows
+        .iter()
+        .filter_map(|row| row.manifest.as_ref().ok())
+        .collect();
+    let list_rows: Vec<ListRow<'_>> = rows.iter().map(ParsedRow::as_list_row).collect();
+    let rows = &list_rows;
 
     let mut boot = Boot::new(code);
     let runtime_major = leading_major(runtime_protocol).unwrap_or(0.0);

@@ -5,7 +5,6 @@
 use super::js::describe;
 use crate::registry::canonical::JsValue;
 
-
 /// Where a range was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RangeSource {
@@ -267,4 +266,3 @@ pub(super) fn is_js_space(c: char) -> bool {
 pub(super) fn js_trim(s: &str) -> &str {
     s.trim_matches(is_js_space)
 }
-

@@ -1,6 +1,5 @@
 //! The boot replay's unit tests: every rule, the range forms, and JSON.parse's edges.
 
-use super::js::*;
 use super::json::*;
 use super::protocol::*;
 use super::*;
