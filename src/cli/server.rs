@@ -83,14 +83,24 @@ pub(super) fn doctor(
         return Ok(if ok { 0 } else { 1 });
     }
     let boot = &report.boot;
+    let stale = report
+        .latest
+        .iter()
+        .filter(|(id, version)| {
+            !boot.loads.iter().any(|l| {
+                l.row_id == *id && l.row_version == *version && l.id.as_str() == Some(id.as_str())
+            })
+        })
+        .count();
     let mut text = format!(
-        "Boot of {} as the ObjectStack server (protocol {}) replays it: {} row(s) from list(), \
-         {} of {} package(s) load\n",
-        registry.target(),
+        "The ObjectStack server (protocol {}) booting from {}: list() returns {} row(s); {} of \
+         {} package(s) load, {} not at its latest version\n",
         boot.runtime_protocol,
+        registry.target(),
         boot.steps.len(),
         boot.loads.len(),
-        report.latest.len()
+        report.latest.len(),
+        stale
     );
     if let Some(failed) = &boot.list_failed {
         text.push_str(&format!("NOTHING LOADS: {} (R1)\n", failed.message));
@@ -146,15 +156,8 @@ pub(super) fn doctor(
         "ok: every package loads at its latest version\n".to_string()
     } else {
         format!(
-            "not ok: {problems} row(s) do not load; {} package(s) are not loaded at their latest \
-             version\n",
-            report
-                .latest
-                .iter()
-                .filter(|(id, version)| !boot.loads.iter().any(|l| l.row_id == *id
-                    && l.row_version == *version
-                    && l.id.as_str() == Some(id.as_str())))
-                .count()
+            "not ok: {problems} row(s) do not load; {stale} package(s) are not loaded at their \
+             latest version\n"
         )
     });
     emit(&text)?;

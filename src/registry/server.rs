@@ -255,8 +255,7 @@ fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Ve
         };
         step.rule = Rule::R10;
         step.message = format!(
-            "{}; a downgrade: {top} is the highest version of {} in the registry, but \
-             {loaded} was published after it",
+            "{}; a downgrade: the highest version of {} in the registry is {top}",
             step.message, load.row_id
         );
     }

@@ -15,9 +15,10 @@ mod canonical_node;
 // The registry's behaviour, every test run once on SQLite and once on tursodb.
 mod registry_suite;
 
-// The server's view (spec 8): the boot replay against the real ObjectStack service booting the
-// same registries.
+// The server's view (spec 8): the boot replay and `doctor` against the real ObjectStack service
+// booting the same registries, on SQLite files and on tursodb.
 mod boot_oracle;
+mod boot_tursodb;
 
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;

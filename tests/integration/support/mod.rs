@@ -4,6 +4,8 @@
 
 pub mod assert;
 pub mod console;
+pub mod generated;
+pub mod objectstack;
 pub mod responder;
 pub mod rng;
 pub mod scratch;
