@@ -439,9 +439,7 @@ pub fn show_registry(reg: &Generated) -> String {
     out
 }
 
-/// Registries picked by hand: one per rule, the cases that surprised, and the fixture the real
-/// service wrote.
-
+/// Registries picked by hand: one per rule, and the cases that surprised.
 pub fn handpicked() -> Vec<Generated> {
     let text = |s: &str| Column::Text(s.to_string());
     let reg = |rows: &[(&str, &str, &str, u32)]| Generated {
