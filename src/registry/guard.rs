@@ -124,7 +124,7 @@ impl BootChange {
 }
 
 /// The boot before and after a rehearsed write, and every reason to refuse it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BootEffect {
     pub before: BootReport,
     pub after: BootReport,

@@ -12,8 +12,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::guard::{Allow, BootChange, WriteKind, WritePlan};
-use super::{records, Registry, RegistryError};
+use super::guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
+use super::{records, PackageRecord, Registry, RegistryError};
 use crate::store::{Stmt, Value};
 
 /// How many seconds a promote waits for its `created_at` to be strictly the newest.
@@ -36,25 +36,27 @@ pub struct PromoteOutcome {
     pub attempts: u32,
 }
 
-/// The re-insert, matching only the unchanged row, and only when the new `created_at` is
-/// strictly later than every other version's. `INSERT OR REPLACE` deletes the old row and
-/// inserts the new one (a new rowid: it is the last inserted, too).
-fn reinsert(id: &str, version: &str, hash: &str, manifest: &str, metadata: &str) -> Stmt {
+/// The re-insert, matching only the row as it was read (same rowid, hash and `updated_at`: a
+/// re-publish or a re-insert changes one of them; the texts are copied by the statement itself,
+/// whatever their type), and only when the new `created_at` is strictly later than every other
+/// version's. `INSERT OR REPLACE` deletes the old row and inserts the new one (a new rowid: it
+/// is the last inserted, too).
+fn reinsert(row: &PackageRecord) -> Stmt {
     Stmt::new(
         "INSERT OR REPLACE INTO sys_packages \
          (id, version, manifest, metadata, hash, created_at, updated_at) \
          SELECT id, version, manifest, metadata, hash, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP \
-         FROM sys_packages WHERE id = ? AND version = ? AND hash = ? AND manifest = ? \
-         AND metadata = ? AND NOT EXISTS (SELECT 1 FROM sys_packages o WHERE o.id = ? \
+         FROM sys_packages WHERE rowid = ? AND id = ? AND version = ? AND hash = ? \
+         AND updated_at IS ? AND NOT EXISTS (SELECT 1 FROM sys_packages o WHERE o.id = ? \
          AND o.version <> ? AND o.created_at >= CURRENT_TIMESTAMP)",
         vec![
-            id.into(),
-            version.into(),
-            hash.into(),
-            manifest.into(),
-            metadata.into(),
-            id.into(),
-            version.into(),
+            Value::Integer(row.rowid),
+            row.id.clone().into(),
+            row.version.clone().into(),
+            row.hash.clone().into(),
+            row.updated_at.clone().into(),
+            row.id.clone().into(),
+            row.version.clone().into(),
         ],
     )
 }
@@ -93,17 +95,18 @@ fn wait_for_next_second() {
     ));
 }
 
+/// A promote as its confirm step shows it: the row, and what re-inserting it as the newest row
+/// changes in the server's boot (with the guards' verdict).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromotePlan {
+    pub row: PackageRecord,
+    pub boot: Box<BootEffect>,
+}
+
 impl Registry {
-    /// Makes `version` of `id` the unique newest row of the package (spec 8.5). Refused when the
-    /// guards of spec 8.4 refuse it (a downgrade: `allow.downgrade`; another package or this
-    /// one would not load: `allow.boot_change`). Two round trips remotely, plus one per second
-    /// waited.
-    pub fn promote(
-        &self,
-        id: &str,
-        version: &str,
-        allow: Allow,
-    ) -> Result<PromoteOutcome, RegistryError> {
+    /// What promoting `version` of `id` would do: the row and the boot before and after, in
+    /// one rehearsal (one round trip remotely).
+    pub fn plan_promote(&self, id: &str, version: &str) -> Result<PromotePlan, RegistryError> {
         self.refuse_if_read_only("promote")?;
         let rehearsal = self.rehearse(
             &[self.select_exact(id, version)],
@@ -126,7 +129,21 @@ impl Registry {
             must_load: true,
             gone: Vec::new(),
         };
-        let effect = self.boot_effect(&rehearsal, &plan);
+        let boot = Box::new(self.boot_effect(&rehearsal, &plan));
+        Ok(PromotePlan { row, boot })
+    }
+
+    /// Makes `version` of `id` the unique newest row of the package (spec 8.5). Refused when the
+    /// guards of spec 8.4 refuse it (a downgrade: `allow.downgrade`; another package or this
+    /// one would not load: `allow.boot_change`). Two round trips remotely, plus one per second
+    /// waited.
+    pub fn promote(
+        &self,
+        id: &str,
+        version: &str,
+        allow: Allow,
+    ) -> Result<PromoteOutcome, RegistryError> {
+        let PromotePlan { row, boot: effect } = self.plan_promote(id, version)?;
         effect.check(allow, &format!("promoting {id} {version}"), self.target())?;
 
         let trash_file = self
@@ -165,8 +182,8 @@ impl Registry {
     /// the database's clock: the row as it is stored afterwards, and how many tries it took.
     fn promote_row(
         &self,
-        row: &super::PackageRecord,
-    ) -> Result<(Option<super::PackageRecord>, u32), RegistryError> {
+        row: &PackageRecord,
+    ) -> Result<(Option<PackageRecord>, u32), RegistryError> {
         let (id, version) = (row.id.as_str(), row.version.as_str());
         let mut attempt = 0;
         loop {
@@ -174,7 +191,7 @@ impl Registry {
             let mut results = self
                 .store
                 .batch(&[
-                    reinsert(id, version, &row.hash, &row.manifest, &row.metadata),
+                    reinsert(row),
                     self.select_exact(id, version),
                     clock(id, version),
                 ])?
@@ -187,16 +204,6 @@ impl Registry {
             if changed > 0 {
                 return Ok((now_row, attempt));
             }
-            // Nothing matched: the row moved on, or another version is as new as now.
-            if !now_row.is_some_and(|r| {
-                r.hash == row.hash && r.manifest == row.manifest && r.metadata == row.metadata
-            }) {
-                return Err(RegistryError::Conflict {
-                    target: self.target().to_owned(),
-                    id: id.to_string(),
-                    version: version.to_string(),
-                });
-            }
             let clock = results.next().unwrap_or_default();
             let cell = |i: usize| {
                 clock
@@ -208,6 +215,17 @@ impl Registry {
                     .unwrap_or_default()
             };
             let (newest, now) = (cell(0), cell(1));
+            // Nothing matched: the row moved on, or another version is as new as now.
+            let unchanged = now_row.is_some_and(|r| {
+                r.rowid == row.rowid && r.hash == row.hash && r.updated_at == row.updated_at
+            });
+            if !unchanged || newest < now {
+                return Err(RegistryError::Conflict {
+                    target: self.target().to_owned(),
+                    id: id.to_string(),
+                    version: version.to_string(),
+                });
+            }
             if newest > now || attempt >= ATTEMPTS {
                 return Err(RegistryError::PromoteBlocked {
                     target: self.target().to_owned(),

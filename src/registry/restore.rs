@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::guard::{Allow, BootChange, WriteKind, WritePlan};
+use super::guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
 use super::record::PackageRecord;
 use super::trash::Trash;
 use super::{Registry, RegistryError};
@@ -17,11 +17,19 @@ pub struct RestoreReport {
     pub boot: BootChange,
 }
 
+/// A restore as its confirm step shows it: the rows that go back (a row already there
+/// unchanged is left out), and what that changes in the server's boot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestorePlan {
+    pub rows: Vec<PackageRecord>,
+    pub boot: Box<BootEffect>,
+    stmts: Vec<Stmt>,
+}
+
 impl Registry {
-    /// Puts the rows of a trash file back exactly (texts, hash, created_at, updated_at). A row
-    /// already there unchanged is skipped; a different row at the same (id, version) refuses
-    /// the whole restore; so does a boot the guards of spec 8.4 refuse, unless `allow`.
-    pub fn restore(&self, file: &Path, allow: Allow) -> Result<RestoreReport, RegistryError> {
+    /// What restoring `file` would put back and change, rehearsed; a different row at the same
+    /// (id, version) refuses the whole restore.
+    pub fn plan_restore(&self, file: &Path) -> Result<RestorePlan, RegistryError> {
         self.refuse_if_read_only("restore")?;
         let rows = Trash::read(file)?;
         let mut to_insert = Vec::new();
@@ -87,9 +95,10 @@ impl Registry {
             }
         }
         if stmts.is_empty() {
-            return Ok(RestoreReport {
-                restored: to_insert,
-                boot: BootChange::default(),
+            return Ok(RestorePlan {
+                rows: to_insert,
+                boot: Box::default(),
+                stmts,
             });
         }
         let rehearsal = self.rehearse(&[], &stmts, &[])?;
@@ -103,7 +112,29 @@ impl Registry {
             must_load: false,
             gone: Vec::new(),
         };
-        let effect = self.boot_effect(&rehearsal, &plan);
+        let boot = Box::new(self.boot_effect(&rehearsal, &plan));
+        Ok(RestorePlan {
+            rows: to_insert,
+            boot,
+            stmts,
+        })
+    }
+
+    /// Puts the rows of a trash file back exactly (texts, hash, created_at, updated_at). A row
+    /// already there unchanged is skipped; a different row at the same (id, version) refuses
+    /// the whole restore; so does a boot the guards of spec 8.4 refuse, unless `allow`.
+    pub fn restore(&self, file: &Path, allow: Allow) -> Result<RestoreReport, RegistryError> {
+        let RestorePlan {
+            rows: to_insert,
+            boot: effect,
+            stmts,
+        } = self.plan_restore(file)?;
+        if stmts.is_empty() {
+            return Ok(RestoreReport {
+                restored: to_insert,
+                boot: BootChange::default(),
+            });
+        }
         effect.check(
             allow,
             &format!("restoring {}", file.display()),

@@ -19,6 +19,7 @@ mod registry_suite;
 // booting the same registries, on SQLite files and on tursodb.
 mod boot_oracle;
 mod boot_tursodb;
+mod guard_oracle;
 
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;

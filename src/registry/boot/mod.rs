@@ -169,7 +169,7 @@ pub struct ListFailure {
 }
 
 /// The boot's part of `doctor --json`, keys in the order of spec 8.3.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BootReport {
     pub runtime_protocol: String,
     /// Installed packages, in install order (code packages left out).
