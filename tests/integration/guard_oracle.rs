@@ -202,7 +202,7 @@ pub(crate) fn real_change(
             metadata: Some("{}"),
         };
         let report = boot::replay(&[row], &[], RUNTIME_PROTOCOL);
-        report.steps.first().is_some_and(|s| s.id == Value::from(id))
+        report.steps.first().is_some_and(|s| s.id == id)
     };
     let loads_row = |id: &str, version: &str| -> bool {
         let rows = after["list_rows"].as_array().cloned().unwrap_or_default();
@@ -318,7 +318,7 @@ fn check(
         }
         Err(e) => return Err(format!("the write failed: {e}")),
     };
-    if refused != !effect.problems.is_empty() || change != effect.change {
+    if refused == effect.problems.is_empty() || change != effect.change {
         tally.retried += 1;
         return Ok(None);
     }
@@ -347,8 +347,8 @@ fn check(
         }
         Write::Promote { id, version } => (vec![(id.clone(), version.clone())], true),
         Write::RestoreLast => {
-            let rows = Trash::read(trash.as_deref().expect("a trash file"))
-                .map_err(|e| e.to_string())?;
+            let rows =
+                Trash::read(trash.as_deref().expect("a trash file")).map_err(|e| e.to_string())?;
             (rows.into_iter().map(|r| (r.id, r.version)).collect(), false)
         }
         Write::Delete { .. } => (Vec::new(), false),
@@ -372,7 +372,7 @@ fn check(
         ));
     }
     let is_write_with_downgrade_rule = !matches!(scenario.write, Write::Delete { .. });
-    if is_write_with_downgrade_rule && wants(GuardFlag::Downgrade) != !real.downgraded.is_empty() {
+    if is_write_with_downgrade_rule && wants(GuardFlag::Downgrade) == real.downgraded.is_empty() {
         diffs.push(format!(
             "pkgdeck says downgrade: {}, the server downgrades {:?}",
             wants(GuardFlag::Downgrade),

@@ -20,6 +20,7 @@ mod registry_suite;
 mod boot_oracle;
 mod boot_tursodb;
 mod guard_oracle;
+mod server_suite;
 
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;
@@ -28,6 +29,7 @@ mod hrana_errors;
 // at once on one file.
 mod cli;
 mod cli_remote;
+mod cli_server;
 mod concurrent_writers;
 
 // The console drawn into a TestBackend, driven through its key handling: reading, then
