@@ -121,6 +121,18 @@ pub enum StoreError {
     },
     #[error("{target} sent an answer that is not valid Hrana: {reason}")]
     Protocol { target: String, reason: String },
+    /// The TLS handshake failed: the certificate is untrusted, expired or for another host, or
+    /// the server does not speak TLS.
+    #[error("cannot connect securely to {target}: {reason}")]
+    Tls { target: String, reason: String },
+    /// The proxy cannot be reached or refused the tunnel.
+    #[error("cannot reach {target} through the proxy {proxy}: {reason}")]
+    Proxy {
+        target: String,
+        /// Shown with its credentials masked, and the variable that named it.
+        proxy: String,
+        reason: String,
+    },
     #[error("{target}: {message}")]
     Other { target: String, message: String },
 }

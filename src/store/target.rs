@@ -86,21 +86,47 @@ impl Target {
     pub fn is_remote(&self) -> bool {
         matches!(self, Target::Remote { .. })
     }
+
+    /// The proxy a remote target is reached through, with its credentials masked
+    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), from the environment as it is now; `Ok(None)`
+    /// for a local file or a direct connection; an error naming the proxy variable when its
+    /// value is unusable.
+    pub fn proxy(&self) -> Result<Option<String>, String> {
+        match self {
+            Target::Local(_) => Ok(None),
+            Target::Remote { url, .. } => super::hrana::proxy_for_url(url),
+        }
+    }
 }
 
-/// The masked form: a remote target shows `token=***` when it carries a token.
+/// The masked form: a remote target shows `(token ***)` when it carries a token, and `***@`
+/// in place of any `user:password@` in its URL.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Local(path) => write!(f, "{}", path.display()),
             Target::Remote { url, token } => {
-                write!(f, "{url}")?;
+                write!(f, "{}", mask_userinfo(url))?;
                 if token.is_some() {
                     write!(f, " (token ***)")?;
                 }
                 Ok(())
             }
         }
+    }
+}
+
+/// `scheme://user:password@host…` as `scheme://***@host…`; other URLs unchanged.
+fn mask_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
     }
 }
 
@@ -142,6 +168,11 @@ mod tests {
                 token: Some("envtok".into())
             }
         );
+        let t = Target::parse("https://admin:pa55@db.example:8443/x?authToken=T", None).unwrap();
+        assert_eq!(t.to_string(), "https://***@db.example:8443/x (token ***)");
+        assert!(!format!("{t:?}").contains("pa55"));
+        assert_eq!(mask_userinfo("http://h/p@x"), "http://h/p@x");
+        assert_eq!(Target::Local("x".into()).proxy(), Ok(None));
         assert!(Target::parse("ftp://x", None).is_err());
         assert!(Target::parse("http://", None).is_err());
     }

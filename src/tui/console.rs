@@ -10,6 +10,7 @@ use ratatui::Frame;
 
 use super::app::App;
 use super::keys::Action;
+use super::screens::Screen;
 use super::view;
 use super::worker::{Worker, WorkerError};
 use crate::config::Dirs;
@@ -131,6 +132,15 @@ impl Console {
             self.flush();
         }
         Ok(())
+    }
+
+    /// Takes answers until the package list can draw rows: its first page arrived (a remote
+    /// list keeps arriving after it) or it finished loading empty. The first frame is due then.
+    pub fn wait_for_first_page(&mut self, timeout: Duration) -> Result<(), WaitError> {
+        self.wait_until(timeout, |app| match app.screens().first() {
+            Some(Screen::Packages(p)) => !p.loading() || !p.is_empty(),
+            _ => false,
+        })
     }
 
     pub fn draw(&self, frame: &mut Frame) {

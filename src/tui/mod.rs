@@ -9,7 +9,6 @@
 //! and on panic.
 
 pub mod app;
-pub mod bench;
 pub mod component;
 pub mod console;
 pub mod document;

@@ -26,7 +26,7 @@ use crate::support::generated::{
 };
 use crate::support::objectstack::Oracle;
 use crate::support::repo_root;
-use crate::support::rng::Rng;
+use pkgdeck_rng::Rng;
 
 /// Random registries compared; each hits several rules.
 const REGISTRIES: usize = 600;

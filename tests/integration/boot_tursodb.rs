@@ -21,8 +21,8 @@ use serde_json::Value;
 use crate::boot_oracle::{doctor_differences, doctor_of, doctor_served, js_text};
 use crate::support::generated::{generate, handpicked, show_registry, write_registry, Generated};
 use crate::support::objectstack::Oracle;
-use crate::support::rng::Rng;
 use crate::support::tursodb::TursoServer;
+use pkgdeck_rng::Rng;
 
 /// Random registries served by tursodb (the handpicked ones come on top): enough that at least
 /// 500 are compared with the real server (tursodb changes the boot of about one in nine).

@@ -7,7 +7,7 @@ use pkgdeck::registry::canonical::{self, CanonicalError};
 use std::fmt::Write as _;
 use std::process::Command;
 
-use crate::support::rng::Rng;
+use pkgdeck_rng::Rng;
 
 const WHITESPACE: &[&str] = &[" ", "\t", "\n", "\r\n", "  ", " \n\t ", "\r", "\n\n    "];
 

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::boot_oracle::js_text;
 use crate::support::generated::{generate, show_registry, write_registry, Column, Generated, Row};
 use crate::support::objectstack::Oracle;
-use crate::support::rng::Rng;
+use pkgdeck_rng::Rng;
 
 /// Generated registries, one random write each.
 const RANDOM_WRITES: usize = 220;

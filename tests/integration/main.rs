@@ -25,6 +25,10 @@ mod server_suite;
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;
 
+// Remote registries over TLS: a throwaway CA, a TLS terminator in front of tursodb, CONNECT
+// proxies.
+mod tls;
+
 // The real binary as a CLI: on SQLite files, on tursodb and broken servers, and two writers
 // at once on one file.
 mod cli;

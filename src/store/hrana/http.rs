@@ -1,10 +1,16 @@
-//! The HTTP client: one POST per pipeline with blocking ureq and rustls, the timeouts, the retry
-//! policy, and what went wrong with an exchange ([`Failure`]), told from ureq's and the OS's
+//! The HTTP client: one POST per pipeline with blocking ureq and rustls, the [`Route`] to each
+//! origin (its agent, its proxy, its TLS settings), the timeouts, the retry policy, and what went
+//! wrong with an exchange ([`Failure`]), told from ureq's, the OS's and the TLS connector's
 //! errors.
 
 use std::io::Read;
+use std::net::ToSocketAddrs;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::proxy::Proxy;
+use super::tls::{ConnectFailure, Connector};
+use super::trust::Trust;
 use super::HranaStore;
 
 /// How long to wait for the TCP (and TLS) connection.
@@ -39,6 +45,23 @@ pub(super) enum Failure {
     Status(u16, String),
     Redirect(u16, String),
     NotHrana(String),
+    /// The TLS handshake or the proxy tunnel failed (see [`ConnectFailure`]).
+    Connect(ConnectFailure),
+    /// The proxy itself cannot be reached.
+    ProxyDown {
+        proxy: String,
+        var: &'static str,
+        why: ProxyDown,
+    },
+}
+
+/// Why the proxy cannot be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ProxyDown {
+    Refused,
+    Dns,
+    Timeout,
+    Other(String),
 }
 
 impl Failure {
@@ -46,6 +69,10 @@ impl Failure {
         match self {
             Failure::Refused | Failure::Reset => true,
             Failure::Status(code, _) => matches!(code, 502..=504),
+            // The proxy could not reach the server: like a gateway error.
+            Failure::Connect(ConnectFailure::ProxyRefused { status, .. }) => {
+                matches!(status, 502..=504)
+            }
             _ => false,
         }
     }
@@ -64,13 +91,124 @@ impl Failure {
     }
 }
 
+/// One origin: `https` or not, the host (without brackets) and the port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Origin {
+    pub(super) https: bool,
+    pub(super) host: String,
+    pub(super) port: u16,
+}
+
+impl Origin {
+    /// The origin of an `http(s)://` URL, or `None` when it has no usable host.
+    pub(super) fn of(url: &str) -> Option<Origin> {
+        let parsed = url::Url::parse(url).ok()?;
+        let https = match parsed.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        let host = parsed
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if host.is_empty() {
+            return None;
+        }
+        Some(Origin {
+            https,
+            host: host.to_owned(),
+            port: parsed.port_or_known_default()?,
+        })
+    }
+
+    /// `host:port`, with brackets around an IPv6 address.
+    pub(super) fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// How requests reach one origin: the agent built for it, and the proxy it goes through. Each
+/// origin has its own agent because `NO_PROXY` decides per host, and because the TLS connector
+/// tunnels to one `host:port`.
+#[derive(Clone)]
+pub(super) struct Route {
+    pub(super) origin: Origin,
+    pub(super) proxy: Option<Proxy>,
+    agent: ureq::Agent,
+}
+
+impl Route {
+    /// The agent for `origin`: https goes through our [`Connector`] (and only https: the agent
+    /// refuses plain http), reaching the proxy's address when there is a proxy; http through a
+    /// proxy uses ureq's proxy support, which sends absolute-form requests.
+    pub(super) fn new(
+        origin: Origin,
+        proxy: Option<Proxy>,
+        trust: Option<&Trust>,
+        connect: Duration,
+        request: Duration,
+    ) -> Route {
+        let mut builder = ureq::AgentBuilder::new()
+            .timeout_connect(connect)
+            .timeout(request)
+            .redirects(0)
+            .user_agent(concat!("pkgdeck/", env!("CARGO_PKG_VERSION")));
+        if let Some(p) = &proxy {
+            let (host, port) = (p.host.clone(), p.port);
+            // ureq connects to whatever the resolver answers: the proxy, for every name.
+            builder = builder.resolver(move |_: &str| {
+                (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|addrs| addrs.collect())
+            });
+            if !origin.https {
+                // The name only labels ureq's pool: the resolver above supplies the address.
+                let label = if p.host.contains(':') {
+                    "proxy"
+                } else {
+                    &p.host
+                };
+                if let Ok(ureq_proxy) = ureq::Proxy::new(format!("http://{label}:{}", p.port)) {
+                    builder = builder.proxy(ureq_proxy);
+                }
+            }
+        }
+        if let (true, Some(trust)) = (origin.https, trust) {
+            builder = builder.https_only(true).tls_connector(Arc::new(Connector {
+                config: Arc::clone(&trust.config),
+                host: origin.host.clone(),
+                port: origin.port,
+                proxy: proxy.clone(),
+                setup_timeout: connect,
+            }));
+        }
+        Route {
+            origin,
+            proxy,
+            agent: builder.build(),
+        }
+    }
+}
+
 impl HranaStore {
-    pub(super) fn request(&self, url: &str) -> ureq::Request {
-        let mut req = self
+    pub(super) fn request(&self, route: &Route, url: &str) -> ureq::Request {
+        let mut req = route
             .agent
             .post(url)
             .set("Content-Type", "application/json")
             .set("Accept", "application/json");
+        // Through a tunnel the proxy's credentials went with CONNECT; they must never reach
+        // the server itself.
+        if !route.origin.https {
+            if let Some(auth) = route.proxy.as_ref().and_then(Proxy::authorization) {
+                req = req.set("Proxy-Authorization", &auth);
+            }
+        }
         if let Some(token) = &self.token {
             req = req.set("Authorization", &format!("Bearer {token}"));
         }
@@ -78,10 +216,15 @@ impl HranaStore {
     }
 
     /// One POST: the body of a 2xx answer, or what went wrong.
-    pub(super) fn exchange(&self, url: &str, body: &str) -> Result<Vec<u8>, Failure> {
+    pub(super) fn exchange(
+        &self,
+        route: &Route,
+        url: &str,
+        body: &str,
+    ) -> Result<Vec<u8>, Failure> {
         self.round_trips
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self.request(url).send_string(body) {
+        match self.request(route, url).send_string(body) {
             Ok(resp) => {
                 let status = resp.status();
                 if (300..400).contains(&status) {
@@ -94,6 +237,20 @@ impl HranaStore {
                     .map_err(|e| io_failure(&e))?;
                 Ok(bytes)
             }
+            Err(ureq::Error::Status(407, resp)) if route.proxy.is_some() => {
+                let proxy = route.proxy.as_ref().map(Proxy::shown).unwrap_or_default();
+                Err(Failure::Connect(ConnectFailure::ProxyRefused {
+                    proxy,
+                    var: route.proxy.as_ref().map_or("HTTP_PROXY", |p| p.var),
+                    credentials: route
+                        .proxy
+                        .as_ref()
+                        .is_some_and(|p| p.authorization().is_some()),
+                    to: route.origin.authority(),
+                    status: 407,
+                    reason: resp.status_text().to_owned(),
+                }))
+            }
             Err(ureq::Error::Status(status, resp)) => {
                 let mut bytes = Vec::new();
                 let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut bytes);
@@ -102,18 +259,9 @@ impl HranaStore {
                     String::from_utf8_lossy(&bytes).into_owned(),
                 ))
             }
-            Err(ureq::Error::Transport(t)) => Err(transport_failure(&t)),
+            Err(ureq::Error::Transport(t)) => Err(transport_failure(&t, route)),
         }
     }
-}
-
-pub(super) fn build_agent(connect: Duration, request: Duration) -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(connect)
-        .timeout(request)
-        .redirects(0)
-        .user_agent(concat!("pkgdeck/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 fn io_kind_in(err: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
@@ -139,9 +287,12 @@ fn io_failure(e: &std::io::Error) -> Failure {
     }
 }
 
-fn transport_failure(t: &ureq::Transport) -> Failure {
+fn transport_failure(t: &ureq::Transport, route: &Route) -> Failure {
     use std::io::ErrorKind as K;
     use ureq::ErrorKind as U;
+    if let Some(failure) = ConnectFailure::find(t) {
+        return Failure::Connect(failure.clone());
+    }
     let io_kind = std::error::Error::source(t).and_then(io_kind_in);
     let detail = || {
         let mut s = t.message().unwrap_or("").to_owned();
@@ -153,6 +304,23 @@ fn transport_failure(t: &ureq::Transport) -> Failure {
         }
         s
     };
+    // With a proxy, ureq only ever connects to the proxy: a failure to connect is the proxy's.
+    if let Some(proxy) = &route.proxy {
+        let why = match (t.kind(), io_kind) {
+            (U::Dns, _) => Some(ProxyDown::Dns),
+            (U::ConnectionFailed, Some(K::TimedOut | K::WouldBlock)) => Some(ProxyDown::Timeout),
+            (U::ConnectionFailed, Some(K::ConnectionRefused)) => Some(ProxyDown::Refused),
+            (U::ConnectionFailed, _) => Some(ProxyDown::Other(detail())),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Failure::ProxyDown {
+                proxy: proxy.shown(),
+                var: proxy.var,
+                why,
+            };
+        }
+    }
     match t.kind() {
         U::Dns => Failure::Dns,
         U::ConnectionFailed => match io_kind {
@@ -180,6 +348,20 @@ fn transport_failure(t: &ureq::Transport) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_name_host_and_port() {
+        let o = Origin::of("https://DB.example/path?x=1").unwrap();
+        assert_eq!(
+            (o.https, o.host.as_str(), o.port),
+            (true, "db.example", 443)
+        );
+        let o = Origin::of("http://user:pw@[::1]:8080").unwrap();
+        assert_eq!((o.https, o.host.as_str(), o.port), (false, "::1", 8080));
+        assert_eq!(o.authority(), "[::1]:8080");
+        assert_eq!(Origin::of("ftp://x"), None);
+        assert_eq!(Origin::of("not a url"), None);
+    }
 
     #[test]
     fn classifies_transient_and_baton_failures() {

@@ -20,16 +20,27 @@
 //! HTTP 502/503/504) is tried again a few times; a batch never is, except when the server
 //! provably ran nothing (it refused the baton).
 //!
+//! Networks of real organisations: certificates are checked against the platform's store,
+//! Mozilla's roots and `PKGDECK_CA_FILE`/`SSL_CERT_FILE`; `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`
+//! are honoured (https through a `CONNECT` tunnel); https is never downgraded to http (the agent
+//! of an https origin refuses http, redirects are not followed, and an http `base_url` from an
+//! https server is ignored).
+//!
 //! This file holds [`HranaStore`], how it is opened and its [`Store`] impl; the parts live in
 //! `stream` (the baton, its reuse and expiry, `close`, and the pipeline run on the stream),
 //! `batch` (a write as one conditioned batch), `wire` (the JSON requests and answers, values
-//! included), `http` (the client, timeouts, retries and what went wrong) and `error` (the one
-//! sentence made of each failure, never showing the token).
+//! included), `http` (the client, one route per origin, timeouts, retries and what went wrong),
+//! `proxy` (which proxy, from the environment), `trust` (the CAs), `tls` (the proxy tunnel and
+//! the TLS handshake) and `error` (the one sentence made of each failure, never showing the token
+//! or the proxy's credentials).
 
 mod batch;
 mod error;
 mod http;
+pub(crate) mod proxy;
 mod stream;
+mod tls;
+mod trust;
 mod wire;
 
 use std::sync::Mutex;
@@ -38,9 +49,13 @@ use std::time::Duration;
 use super::{Rows, Stmt, Store, StoreError};
 use batch::{BatchPlan, RehearsalPlan};
 use error::sql_excerpt;
-use http::{build_agent, Retry};
+use http::{Origin, Retry, Route};
+use proxy::ProxyEnv;
 use stream::StreamState;
+use trust::Trust;
 use wire::{Request, StreamResponse, StreamResult, WireBatch, WireStmt};
+
+pub use trust::CA_FILE_VARS;
 
 pub use http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, READ_RETRIES};
 
@@ -55,7 +70,12 @@ pub struct HranaStore {
     shown: String,
     connect_timeout: Duration,
     request_timeout: Duration,
-    agent: ureq::Agent,
+    /// The proxy variables, read when the store was opened.
+    proxies: ProxyEnv,
+    /// The TLS settings, built for the first https origin.
+    trust: Mutex<Option<Trust>>,
+    /// One route per origin used so far (the target's, and a `base_url`'s).
+    routes: Mutex<Vec<Route>>,
     /// The open stream, if the server keeps one; the lock also serialises requests, as batons
     /// require.
     stream: Mutex<StreamState>,
@@ -100,6 +120,9 @@ impl HranaStore {
     /// A store on `url` without a first round trip: its first statement is what reaches the
     /// server (and fails with the same messages as [`HranaStore::open`]'s probe). The registry
     /// opens remote targets this way, since its own first query checks the table anyway.
+    ///
+    /// The proxy variables and the CA file are read here: a proxy variable that is not a usable
+    /// address, or a CA file that cannot be read, fails here with a sentence naming it.
     pub fn connect(
         url: &str,
         token: Option<String>,
@@ -129,10 +152,13 @@ impl HranaStore {
             shown,
             connect_timeout: connect,
             request_timeout: request,
-            agent: build_agent(connect, request),
+            proxies: ProxyEnv::from_env(),
+            trust: Mutex::new(None),
+            routes: Mutex::new(Vec::new()),
             stream: Mutex::new(StreamState::default()),
             round_trips: Default::default(),
         };
+        store.route(&store.url())?;
         Ok(store)
     }
 
@@ -140,14 +166,96 @@ impl HranaStore {
     pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
         self.connect_timeout = connect;
         self.request_timeout = request;
-        self.agent = build_agent(connect, request);
+        // The agents carry the timeouts: they are built again on the next request.
+        self.routes
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self
+    }
+
+    /// The proxy requests to this store go through, shown with its credentials masked
+    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), or `None` when they go directly.
+    pub fn proxy(&self) -> Option<String> {
+        self.route(&self.url())
+            .ok()
+            .and_then(|r| r.proxy.map(|p| p.shown()))
+    }
+
+    /// The route to the origin of `url`, made on first use: its proxy decided by the
+    /// environment read at open, its TLS settings built once per store.
+    fn route(&self, url: &str) -> Result<Route, StoreError> {
+        let open_error = |reason: String| StoreError::Open {
+            target: self.shown.clone(),
+            reason,
+        };
+        let origin =
+            Origin::of(url).ok_or_else(|| open_error("the URL names no usable host".into()))?;
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(route) = routes.iter().find(|r| r.origin == origin) {
+            return Ok(route.clone());
+        }
+        let proxy = self
+            .proxies
+            .proxy_for(origin.https, &origin.host, origin.port)
+            .map_err(open_error)?;
+        let trust = if origin.https {
+            Some(self.trust().map_err(open_error)?)
+        } else {
+            None
+        };
+        let route = Route::new(
+            origin,
+            proxy,
+            trust.as_ref(),
+            self.connect_timeout,
+            self.request_timeout,
+        );
+        // The target's own route stays first; a server's base_url may add one more.
+        if routes.len() >= 3 {
+            routes.truncate(1);
+        }
+        routes.push(route.clone());
+        Ok(route)
+    }
+
+    /// The TLS settings, built from the environment on first use.
+    fn trust(&self) -> Result<Trust, String> {
+        let mut trust = self.trust.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = trust.as_ref() {
+            return Ok(t.clone());
+        }
+        let built = Trust::from_env()?;
+        *trust = Some(built.clone());
+        Ok(built)
+    }
+
+    /// Where the extra CAs came from (`(variable, file)`), once the TLS settings are built.
+    fn extra_cas(&self) -> Option<(&'static str, String)> {
+        self.trust
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|t| t.extra.clone())
     }
 
     /// The URL requests go to first (no token in it).
     pub fn url(&self) -> String {
         format!("{}{}", self.base, self.query)
     }
+}
+
+/// The proxy a request to `url` (`http(s)://…`) goes through with the environment as it is
+/// now, shown with its credentials masked (`http://***@proxy:3128 (HTTPS_PROXY)`); `Ok(None)`
+/// when it goes directly (no proxy variable, or `NO_PROXY` names the host); an error naming the
+/// variable when its value is not a usable proxy address. For the console's header and help.
+pub fn proxy_for_url(url: &str) -> Result<Option<String>, String> {
+    let Some(origin) = Origin::of(url) else {
+        return Ok(None);
+    };
+    Ok(ProxyEnv::from_env()
+        .proxy_for(origin.https, &origin.host, origin.port)?
+        .map(|p| p.shown()))
 }
 
 impl Drop for HranaStore {
@@ -294,7 +402,9 @@ mod test_support {
             shown: "http://127.0.0.1:9 (token ***)".into(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            agent: build_agent(DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT),
+            proxies: ProxyEnv::default(),
+            trust: Mutex::new(None),
+            routes: Mutex::new(Vec::new()),
             stream: Mutex::new(StreamState::default()),
             round_trips: Default::default(),
         }

@@ -56,9 +56,9 @@ impl HranaStore {
         state.forget();
         drop(state);
         let body = pipeline_body(Some(&baton), &[Request::Close]);
-        if let Ok(body) = body {
+        if let (Ok(body), Ok(route)) = (body, self.route(&url)) {
             let _ = self
-                .request(&url)
+                .request(&route, &url)
                 .timeout(CLOSE_TIMEOUT)
                 .send_string(&body)
                 .map(|r| r.into_string());
@@ -109,7 +109,14 @@ impl HranaStore {
                     target: self.shown.clone(),
                     message: reason,
                 })?;
-            match self.exchange(&url, &body) {
+            let route = match self.route(&url) {
+                Ok(route) => route,
+                Err(e) => {
+                    state.forget();
+                    return Err(e);
+                }
+            };
+            match self.exchange(&route, &url, &body) {
                 Ok(bytes) => {
                     let resp: PipelineResp = match serde_json::from_slice(&bytes) {
                         Ok(resp) => resp,

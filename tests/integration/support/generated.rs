@@ -9,7 +9,7 @@ use std::path::Path;
 use pkgdeck::registry::boot::CodePackage;
 use rusqlite::{params, Connection};
 
-use super::rng::Rng;
+use pkgdeck_rng::Rng;
 
 /// The spec 1 statements (what the service runs).
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sys_packages (

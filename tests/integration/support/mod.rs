@@ -7,7 +7,6 @@ pub mod console;
 pub mod generated;
 pub mod objectstack;
 pub mod responder;
-pub mod rng;
 pub mod scratch;
 pub mod screen;
 pub mod tmux;

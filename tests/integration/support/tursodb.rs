@@ -114,6 +114,8 @@ fn installed_tursodb() -> Option<PathBuf> {
 pub struct TursoServer {
     /// `http://127.0.0.1:PORT`, the Hrana base URL.
     pub url: String,
+    /// The loopback port it listens on.
+    pub port: u16,
     child: Option<Child>,
     log: tempfile::NamedTempFile,
 }
@@ -140,6 +142,7 @@ impl TursoServer {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
             let mut server = TursoServer {
                 url: format!("http://127.0.0.1:{port}"),
+                port,
                 child: Some(child),
                 log,
             };

@@ -1,5 +1,7 @@
-//! The one deterministic random number generator of the tests: SplitMix64, small and the
-//! same sequence on every machine, so a generated case that fails fails again.
+//! The one deterministic random number generator of pkgdeck's tests and benchmark:
+//! SplitMix64, small and the same sequence on every machine, so a generated case that fails
+//! fails again and the benchmark's cached registry stays valid. A dev-only crate because the
+//! integration tests and the benchmark are separate targets that cannot share a module.
 
 /// SplitMix64 from a seed.
 pub struct Rng(u64);
@@ -17,7 +19,7 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// Uniform in `0..n` (with the small bias of a modulo, which test generation can bear).
+    /// Uniform in `0..n` (with the small bias of a modulo, which generation can bear).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
@@ -32,16 +34,26 @@ impl Rng {
         lo + self.below((hi - lo + 1) as u64) as i64
     }
 
+    /// Uniform in `lo..=hi`, for sizes and counts.
+    pub fn between(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.index(hi - lo + 1)
+    }
+
     /// True `percent` times in a hundred.
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+    /// True with probability `p` (0.0 to 1.0).
+    pub fn probability(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p
     }
 
-    pub fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
-        items[self.below(items.len() as u64) as usize]
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.index(items.len())]
+    }
+
+    pub fn pick_str<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.index(items.len())]
     }
 }
