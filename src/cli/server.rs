@@ -109,8 +109,10 @@ pub(super) fn doctor(
     }
     if let Some(abort) = &boot.aborted {
         text.push_str(&format!(
-            "BOOT ABORTS at row {} {} ({:?}): no later row loads\n",
-            abort.row_id, abort.row_version, abort.rule
+            "BOOT ABORTS at row {} {} ({}): no later row loads\n",
+            abort.row_id,
+            abort.row_version,
+            abort.rule.name()
         ));
     }
     let rows = boot
@@ -122,11 +124,8 @@ pub(super) fn doctor(
                 (i + 1).to_string(),
                 s.row_id.clone(),
                 s.row_version.clone(),
-                serde_json::to_value(s.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_uppercase))
-                    .unwrap_or_default(),
-                rule_name(s.rule),
+                s.outcome.name().to_uppercase(),
+                s.rule.name().to_string(),
                 s.message.clone(),
             ]
         })
@@ -162,14 +161,6 @@ pub(super) fn doctor(
     });
     emit(&text)?;
     Ok(if ok { 0 } else { 1 })
-}
-
-/// A rule as the operator reads it: `R4`, or `protocol` for a range that admits the runtime.
-pub fn rule_name(rule: crate::registry::boot::Rule) -> String {
-    serde_json::to_value(rule)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[derive(Serialize)]

@@ -195,9 +195,9 @@ fn why_not_loaded(after: &BootReport, load: &BootLoad) -> String {
         .or_else(|| after.steps.iter().find(|s| s.row_id == load.row_id));
     match (step, &after.aborted) {
         (Some(s), Some(abort)) if s.outcome == Outcome::Skipped && s.rule == abort.rule => {
-            format!("{} ({:?})", abort.message, abort.rule)
+            format!("{} ({})", abort.message, abort.rule.name())
         }
-        (Some(s), _) => format!("{} ({:?})", s.message, s.rule),
+        (Some(s), _) => format!("{} ({})", s.message, s.rule.name()),
         (None, _) => format!(
             "no row of {} is among the server's latest rows",
             load.row_id
@@ -328,8 +328,9 @@ pub fn boot_effect(
                 None
             }
             (Outcome::Loads | Outcome::Warns, _) => Some(format!(
-                "{id} {version} would load under another id: {} ({:?})",
-                step.message, step.rule
+                "{id} {version} would load under another id: {} ({})",
+                step.message,
+                step.rule.name()
             )),
             (_, _) if after.list_failed.is_some() || after.aborted.is_some() => {
                 let cause = after
@@ -340,7 +341,7 @@ pub fn boot_effect(
                         after
                             .aborted
                             .as_ref()
-                            .map(|a| format!("{} ({:?})", a.message, a.rule))
+                            .map(|a| format!("{} ({})", a.message, a.rule.name()))
                     })
                     .unwrap_or_default();
                 Some(format!("{id} {version} would not load: {cause}"))
@@ -351,8 +352,9 @@ pub fn boot_effect(
                  after this second, or promote it"
             )),
             _ => Some(format!(
-                "{id} {version} would not load: {} ({:?})",
-                step.message, step.rule
+                "{id} {version} would not load: {} ({})",
+                step.message,
+                step.rule.name()
             )),
         };
         if let Some(message) = problem {

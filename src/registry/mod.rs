@@ -33,12 +33,12 @@ pub use record::*;
 pub use audit::AuditLog;
 pub use delete::{DeletePlan, DeleteReport};
 pub use guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
-pub use promote::PromoteOutcome;
+pub use promote::{PromoteOutcome, PromotePlan};
 pub use publish::{
     export_document, hotfix_document, prepare_publish, HotfixSource, Incomparable, PreparedPublish,
     PublishOptions, PublishReport, PublishReview, ReadBack, ReadBackError,
 };
-pub use restore::RestoreReport;
+pub use restore::{RestorePlan, RestoreReport};
 pub use server::{BootSettings, DoctorReport, Served, ServedDiffers};
 pub use trash::Trash;
 pub use verify::{verify_record, LoadedRecord, Scope, VerifyProgress};

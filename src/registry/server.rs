@@ -255,7 +255,7 @@ fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Ve
         };
         step.rule = Rule::R10;
         step.message = format!(
-            "{}; a downgrade: the highest version of {} in the registry is {top}",
+            "a downgrade: {}; the highest version of {} in the registry is {top}",
             step.message, load.row_id
         );
     }

@@ -5,8 +5,9 @@
 //!
 //! Writes follow the same path: `p`/`h` open the editor (on a file the worker read, or on
 //! the version the worker exported), its review and the publish are worker jobs, and so are
-//! the delete plan behind the confirm dialog, the delete, the restore and a connection
-//! switch. In read-only mode the write actions stop here, with a message, before any dialog.
+//! the plans behind the confirm dialogs (delete, restore, promote: each rehearsed, with what
+//! the ObjectStack server would load then), the writes themselves and a connection switch.
+//! In read-only mode the write actions stop here, with a message, before any dialog.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -22,12 +23,12 @@ use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    Confirm, ConnectionPicker, Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen,
-    TrashScreen, VerifyRun,
+    BootScreen, Confirm, ConnectionPicker, Editor, Help, Modal, PackagesScreen, PathPrompt, Review,
+    Screen, TrashScreen, VerifyRun,
 };
 use super::worker::WorkerError;
 use crate::registry::{
-    DeleteReport, PackageRecord, PublishReview, RegistryError, Scope, VerifyReport,
+    BootChange, DeleteReport, PackageRecord, PublishReview, RegistryError, Scope, VerifyReport,
 };
 
 /// Rows of the screen that are not list rows (header, footer, borders, column titles).
@@ -271,6 +272,10 @@ impl App {
                 Screen::Trash(_) => Outcome::Done,
                 _ => Outcome::Push(Screen::Trash(TrashScreen::new(&self.target))),
             },
+            Action::Boot => match self.screen() {
+                Screen::Boot(_) => Outcome::Done,
+                _ => Outcome::Push(Screen::Boot(BootScreen::default())),
+            },
             Action::Connections => Outcome::Request(Request::Connections),
             _ => self.screen_mut().component_mut().handle(action, page),
         };
@@ -405,8 +410,12 @@ impl App {
                     )),
                     Ok(r) => match &r.readback {
                         Ok(read) if read.ok() => Message::info(format!(
-                            "published {} {}; read back and verified: ok",
-                            r.outcome.id, r.outcome.version
+                            "published {} {}; read back and verified: ok{}",
+                            r.outcome.id,
+                            r.outcome.version,
+                            boot_summary(&r.outcome.boot)
+                                .map(|b| format!("; {b}"))
+                                .unwrap_or_default()
                         )),
                         _ => Message::error(format!(
                             "published {} {}, but reading it back found a problem (see the review)",
@@ -462,12 +471,72 @@ impl App {
                     t.receive(dir, entries);
                 }
             }
-            Reply::Restored { path, rows } => match rows {
-                Ok(rows) => {
-                    self.message = Some(restored_message(&path, &rows));
+            Reply::RestorePlan { path, plan } => match plan {
+                Ok(plan) if self.modals.is_empty() => {
+                    let dialog = self.screens.iter().rev().find_map(|s| match s {
+                        Screen::Trash(t) => t.restore_dialog(&path, &plan),
+                        _ => None,
+                    });
+                    if let Some(dialog) = dialog {
+                        self.message = None;
+                        self.modals.push(Modal::Confirm(Box::new(dialog)));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => self.error(format!("restore refused, nothing changed: {e}")),
+            },
+            Reply::Restored { path, report } => match report {
+                Ok(report) => {
+                    let mut message = restored_message(&path, &report.restored);
+                    if let Some(boot) = boot_summary(&report.boot) {
+                        message.text.push_str(&format!("; {boot}"));
+                    }
+                    self.message = Some(message);
                     self.reload();
                 }
                 Err(e) => self.error(format!("restore refused, nothing changed: {e}")),
+            },
+            Reply::Boot(report) => {
+                if let Err(e) = &report {
+                    self.error(e.to_string());
+                }
+                if let Some(b) = self.screens.iter_mut().rev().find_map(|s| match s {
+                    Screen::Boot(b) => Some(b),
+                    _ => None,
+                }) {
+                    b.receive(report);
+                }
+            }
+            Reply::PromotePlan { id, version, plan } => match plan {
+                Ok(plan) if self.modals.is_empty() => {
+                    self.message = None;
+                    self.modals.push(Modal::Confirm(Box::new(Confirm::promote(
+                        &plan,
+                        &self.target,
+                    ))));
+                }
+                Ok(_) => {}
+                Err(e) => self.error(format!("nothing promoted: {id} {version}: {e}")),
+            },
+            Reply::Promoted {
+                id,
+                version,
+                outcome,
+            } => match outcome {
+                Ok(o) => {
+                    let mut text = format!(
+                        "promoted {id} {version}: it is now the newest row (created {}), so the \
+                         server serves and loads it; the old row was saved to {}",
+                        o.created_at.as_deref().unwrap_or("-"),
+                        o.trash_file.display()
+                    );
+                    if let Some(boot) = boot_summary(&o.boot) {
+                        text.push_str(&format!("; {boot}"));
+                    }
+                    self.message = Some(Message::info(text));
+                    self.reload();
+                }
+                Err(e) => self.error(format!("not promoted: {e}")),
             },
             Reply::Connections(listed) => match listed {
                 Ok(c) if self.modals.is_empty() => {
@@ -549,11 +618,19 @@ impl App {
         };
         match review {
             Ok(data) if asked => {
-                self.message = Some(Message::info(if data.overwrites() {
-                    "review: this publish OVERWRITES a stored row; y confirms, n goes back"
+                self.message = Some(if !data.unchanged() && !data.boot.problems.is_empty() {
+                    Message::error(format!(
+                        "review: this publish would break what the ObjectStack server loads; \
+                         type {} and Enter to publish anyway, Esc goes back",
+                        data.prepared.id
+                    ))
+                } else if data.overwrites() {
+                    Message::info(
+                        "review: this publish OVERWRITES a stored row; y confirms, n goes back",
+                    )
                 } else {
-                    "review: y publishes, n goes back to the editor"
-                }));
+                    Message::info("review: y publishes, n goes back to the editor")
+                });
                 self.modals.push(Modal::Review(Box::new(Review::new(data))));
             }
             Ok(_) => {}
@@ -592,6 +669,9 @@ impl App {
         }
         if r.remaining == 0 {
             text.push_str(&format!("; {id} has no versions left"));
+        }
+        if let Some(boot) = boot_summary(&r.outcome.boot) {
+            text.push_str(&format!("; {boot}"));
         }
         self.message = Some(if r.outcome.kept.is_empty() {
             Message::info(text)
@@ -663,6 +743,29 @@ impl App {
         self.modals
             .push(Modal::Verify(Box::new(VerifyRun::new(ticket, cancel))));
     }
+}
+
+/// A write's change to the server's boot in a few words for the footer (`None`: no change).
+fn boot_summary(change: &BootChange) -> Option<String> {
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let mut parts: Vec<String> = change
+        .changed
+        .iter()
+        .map(|c| format!("{} {} → {}", text(&c.id), text(&c.from), text(&c.to)))
+        .collect();
+    parts.extend(
+        change
+            .gained()
+            .iter()
+            .map(|l| format!("{} {} loads", text(&l.id), text(&l.version))),
+    );
+    parts.extend(
+        change
+            .lost
+            .iter()
+            .map(|id| format!("{} no longer loads", text(id))),
+    );
+    (!parts.is_empty()).then(|| format!("ObjectStack boot: {}", parts.join(", ")))
 }
 
 /// The footer line after a restore.

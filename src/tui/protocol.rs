@@ -14,9 +14,9 @@ use crate::connect::{ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    DeletePlan, DeleteReport, LoadedRecord, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishReport, PublishReview, RegistryError, Scope, VerifyProgress,
-    VerifyReport, VersionSummary,
+    Allow, DeletePlan, DeleteReport, DoctorReport, LoadedRecord, PackageRecord, PackageSummary,
+    PreparedPublish, PromoteOutcome, PromotePlan, PublishOptions, PublishReport, PublishReview,
+    RegistryError, RestorePlan, RestoreReport, Scope, VerifyProgress, VerifyReport, VersionSummary,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -71,16 +71,35 @@ pub enum Request {
         id: String,
         version: Option<String>,
     },
-    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first).
+    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first); `allow`
+    /// is what the operator overrode of the guards (spec 8.4) by typing the package id.
     Delete {
         id: String,
         version: Option<String>,
         rows: Vec<PackageRecord>,
+        allow: Allow,
     },
     /// The files in the trash, newest first.
     Trash,
+    /// What restoring a trash file puts back and changes in the server's boot.
+    RestorePlan {
+        path: PathBuf,
+    },
     Restore {
         path: PathBuf,
+        allow: Allow,
+    },
+    /// The server's boot replayed over the registry (the Boot screen).
+    Boot,
+    /// What promoting a version changes, for its confirm dialog.
+    PromotePlan {
+        id: String,
+        version: String,
+    },
+    Promote {
+        id: String,
+        version: String,
+        allow: Allow,
     },
     /// The saved connections of the config file.
     Connections,
@@ -114,7 +133,11 @@ impl Request {
             Request::DeletePlan { .. } => "looking up what to delete".into(),
             Request::Delete { .. } => "deleting".into(),
             Request::Trash => "reading the trash".into(),
+            Request::RestorePlan { .. } => "rehearsing the restore".into(),
             Request::Restore { .. } => "restoring".into(),
+            Request::Boot => "replaying the server's boot".into(),
+            Request::PromotePlan { .. } => "rehearsing the promote".into(),
+            Request::Promote { .. } => "promoting".into(),
             Request::Connections => "reading the saved connections".into(),
             Request::Connect { name } => format!("connecting to {name}"),
         }
@@ -182,9 +205,24 @@ impl Request {
                 dir: PathBuf::new(),
                 entries: Err(error),
             },
-            Request::Restore { path } => Reply::Restored {
+            Request::RestorePlan { path } => Reply::RestorePlan {
                 path,
-                rows: Err(error),
+                plan: Err(error),
+            },
+            Request::Restore { path, .. } => Reply::Restored {
+                path,
+                report: Err(error),
+            },
+            Request::Boot => Reply::Boot(Err(error)),
+            Request::PromotePlan { id, version } => Reply::PromotePlan {
+                id,
+                version,
+                plan: Err(error),
+            },
+            Request::Promote { id, version, .. } => Reply::Promoted {
+                id,
+                version,
+                outcome: Err(error),
             },
             Request::Connections => Reply::Connections(Err(error)),
             Request::Connect { name } => Reply::Connected {
@@ -296,9 +334,24 @@ pub enum Reply {
         dir: PathBuf,
         entries: Result<Vec<TrashEntry>, JobError>,
     },
+    RestorePlan {
+        path: PathBuf,
+        plan: Result<RestorePlan, JobError>,
+    },
     Restored {
         path: PathBuf,
-        rows: Result<Vec<PackageRecord>, JobError>,
+        report: Result<RestoreReport, JobError>,
+    },
+    Boot(Result<Box<DoctorReport>, JobError>),
+    PromotePlan {
+        id: String,
+        version: String,
+        plan: Result<PromotePlan, JobError>,
+    },
+    Promoted {
+        id: String,
+        version: String,
+        outcome: Result<Box<PromoteOutcome>, JobError>,
     },
     Connections(Result<Connections, JobError>),
     /// The new target (masked) on success; on failure the old registry is still in place.

@@ -204,9 +204,14 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
                 .map_err(JobError::from);
             Reply::DeletePlan { id, version, plan }
         }
-        Request::Delete { id, version, rows } => {
+        Request::Delete {
+            id,
+            version,
+            rows,
+            allow,
+        } => {
             let report = registry
-                .delete_planned(&id, rows, crate::registry::Allow::NOTHING)
+                .delete_planned(&id, rows, allow)
                 .map_err(JobError::from);
             Reply::Deleted {
                 id,
@@ -218,12 +223,34 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             dir: registry.trash().dir().to_owned(),
             entries: Ok(registry.trash().entries()),
         },
-        Request::Restore { path } => {
-            let rows = registry
-                .restore(&path, crate::registry::Allow::NOTHING)
-                .map(|report| report.restored)
+        Request::RestorePlan { path } => {
+            let plan = registry.plan_restore(&path).map_err(JobError::from);
+            Reply::RestorePlan { path, plan }
+        }
+        Request::Restore { path, allow } => {
+            let report = registry.restore(&path, allow).map_err(JobError::from);
+            Reply::Restored { path, report }
+        }
+        Request::Boot => Reply::Boot(
+            registry
+                .doctor(&registry.boot_settings().clone())
+                .map(Box::new)
+                .map_err(JobError::from),
+        ),
+        Request::PromotePlan { id, version } => {
+            let plan = registry.plan_promote(&id, &version).map_err(JobError::from);
+            Reply::PromotePlan { id, version, plan }
+        }
+        Request::Promote { id, version, allow } => {
+            let outcome = registry
+                .promote(&id, &version, allow)
+                .map(Box::new)
                 .map_err(JobError::from);
-            Reply::Restored { path, rows }
+            Reply::Promoted {
+                id,
+                version,
+                outcome,
+            }
         }
         Request::Connections => Reply::Connections(Ok(connect::saved_connections(dirs))),
         Request::Connect { name } => {

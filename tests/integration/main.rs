@@ -39,6 +39,7 @@ mod concurrent_writers;
 // The console drawn into a TestBackend, driven through its key handling: reading, then
 // writing.
 mod tui_screens;
+mod tui_server;
 mod tui_writes;
 
 // The real binary in a real terminal (tmux): reading, then writing.

@@ -128,6 +128,40 @@ pub enum Rule {
     Protocol,
 }
 
+impl Outcome {
+    /// The outcome as `doctor --json` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Loads => "loads",
+            Outcome::Warns => "warns",
+            Outcome::Refused => "refused",
+            Outcome::Skipped => "skipped",
+            Outcome::Aborts => "aborts",
+        }
+    }
+}
+
+impl Rule {
+    /// The rule as `doctor --json` writes it: `R4`, or `protocol` for a range that admits
+    /// the runtime.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::R1 => "R1",
+            Rule::R2 => "R2",
+            Rule::R3 => "R3",
+            Rule::R4 => "R4",
+            Rule::R5 => "R5",
+            Rule::R6 => "R6",
+            Rule::R7 => "R7",
+            Rule::R8 => "R8",
+            Rule::R9 => "R9",
+            Rule::R10 => "R10",
+            Rule::R11 => "R11",
+            Rule::Protocol => "protocol",
+        }
+    }
+}
+
 /// A package the boot installs, from the row it came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BootLoad {

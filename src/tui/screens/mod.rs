@@ -1,4 +1,5 @@
-//! The console's screens (a stack: Packages → Versions → Detail, and Trash on top of any)
+//! The console's screens (a stack: Packages → Versions → Detail, and Trash or Boot on top of
+//! any)
 //! and overlays (a stack too: help, verify all, the path prompt, the editor with its review
 //! and confirm dialog on top, the connection picker). Each is a [`Component`]: it declares
 //! its keys, draws itself from its own state, and answers an [`Action`] with an
@@ -6,6 +7,7 @@
 //! of the app or of the worker: what they need from the registry they ask for as a
 //! [`Request`], and the app hands them the answer.
 
+pub mod boot;
 pub mod confirm;
 pub mod connections;
 pub mod detail;
@@ -29,6 +31,7 @@ use super::list::ListView;
 use super::protocol::Request;
 use super::theme;
 
+pub use boot::BootScreen;
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
@@ -47,6 +50,7 @@ pub enum Screen {
     Versions(VersionsScreen),
     Detail(DetailScreen),
     Trash(TrashScreen),
+    Boot(BootScreen),
 }
 
 impl Screen {
@@ -56,6 +60,7 @@ impl Screen {
             Screen::Versions(s) => s,
             Screen::Detail(s) => s,
             Screen::Trash(s) => s,
+            Screen::Boot(s) => s,
         }
     }
 
@@ -65,6 +70,7 @@ impl Screen {
             Screen::Versions(s) => s,
             Screen::Detail(s) => s,
             Screen::Trash(s) => s,
+            Screen::Boot(s) => s,
         }
     }
 
@@ -75,6 +81,7 @@ impl Screen {
             Screen::Versions(s) => s.load(),
             Screen::Detail(s) => s.load(),
             Screen::Trash(s) => s.load(),
+            Screen::Boot(s) => s.load(),
         }
     }
 
@@ -84,6 +91,7 @@ impl Screen {
             Screen::Versions(_) => "Versions",
             Screen::Detail(_) => "Detail",
             Screen::Trash(_) => "Trash",
+            Screen::Boot(_) => "Boot",
         }
     }
 
@@ -97,6 +105,7 @@ impl Screen {
             }
             (Screen::Detail(d), _) => format!("{} {}", d.id(), d.version()),
             (Screen::Trash(_), _) => "Trash".into(),
+            (Screen::Boot(_), _) => "Boot".into(),
         }
     }
 }

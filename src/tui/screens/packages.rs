@@ -1,5 +1,7 @@
 //! The Packages screen: one row per package (its latest version), filterable and sortable,
-//! with the integrity badge of what was verified this session.
+//! with the integrity badge of what was verified this session, and a mark where the
+//! ObjectStack server serves another version than the latest (a same-second tie, or a row it
+//! cannot read).
 
 use std::cmp::Ordering;
 
@@ -9,7 +11,7 @@ use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
 use super::{draw_list_frame, draw_table, list_action, list_block, Screen, VersionsScreen};
-use crate::registry::{PackageSummary, Scope};
+use crate::registry::{PackageSummary, Scope, Served};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
@@ -248,6 +250,7 @@ impl Component for PackagesScreen {
             Constraint::Fill(3),
             Constraint::Fill(3),
             Constraint::Length(12),
+            Constraint::Length(15),
             Constraint::Length(9),
             Constraint::Length(8),
             Constraint::Length(19),
@@ -257,6 +260,7 @@ impl Component for PackagesScreen {
             "ID",
             "NAME",
             "LATEST",
+            "SERVED",
             "TYPE",
             "VERSIONS",
             "CREATED",
@@ -270,10 +274,19 @@ impl Component for PackagesScreen {
                 (None, false) => Cell::from("(manifest is not JSON)").style(theme::ERROR),
                 (None, true) => Cell::from("-").style(theme::DIM),
             };
+            // Blank where the server serves the latest: the mark stands out where it does not.
+            let served = match &p.served {
+                Served::Latest => Cell::from(""),
+                Served::Tie { version } => {
+                    Cell::from(format!("⚠ {} (tie)", printable(version))).style(theme::WARNING)
+                }
+                Served::Unreadable { .. } => Cell::from("⚠ none (corrupt)").style(theme::ERROR),
+            };
             Row::new(vec![
                 Cell::from(printable(&p.id).into_owned()),
                 name,
                 Cell::from(printable(&p.version).into_owned()),
+                served,
                 Cell::from(printable(p.kind.as_deref().unwrap_or("-")).into_owned()),
                 Cell::from(Line::from(p.versions.to_string()).right_aligned()),
                 Cell::from(printable(p.created_at.as_deref().unwrap_or("-")).into_owned()),

@@ -1,7 +1,8 @@
-//! The Versions screen: every version of one package, newest first. It marks the version the
-//! registry serves as latest (inserted last) and the highest semver version, warns when they
-//! differ (a 1.1.1 hotfix published after 2.0.0 becomes "latest"), and charts when the
-//! versions were published.
+//! The Versions screen: every version of one package, newest first. It marks the latest version
+//! (inserted last), the highest semver version and the version the ObjectStack server serves
+//! (what its `get(id)` answers), warns when they differ (a same-second tie; a 1.1.1 hotfix
+//! published after 2.0.0), `P` promotes the selected version, and it charts when the versions
+//! were published.
 
 use std::cmp::Ordering;
 
@@ -35,6 +36,7 @@ const KEYS: KeyGroup = KeyGroup {
             action: Action::Verify,
         },
         keys::HOTFIX,
+        keys::PROMOTE,
         keys::DELETE,
         keys::DELETE_ALL,
     ],
@@ -165,23 +167,57 @@ impl VersionsScreen {
         self.rows.iter().position(|v| v.latest)
     }
 
-    /// The warning when the version served as latest is not the highest one.
-    fn pitfall(&self) -> Option<Line<'static>> {
-        let (latest, highest) = (self.latest()?, self.highest()?);
-        if latest == highest || self.semver[latest] == self.semver[highest] {
-            return None;
+    fn served(&self) -> Option<usize> {
+        self.rows.iter().position(|v| v.served)
+    }
+
+    /// What the operator must know: the server serves another version than the latest (and
+    /// why), or the latest is not the highest version. Each warning is true of the server.
+    fn warnings(&self) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        let Some(latest) = self.latest() else {
+            return lines;
+        };
+        let l = printable(&self.rows[latest].version).into_owned();
+        let loaded = match self.served() {
+            Some(s) if s == latest => latest,
+            Some(s) => {
+                let v = printable(&self.rows[s].version).into_owned();
+                lines.push(Line::styled(
+                    format!(
+                        " ⚠ the ObjectStack server serves {v}, not the latest {l}: a same-second \
+                         tie its query does not break; P on {l} promotes it"
+                    ),
+                    theme::WARNING,
+                ));
+                s
+            }
+            None => {
+                lines.push(Line::styled(
+                    " ⚠ the ObjectStack server serves no version: the row its get() reads is \
+                     not JSON, so it answers \"not found\""
+                        .to_string(),
+                    theme::ERROR,
+                ));
+                return lines;
+            }
+        };
+        if let Some(h) = self.highest() {
+            if self.semver[loaded] != self.semver[h] {
+                let (s, h) = (
+                    printable(&self.rows[loaded].version).into_owned(),
+                    printable(&self.rows[h].version).into_owned(),
+                );
+                lines.push(Line::styled(
+                    format!(
+                        " ⚠ the highest version is {h}, but the server serves and loads {s} \
+                         (a downgrade)"
+                    ),
+                    theme::WARNING,
+                ));
+            }
         }
-        let (l, h) = (
-            printable(&self.rows[latest].version).into_owned(),
-            printable(&self.rows[highest].version).into_owned(),
-        );
-        Some(Line::styled(
-            format!(
-                " ⚠ latest is {l} (inserted last) but the highest version is {h}: \
-                 clients asking for the latest get {l}, not {h}"
-            ),
-            theme::WARNING,
-        ))
+        lines
     }
 
     fn draw_table(&self, frame: &mut Frame, area: Rect, cx: &Context) {
@@ -205,10 +241,10 @@ impl VersionsScreen {
         ) else {
             return;
         };
-        let (latest, highest) = (self.latest(), self.highest());
+        let (latest, highest, served) = (self.latest(), self.highest(), self.served());
         let widths = [
             Constraint::Length(14),
-            Constraint::Length(15),
+            Constraint::Length(22),
             Constraint::Length(20),
             Constraint::Length(20),
             Constraint::Length(13),
@@ -220,6 +256,17 @@ impl VersionsScreen {
             let mut marks = Vec::new();
             if Some(r) == latest {
                 marks.push(Span::styled("latest", theme::MARK));
+            }
+            if Some(r) == served {
+                if !marks.is_empty() {
+                    marks.push(Span::raw(" "));
+                }
+                let style = if served == latest {
+                    theme::MARK
+                } else {
+                    theme::WARNING
+                };
+                marks.push(Span::styled("served", style));
             }
             if Some(r) == highest {
                 if !marks.is_empty() {
@@ -328,6 +375,13 @@ impl Component for VersionsScreen {
                 }),
                 None => Outcome::Done,
             },
+            Action::Promote => match self.selected() {
+                Some(v) => Outcome::Request(Request::PromotePlan {
+                    id: self.id.clone(),
+                    version: v.version.clone(),
+                }),
+                None => Outcome::Done,
+            },
             Action::Delete => match self.selected() {
                 Some(v) => Outcome::Request(Request::DeletePlan {
                     id: self.id.clone(),
@@ -352,16 +406,17 @@ impl Component for VersionsScreen {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context) {
-        let warning = self.pitfall();
+        let warnings = self.warnings();
         let [warn_area, table_area, chart_area] = Layout::vertical([
-            Constraint::Length(u16::from(warning.is_some())),
+            Constraint::Length(warnings.len() as u16),
             Constraint::Min(4),
             Constraint::Length(CHART_HEIGHT),
         ])
         .areas(area);
-        if let Some(w) = warning {
-            frame.render_widget(Paragraph::new(w), warn_area);
-        }
+        frame.render_widget(
+            Paragraph::new(ratatui::text::Text::from(warnings)),
+            warn_area,
+        );
         self.draw_table(frame, table_area, cx);
         self.draw_chart(frame, chart_area);
     }
