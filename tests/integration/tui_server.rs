@@ -146,10 +146,7 @@ fn packages_mark_the_served_version_and_p_promotes_it_away() {
         "{text}"
     );
     let versions = s.screen();
-    assert_contains(
-        row_of(&versions, "1.1.1").unwrap_or(""),
-        &["latest served"],
-    );
+    assert_contains(row_of(&versions, "1.1.1").unwrap_or(""), &["latest served"]);
     assert!(
         !versions.contains("⚠ the ObjectStack server serves"),
         "{versions}"
