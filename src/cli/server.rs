@@ -83,15 +83,7 @@ pub(super) fn doctor(
         return Ok(if ok { 0 } else { 1 });
     }
     let boot = &report.boot;
-    let stale = report
-        .latest
-        .iter()
-        .filter(|(id, version)| {
-            !boot.loads.iter().any(|l| {
-                l.row_id == *id && l.row_version == *version && l.id.as_str() == Some(id.as_str())
-            })
-        })
-        .count();
+    let stale = report.not_at_latest();
     let mut text = format!(
         "The ObjectStack server (protocol {}) booting from {}: list() returns {} row(s); {} of \
          {} package(s) load, {} not at its latest version\n",

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::boot::{self, BootLoad, BootReport, Outcome, ParsedRow};
-use super::server::{server_rows, ServerRow, SERVER_LIST_SQL};
+use super::server::{parse_rows, server_rows, ServerRow, SERVER_LIST_SQL};
 use super::{Registry, RegistryError};
 use crate::store::{Rows, Stmt};
 
@@ -233,11 +233,7 @@ pub fn boot_effect(
     plan: &WritePlan,
     settings: &super::BootSettings,
 ) -> BootEffect {
-    let parsed_before: Vec<ParsedRow> = rehearsal
-        .before
-        .iter()
-        .map(|r| ParsedRow::parse(&r.list_row()))
-        .collect();
+    let parsed_before = parse_rows(&rehearsal.before);
     let parsed_after = parse_reusing(&rehearsal.before, &parsed_before, &rehearsal.after);
     let replay = |rows: &[ParsedRow]| {
         boot::replay_parsed(rows, &settings.code_packages, &settings.runtime_protocol)

@@ -3,7 +3,7 @@
 //! never guessed), the version each package is served at, and `doctor`: the boot replayed over
 //! what the engine answers, with the served versions and the downgrades.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -27,16 +27,9 @@ pub const SERVER_LIST_SQL: &str = "
 pub const SERVER_GET_SQL: &str =
     "SELECT * FROM sys_packages WHERE id = ? ORDER BY created_at DESC LIMIT 1";
 
-/// pkgdeck's latest version of every package, newest first, read through the index (the
-/// rows' texts are not read).
-fn latest_versions_sql() -> String {
-    format!(
-        "SELECT p.id, p.version FROM \
-         (SELECT (SELECT q.rowid FROM sys_packages q WHERE q.id = o.id ORDER BY {LATEST_FIRST} LIMIT 1) AS rid \
-          FROM sys_packages o GROUP BY o.id) g \
-         JOIN sys_packages p ON p.rowid = g.rid \
-         ORDER BY coalesce(p.created_at, '') DESC, p.rowid DESC"
-    )
+/// pkgdeck's latest version of one package (the one inserted last).
+fn latest_version_sql() -> String {
+    format!("SELECT version FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1")
 }
 
 /// Every (id, version) of the registry: the primary key's index holds them all.
@@ -81,30 +74,72 @@ impl ServerRow {
     }
 }
 
+/// Where the columns the server reads sit in a `SELECT *` row, found by name.
+#[derive(Debug, Clone, Copy, Default)]
+struct ServerColumns {
+    id: Option<usize>,
+    version: Option<usize>,
+    manifest: Option<usize>,
+    metadata: Option<usize>,
+}
+
+impl ServerColumns {
+    fn of(columns: &[String]) -> ServerColumns {
+        let at = |name: &str| columns.iter().position(|c| c == name);
+        ServerColumns {
+            id: at("id"),
+            version: at("version"),
+            manifest: at("manifest"),
+            metadata: at("metadata"),
+        }
+    }
+
+    /// The row, its values taken (a row of a large registry holds megabytes of text).
+    fn take(&self, mut row: Vec<Value>) -> ServerRow {
+        let mut take = |i: Option<usize>| {
+            i.and_then(|i| row.get_mut(i))
+                .map(|v| std::mem::replace(v, Value::Null))
+                .unwrap_or(Value::Null)
+        };
+        let text = |v: Value| v.into_text().unwrap_or_default();
+        // JSON.parse never accepts what the service's client hands over for a non-text value.
+        let json = |v: Value| match v {
+            Value::Text(t) => Some(t),
+            _ => None,
+        };
+        ServerRow {
+            id: text(take(self.id)),
+            version: text(take(self.version)),
+            manifest: json(take(self.manifest)),
+            metadata: json(take(self.metadata)),
+        }
+    }
+}
+
 /// The rows of a `SELECT *`, columns found by name.
 pub(crate) fn server_rows(rows: Rows) -> Vec<ServerRow> {
-    let at = |name: &str| rows.columns.iter().position(|c| c == name);
-    let (id, version, manifest, metadata) =
-        (at("id"), at("version"), at("manifest"), at("metadata"));
-    let text = |row: &[Value], i: Option<usize>| {
-        i.and_then(|i| row.get(i))
-            .cloned()
-            .and_then(Value::into_text)
-            .unwrap_or_default()
+    let columns = ServerColumns::of(&rows.columns);
+    rows.rows.into_iter().map(|row| columns.take(row)).collect()
+}
+
+/// `JSON.parse` of every row, on two threads: it is most of the work of a boot replay.
+pub(crate) fn parse_rows(rows: &[ServerRow]) -> Vec<ParsedRow> {
+    let parse = |rows: &[ServerRow]| -> Vec<ParsedRow> {
+        rows.iter()
+            .map(|r| ParsedRow::parse(&r.list_row()))
+            .collect()
     };
-    let json_text = |row: &[Value], i: Option<usize>| match i.and_then(|i| row.get(i)) {
-        Some(Value::Text(t)) => Some(t.clone()),
-        _ => None,
-    };
-    rows.rows
-        .iter()
-        .map(|row| ServerRow {
-            id: text(row, id),
-            version: text(row, version),
-            manifest: json_text(row, manifest),
-            metadata: json_text(row, metadata),
-        })
-        .collect()
+    if rows.len() < 256 {
+        return parse(rows);
+    }
+    let (first, second) = rows.split_at(rows.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| parse(second));
+        let mut parsed = parse(first);
+        // A panic while parsing is a bug; the rows are parsed again here rather than lost.
+        parsed.extend(other.join().unwrap_or_else(|_| parse(second)));
+        parsed
+    })
 }
 
 /// Which version the server's `get(id)` answers, when it is not pkgdeck's latest.
@@ -136,7 +171,12 @@ impl Served {
 
     /// What `get(id)` answering `row` means for a package whose latest version is `latest`.
     fn of_row(row: &ServerRow, latest: &str) -> Served {
-        if !ParsedRow::parse(&row.list_row()).parses() {
+        Served::judged(row, ParsedRow::parse(&row.list_row()).parses(), latest)
+    }
+
+    /// [`Served::of_row`] for a row whose texts are known to parse or not.
+    fn judged(row: &ServerRow, parses: bool, latest: &str) -> Served {
+        if !parses {
             Served::Unreadable {
                 version: row.version.clone(),
             }
@@ -204,11 +244,22 @@ impl DoctorReport {
         {
             return false;
         }
-        self.latest.iter().all(|(id, version)| {
-            boot.loads.iter().any(|l| {
-                l.row_id == *id && l.row_version == *version && l.id.as_str() == Some(id.as_str())
-            })
-        })
+        self.not_at_latest() == 0
+    }
+
+    /// How many packages do not load at pkgdeck's latest version (under their own id).
+    pub fn not_at_latest(&self) -> usize {
+        let loaded: HashSet<(&str, &str)> = self
+            .boot
+            .loads
+            .iter()
+            .filter(|l| l.id.as_str() == Some(l.row_id.as_str()))
+            .map(|l| (l.row_id.as_str(), l.row_version.as_str()))
+            .collect();
+        self.latest
+            .iter()
+            .filter(|(id, version)| !loaded.contains(&(id.as_str(), version.as_str())))
+            .count()
     }
 }
 
@@ -235,6 +286,14 @@ fn highest_versions(rows: &Rows) -> HashMap<String, semver::Version> {
 
 /// R10: a loaded version lower than the highest version of its package is a downgrade.
 fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Version>) {
+    let step_of: HashMap<(&str, &str), usize> = report
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s.outcome, Outcome::Loads | Outcome::Warns))
+        .map(|(i, s)| ((s.row_id.as_str(), s.row_version.as_str()), i))
+        .collect();
+    let mut marks = Vec::new();
     for load in &report.loads {
         let Some(loaded) = load
             .version
@@ -246,27 +305,52 @@ fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Ve
         let Some(top) = highest.get(&load.row_id).filter(|top| loaded < **top) else {
             continue;
         };
-        let Some(step) = report.steps.iter_mut().find(|s| {
-            s.row_id == load.row_id
-                && s.row_version == load.row_version
-                && matches!(s.outcome, Outcome::Loads | Outcome::Warns)
-        }) else {
-            continue;
-        };
+        if let Some(&i) = step_of.get(&(load.row_id.as_str(), load.row_version.as_str())) {
+            marks.push((
+                i,
+                format!(
+                    "; the highest version of {} in the registry is {top}",
+                    load.row_id
+                ),
+            ));
+        }
+    }
+    for (i, tail) in marks {
+        let step = &mut report.steps[i];
         step.rule = Rule::R10;
-        step.message = format!(
-            "a downgrade: {}; the highest version of {} in the registry is {top}",
-            step.message, load.row_id
-        );
+        step.message = format!("a downgrade: {}{tail}", step.message);
     }
 }
 
 impl Registry {
+    /// The rows the server's `list()` returns, in the engine's order, and every (id, version)
+    /// of the registry. A local file streams the rows (no copy of the whole answer); a remote
+    /// asks both in one round trip.
+    fn server_list_and_versions(&self) -> Result<(Vec<ServerRow>, Rows), RegistryError> {
+        let list = Stmt::new(SERVER_LIST_SQL, vec![]);
+        let versions = Stmt::new(ALL_VERSIONS_SQL, vec![]);
+        if self.store.pages() {
+            let mut answers = self.store.query_many(&[list, versions])?.into_iter();
+            let rows = server_rows(answers.next().unwrap_or_default());
+            return Ok((rows, answers.next().unwrap_or_default()));
+        }
+        let columns = ServerColumns::of(
+            &self
+                .store
+                .query(&Stmt::new("SELECT * FROM sys_packages LIMIT 0", vec![]))?
+                .columns,
+        );
+        let mut rows = Vec::new();
+        self.store.scan(&list, &mut |row| {
+            rows.push(columns.take(row.to_vec()));
+            true
+        })?;
+        Ok((rows, self.store.query(&versions)?))
+    }
+
     /// The rows the server's `list()` returns, in the engine's order.
     pub fn server_list(&self) -> Result<Vec<ServerRow>, RegistryError> {
-        Ok(server_rows(
-            self.store.query(&Stmt::new(SERVER_LIST_SQL, vec![]))?,
-        ))
+        Ok(self.server_list_and_versions()?.0)
     }
 
     /// The version the server serves for each of `ids` (pkgdeck's latest given with each), in
@@ -294,78 +378,95 @@ impl Registry {
     /// over it with `settings`, the served version of every package, and R10 (a downgrade)
     /// marked. One round trip remotely, two when some package's newest second is shared.
     pub fn doctor(&self, settings: &BootSettings) -> Result<DoctorReport, RegistryError> {
-        let mut answers = self
-            .store
-            .query_many(&[
-                Stmt::new(SERVER_LIST_SQL, vec![]),
-                Stmt::new(latest_versions_sql(), vec![]),
-                Stmt::new(ALL_VERSIONS_SQL, vec![]),
-            ])?
-            .into_iter();
-        let list = server_rows(answers.next().unwrap_or_default());
-        let latest: Vec<(String, String)> = answers
-            .next()
-            .unwrap_or_default()
-            .rows
-            .into_iter()
-            .map(|row| {
-                let mut it = row.into_iter();
-                let mut text = || it.next().and_then(Value::into_text).unwrap_or_default();
-                (text(), text())
-            })
-            .collect();
-        let highest = highest_versions(&answers.next().unwrap_or_default());
-
-        let parsed: Vec<ParsedRow> = list
-            .iter()
-            .map(|r| ParsedRow::parse(&r.list_row()))
-            .collect();
+        let (list, versions) = self.server_list_and_versions()?;
+        let parsed = parse_rows(&list);
         let mut boot =
             boot::replay_parsed(&parsed, &settings.code_packages, &settings.runtime_protocol);
-        mark_downgrades(&mut boot, &highest);
+        mark_downgrades(&mut boot, &highest_versions(&versions));
 
-        // An id with exactly one list() row is served that row (get() picks the one row with
-        // the newest created_at); a tie, or no row at all (every created_at NULL), is asked.
+        // Every package, newest first: in the order of its list() rows, then those that have
+        // none (every created_at NULL).
         let mut rows_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut ids: Vec<&str> = Vec::new();
         for (i, row) in list.iter().enumerate() {
-            rows_of.entry(row.id.as_str()).or_default().push(i);
+            let rows = rows_of.entry(row.id.as_str()).or_default();
+            if rows.is_empty() {
+                ids.push(row.id.as_str());
+            }
+            rows.push(i);
         }
-        let mut served: Vec<Option<Served>> = Vec::with_capacity(latest.len());
+        let mut missing: Vec<&str> = versions
+            .rows
+            .iter()
+            .filter_map(|r| r.first().and_then(Value::as_str))
+            .filter(|id| !rows_of.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        ids.extend(missing);
+
+        // A package with exactly one list() row: that row is its latest and what get() reads
+        // (the one row with the newest created_at). A tie, or no row: ask the engine, its
+        // latest and the server's get() verbatim, in one round trip.
         let mut ask = Vec::new();
-        for (id, version) in &latest {
-            match rows_of.get(id.as_str()).map(Vec::as_slice) {
-                Some([only]) => served.push(Some(if parsed[*only].parses() {
-                    if list[*only].version == *version {
-                        Served::Latest
-                    } else {
-                        Served::Tie {
-                            version: list[*only].version.clone(),
-                        }
-                    }
-                } else {
-                    Served::Unreadable {
-                        version: list[*only].version.clone(),
-                    }
-                })),
-                _ => {
-                    ask.push((id.as_str(), version.as_str()));
-                    served.push(None);
-                }
+        for id in &ids {
+            if rows_of.get(id).is_none_or(|rows| rows.len() != 1) {
+                ask.push(Stmt::new(latest_version_sql(), vec![(*id).into()]));
+                ask.push(Stmt::new(SERVER_GET_SQL, vec![(*id).into()]));
             }
         }
-        let mut asked = self.served_of(&ask)?.into_iter();
-        let served_differs = latest
-            .iter()
-            .zip(served)
-            .filter_map(|((id, version), served)| {
-                let served = served.or_else(|| asked.next()).unwrap_or_default();
-                served.differs().then(|| ServedDiffers {
-                    id: id.clone(),
+        let mut asked = self.store.query_many(&ask)?.into_iter();
+        let mut latest = Vec::with_capacity(ids.len());
+        let mut served_differs = Vec::new();
+        for id in ids {
+            let (version, served) = match rows_of.get(id).map(Vec::as_slice) {
+                Some([only]) => {
+                    let row = &list[*only];
+                    let served = if parsed[*only].parses() {
+                        Served::Latest
+                    } else {
+                        Served::Unreadable {
+                            version: row.version.clone(),
+                        }
+                    };
+                    (row.version.clone(), served)
+                }
+                _ => {
+                    let version = asked
+                        .next()
+                        .and_then(|r| r.rows.into_iter().next())
+                        .and_then(|r| r.into_iter().next())
+                        .and_then(Value::into_text)
+                        .unwrap_or_default();
+                    // The row get() reads is one of the package's list() rows, already
+                    // parsed: compared by its texts, so a row that changed since is parsed.
+                    let served = asked
+                        .next()
+                        .map(server_rows)
+                        .and_then(|rows| rows.into_iter().next())
+                        .map_or(Served::Latest, |row| {
+                            let known = rows_of
+                                .get(id)
+                                .into_iter()
+                                .flatten()
+                                .find(|&&i| list[i] == row);
+                            match known {
+                                Some(&i) => Served::judged(&row, parsed[i].parses(), &version),
+                                None => Served::of_row(&row, &version),
+                            }
+                        });
+                    (version, served)
+                }
+            };
+            if served.differs() {
+                served_differs.push(ServedDiffers {
+                    id: id.to_string(),
+                    served: served.version(&version).map(str::to_string),
                     latest: version.clone(),
-                    served: served.version(version).map(str::to_string),
-                })
-            })
-            .collect();
+                });
+            }
+            latest.push((id.to_string(), version));
+        }
         Ok(DoctorReport {
             boot,
             served_differs,

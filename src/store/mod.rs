@@ -170,6 +170,13 @@ pub trait Store: Send {
         }
         Ok(())
     }
+    /// [`Store::query_each`] for one read that goes through much of the database in one pass
+    /// (the ObjectStack server's `list()`, which sorts every newest row whole): a local store
+    /// may read the file through a memory map and sort in memory for it. Only how the engine
+    /// reads and where it keeps its sort change, never what it answers or in which order.
+    fn scan(&self, stmt: &Stmt, each: &mut dyn FnMut(&[Value]) -> bool) -> Result<(), StoreError> {
+        self.query_each(stmt, each)
+    }
     /// Runs several read statements and returns the rows of each, in order: one round trip on
     /// a remote store.
     fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {

@@ -79,15 +79,7 @@ fn search_key(s: &BootStep) -> String {
 /// The summary and banner lines above the table.
 fn banner(report: &DoctorReport) -> Vec<Line<'static>> {
     let boot = &report.boot;
-    let stale = report
-        .latest
-        .iter()
-        .filter(|(id, version)| {
-            !boot.loads.iter().any(|l| {
-                l.row_id == *id && l.row_version == *version && l.id.as_str() == Some(id.as_str())
-            })
-        })
-        .count();
+    let stale = report.not_at_latest();
     let mut lines = vec![Line::from(vec![
         Span::raw(format!(
             " The ObjectStack server (protocol {}) reads {} row(s) from list(); ",
