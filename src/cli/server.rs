@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{emit, printable, table, write_json, Failure, Outcome};
+use super::{emit_human, printable, table, write_json, Column, Failure, Outcome, CELL};
 use crate::config;
 use crate::registry::boot::{BootLoad, Outcome as StepOutcome};
 use crate::registry::{Allow, BootChange, Registry};
@@ -122,8 +122,16 @@ pub(super) fn doctor(
             ]
         })
         .collect();
+    // The reason is never cut: it is what the operator came for.
     text.push_str(&table(
-        &["#", "ROW", "VERSION", "OUTCOME", "RULE", "WHY"],
+        &[
+            Column("#", CELL),
+            Column("ROW", CELL),
+            Column("VERSION", CELL),
+            Column("OUTCOME", CELL),
+            Column("RULE", CELL),
+            Column("WHY", usize::MAX),
+        ],
         rows,
     ));
     for d in &report.served_differs {
@@ -151,7 +159,7 @@ pub(super) fn doctor(
              latest version\n"
         )
     });
-    emit(&text)?;
+    emit_human(&text)?;
     Ok(if ok { 0 } else { 1 })
 }
 
@@ -162,7 +170,7 @@ struct PromoteJson<'a> {
     hash: &'a str,
     previous_created_at: Option<&'a str>,
     created_at: Option<&'a str>,
-    trash_file: String,
+    trash_file: Option<String>,
     boot: &'a BootChange,
 }
 
@@ -181,7 +189,7 @@ pub(super) fn promote(
             hash: &outcome.hash,
             previous_created_at: outcome.previous_created_at.as_deref(),
             created_at: outcome.created_at.as_deref(),
-            trash_file: outcome.trash_file.display().to_string(),
+            trash_file: outcome.trash_file.as_ref().map(|p| p.display().to_string()),
             boot: &outcome.boot,
         })?;
         return Ok(0);
@@ -192,9 +200,12 @@ pub(super) fn promote(
         printable(&outcome.version),
         outcome.previous_created_at.as_deref().unwrap_or("-"),
         outcome.created_at.as_deref().unwrap_or("-"),
-        outcome.trash_file.display()
+        outcome
+            .trash_file
+            .as_ref()
+            .map_or_else(|| "the trash".to_string(), |p| p.display().to_string())
     );
     text.push_str(&boot_change_text(&outcome.boot));
-    emit(&text)?;
+    emit_human(&text)?;
     Ok(0)
 }

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::audit::{Change, Outcome};
 use super::guard::{Allow, BootEffect, WriteKind, WritePlan};
 use super::record::{DeleteOutcome, PackageRecord, VersionSummary};
 use super::{records, Registry, RegistryError, LATEST_FIRST, RECORD_COLUMNS};
@@ -187,9 +188,9 @@ impl Registry {
 
     /// Deletes exactly `rows` (as read by [`Registry::delete_plan`], e.g. for a confirm
     /// dialog): rehearsed and guarded first (spec 8.4: refused when another package would stop
-    /// loading, unless `allow`), saved to the trash, then deleted in one transaction on the
-    /// condition that each is still unchanged; a row that changed meanwhile is kept and
-    /// reported. Two round trips remotely.
+    /// loading, unless `allow`), saved to the trash (pending), then deleted in one transaction
+    /// on the condition that each is still unchanged; a row that changed meanwhile is kept and
+    /// reported, and the trash file keeps only the rows that went. Two round trips remotely.
     pub fn delete_rows(
         &self,
         rows: Vec<PackageRecord>,
@@ -204,26 +205,47 @@ impl Registry {
                 boot: Default::default(),
             });
         }
-        let (effect, stmts) = self.rehearse_delete(&rows)?;
+        let changes: Vec<Change> = rows
+            .iter()
+            .map(|r| Change {
+                id: r.id.clone(),
+                version: r.version.clone(),
+                old_hash: Some(r.hash.clone()),
+                new_hash: None,
+            })
+            .collect();
+        let (effect, stmts) = match self.rehearse_delete(&rows) {
+            Ok(rehearsed) => rehearsed,
+            Err(e) => return Err(self.rehearsal_failed("delete", changes, e)),
+        };
         let what = match rows.as_slice() {
             [one] => format!("deleting {} {}", one.id, one.version),
             [first, ..] => format!("deleting {} versions of {}", rows.len(), first.id),
             [] => String::new(),
         };
         effect.check(allow, &what, self.target())?;
-        let trash_file = self.trash.save(self.target(), "delete", &rows)?;
-        let results = self.store.batch(&stmts)?;
+        let (removed, trash_file) = self.journaled("delete", changes, Some(&rows), || {
+            let removed: Vec<bool> = self
+                .store
+                .batch(&stmts)?
+                .iter()
+                .map(|r| r.affected > 0)
+                .collect();
+            let outcomes = removed
+                .iter()
+                .map(|gone| {
+                    if *gone {
+                        Outcome::Written
+                    } else {
+                        Outcome::NotWritten
+                    }
+                })
+                .collect();
+            Ok((removed, outcomes))
+        })?;
         let (mut deleted, mut kept) = (Vec::new(), Vec::new());
-        for (row, result) in rows.into_iter().zip(results) {
-            if result.affected > 0 {
-                self.audit.record(
-                    self.target(),
-                    "delete",
-                    &row.id,
-                    &row.version,
-                    Some(&row.hash),
-                    None,
-                );
+        for (row, gone) in rows.into_iter().zip(removed) {
+            if gone {
                 deleted.push(row);
             } else {
                 kept.push(row);
@@ -232,7 +254,7 @@ impl Registry {
         Ok(DeleteOutcome {
             deleted,
             kept,
-            trash_file: Some(trash_file),
+            trash_file,
             boot: effect.change,
         })
     }

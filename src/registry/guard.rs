@@ -9,10 +9,11 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::audit::Change;
 use super::boot::{self, BootLoad, BootReport, Outcome, ParsedRow};
 use super::server::{parse_rows, server_rows, ServerRow, SERVER_LIST_SQL};
 use super::{Registry, RegistryError};
-use crate::store::{Rows, Stmt};
+use crate::store::{Rows, Stmt, StoreError};
 
 /// What the operator allows a write to do to the boot (`--allow-boot-change`,
 /// `--allow-downgrade`, or the package id typed in the console).
@@ -423,6 +424,27 @@ impl Registry {
             after,
             after_reads: results.collect(),
         })
+    }
+
+    /// A rehearsal that failed on the write's own statements (a trigger, a constraint) is the
+    /// write failing, and is recorded as one: the audit log gets its intent and its failed
+    /// outcome, as for a write that got that far. Any other failure is returned as it is.
+    pub(crate) fn rehearsal_failed(
+        &self,
+        action: &str,
+        changes: Vec<Change>,
+        error: RegistryError,
+    ) -> RegistryError {
+        if !matches!(error, RegistryError::Store(StoreError::Sql { .. })) {
+            return error;
+        }
+        match self.journaled::<()>(action, changes, None, || Err(error)) {
+            Err(e) => e,
+            Ok(_) => RegistryError::Store(StoreError::Other {
+                target: self.target().to_owned(),
+                message: format!("the rehearsal of {action} failed"),
+            }),
+        }
     }
 
     /// [`boot_effect`] with this registry's boot settings.

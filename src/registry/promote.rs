@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::audit::{Change, Outcome};
 use super::guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
 use super::{records, PackageRecord, Registry, RegistryError};
 use crate::store::{Stmt, Value};
@@ -29,7 +30,7 @@ pub struct PromoteOutcome {
     pub previous_created_at: Option<String>,
     pub created_at: Option<String>,
     /// Where the row was saved before it was re-inserted.
-    pub trash_file: PathBuf,
+    pub trash_file: Option<PathBuf>,
     /// What the promote changed in the server's boot.
     pub boot: BootChange,
     /// How many times the batch ran (more than one when it had to wait for the next second).
@@ -143,29 +144,43 @@ impl Registry {
         version: &str,
         allow: Allow,
     ) -> Result<PromoteOutcome, RegistryError> {
-        let PromotePlan { row, boot: effect } = self.plan_promote(id, version)?;
+        let PromotePlan { row, boot: effect } = match self.plan_promote(id, version) {
+            Ok(plan) => plan,
+            Err(e @ RegistryError::Store(_)) => {
+                let hash = self.get(id, Some(version)).ok().flatten().map(|r| r.hash);
+                let change = Change {
+                    id: id.to_string(),
+                    version: version.to_string(),
+                    old_hash: hash.clone(),
+                    new_hash: hash,
+                };
+                return Err(self.rehearsal_failed("promote", vec![change], e));
+            }
+            Err(e) => return Err(e),
+        };
         effect.check(allow, &format!("promoting {id} {version}"), self.target())?;
 
-        let trash_file = self
-            .trash
-            .save(self.target(), "promote", std::slice::from_ref(&row))?;
-        let promoted = self.promote_row(&row);
-        let (promoted, attempts) = match promoted {
-            Ok(done) => done,
-            Err(e) => {
-                // Nothing was written: no trash file may claim otherwise.
-                let _ = std::fs::remove_file(&trash_file);
-                return Err(e);
-            }
+        // The rows look the same whether or not the promote happened (only created_at moves),
+        // so a promote that did not happen says so itself rather than leave it to the journal.
+        let change = Change {
+            id: row.id.clone(),
+            version: row.version.clone(),
+            old_hash: Some(row.hash.clone()),
+            new_hash: Some(row.hash.clone()),
         };
-        self.audit.record(
-            self.target(),
+        let (result, trash_file) = self.journaled(
             "promote",
-            id,
-            version,
-            Some(&row.hash),
-            Some(&row.hash),
-        );
+            vec![change],
+            Some(std::slice::from_ref(&row)),
+            || match self.promote_row(&row) {
+                Ok(done) => Ok((Ok(done), vec![Outcome::Written])),
+                Err(
+                    e @ (RegistryError::Conflict { .. } | RegistryError::PromoteBlocked { .. }),
+                ) => Ok((Err(e), vec![Outcome::NotWritten])),
+                Err(e) => Err(e),
+            },
+        )?;
+        let (promoted, attempts) = result?;
         Ok(PromoteOutcome {
             id: id.to_string(),
             version: version.to_string(),

@@ -3,6 +3,7 @@
 //! conditional upsert), the read-back and verify of the stored row, and the documents that go
 //! the other way (export, the starting point of a hotfix).
 
+use super::audit::{Change, Outcome};
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
 use super::diff::diff_records;
 use super::guard::{Allow, BootEffect, WriteKind, WritePlan};
@@ -311,11 +312,27 @@ impl Registry {
         options: PublishOptions,
     ) -> Result<(PublishOutcome, Option<PackageRecord>), RegistryError> {
         self.refuse_if_read_only("publish")?;
-        let rehearsal = self.rehearse(
+        let change = |old_hash: Option<&str>| Change {
+            id: p.id.clone(),
+            version: p.version.clone(),
+            old_hash: old_hash.map(str::to_owned),
+            new_hash: Some(p.hash.clone()),
+        };
+        let rehearsal = match self.rehearse(
             &[self.select_exact(&p.id, &p.version)],
             &[rehearsed_upsert(p, &options)],
             &[],
-        )?;
+        ) {
+            Ok(rehearsal) => rehearsal,
+            Err(e) => {
+                let old = self.get(&p.id, Some(&p.version)).ok().flatten();
+                let (action, old_hash) = match &old {
+                    Some(o) if options.allow_overwrite => ("overwrite", Some(o.hash.as_str())),
+                    _ => ("publish", None),
+                };
+                return Err(self.rehearsal_failed(action, vec![change(old_hash)], e));
+            }
+        };
         let existing = rehearsal
             .reads
             .first()
@@ -348,64 +365,77 @@ impl Registry {
         )?;
         let boot = effect.change;
 
-        // Insert, and overwrite nothing (the upsert's condition never holds); the row is read
-        // before and after, in the same transaction: a row that appeared since the rehearsal
-        // is handled as if it had been there.
-        let mut results = self
-            .store
-            .batch(&[
-                self.select_exact(&p.id, &p.version),
-                upsert(p, None),
-                self.select_exact(&p.id, &p.version),
-            ])?
-            .into_iter();
-        let existing = results.next().map(records).unwrap_or_default();
-        let stored = results.nth(1).map(records).unwrap_or_default();
-        let Some(old) = existing.into_iter().next() else {
-            self.audit.record(
-                self.target(),
-                "publish",
-                &p.id,
-                &p.version,
-                None,
-                Some(&p.hash),
-            );
-            return Ok((outcome(None, false, None, boot), stored.into_iter().next()));
+        let old = match existing {
+            Some(old) => old,
+            None => {
+                // Insert, and overwrite nothing (the upsert's condition never holds); the row
+                // is read before and after, in the same transaction: a row that appeared since
+                // the rehearsal is handled as if it had been there.
+                let ((existing, stored), _) =
+                    self.journaled("publish", vec![change(None)], None, || {
+                        let mut results = self
+                            .store
+                            .batch(&[
+                                self.select_exact(&p.id, &p.version),
+                                upsert(p, None),
+                                self.select_exact(&p.id, &p.version),
+                            ])?
+                            .into_iter();
+                        let existing = results.next().map(records).unwrap_or_default();
+                        let stored = results.nth(1).map(records).unwrap_or_default();
+                        let outcome = match existing.first() {
+                            None => Outcome::Written,
+                            Some(old) if p.is_stored_as(old) => Outcome::Unchanged,
+                            Some(_) => Outcome::NotWritten,
+                        };
+                        Ok(((existing, stored), vec![outcome]))
+                    })?;
+                match existing.into_iter().next() {
+                    None => {
+                        return Ok((outcome(None, false, None, boot), stored.into_iter().next()))
+                    }
+                    Some(old) if p.is_stored_as(&old) => {
+                        return Ok((outcome(None, true, None, Default::default()), Some(old)))
+                    }
+                    Some(old) => {
+                        self.refuse_overwrite(p, &old, &options)?;
+                        old
+                    }
+                }
+            }
         };
-        if p.is_stored_as(&old) {
-            return Ok((outcome(None, true, None, Default::default()), Some(old)));
-        }
-        self.refuse_overwrite(p, &old, &options)?;
-        let trash_file = self
-            .trash
-            .save(self.target(), "overwrite", std::slice::from_ref(&old))?;
-        let results = self
-            .store
-            .batch(&[upsert(p, Some(&old)), self.select_exact(&p.id, &p.version)])?;
-        let after = results.into_iter().nth(1).map(records).unwrap_or_default();
-        let Some(stored) = after
-            .into_iter()
-            .next()
-            .filter(|r| r.hash.as_str() == p.hash.as_str())
-        else {
+        let (stored, trash_file) = self.journaled(
+            "overwrite",
+            vec![change(Some(&old.hash))],
+            Some(std::slice::from_ref(&old)),
+            || {
+                let results = self
+                    .store
+                    .batch(&[upsert(p, Some(&old)), self.select_exact(&p.id, &p.version)])?;
+                let stored = results
+                    .into_iter()
+                    .nth(1)
+                    .map(records)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .next()
+                    .filter(|r| r.hash.as_str() == p.hash.as_str());
+                let outcome = if stored.is_some() {
+                    Outcome::Written
+                } else {
+                    Outcome::NotWritten
+                };
+                Ok((stored, vec![outcome]))
+            },
+        )?;
+        let Some(stored) = stored else {
             return Err(RegistryError::Conflict {
                 target: self.target().to_owned(),
                 id: p.id.clone(),
                 version: p.version.clone(),
             });
         };
-        self.audit.record(
-            self.target(),
-            "overwrite",
-            &p.id,
-            &p.version,
-            Some(&old.hash),
-            Some(&p.hash),
-        );
-        Ok((
-            outcome(Some(old), false, Some(trash_file), boot),
-            Some(stored),
-        ))
+        Ok((outcome(Some(old), false, trash_file, boot), Some(stored)))
     }
 
     /// Whether `options` let a publish replace `old`, a row with other contents.

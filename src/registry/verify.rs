@@ -140,6 +140,17 @@ impl Registry {
         scope: &Scope,
         progress: &mut dyn FnMut(VerifyProgress) -> bool,
     ) -> Result<VerifyReport, RegistryError> {
+        self.verify_rows(scope, progress, &mut |_| {})
+    }
+
+    /// [`Registry::verify`], also handing every row's verification to `each_row` (ok rows
+    /// too: the console keeps each row's result by its hash).
+    pub fn verify_rows(
+        &self,
+        scope: &Scope,
+        progress: &mut dyn FnMut(VerifyProgress) -> bool,
+        each_row: &mut dyn FnMut(&Verification),
+    ) -> Result<VerifyReport, RegistryError> {
         let (filter, args): (&str, Vec<Value>) = match scope {
             Scope::All => ("", vec![]),
             Scope::Package(id) => (" AND id = ?", vec![id.clone().into()]),
@@ -170,22 +181,29 @@ impl Registry {
         let page = self.store.pages().then_some(REMOTE_PAGE);
         let mut last_rowid = i64::MIN;
         loop {
-            let mut page_args = vec![Value::Integer(last_rowid)];
-            page_args.extend(args.iter().cloned());
-            let mut sql = format!(
-                "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE rowid > ?{filter} ORDER BY rowid"
-            );
-            if let Some(n) = page {
-                sql.push_str(&format!(" LIMIT {n}"));
-            }
+            let from = last_rowid;
+            // A remote store picks the page size (`limit`), keeping each answer small enough.
+            let stmt = |limit: usize| {
+                let mut page_args = vec![Value::Integer(from)];
+                page_args.extend(args.iter().cloned());
+                let mut sql = format!(
+                    "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE rowid > ?{filter} ORDER BY rowid"
+                );
+                if page.is_some() {
+                    sql.push_str(&format!(" LIMIT {limit}"));
+                }
+                Stmt::new(sql, page_args)
+            };
             let mut in_page = 0usize;
             let mut cancelled = false;
-            self.store
-                .query_each(&Stmt::new(sql, page_args), &mut |row| {
+            let asked = self
+                .store
+                .query_page(page.unwrap_or(usize::MAX), &stmt, &mut |row| {
                     let record = record_from_row(row.to_vec());
                     last_rowid = record.rowid;
                     in_page += 1;
                     let v = verify_record(&record, &mut hasher);
+                    each_row(&v);
                     state.checked += 1;
                     state.bytes += (record.manifest.len() + record.metadata.len()) as u64;
                     if v.ok() {
@@ -209,7 +227,7 @@ impl Registry {
                 report.cancelled = true;
                 break;
             }
-            if page.is_none_or(|n| in_page < n) {
+            if page.is_none() || in_page < asked {
                 break;
             }
         }

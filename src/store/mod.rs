@@ -97,8 +97,17 @@ pub enum StoreError {
     Open { target: String, reason: String },
     #[error("{target} is not an SQLite database")]
     NotSqlite { target: String },
-    #[error("{target} has no sys_packages table (read-only mode does not create it)")]
+    /// A database without the `sys_packages` table, opened by a command that does not create
+    /// it (a read, or read-only mode).
+    #[error("{target} has no sys_packages table")]
     MissingTable { target: String },
+    /// A local file that does not exist, named by a command that does not create it.
+    #[error("no registry at {target}")]
+    NoRegistry { target: String },
+    /// A local target that is a FIFO, a device, a socket or a directory: refused before it
+    /// is opened.
+    #[error("{target} is {kind}, not a registry file")]
+    NotAFile { target: String, kind: &'static str },
     #[error("{target} refused the statement: {message}")]
     Sql { target: String, message: String },
     #[error("{target} is read-only: {action} refused")]
@@ -107,6 +116,13 @@ pub enum StoreError {
     Unreachable { target: String, reason: String },
     #[error("{target} did not answer within {seconds} s")]
     Timeout { target: String, seconds: u64 },
+    /// A write was refused (HTTP 403) with a token that grants reads only.
+    #[error("{target} refused the write: this token is read-only (HTTP 403); use a token that may write, or --read-only to only read")]
+    TokenReadOnly { target: String },
+    /// An answer is larger than the server sends (sqld's `--max-response-size`) or than
+    /// pkgdeck reads (64 MiB).
+    #[error("{target}: {reason}")]
+    TooLarge { target: String, reason: String },
     #[error("{target} rejected the credentials (HTTP {status}): {hint}")]
     Auth {
         target: String,
@@ -145,6 +161,16 @@ pub trait Store: Send {
     fn target(&self) -> &str;
     /// Whether writes are refused.
     fn read_only(&self) -> bool;
+    /// Whether the database exists yet. A missing local file does not until the first write
+    /// creates it (reads never create anything); a remote database always exists.
+    fn exists(&self) -> bool {
+        true
+    }
+    /// The target as the audit log and the trash record it: masked like [`Store::target`],
+    /// with a local file's path made absolute.
+    fn audit_name(&self) -> String {
+        self.target().to_owned()
+    }
     /// Whether long reads should be split into pages (each page one round trip), so that the
     /// first rows arrive early and no response grows without bound. Local stores stream.
     fn pages(&self) -> bool {
@@ -181,6 +207,24 @@ pub trait Store: Send {
     /// a remote store.
     fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
         stmts.iter().map(|stmt| self.query(stmt)).collect()
+    }
+    /// Runs one page of a paged read and hands each row to `each` (which returns `false` to
+    /// stop early). `page(limit)` is the statement for the next page, at most `limit` rows
+    /// (the caller pages by key); the store picks `limit`, at most `rows`, and returns it: a
+    /// page with fewer rows than that was the last one.
+    ///
+    /// A remote store keeps every answer under the server's response limit: it sizes pages by
+    /// the bytes of the rows it has seen, and when an answer is too large anyway it asks again
+    /// for half as many rows. When a single row is too large the error names it, read from the
+    /// `id` and `version` columns of the page statement. Local stores read `rows` rows.
+    fn query_page(
+        &self,
+        rows: usize,
+        page: &dyn Fn(usize) -> Stmt,
+        each: &mut dyn FnMut(&[Value]) -> bool,
+    ) -> Result<usize, StoreError> {
+        self.query_each(&page(rows), each)?;
+        Ok(rows)
     }
     /// Runs the statements in one transaction (BEGIN … COMMIT); if any fails nothing is
     /// written and the first failure is returned. One result per statement.

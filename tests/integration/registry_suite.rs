@@ -12,7 +12,9 @@ use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::Store;
 
-use crate::support::scratch::{stored_rows, stored_rows_of, Scratch, FIXTURE, GOLDEN};
+use crate::support::scratch::{
+    stored_rows, stored_rows_of, written_audit_lines, Scratch, FIXTURE, GOLDEN,
+};
 use crate::support::tursodb::TursoServer;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -96,12 +98,9 @@ impl Env {
         self.scratch.dir.path()
     }
 
+    /// The outcome lines of the writes that happened.
     pub(crate) fn audit_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir().join("audit.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        written_audit_lines(&self.dir().join("audit.log"))
     }
 }
 
@@ -678,11 +677,11 @@ fn a_delete_removes_only_the_rows_it_planned(b: Backend) {
     assert_eq!(out.kept.len(), 1);
     assert_eq!(out.kept[0].version, "1.0.0");
     assert_eq!(versions_of(&r, "com.acme.helpdesk"), ["3.0.0", "1.0.0"]);
-    // The trash holds all four planned rows, so even the kept one's old text is safe.
-    assert_eq!(
-        Trash::read(out.trash_file.as_ref().unwrap()).unwrap().len(),
-        4
-    );
+    // The trash holds the three rows that went and not the kept one, which is still in the
+    // registry (its old text is in the trash of the overwrite that changed it).
+    let trashed = Trash::read(out.trash_file.as_ref().unwrap()).unwrap();
+    assert_eq!(trashed.len(), 3);
+    assert!(trashed.iter().all(|t| t.version != "1.0.0"));
 }
 
 fn a_lone_surrogate_written_by_the_service_verifies(b: Backend) {
@@ -747,6 +746,30 @@ fn a_lone_surrogate_written_by_the_service_verifies(b: Backend) {
     assert_eq!(versions_of(&r, "lone"), ["1.0.0"]);
 }
 
+fn the_change_mark_moves_when_another_client_writes(b: Backend) {
+    let env = Env::seeded(b);
+    let console = env.registry();
+    let other = env.registry();
+    let expected = match b {
+        Backend::Sqlite => std::time::Duration::from_millis(500),
+        Backend::Turso => std::time::Duration::from_secs(3),
+    };
+    assert_eq!(console.change_poll_interval(), expected);
+    let start = console.change_mark().unwrap();
+    assert_eq!(console.change_mark().unwrap(), start, "nothing was written");
+    publish(&other, &doc("com.acme.live", "1.0.0", ""), "live.json");
+    let published = console.change_mark().unwrap();
+    assert_ne!(published, start, "another client published");
+    other
+        .delete("com.acme.live", Some("1.0.0"), Allow::NOTHING)
+        .unwrap();
+    assert_ne!(
+        console.change_mark().unwrap(),
+        published,
+        "another client deleted"
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -776,4 +799,5 @@ suite!(
     remote_operations_take_one_round_trip_each,
     a_delete_removes_only_the_rows_it_planned,
     a_lone_surrogate_written_by_the_service_verifies,
+    the_change_mark_moves_when_another_client_writes,
 );

@@ -47,7 +47,7 @@ fn the_boot_screen_lists_every_list_row_in_the_servers_order() {
             "⚠ com.acme.helpdesk: the server serves 1.0.0, not the latest 1.1.1 (a same-second \
              tie); P on 1.1.1 in its versions promotes it",
             "Boot: the server's list() rows, in its order",
-            "#    ROW",
+            "# ROW",
         ],
     );
     let helpdesk = line_with(&boot, &["│", "com.acme.helpdesk", "1.0.0 "]);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::http::{Failure, ProxyDown};
+use super::http::{Failure, ProxyDown, Retry, MAX_RESPONSE_BYTES};
 use super::tls::{ConnectFailure, TlsProblem};
 use super::HranaStore;
 use crate::store::StoreError;
@@ -16,6 +16,22 @@ const EXCERPT_CHARS: usize = 200;
 const SQL_EXCERPT_CHARS: usize = 80;
 
 impl HranaStore {
+    /// The one-sentence error for a failed request of kind `retry`: a write refused with 403
+    /// while a token was sent means the token grants reads only (sqld answers 401 to a token it
+    /// does not accept at all).
+    pub(super) fn fail_request(&self, failure: Failure, retry: Retry) -> StoreError {
+        match failure {
+            Failure::Status(403, _)
+                if matches!(retry, Retry::Write | Retry::Rehearsal) && self.token.is_some() =>
+            {
+                StoreError::TokenReadOnly {
+                    target: self.shown.clone(),
+                }
+            }
+            failure => self.fail(failure),
+        }
+    }
+
     /// The one-sentence error for a failure, naming the masked target and never the token.
     pub(super) fn fail(&self, failure: Failure) -> StoreError {
         let target = self.shown.clone();
@@ -27,6 +43,12 @@ impl HranaStore {
             Failure::Reset => StoreError::Unreachable {
                 target,
                 reason: "the connection was closed before an answer arrived".into(),
+            },
+            Failure::CutOff(bytes) => StoreError::Unreachable {
+                target,
+                reason: format!(
+                    "the connection was closed in the middle of the answer (after {bytes} bytes of it)"
+                ),
             },
             Failure::Dns => StoreError::Unreachable {
                 target,
@@ -55,6 +77,13 @@ impl HranaStore {
             Failure::NotHrana(reason) => StoreError::Protocol {
                 target,
                 reason: self.clean(&reason, EXCERPT_CHARS),
+            },
+            Failure::TooLarge => StoreError::TooLarge {
+                target,
+                reason: format!(
+                    "its answer is larger than {}, the most pkgdeck reads in one answer, so it stopped reading there",
+                    mib(MAX_RESPONSE_BYTES)
+                ),
             },
             Failure::Redirect(status, location) => {
                 let location = location.split('?').next().unwrap_or("").to_owned();
@@ -237,7 +266,7 @@ impl HranaStore {
 
     /// Text a server or proxy chose (a status reason, a certificate name): one short line, the
     /// token masked, and nothing that could steer a terminal.
-    fn untrusted(&self, text: &str, max: usize) -> String {
+    pub(super) fn untrusted(&self, text: &str, max: usize) -> String {
         self.clean(&printable(text), max)
     }
 
@@ -340,6 +369,11 @@ fn utc_minute(secs: u64) -> String {
     )
 }
 
+/// `64 MiB` for a byte count.
+pub(super) fn mib(bytes: usize) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
+}
+
 /// Seconds for a timeout message, never 0.
 fn whole_seconds(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
@@ -352,8 +386,20 @@ pub(super) fn not_hrana_reason(bytes: &[u8], e: &serde_json::Error) -> String {
     if text.is_empty() {
         return "the body is empty".into();
     }
-    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
-        return format!("the body is not JSON (it starts {:?})", one_line(text, 40));
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Err(e) if e.is_eof() => {
+            return format!(
+                "the JSON stops after {} bytes, in the middle of the answer (it was cut off)",
+                bytes.len()
+            )
+        }
+        Err(_) => {
+            return format!(
+                "the body is not JSON (it starts {:?})",
+                printable(&one_line(text, 40))
+            )
+        }
+        Ok(_) => {}
     }
     format!("the JSON is not a pipeline answer ({e})")
 }
@@ -418,6 +464,7 @@ mod tests {
             Failure::Status(500, json!({"message": format!("x {token}")}).to_string()),
             Failure::Redirect(302, format!("https://x/?authToken={token}")),
             Failure::NotHrana(format!("json {token}")),
+            Failure::TooLarge,
             Failure::Connect(ConnectFailure::Tls {
                 host: "db.example".into(),
                 problem: TlsProblem::Other(format!("odd {token}")),
@@ -516,6 +563,42 @@ mod tests {
             reason: String::new(),
         })
         .transient());
+    }
+
+    #[test]
+    fn a_write_refused_with_403_means_a_read_only_token() {
+        let store = test_store(Some("t"));
+        let write = store.fail_request(Failure::Status(403, String::new()), Retry::Write);
+        assert!(
+            matches!(write, StoreError::TokenReadOnly { .. }),
+            "{write:?}"
+        );
+        assert!(
+            write.to_string().contains("this token is read-only"),
+            "{write}"
+        );
+        let read = store.fail_request(Failure::Status(403, String::new()), Retry::Read);
+        assert!(read.to_string().contains("token rejected"), "{read}");
+        let write = store.fail_request(Failure::Status(401, String::new()), Retry::Write);
+        assert!(write.to_string().contains("token rejected"), "{write}");
+        let anonymous =
+            test_store(None).fail_request(Failure::Status(403, String::new()), Retry::Write);
+        assert!(
+            anonymous.to_string().contains("token missing"),
+            "{anonymous}"
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbage_bodies_say_which() {
+        let e = serde_json::from_slice::<serde_json::Value>(b"{\"results\": [1").unwrap_err();
+        assert!(not_hrana_reason(b"{\"results\": [1", &e).contains("stops after 14 bytes"));
+        let e = serde_json::from_slice::<serde_json::Value>(b"\x1b]0;x\x07nope").unwrap_err();
+        let reason = not_hrana_reason(b"\x1b]0;x\x07nope", &e);
+        assert!(
+            reason.contains("not JSON") && !reason.contains('\x1b'),
+            "{reason}"
+        );
     }
 
     #[test]

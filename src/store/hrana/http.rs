@@ -1,7 +1,7 @@
 //! The HTTP client: one POST per pipeline with blocking ureq and rustls, the [`Route`] to each
-//! origin (its agent, its proxy, its TLS settings), the timeouts, the retry policy, and what went
-//! wrong with an exchange ([`Failure`]), told from ureq's, the OS's and the TLS connector's
-//! errors.
+//! origin (its agent, its proxy, its TLS settings), the timeouts, the retry policy, the one place
+//! that reads a body (never more than [`MAX_RESPONSE_BYTES`]), and what went wrong with an
+//! exchange ([`Failure`]), told from ureq's, the OS's and the TLS connector's errors.
 
 use std::io::Read;
 use std::net::ToSocketAddrs;
@@ -21,6 +21,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const READ_RETRIES: u32 = 3;
 /// The pause before the first retry; it doubles each time.
 pub(super) const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// The largest answer body read from a server (spec 3 (e)): a broken or hostile server that
+/// sends an endless or huge body is stopped here, so memory stays bounded.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// How much of an error answer (4xx/5xx) is read: enough for any message worth quoting.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
 
 /// Whether a failed request may be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,9 @@ pub(super) enum Retry {
     Read,
     /// A write: only a refused baton (nothing ran) is retried.
     Write,
+    /// A write that is always rolled back (a guard's rehearsal): retried like a read, since
+    /// nothing is kept, but refused like a write by a token that only grants reads.
+    Rehearsal,
 }
 
 /// What went wrong with one HTTP exchange, before it is turned into a [`StoreError`].
@@ -45,6 +53,10 @@ pub(super) enum Failure {
     Status(u16, String),
     Redirect(u16, String),
     NotHrana(String),
+    /// The answer was longer than [`MAX_RESPONSE_BYTES`]; reading stopped there.
+    TooLarge,
+    /// The connection ended in the middle of the body, after this many bytes of it.
+    CutOff(usize),
     /// The TLS handshake or the proxy tunnel failed (see [`ConnectFailure`]).
     Connect(ConnectFailure),
     /// The proxy itself cannot be reached.
@@ -67,14 +79,20 @@ pub(super) enum ProxyDown {
 impl Failure {
     pub(super) fn transient(&self) -> bool {
         match self {
-            Failure::Refused | Failure::Reset => true,
-            Failure::Status(code, _) => matches!(code, 502..=504),
+            Failure::Refused | Failure::Reset | Failure::CutOff(_) => true,
+            Failure::Status(code, _) => matches!(code, 429 | 502..=504),
             // The proxy could not reach the server: like a gateway error.
             Failure::Connect(ConnectFailure::ProxyRefused { status, .. }) => {
                 matches!(status, 502..=504)
             }
             _ => false,
         }
+    }
+
+    /// The server is too busy to take the request (sqld answers 429 when it "cannot handle
+    /// additional transactions"): it ran nothing, so even a write may be sent again later.
+    pub(super) fn busy(&self) -> bool {
+        matches!(self, Failure::Status(429, _))
     }
 
     /// The server refused the stream itself (expired or unknown baton): it ran nothing.
@@ -231,11 +249,10 @@ impl HranaStore {
                     let location = resp.header("Location").unwrap_or("").to_owned();
                     return Err(Failure::Redirect(status, location));
                 }
-                let mut bytes = Vec::new();
-                resp.into_reader()
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| io_failure(&e))?;
-                Ok(bytes)
+                let declared = resp
+                    .header("Content-Length")
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                read_capped(resp.into_reader(), declared, MAX_RESPONSE_BYTES)
             }
             Err(ureq::Error::Status(407, resp)) if route.proxy.is_some() => {
                 let proxy = route.proxy.as_ref().map(Proxy::shown).unwrap_or_default();
@@ -253,7 +270,10 @@ impl HranaStore {
             }
             Err(ureq::Error::Status(status, resp)) => {
                 let mut bytes = Vec::new();
-                let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut bytes);
+                let _ = resp
+                    .into_reader()
+                    .take(MAX_ERROR_BODY)
+                    .read_to_end(&mut bytes);
                 Err(Failure::Status(
                     status,
                     String::from_utf8_lossy(&bytes).into_owned(),
@@ -261,6 +281,38 @@ impl HranaStore {
             }
             Err(ureq::Error::Transport(t)) => Err(transport_failure(&t, route)),
         }
+    }
+}
+
+/// Reads a whole answer body, but never more than `cap` bytes: a body that declares more, or
+/// turns out longer, is [`Failure::TooLarge`] without reading the rest. The buffer grows with
+/// what arrives (a declared length is not trusted for the allocation beyond the cap).
+pub(super) fn read_capped(
+    mut reader: impl Read,
+    declared: Option<u64>,
+    cap: usize,
+) -> Result<Vec<u8>, Failure> {
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(Failure::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(cap));
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(match io_failure(&e) {
+                    Failure::Reset => Failure::CutOff(bytes.len()),
+                    failure => failure,
+                })
+            }
+        };
+        if bytes.len() + n > cap {
+            return Err(Failure::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -364,10 +416,60 @@ mod tests {
     }
 
     #[test]
+    fn bodies_are_read_up_to_the_cap() {
+        let body = vec![b'x'; 1000];
+        assert_eq!(read_capped(&body[..], None, 1000).unwrap().len(), 1000);
+        assert_eq!(
+            read_capped(&body[..], Some(1000), 1000).unwrap().len(),
+            1000
+        );
+        assert!(matches!(
+            read_capped(&body[..], None, 999),
+            Err(Failure::TooLarge)
+        ));
+        // A declared length over the cap is refused before reading anything.
+        struct Endless;
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                buf.fill(b' ');
+                Ok(buf.len())
+            }
+        }
+        assert!(matches!(
+            read_capped(Endless, Some(1 << 40), 1 << 20),
+            Err(Failure::TooLarge)
+        ));
+        // An endless body stops at the cap, and the buffer never grew past it.
+        assert!(matches!(
+            read_capped(Endless, None, 1 << 20),
+            Err(Failure::TooLarge)
+        ));
+        // A body that ends early says how far it got.
+        struct Cut(usize);
+        impl Read for Cut {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                let n = self.0.min(buf.len());
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        assert!(matches!(
+            read_capped(Cut(70), Some(140), 1 << 20),
+            Err(Failure::CutOff(70))
+        ));
+    }
+
+    #[test]
     fn classifies_transient_and_baton_failures() {
         assert!(Failure::Status(503, String::new()).transient());
         assert!(Failure::Status(502, String::new()).transient());
         assert!(!Failure::Status(500, String::new()).transient());
+        assert!(Failure::Status(429, String::new()).transient());
+        assert!(Failure::Status(429, String::new()).busy());
+        assert!(!Failure::Status(503, String::new()).busy());
         assert!(Failure::Refused.transient());
         assert!(Failure::Reset.transient());
         assert!(!Failure::RequestTimeout.transient());

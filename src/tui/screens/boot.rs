@@ -7,10 +7,13 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Cell, Paragraph, Row};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{draw_list_frame, draw_table, list_action, list_block, DetailScreen, Screen};
+use super::layout::{fit_lines, ESSENTIAL};
+use super::{
+    draw_list_frame, draw_table, list_action, list_block, Column, DetailScreen, Field, Screen,
+};
 use crate::registry::boot::{BootLoad, BootStep, Outcome as StepOutcome, Rule};
 use crate::registry::{BootEffect, DoctorReport};
 use crate::tui::component::{Component, Context, Outcome};
@@ -19,6 +22,17 @@ use crate::tui::list::ListView;
 use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
+
+/// The row's id and version and what happened to it are never dropped; the reason is cut
+/// (the line under the table holds all of it).
+const COLUMNS: [Column; 6] = [
+    Column::fixed("#", 4, 2).right_aligned(),
+    Column::flexible("ROW", 12, 28, ESSENTIAL, true),
+    Column::flexible("VERSION", 7, 12, ESSENTIAL, false),
+    Column::fixed("OUTCOME", 7, ESSENTIAL),
+    Column::fixed("RULE", 8, 4),
+    Column::flexible("WHY", 10, 400, 3, true),
+];
 
 const KEYS: KeyGroup = KeyGroup {
     title: "Boot",
@@ -182,9 +196,10 @@ impl Component for BootScreen {
         }
         match action {
             Action::Open => match self.selected() {
-                Some(s) => {
-                    Outcome::Push(Screen::Detail(DetailScreen::new(&s.row_id, &s.row_version)))
-                }
+                Some(s) => Outcome::Push(Box::new(Screen::Detail(Box::new(DetailScreen::new(
+                    &s.row_id,
+                    &s.row_version,
+                ))))),
                 None => Outcome::Done,
             },
             Action::Back if self.list.clear_filter() => Outcome::Done,
@@ -203,6 +218,7 @@ impl Component for BootScreen {
 
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let lines = self.report.as_deref().map(banner).unwrap_or_default();
+        let lines = fit_lines(&lines, usize::from(area.width));
         let [top, table] =
             Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(3)])
                 .areas(area);
@@ -211,6 +227,7 @@ impl Component for BootScreen {
             "Boot: the server's list() rows, in its order".to_string(),
             None,
             &self.list,
+            table.width,
         );
         let Some(inner) = draw_list_frame(
             frame,
@@ -242,27 +259,19 @@ impl Component for BootScreen {
                 why_area,
             );
         }
-        let widths = [
-            Constraint::Length(4),
-            Constraint::Fill(1),
-            Constraint::Length(12),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Fill(4),
-        ];
-        let header = Row::new(["#", "ROW", "VERSION", "OUTCOME", "RULE", "WHY"]);
-        draw_table(frame, inner, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             let s = &report.boot.steps[r];
             let style = outcome_style(s);
-            Row::new(vec![
-                Cell::from(format!("{}", r + 1)),
-                Cell::from(printable(&s.row_id).into_owned()),
-                Cell::from(printable(&s.row_version).into_owned()),
-                Cell::from(outcome_name(s.outcome)).style(style),
-                Cell::from(s.rule.name()).style(style),
-                Cell::from(printable(&s.message).into_owned()),
-            ])
-        });
+            vec![
+                Field::new(format!("{}", r + 1)),
+                Field::new(printable(&s.row_id)),
+                Field::new(printable(&s.row_version)),
+                Field::styled(outcome_name(s.outcome), style),
+                Field::styled(s.rule.name(), style),
+                Field::new(printable(&s.message)),
+            ]
+        };
+        draw_table(frame, inner, &self.list, &COLUMNS, row, |_| None);
     }
 }
 

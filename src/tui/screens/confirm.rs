@@ -6,7 +6,7 @@
 //! operator overrides it by typing the package id. The component draws and answers them all
 //! the same way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -16,6 +16,7 @@ use ratatui::Frame;
 
 use super::boot::boot_change_lines;
 use super::centered;
+use super::layout::title;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{Allow, BootEffect, DeletePlan, PromotePlan, RestorePlan};
 use crate::tui::component::{Component, Context, Outcome};
@@ -65,12 +66,12 @@ const LISTED_ROWS: usize = 12;
 
 /// How the operator says yes.
 enum Answer {
-    /// By typing this exact text (the version, or the package id) and pressing Enter; `to`
-    /// says what Enter then does ("to delete").
+    /// By typing this exact text (the version, or the package id) and pressing Enter.
     Typed {
         expected: String,
         what: &'static str,
-        to: &'static str,
+        /// What Enter does once it matches ("delete", "go ahead").
+        verb: &'static str,
     },
     YesNo,
 }
@@ -85,7 +86,7 @@ fn guarded(effect: &BootEffect, id: &str, plain: Answer) -> (Answer, Allow) {
             Answer::Typed {
                 expected: id.to_owned(),
                 what: "the package id",
-                to: "to override the guard and go ahead",
+                verb: "override the guard and go ahead",
             },
             Allow::EVERYTHING,
         )
@@ -105,8 +106,11 @@ fn boot_lines(effect: &BootEffect, id: &str) -> Vec<Line<'static>> {
 /// What yes does.
 enum OnYes {
     Request(Request),
-    /// Close the dialog and the editor under it, dropping its text.
-    Discard,
+    /// A write on a production connection, confirmed: it goes to the worker as it is.
+    Write(Request),
+    /// Close the dialog and the editor under it, dropping its text (and the draft file it
+    /// came from).
+    Discard(Option<PathBuf>),
 }
 
 pub struct Confirm {
@@ -184,7 +188,7 @@ impl Confirm {
         let plain = Answer::Typed {
             expected,
             what,
-            to: "to delete",
+            verb: "delete",
         };
         let (answer, allow) = guarded(&plan.boot, id, plain);
         Confirm {
@@ -254,6 +258,13 @@ impl Confirm {
         ));
         let id = rows.first().map(|r| r.id.as_str()).unwrap_or_default();
         body.extend(boot_lines(&plan.boot, id));
+        if let Some(refused) = &plan.refused {
+            body.push(Line::raw(""));
+            body.push(Line::styled(
+                format!("pkgdeck will refuse this restore: {}", printable(refused)),
+                theme::ERROR,
+            ));
+        }
         let (answer, allow) = guarded(&plan.boot, id, Answer::YesNo);
         Confirm {
             title: " Restore from the trash ".into(),
@@ -305,8 +316,40 @@ impl Confirm {
         }
     }
 
+    /// A write on a production connection: the operator types the connection's name.
+    pub fn production(name: &str, target: &str, what: &str, write: Request) -> Confirm {
+        let body = vec![
+            Line::from(vec![
+                Span::raw("This registry is "),
+                Span::styled("PRODUCTION", theme::PRODUCTION),
+                Span::raw(format!(
+                    ": the saved connection {} ({}).",
+                    printable(name),
+                    printable(target)
+                )),
+            ]),
+            Line::from(vec![
+                Span::raw("About to "),
+                Span::styled(printable(what).into_owned(), theme::WARNING),
+                Span::raw(" there."),
+            ]),
+        ];
+        Confirm {
+            title: format!(" PRODUCTION: {} ", printable(what)),
+            body,
+            answer: Answer::Typed {
+                expected: name.to_owned(),
+                what: "the connection name",
+                verb: "go ahead",
+            },
+            typed: String::new(),
+            on_yes: Some(OnYes::Write(write)),
+            nothing: "nothing written",
+        }
+    }
+
     /// Closing the editor with changes nobody has published or saved.
-    pub fn discard(what: &str) -> Confirm {
+    pub fn discard(what: &str, draft: Option<PathBuf>) -> Confirm {
         Confirm {
             title: " Discard your edits? ".into(),
             body: vec![
@@ -326,7 +369,7 @@ impl Confirm {
             ],
             answer: Answer::YesNo,
             typed: String::new(),
-            on_yes: Some(OnYes::Discard),
+            on_yes: Some(OnYes::Discard(draft)),
             nothing: "back in the editor; nothing discarded",
         }
     }
@@ -339,11 +382,18 @@ impl Confirm {
     fn yes(&mut self) -> Outcome {
         match self.on_yes.take() {
             Some(OnYes::Request(r)) => Outcome::All(vec![Outcome::Back, Outcome::Request(r)]),
-            Some(OnYes::Discard) => Outcome::All(vec![
-                Outcome::Back,
-                Outcome::Back,
-                Outcome::Say(Message::info("edits discarded")),
-            ]),
+            Some(OnYes::Write(r)) => Outcome::All(vec![Outcome::Back, Outcome::Write(r)]),
+            Some(OnYes::Discard(draft)) => {
+                let mut all = vec![
+                    Outcome::Back,
+                    Outcome::Back,
+                    Outcome::Say(Message::info("edits discarded")),
+                ];
+                if let Some(path) = draft {
+                    all.push(Outcome::Request(Request::DiscardDraft { path }));
+                }
+                Outcome::All(all)
+            }
             None => Outcome::Back,
         }
     }
@@ -408,13 +458,17 @@ impl Component for Confirm {
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let mut lines = self.body.clone();
         match &self.answer {
-            Answer::Typed { expected, what, to } => {
+            Answer::Typed {
+                expected,
+                what,
+                verb,
+            } => {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
                     Span::raw(format!("Type {what} ")),
                     Span::styled(printable(expected).into_owned(), theme::WARNING),
                     Span::raw(format!(
-                        " and press Enter {to}. Anything else cancels; Esc cancels."
+                        " and press Enter to {verb}. Anything else cancels; Esc cancels."
                     )),
                 ]));
                 lines.push(Line::from(vec![
@@ -424,7 +478,7 @@ impl Component for Confirm {
                 ]));
             }
             Answer::YesNo => {
-                if !matches!(self.on_yes, Some(OnYes::Discard)) {
+                if !matches!(self.on_yes, Some(OnYes::Discard(_))) {
                     lines.push(Line::raw(""));
                     lines.push(Line::from(vec![
                         Span::styled("y", theme::HINT_KEY),
@@ -447,7 +501,7 @@ impl Component for Confirm {
         let popup = centered(area, width, height as u16 + 2);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
-            .title(Line::styled(self.title.clone(), theme::WARNING))
+            .title(Line::styled(title(&self.title, "", width), theme::WARNING))
             .border_style(theme::WARNING)
             .padding(Padding::horizontal(1))
             .style(theme::POPUP);

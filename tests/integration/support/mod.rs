@@ -1,14 +1,17 @@
 //! What the integration tests share: scratch registries, a real `tursodb` server, a scripted
-//! HTTP responder, a tmux driver for the real binary, console sessions drawn into a
-//! `TestBackend`, and one deterministic random number generator.
+//! HTTP responder (and sqld's behaviours played by it in front of tursodb), a tmux driver for
+//! the real binary, console sessions drawn into a `TestBackend`, and the real ObjectStack
+//! packages for the Node oracles.
 
 pub mod assert;
 pub mod console;
 pub mod generated;
 pub mod objectstack;
+pub mod peak;
 pub mod responder;
 pub mod scratch;
 pub mod screen;
+pub mod sqld;
 pub mod tmux;
 pub mod tursodb;
 

@@ -1,4 +1,6 @@
-//! The real ObjectStack server as the oracle of what it does with a registry (spec 8):
+//! The real ObjectStack packages from npm (`scripts/install-objectstack`, pinned), which the
+//! oracle tests run in Node, and the real ObjectStack server as the oracle of what it does with
+//! a registry (spec 8):
 //! `tests/oracle/boot.mjs` runs the real `@objectstack/service-package` 17.4.0 booting into a
 //! real objectql `SchemaRegistry` over a SQLite file through `@libsql/client` (installed,
 //! pinned, by `scripts/install-objectstack`). One Node process answers many requests, one JSON
@@ -15,7 +17,7 @@ use super::repo_root;
 
 /// Runs `scripts/install-objectstack` (idempotent, locked) and answers the directory it prints.
 /// Panics with the script's output when Node, npm or the install fails: never skips.
-pub fn objectstack_dir() -> PathBuf {
+pub fn install_dir() -> PathBuf {
     let script = repo_root().join("scripts/install-objectstack");
     let out = Command::new("bash")
         .arg(&script)
@@ -26,7 +28,7 @@ pub fn objectstack_dir() -> PathBuf {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "{} failed ({}); the boot oracle needs Node.js, npm and the ObjectStack packages from \
+        "{} failed ({}); the ObjectStack oracles need Node.js, npm and the ObjectStack packages from \
          npm:\n{stdout}{stderr}",
         script.display(),
         out.status
@@ -41,6 +43,7 @@ pub fn objectstack_dir() -> PathBuf {
     dir
 }
 
+/// The boot oracle process: one Node process that answers many requests.
 pub struct Oracle {
     child: Child,
     stdin: ChildStdin,
@@ -49,7 +52,7 @@ pub struct Oracle {
 
 impl Oracle {
     pub fn start() -> Oracle {
-        let dir = objectstack_dir();
+        let dir = install_dir();
         let script = repo_root().join("tests/oracle/boot.mjs");
         let mut child = Command::new("node")
             .arg(&script)

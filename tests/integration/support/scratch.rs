@@ -235,3 +235,14 @@ pub fn stored_rows_of(c: &rusqlite::Connection) -> Vec<StoredRow> {
         .expect("read every row");
     rows
 }
+
+/// The audit log's outcome lines of writes that happened (`"outcome":"written"`), in order:
+/// every write also has an intent line, and attempts that wrote nothing have other outcomes.
+pub fn written_audit_lines(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("an audit line is JSON"))
+        .filter(|l| l["phase"] == "outcome" && l["outcome"] == "written")
+        .collect()
+}
