@@ -21,8 +21,8 @@ use crate::input::{self, InputError, Source};
 use crate::output::{write_output, OutputError};
 use crate::registry::trash::{Trash, TrashEntry};
 use crate::registry::{
-    self, PackageDiff, PackageRecord, PublishOptions, PublishReport, Registry, RegistryError,
-    Scope, VerifyProgress,
+    self, Allow, BootChange, PackageDiff, PackageRecord, PublishOptions, PublishReport, Registry,
+    RegistryError, Scope, VerifyProgress,
 };
 use crate::store::StoreError;
 use crate::tui::count;
@@ -105,6 +105,8 @@ pub enum Command {
         /// Replace an existing version with different contents (the old row goes to the trash).
         #[arg(long)]
         allow_overwrite: bool,
+        #[command(flatten)]
+        guards: GuardFlags,
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
@@ -118,6 +120,36 @@ pub enum Command {
         /// Confirm the delete.
         #[arg(long)]
         yes: bool,
+        /// Delete even when another package would stop loading on the ObjectStack server.
+        #[arg(long)]
+        allow_boot_change: bool,
+    },
+    /// Make VERSION the one the ObjectStack server answers and loads (re-inserted as the
+    /// newest row; the old row goes to the trash).
+    Promote {
+        /// The package id.
+        id: String,
+        /// The version to promote.
+        version: String,
+        #[command(flatten)]
+        guards: GuardFlags,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What the ObjectStack server will load from this registry at boot, and why not.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The server's protocol version (default: [runtime] protocol in config.toml, else
+        /// 17.0.0).
+        #[arg(long, value_name = "V")]
+        runtime_protocol: Option<String>,
+        /// A package the server defines in code, ID or ID:NAMESPACE (repeatable; added to
+        /// [runtime] code_packages in config.toml).
+        #[arg(long = "code-package", value_name = "ID[:NS]")]
+        code_packages: Vec<String>,
     },
     /// Check integrity hashes of every row, one package or one version.
     Verify {
@@ -160,6 +192,8 @@ pub enum Command {
         /// an id or version that is not its manifest's, a write that never finished).
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        guards: GuardFlags,
     },
     /// List the trash files.
     Trash {
@@ -178,6 +212,27 @@ pub enum Command {
         /// The command to explain (none: pkgdeck itself).
         command: Vec<String>,
     },
+}
+
+/// The overrides of the guards of spec 8.4.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct GuardFlags {
+    /// Write even when a package would stop loading on the ObjectStack server, or the written
+    /// version would not load.
+    #[arg(long)]
+    pub allow_boot_change: bool,
+    /// Write even when the package would load at a lower version than before.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+}
+
+impl GuardFlags {
+    fn allow(self) -> Allow {
+        Allow {
+            boot_change: self.allow_boot_change,
+            downgrade: self.allow_downgrade,
+        }
+    }
 }
 
 /// A failure with its exit code; the message is one sentence for stderr.
@@ -204,7 +259,7 @@ impl From<RegistryError> for Failure {
             | RegistryError::Trash { .. }
             | RegistryError::Audit(_)
             | RegistryError::Corrupt { .. } => 3,
-            RegistryError::Conflict { .. } => 3,
+            RegistryError::Conflict { .. } | RegistryError::PromoteBlocked { .. } => 3,
             RegistryError::NotFound { .. } => 1,
             RegistryError::InvalidJson { .. }
             | RegistryError::InvalidDocument { .. }
@@ -212,6 +267,7 @@ impl From<RegistryError> for Failure {
             | RegistryError::ReadOnly { .. }
             | RegistryError::BadTrashFile { .. }
             | RegistryError::UntrustedTrashFile { .. }
+            | RegistryError::Guard { .. }
             | RegistryError::RestoreConflict { .. } => 2,
         };
         Failure::new(code, e.to_string())
@@ -301,6 +357,7 @@ struct ListRow<'a> {
     created_at: Option<&'a str>,
     updated_at: Option<&'a str>,
     versions: u64,
+    served: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -311,6 +368,7 @@ struct VersionRow<'a> {
     created_at: Option<&'a str>,
     updated_at: Option<&'a str>,
     latest: bool,
+    served: bool,
 }
 
 #[derive(Serialize)]
@@ -337,6 +395,7 @@ struct PublishJson<'a> {
     version: &'a str,
     hash: &'a str,
     replaced: Option<Replaced<'a>>,
+    boot: &'a BootChange,
 }
 
 #[derive(Serialize)]
@@ -411,6 +470,8 @@ fn table(columns: &[Column], rows: Vec<Vec<String>>) -> String {
     text
 }
 
+mod server;
+
 /// Runs one command: opens the registry the way the command needs it (or not at all) and
 /// hands over.
 pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
@@ -421,6 +482,7 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
         Command::Publish { .. } => Some("publish"),
         Command::Delete { .. } => Some("delete"),
         Command::Restore { .. } => Some("restore"),
+        Command::Promote { .. } => Some("promote"),
         _ => None,
     };
     if let (Some(action), true) = (write, request.read_only) {
@@ -441,6 +503,7 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
         Command::Publish {
             file,
             allow_overwrite,
+            guards,
             json,
         } => {
             // The document is read and checked before the registry is opened: a refused
@@ -450,11 +513,16 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
             let prepared = registry::prepare_publish(&text, &source.name())?;
             drop(text);
             let registry = connect::open(request, dirs)?;
-            let result = publish(&registry, &prepared, allow_overwrite, json);
+            let result = publish(&registry, &prepared, allow_overwrite, guards.allow(), json);
             report_bookkeeping(&registry);
             result
         }
-        Command::Delete { id, version, yes } => {
+        Command::Delete {
+            id,
+            version,
+            yes,
+            allow_boot_change,
+        } => {
             if !yes {
                 return Err(Failure::new(
                     2,
@@ -468,10 +536,30 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
                 ));
             }
             let registry = existing()?;
-            let result = delete(&registry, &id, version.as_deref());
+            let allow = Allow {
+                boot_change: allow_boot_change,
+                downgrade: false,
+            };
+            let result = delete(&registry, &id, version.as_deref(), allow);
             report_bookkeeping(&registry);
             result
         }
+        Command::Promote {
+            id,
+            version,
+            guards,
+            json,
+        } => {
+            let registry = existing()?;
+            let result = server::promote(&registry, &id, &version, guards.allow(), json);
+            report_bookkeeping(&registry);
+            result
+        }
+        Command::Doctor {
+            json,
+            runtime_protocol,
+            code_packages,
+        } => server::doctor(&existing()?, json, runtime_protocol, &code_packages),
         Command::Verify { id, version, json } => verify(&existing()?, id, version, json),
         Command::Export {
             id,
@@ -479,9 +567,13 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
             output,
         } => export(&existing()?, &id, version.as_deref(), output),
         Command::Diff { id, from, to, json } => diff(&existing()?, &id, &from, &to, json),
-        Command::Restore { file, force } => {
+        Command::Restore {
+            file,
+            force,
+            guards,
+        } => {
             let registry = connect::open(request, dirs)?;
-            let result = restore(&registry, &file, force);
+            let result = restore(&registry, &file, force, guards.allow());
             report_bookkeeping(&registry);
             result
         }
@@ -499,40 +591,66 @@ fn report_bookkeeping(registry: &Registry) {
 
 fn list(registry: &Registry, json: bool) -> Outcome {
     let rows = registry.list()?;
-    print_listing(
-        &rows,
-        json,
-        |r| ListRow {
-            id: &r.id,
-            version: &r.version,
-            name: r.name.as_deref(),
-            kind: r.kind.as_deref(),
-            hash: &r.hash,
-            created_at: r.created_at.as_deref(),
-            updated_at: r.updated_at.as_deref(),
-            versions: r.versions,
-        },
-        &[
-            Column("ID", CELL),
-            Column("VERSION", CELL),
-            Column("NAME", CELL),
-            Column("TYPE", CELL),
-            Column("VERSIONS", CELL),
-            Column("CREATED", CELL),
-        ],
-        |r| {
-            vec![
-                r.id.clone(),
-                r.version.clone(),
+    if json {
+        write_json(
+            &rows
+                .iter()
+                .map(|r| ListRow {
+                    id: &r.id,
+                    version: &r.version,
+                    name: r.name.as_deref(),
+                    kind: r.kind.as_deref(),
+                    hash: &r.hash,
+                    created_at: r.created_at.as_deref(),
+                    updated_at: r.updated_at.as_deref(),
+                    versions: r.versions,
+                    served: r.served.version(&r.version),
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        return Ok(0);
+    }
+    // The SERVED column appears only when some package is served another version.
+    let differs = rows.iter().any(|r| r.served.differs());
+    let mut columns = vec![Column("ID", CELL), Column("VERSION", CELL)];
+    if differs {
+        columns.push(Column("SERVED", CELL));
+    }
+    columns.extend([
+        Column("NAME", CELL),
+        Column("TYPE", CELL),
+        Column("VERSIONS", CELL),
+        Column("CREATED", CELL),
+    ]);
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.id.clone(), r.version.clone()];
+            if differs {
+                row.push(if r.served.differs() {
+                    r.served.version(&r.version).unwrap_or("(none)").to_string()
+                } else {
+                    String::new()
+                });
+            }
+            row.extend([
                 r.name
                     .clone()
                     .unwrap_or_else(|| "(unreadable manifest)".into()),
                 opt(&r.kind).into(),
                 r.versions.to_string(),
                 opt(&r.created_at).into(),
-            ]
-        },
-    )?;
+            ]);
+            row
+        })
+        .collect();
+    let mut text = table(&columns, cells);
+    for r in rows.iter().filter(|r| r.served.differs()) {
+        if let Some(why) = r.served.explain(&r.id, &r.version) {
+            text.push_str(&format!("{}\n", printable(&why)));
+        }
+    }
+    emit_human(&text)?;
     Ok(0)
 }
 
@@ -544,6 +662,7 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             format!("package {id} was not found in {}", registry.target()),
         ));
     }
+    let highest = registry::manifest::highest_version(rows.iter().map(|r| r.version.as_str()));
     print_listing(
         &rows,
         json,
@@ -554,6 +673,7 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             created_at: r.created_at.as_deref(),
             updated_at: r.updated_at.as_deref(),
             latest: r.latest,
+            served: r.served,
         },
         &[
             Column("VERSION", CELL),
@@ -563,19 +683,42 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             Column("HASH", CELL),
         ],
         |r| {
+            let mut marks = Vec::new();
+            if r.latest {
+                marks.push("latest");
+            }
+            if r.served {
+                marks.push("served");
+            }
+            if highest == Some(r.version.as_str()) {
+                marks.push("highest");
+            }
             vec![
                 r.version.clone(),
-                if r.latest {
-                    "latest".into()
-                } else {
-                    String::new()
-                },
+                marks.join(" "),
                 opt(&r.created_at).into(),
                 opt(&r.updated_at).into(),
                 r.hash.chars().take(12).collect(),
             ]
         },
     )?;
+    if !json {
+        let latest = rows.iter().find(|r| r.latest);
+        let served = match rows.iter().find(|r| r.served) {
+            Some(s) => registry::Served::Tie {
+                version: s.version.clone(),
+            },
+            None => registry::Served::Unreadable {
+                version: "the one it picks".into(),
+            },
+        };
+        if let Some(note) = latest
+            .filter(|l| !l.served)
+            .and_then(|l| served.explain(id, &l.version))
+        {
+            emit_human(&format!("{note}\n"))?;
+        }
+    }
     Ok(0)
 }
 
@@ -632,6 +775,7 @@ fn publish(
     registry: &Registry,
     prepared: &registry::PreparedPublish,
     allow_overwrite: bool,
+    allow: Allow,
     json: bool,
 ) -> Outcome {
     let report = {
@@ -641,6 +785,7 @@ fn publish(
             PublishOptions {
                 allow_overwrite,
                 replacing_hash: None,
+                allow,
             },
         )?
     };
@@ -655,6 +800,7 @@ fn publish(
                 created_at: r.created_at.as_deref(),
                 updated_at: r.updated_at.as_deref(),
             }),
+            boot: &outcome.boot,
         })?;
     } else {
         let what = if outcome.unchanged {
@@ -681,6 +827,9 @@ fn publish(
         );
         if readback_problem(&report).is_none() {
             text.push_str("read back and verified: ok\n");
+        }
+        if !outcome.unchanged {
+            text.push_str(&server::boot_change_text(&outcome.boot));
         }
         emit_human(&text)?;
     }
@@ -712,10 +861,10 @@ fn readback_problem(report: &PublishReport) -> Option<String> {
     }
 }
 
-fn delete(registry: &Registry, id: &str, version: Option<&str>) -> Outcome {
+fn delete(registry: &Registry, id: &str, version: Option<&str>, allow: Allow) -> Outcome {
     let outcome = {
         let _writing = crate::interrupt::writing();
-        registry.delete(id, version)?
+        registry.delete(id, version, allow)?
     };
     let mut text = String::new();
     for r in &outcome.deleted {
@@ -724,6 +873,7 @@ fn delete(registry: &Registry, id: &str, version: Option<&str>) -> Outcome {
     if let Some(trash) = &outcome.trash_file {
         text.push_str(&format!("saved to the trash: {}\n", trash.display()));
     }
+    text.push_str(&server::boot_change_text(&outcome.boot));
     emit_human(&text)?;
     if !outcome.kept.is_empty() {
         let kept: Vec<String> = outcome.kept.iter().map(|r| r.version.clone()).collect();
@@ -892,21 +1042,23 @@ fn diff(registry: &Registry, id: &str, from: &str, to: &str, json: bool) -> Outc
     Ok(0)
 }
 
-fn restore(registry: &Registry, file: &Path, force: bool) -> Outcome {
-    let restored = {
+fn restore(registry: &Registry, file: &Path, force: bool, allow: Allow) -> Outcome {
+    let report = {
         let _writing = crate::interrupt::writing();
         if force {
-            registry.restore_forced(file)?
+            registry.restore_forced(file, allow)?
         } else {
-            registry.restore(file)?
+            registry.restore(file, allow)?
         }
     };
     let mut text = String::new();
-    for r in &restored {
+    for r in &report.restored {
         text.push_str(&format!("restored {} {}\n", r.id, r.version));
     }
-    if restored.is_empty() {
+    if report.restored.is_empty() {
         text.push_str("every row of the file is already in the registry; nothing written\n");
+    } else {
+        text.push_str(&server::boot_change_text(&report.boot));
     }
     emit_human(&text)?;
     Ok(0)
@@ -1036,6 +1188,15 @@ mod tests {
     use crate::registry::{AuditLog, Trash};
     use crate::store::sqlite::SqliteStore;
 
+    /// Options for publishing several versions within one second: the server would load the
+    /// first of them (a same-second tie), which these tests are not about.
+    fn within_a_second() -> PublishOptions {
+        PublishOptions {
+            allow: crate::registry::Allow::EVERYTHING,
+            ..PublishOptions::default()
+        }
+    }
+
     const DOC: &str = r#"{"manifest":{"id":"com.acme.t","version":"1.0.0","type":"app","name":"T"},"metadata":{}}"#;
 
     #[test]
@@ -1082,7 +1243,7 @@ mod tests {
             })
             .expect("a trigger");
         let prepared = registry::prepare_publish(&DOC.replace("1.0.0", "1.0.1"), "doc.json")?;
-        let report = registry.publish_and_verify(&prepared, PublishOptions::default())?;
+        let report = registry.publish_and_verify(&prepared, within_a_second())?;
         let problem = readback_problem(&report).expect("a problem");
         assert!(
             problem.starts_with("hash_mismatch: stored x but"),

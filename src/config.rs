@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::registry::boot::CodePackage;
+use crate::registry::BootSettings;
+
 /// Why pkgdeck's own directories or config file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -88,11 +91,51 @@ pub struct Connection {
     pub production: bool,
 }
 
+/// `[runtime]`: what the ObjectStack server boots with besides the registry, for `doctor`,
+/// the Boot screen and the guards of every write (spec 8.3, 8.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    /// The server's protocol version (default: 17.0.0, the 17.x line).
+    pub protocol: Option<String>,
+    /// Packages the server defines in code, as `ID` or `ID:NAMESPACE`.
+    #[serde(default)]
+    pub code_packages: Vec<String>,
+}
+
+impl Runtime {
+    /// The boot settings this section names.
+    pub fn boot_settings(&self) -> BootSettings {
+        let mut settings = BootSettings::default();
+        if let Some(protocol) = self.protocol.as_deref().filter(|p| !p.trim().is_empty()) {
+            settings.runtime_protocol = protocol.to_string();
+        }
+        settings.code_packages = self.code_packages.iter().map(|c| code_package(c)).collect();
+        settings
+    }
+}
+
+/// `ID` or `ID:NAMESPACE` (`doctor --code-package`, `[runtime] code_packages`).
+pub fn code_package(text: &str) -> CodePackage {
+    match text.split_once(':') {
+        Some((id, ns)) => CodePackage {
+            id: id.to_string(),
+            namespace: Some(ns.to_string()).filter(|ns| !ns.is_empty()),
+        },
+        None => CodePackage {
+            id: text.to_string(),
+            namespace: None,
+        },
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
     pub connections: BTreeMap<String, Connection>,
+    #[serde(default)]
+    pub runtime: Runtime,
 }
 
 impl Config {
@@ -153,6 +196,26 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("token_env") && !err.contains("abc"), "{err}");
+        std::fs::write(
+            &path,
+            "[runtime]\nprotocol = \"18.0.0\"\ncode_packages = [\"com.acme.core:crm\", \"com.acme.auth\"]\n",
+        )
+        .unwrap();
+        let settings = Config::load(&path).unwrap().runtime.boot_settings();
+        assert_eq!(settings.runtime_protocol, "18.0.0");
+        assert_eq!(
+            settings.code_packages,
+            [
+                CodePackage {
+                    id: "com.acme.core".into(),
+                    namespace: Some("crm".into())
+                },
+                CodePackage {
+                    id: "com.acme.auth".into(),
+                    namespace: None
+                }
+            ]
+        );
         std::fs::write(
             &path,
             "[connections.prod]\ntarget = \"/r.db\"\nproduction = true\n\n[connections.audit]\ntarget = \"/r.db\"\nread_only = true\n",

@@ -178,18 +178,17 @@ pub fn open_as(request: &Request, dirs: &Dirs, mode: Open) -> Result<Registry, C
         ..request.clone()
     };
     let default_registry = matches!(&target, Target::Local(p) if *p == dirs.default_registry());
+    // The server's runtime (spec 8.3) is part of every guard: read before the registry opens.
+    let runtime = Config::load(&dirs.config_file())?.runtime.boot_settings();
     let store = open_store_of(&target, request.read_only, default_registry)?;
     let audit = if request.read_only {
         AuditLog::disabled()
     } else {
         AuditLog::new(dirs.audit_log())
     };
-    Ok(Registry::open_as(
-        store,
-        Trash::new(dirs.trash()),
-        audit,
-        mode,
-    )?)
+    let mut registry = Registry::open_as(store, Trash::new(dirs.trash()), audit, mode)?;
+    registry.set_boot_settings(runtime);
+    Ok(registry)
 }
 
 /// A connection saved in the config file.

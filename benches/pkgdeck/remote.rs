@@ -142,7 +142,8 @@ pub fn remote(
         let (p, rows) = proxy.counted(|| reg.delete_plan(id, Some(version)).map_err(e))?;
         worst_plan = worst_plan.max(p);
         let started = Instant::now();
-        let (n, _) = proxy.counted(|| reg.delete_rows(rows).map_err(e))?;
+        let (n, _) =
+            proxy.counted(|| reg.delete_rows(rows, registry::Allow::NOTHING).map_err(e))?;
         delete_samples.push(started.elapsed().as_secs_f64());
         worst = worst.max(n);
     }

@@ -14,14 +14,17 @@ pub mod boot;
 pub mod canonical;
 pub mod delete;
 pub mod diff;
+pub mod guard;
 pub mod journal;
 pub mod live;
 pub mod manifest;
 pub mod pretty;
+pub mod promote;
 pub mod publish;
 pub mod record;
 pub mod restore;
 pub mod schema;
+pub mod server;
 pub mod trash;
 pub mod verify;
 
@@ -34,12 +37,16 @@ pub use record::*;
 
 pub use audit::AuditLog;
 pub use delete::{DeletePlan, DeleteReport};
+pub use guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
 pub use journal::Bookkeeping;
 pub use live::ChangeMark;
+pub use promote::{PromoteOutcome, PromotePlan};
 pub use publish::{
     export_document, hotfix_document, prepare_publish, HotfixSource, Incomparable, PreparedPublish,
     PublishOptions, PublishReport, PublishReview, ReadBack, ReadBackError,
 };
+pub use restore::{RestorePlan, RestoreReport};
+pub use server::{BootSettings, DoctorReport, Served, ServedDiffers};
 pub use trash::Trash;
 pub use verify::{verify_record, LoadedRecord, Scope, VerifyProgress};
 
@@ -126,6 +133,24 @@ pub enum RegistryError {
     /// The audit intent could not be written, so the write did not happen.
     #[error("{0}; nothing was changed")]
     Audit(#[from] audit::AuditError),
+    /// A write would break what the ObjectStack server loads (spec 8.4) and the operator did
+    /// not allow it; nothing was written.
+    #[error("{action} in {target} was refused: {}; pass {} to do it anyway", .problems.join("; "), .flags.join(" and "))]
+    Guard {
+        action: String,
+        target: String,
+        problems: Vec<String>,
+        flags: Vec<&'static str>,
+    },
+    /// A promote cannot make its row strictly the newest: another version is as new as the
+    /// database's clock, or newer (dated in the future).
+    #[error("cannot promote {id} {version} in {target}: {why}, so {version} cannot become strictly the newest; nothing was changed")]
+    PromoteBlocked {
+        target: String,
+        id: String,
+        version: String,
+        why: String,
+    },
     /// A restore would overwrite a different row at the same (id, version).
     #[error("restoring {id} {version} would overwrite a different row in {target}; delete that version first")]
     RestoreConflict {
@@ -142,6 +167,8 @@ pub struct Registry {
     audit: AuditLog,
     /// What went wrong after writes that happened, for the caller to show.
     bookkeeping: RefCell<Vec<Bookkeeping>>,
+    /// What the ObjectStack server boots with, for the guards of every write.
+    boot: BootSettings,
 }
 
 /// The registry's store, and whether `sys_packages` exists on it yet. Until it does, reads
@@ -193,6 +220,29 @@ impl TableStore {
             return Ok(rows);
         }
         self.store.query_page(rows, page, each)
+    }
+    fn scan(&self, stmt: &Stmt, each: &mut dyn FnMut(&[Value]) -> bool) -> Result<(), StoreError> {
+        if !self.table_exists()? {
+            return Ok(());
+        }
+        self.store.scan(stmt, each)
+    }
+    fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if !self.table_exists()? {
+            return Ok(vec![Rows::default(); stmts.len()]);
+        }
+        self.store.query_many(stmts)
+    }
+    /// [`Store::rehearse`]; on a registry without `sys_packages` yet, the rehearsal creates
+    /// it first, inside its own rolled-back transaction, as the real write would.
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.table_exists()? {
+            return self.store.rehearse(stmts);
+        }
+        let mut all: Vec<Stmt> = SCHEMA.iter().map(|s| Stmt::new(*s, vec![])).collect();
+        all.extend(stmts.iter().cloned());
+        let mut results = self.store.rehearse(&all)?;
+        Ok(results.split_off(SCHEMA.len()))
     }
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
         if self.exists.get() {
@@ -312,6 +362,7 @@ impl Registry {
             trash,
             audit,
             bookkeeping: RefCell::new(Vec::new()),
+            boot: BootSettings::default(),
         }
     }
 
@@ -326,6 +377,16 @@ impl Registry {
     /// not be finished), taken out so that each is shown once.
     pub fn take_bookkeeping(&self) -> Vec<Bookkeeping> {
         self.bookkeeping.take()
+    }
+
+    /// What the ObjectStack server boots with (its protocol, its code packages): the guards
+    /// of every write replay the boot with these.
+    pub fn boot_settings(&self) -> &BootSettings {
+        &self.boot
+    }
+
+    pub fn set_boot_settings(&mut self, settings: BootSettings) {
+        self.boot = settings;
     }
 
     fn note(&self, b: Bookkeeping) {
@@ -396,13 +457,44 @@ impl Registry {
         limit: Option<usize>,
     ) -> Result<Vec<PackageSummary>, RegistryError> {
         let rows = self.store.query(&Self::list_page_stmt(after, limit))?;
-        Ok(rows.rows.into_iter().map(summary_from_row).collect())
+        self.with_served(rows.rows.into_iter().map(summary_from_row).collect())
+    }
+
+    /// Fills in what the server serves: for a package whose newest second is shared, its
+    /// `get(id)` is asked (one round trip for the page); a latest row whose manifest is not
+    /// JSON is served as nothing.
+    fn with_served(
+        &self,
+        mut page: Vec<(PackageSummary, bool)>,
+    ) -> Result<Vec<PackageSummary>, RegistryError> {
+        let ask: Vec<(&str, &str)> = page
+            .iter()
+            .filter(|(_, tied)| *tied)
+            .map(|(s, _)| (s.id.as_str(), s.version.as_str()))
+            .collect();
+        let mut asked = self.served_of(&ask)?.into_iter();
+        for (summary, tied) in &mut page {
+            summary.served = if *tied {
+                asked.next().unwrap_or_default()
+            } else if !summary.manifest_readable {
+                Served::Unreadable {
+                    version: summary.version.clone(),
+                }
+            } else {
+                Served::Latest
+            };
+        }
+        Ok(page.into_iter().map(|(s, _)| s).collect())
     }
 
     /// The statement of [`Registry::list_page`].
     fn list_page_stmt(after: Option<(&str, i64)>, limit: Option<usize>) -> Stmt {
+        // `tied`: another version shares the newest second, so the server's get(id) may answer
+        // it instead (asked afterwards, for those packages only).
         const COLUMNS: &str =
-            "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at";
+            "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at, \
+             EXISTS (SELECT 1 FROM sys_packages t WHERE t.id = p.id \
+                     AND t.created_at IS p.created_at AND t.rowid <> p.rowid) AS tied";
         let latest_rowid = format!(
             "(SELECT q.rowid FROM sys_packages q WHERE q.id = o.id ORDER BY {LATEST_FIRST} LIMIT 1)"
         );
@@ -464,7 +556,7 @@ impl Registry {
                         true
                     },
                 )?;
-                (got, Some(asked))
+                (self.with_served(got)?, Some(asked))
             } else {
                 (self.list_page(after_key, page)?, page)
             };
@@ -494,26 +586,42 @@ impl Registry {
         }
     }
 
-    /// Every version of `id`, newest first by the same rule as latest. Empty when the package
-    /// does not exist.
+    /// Every version of `id`, newest first by the same rule as latest, with the one the
+    /// server's `get(id)` answers marked. Empty when the package does not exist. One round trip.
     pub fn versions(&self, id: &str) -> Result<Vec<VersionSummary>, RegistryError> {
-        let rows = self.store.query(&Stmt::new(
-            format!(
-                "SELECT rowid, id, version, hash, created_at, updated_at FROM sys_packages \
-                 WHERE id = ? ORDER BY {LATEST_FIRST}"
-            ),
-            vec![id.into()],
-        ))?;
+        let mut answers = self
+            .store
+            .query_many(&[
+                Stmt::new(
+                    format!(
+                        "SELECT rowid, id, version, hash, created_at, updated_at FROM sys_packages \
+                         WHERE id = ? ORDER BY {LATEST_FIRST}"
+                    ),
+                    vec![id.into()],
+                ),
+                Stmt::new(server::SERVER_GET_SQL, vec![id.into()]),
+            ])?
+            .into_iter();
+        let rows = answers.next().unwrap_or_default();
+        let served = server::server_rows(answers.next().unwrap_or_default())
+            .into_iter()
+            .next()
+            .filter(|row| boot::ParsedRow::parse(&row.list_row()).parses())
+            .map(|row| row.version);
         Ok(rows
             .rows
             .into_iter()
             .enumerate()
             .map(|(i, row)| {
                 let mut it = row.into_iter();
+                let rowid = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
+                let id = text(it.next());
+                let version = text(it.next());
                 VersionSummary {
-                    rowid: it.next().and_then(|v| v.as_i64()).unwrap_or_default(),
-                    id: text(it.next()),
-                    version: text(it.next()),
+                    rowid,
+                    served: served.as_deref() == Some(version.as_str()),
+                    id,
+                    version,
                     hash: text(it.next()),
                     created_at: it.next().and_then(Value::into_text),
                     updated_at: it.next().and_then(Value::into_text),
@@ -530,16 +638,8 @@ impl Registry {
         version: Option<&str>,
     ) -> Result<Option<PackageRecord>, RegistryError> {
         let stmt = match version.filter(|v| *v != "latest") {
-            Some(v) => Stmt::new(
-                format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? AND version = ?"),
-                vec![id.into(), v.into()],
-            ),
-            None => Stmt::new(
-                format!(
-                    "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1"
-                ),
-                vec![id.into()],
-            ),
+            Some(v) => self.select_exact(id, v),
+            None => self.select_latest(id),
         };
         Ok(records(self.store.query(&stmt)?).into_iter().next())
     }
@@ -550,6 +650,15 @@ impl Registry {
             .ok_or_else(|| self.not_found(id, version.filter(|v| *v != "latest")))
     }
 
+    fn select_latest(&self, id: &str) -> Stmt {
+        Stmt::new(
+            format!(
+                "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1"
+            ),
+            vec![id.into()],
+        )
+    }
+
     fn select_exact(&self, id: &str, version: &str) -> Stmt {
         Stmt::new(
             format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? AND version = ?"),
@@ -558,7 +667,8 @@ impl Registry {
     }
 }
 
-fn summary_from_row(row: Vec<Value>) -> PackageSummary {
+/// A list row and whether another version shares its second.
+fn summary_from_row(row: Vec<Value>) -> (PackageSummary, bool) {
     let mut it = row.into_iter();
     let rowid = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
     let id = text(it.next());
@@ -573,16 +683,22 @@ fn summary_from_row(row: Vec<Value>) -> PackageSummary {
             .and_then(JsValue::as_str)
             .map(str::to_owned)
     };
-    PackageSummary {
+    let hash = text(it.next());
+    let created_at = it.next().and_then(Value::into_text);
+    let updated_at = it.next().and_then(Value::into_text);
+    let tied = it.next().and_then(|v| v.as_i64()).unwrap_or(0) != 0;
+    let summary = PackageSummary {
         rowid,
         name: field("name"),
         kind: field("type"),
         manifest_readable: parsed.is_some(),
         id,
         version,
-        hash: text(it.next()),
-        created_at: it.next().and_then(Value::into_text),
-        updated_at: it.next().and_then(Value::into_text),
+        hash,
+        created_at,
+        updated_at,
         versions: it.next().and_then(|v| v.as_i64()).unwrap_or(0) as u64,
-    }
+        served: Served::Latest,
+    };
+    (summary, tied)
 }

@@ -6,19 +6,23 @@
 use super::audit::{Change, Outcome};
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
 use super::diff::diff_records;
+use super::guard::{Allow, BootEffect, WriteKind, WritePlan};
 use super::manifest::{self, hotfix_version};
 use super::record::{PackageDiff, PackageRecord, PublishOutcome, Verification};
 use super::verify::verify_record;
 use super::{records, Registry, RegistryError};
 use crate::store::{Stmt, Value};
 
-/// How a caller wants a publish to treat an existing (id, version) with other contents.
+/// How a caller wants a publish to treat an existing (id, version) with other contents, and
+/// what it allows the publish to do to the ObjectStack server's boot.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PublishOptions {
     pub allow_overwrite: bool,
     /// With `allow_overwrite`: overwrite only a row that still has this hash (the one the
     /// operator reviewed); any other row there refuses the publish with a conflict.
     pub replacing_hash: Option<String>,
+    /// The guards of spec 8.4 the operator overrides.
+    pub allow: Allow,
 }
 
 /// A publish document checked and turned into the texts that will be stored.
@@ -105,6 +109,8 @@ pub struct PublishReview {
     pub diff: Option<Result<PackageDiff, Incomparable>>,
     pub target: String,
     pub trash_dir: std::path::PathBuf,
+    /// What publishing it changes in the server's boot, and the guards' verdict.
+    pub boot: Box<BootEffect>,
 }
 
 impl PublishReview {
@@ -133,6 +139,7 @@ impl PublishReview {
         PublishOptions {
             allow_overwrite: replacing_hash.is_some(),
             replacing_hash,
+            allow: Allow::NOTHING,
         }
     }
 }
@@ -208,17 +215,32 @@ pub fn export_document(manifest: &str, metadata: &str) -> String {
 }
 
 impl Registry {
-    /// What publishing `prepared` would replace, and the diff against that row, or else
-    /// against the package's latest version.
+    /// What publishing `prepared` would replace, the diff against that row (or else against
+    /// the package's latest version), and what it would change in the server's boot: one
+    /// rehearsal, so one round trip remotely.
     pub fn review_publish(
         &self,
         prepared: PreparedPublish,
     ) -> Result<PublishReview, RegistryError> {
-        let existing = self.get(&prepared.id, Some(&prepared.version))?;
-        let base = match &existing {
-            Some(e) => Some(e.clone()),
-            None => self.get(&prepared.id, None)?,
+        // Rehearsed as the review's own options would publish it: overwriting whatever is there.
+        let options = PublishOptions {
+            allow_overwrite: true,
+            ..PublishOptions::default()
         };
+        let rehearsal = self.rehearse(
+            &[
+                self.select_exact(&prepared.id, &prepared.version),
+                self.select_latest(&prepared.id),
+            ],
+            &[rehearsed_upsert(&prepared, &options)],
+            &[],
+        )?;
+        let mut reads = rehearsal.reads.iter().cloned().map(records);
+        let existing = reads.next().and_then(|rows| rows.into_iter().next());
+        let latest = reads.next().and_then(|rows| rows.into_iter().next());
+        let boot =
+            Box::new(self.boot_effect(&rehearsal, &publish_plan(&prepared, existing.is_none())));
+        let base = existing.clone().or(latest);
         let diff = base.as_ref().map(|b| {
             diff_records(b, &prepared.as_record()).map_err(|(_, reason)| Incomparable {
                 id: b.id.clone(),
@@ -233,6 +255,7 @@ impl Registry {
             prepared,
             target: self.target().to_owned(),
             trash_dir: self.trash().dir().to_owned(),
+            boot,
         })
     }
 
@@ -281,6 +304,8 @@ impl Registry {
     }
 
     /// The publish, with the row at (id, version) as the publish's transaction left it.
+    /// Rehearsed first (the row there, and the boot before and after, in one round trip), then
+    /// guarded (spec 8.4), then written: two round trips remotely.
     fn publish_stored(
         &self,
         p: &PreparedPublish,
@@ -293,60 +318,92 @@ impl Registry {
             old_hash: old_hash.map(str::to_owned),
             new_hash: Some(p.hash.clone()),
         };
-        // First attempt: insert, and overwrite nothing (the upsert's condition never holds);
-        // the row is read before and after, in the same transaction.
-        let ((existing, stored), _) =
-            self.journaled("publish", vec![change(None)], None, || {
-                let mut results = self
-                    .store
-                    .batch(&[
-                        self.select_exact(&p.id, &p.version),
-                        upsert(p, None),
-                        self.select_exact(&p.id, &p.version),
-                    ])?
-                    .into_iter();
-                let existing = results.next().map(records).unwrap_or_default();
-                let stored = results.nth(1).map(records).unwrap_or_default();
-                let outcome = match existing.first() {
-                    None => Outcome::Written,
-                    Some(old) if p.is_stored_as(old) => Outcome::Unchanged,
-                    Some(_) => Outcome::NotWritten,
+        let rehearsal = match self.rehearse(
+            &[self.select_exact(&p.id, &p.version)],
+            &[rehearsed_upsert(p, &options)],
+            &[],
+        ) {
+            Ok(rehearsal) => rehearsal,
+            Err(e) => {
+                let old = self.get(&p.id, Some(&p.version)).ok().flatten();
+                let (action, old_hash) = match &old {
+                    Some(o) if options.allow_overwrite => ("overwrite", Some(o.hash.as_str())),
+                    _ => ("publish", None),
                 };
-                Ok(((existing, stored), vec![outcome]))
-            })?;
-        let outcome = |replaced, unchanged, trash_file| PublishOutcome {
+                return Err(self.rehearsal_failed(action, vec![change(old_hash)], e));
+            }
+        };
+        let existing = rehearsal
+            .reads
+            .first()
+            .cloned()
+            .map(records)
+            .and_then(|rows| rows.into_iter().next());
+        let outcome = |replaced, unchanged, trash_file, boot| PublishOutcome {
             id: p.id.clone(),
             version: p.version.clone(),
             hash: p.hash.clone(),
             replaced,
             unchanged,
             trash_file,
+            boot,
         };
-        let Some(old) = existing.into_iter().next() else {
-            return Ok((outcome(None, false, None), stored.into_iter().next()));
+        if let Some(old) = &existing {
+            if p.is_stored_as(old) {
+                return Ok((
+                    outcome(None, true, None, Default::default()),
+                    existing.clone(),
+                ));
+            }
+            self.refuse_overwrite(p, old, &options)?;
+        }
+        let effect = self.boot_effect(&rehearsal, &publish_plan(p, existing.is_none()));
+        effect.check(
+            options.allow,
+            &format!("publishing {} {}", p.id, p.version),
+            self.target(),
+        )?;
+        let boot = effect.change;
+
+        let old = match existing {
+            Some(old) => old,
+            None => {
+                // Insert, and overwrite nothing (the upsert's condition never holds); the row
+                // is read before and after, in the same transaction: a row that appeared since
+                // the rehearsal is handled as if it had been there.
+                let ((existing, stored), _) =
+                    self.journaled("publish", vec![change(None)], None, || {
+                        let mut results = self
+                            .store
+                            .batch(&[
+                                self.select_exact(&p.id, &p.version),
+                                upsert(p, None),
+                                self.select_exact(&p.id, &p.version),
+                            ])?
+                            .into_iter();
+                        let existing = results.next().map(records).unwrap_or_default();
+                        let stored = results.nth(1).map(records).unwrap_or_default();
+                        let outcome = match existing.first() {
+                            None => Outcome::Written,
+                            Some(old) if p.is_stored_as(old) => Outcome::Unchanged,
+                            Some(_) => Outcome::NotWritten,
+                        };
+                        Ok(((existing, stored), vec![outcome]))
+                    })?;
+                match existing.into_iter().next() {
+                    None => {
+                        return Ok((outcome(None, false, None, boot), stored.into_iter().next()))
+                    }
+                    Some(old) if p.is_stored_as(&old) => {
+                        return Ok((outcome(None, true, None, Default::default()), Some(old)))
+                    }
+                    Some(old) => {
+                        self.refuse_overwrite(p, &old, &options)?;
+                        old
+                    }
+                }
+            }
         };
-        if p.is_stored_as(&old) {
-            return Ok((outcome(None, true, None), Some(old)));
-        }
-        if options
-            .replacing_hash
-            .as_ref()
-            .is_some_and(|expected| *expected != old.hash)
-        {
-            return Err(RegistryError::Conflict {
-                target: self.target().to_owned(),
-                id: p.id.clone(),
-                version: p.version.clone(),
-            });
-        }
-        if !options.allow_overwrite {
-            return Err(RegistryError::WouldOverwrite {
-                target: self.target().to_owned(),
-                id: p.id.clone(),
-                version: p.version.clone(),
-                existing_hash: old.hash,
-            });
-        }
         let (stored, trash_file) = self.journaled(
             "overwrite",
             vec![change(Some(&old.hash))],
@@ -378,7 +435,36 @@ impl Registry {
                 version: p.version.clone(),
             });
         };
-        Ok((outcome(Some(old), false, trash_file), Some(stored)))
+        Ok((outcome(Some(old), false, trash_file, boot), Some(stored)))
+    }
+
+    /// Whether `options` let a publish replace `old`, a row with other contents.
+    fn refuse_overwrite(
+        &self,
+        p: &PreparedPublish,
+        old: &PackageRecord,
+        options: &PublishOptions,
+    ) -> Result<(), RegistryError> {
+        if options
+            .replacing_hash
+            .as_ref()
+            .is_some_and(|expected| *expected != old.hash)
+        {
+            return Err(RegistryError::Conflict {
+                target: self.target().to_owned(),
+                id: p.id.clone(),
+                version: p.version.clone(),
+            });
+        }
+        if !options.allow_overwrite {
+            return Err(RegistryError::WouldOverwrite {
+                target: self.target().to_owned(),
+                id: p.id.clone(),
+                version: p.version.clone(),
+                existing_hash: old.hash.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// A publishable document with exactly the stored texts, so that publishing it again
@@ -422,6 +508,39 @@ impl Registry {
     }
 }
 
+/// What the guard needs to know about a publish: a new version must become its package's
+/// newest row; an overwrite keeps its place.
+fn publish_plan(p: &PreparedPublish, new_row: bool) -> WritePlan {
+    WritePlan {
+        kind: WriteKind::Publish,
+        written: vec![(p.id.clone(), p.version.clone())],
+        must_lead: new_row,
+        must_load: true,
+        gone: Vec::new(),
+    }
+}
+
+/// The upsert a publish with `options` does, for a rehearsal: the row there is not known yet,
+/// so an overwrite is conditioned on `options` alone.
+fn rehearsed_upsert(p: &PreparedPublish, options: &PublishOptions) -> Stmt {
+    Stmt::new(
+        "INSERT INTO sys_packages (id, version, manifest, metadata, hash) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT(id, version) DO UPDATE SET manifest = excluded.manifest, \
+         metadata = excluded.metadata, hash = excluded.hash, updated_at = CURRENT_TIMESTAMP \
+         WHERE ? = 1 AND (? IS NULL OR sys_packages.hash = ?)",
+        vec![
+            p.id.clone().into(),
+            p.version.clone().into(),
+            p.manifest.clone().into(),
+            p.metadata.clone().into(),
+            p.hash.clone().into(),
+            Value::Integer(i64::from(options.allow_overwrite)),
+            options.replacing_hash.clone().into(),
+            options.replacing_hash.clone().into(),
+        ],
+    )
+}
+
 /// The reference service's upsert. With `replacing`, the update only applies while the row
 /// is still exactly `replacing`; without, the update never applies (insert only).
 fn upsert(p: &PreparedPublish, replacing: Option<&PackageRecord>) -> Stmt {
@@ -456,6 +575,15 @@ mod tests {
     use super::*;
     use crate::registry::{AuditLog, Problem, Trash};
     use crate::store::sqlite::SqliteStore;
+
+    /// Options for publishing several versions within one second: the server would load the
+    /// first of them (a same-second tie), which these tests are not about.
+    fn within_a_second() -> PublishOptions {
+        PublishOptions {
+            allow: crate::registry::Allow::EVERYTHING,
+            ..PublishOptions::default()
+        }
+    }
 
     fn doc(version: &str, object: &str) -> String {
         format!(
@@ -495,7 +623,7 @@ mod tests {
             })
             .expect("a trigger");
         let p2 = prepare_publish(&doc("1.0.1", "a"), "doc")?;
-        let rewritten = r.publish_and_verify(&p2, PublishOptions::default())?;
+        let rewritten = r.publish_and_verify(&p2, within_a_second())?;
         let read = rewritten.readback.expect("the row is there");
         assert!(!read.exact && !read.ok());
         assert_eq!(read.verification.problems, [Problem::HashMismatch]);
@@ -509,7 +637,7 @@ mod tests {
         let first = r.review_publish(prepare_publish(&doc("1.0.0", "a"), "doc")?)?;
         assert_eq!((first.existing.is_none(), first.base.clone()), (true, None));
         assert_eq!(first.options(), PublishOptions::default());
-        r.publish(&doc("1.0.0", "a"), "doc", PublishOptions::default())?;
+        r.publish(&doc("1.0.0", "a"), "doc", within_a_second())?;
 
         let next = r.review_publish(prepare_publish(&doc("1.1.0", "b"), "doc")?)?;
         assert_eq!(next.base.as_deref(), Some("1.0.0"), "against the latest");
@@ -529,6 +657,7 @@ mod tests {
             PublishOptions {
                 allow_overwrite: true,
                 replacing_hash: Some(stored.hash),
+                allow: Allow::NOTHING,
             }
         );
         // Someone else overwrites the reviewed row first: the reviewed publish is refused.
@@ -538,6 +667,7 @@ mod tests {
             PublishOptions {
                 allow_overwrite: true,
                 replacing_hash: None,
+                allow: Allow::NOTHING,
             },
         )?;
         let refused = r.publish_and_verify(&over.prepared, over.options());
@@ -553,7 +683,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a scratch dir");
         let r = registry(dir.path())?;
         for v in ["1.1.1", "1.1.2", "2.0.0"] {
-            r.publish(&doc(v, "a"), "doc", PublishOptions::default())?;
+            r.publish(&doc(v, "a"), "doc", within_a_second())?;
         }
         let source = r.hotfix_source("com.acme.t", "1.1.1")?;
         assert_eq!(source.bumped.as_deref(), Some("1.1.3"));

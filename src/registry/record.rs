@@ -42,6 +42,8 @@ pub struct PackageSummary {
     pub versions: u64,
     /// False when the manifest text of the latest row is not JSON.
     pub manifest_readable: bool,
+    /// Which version the ObjectStack server's `get(id)` answers, when not this one.
+    pub served: super::Served,
 }
 
 /// One version of a package, as `versions` shows it.
@@ -55,6 +57,8 @@ pub struct VersionSummary {
     pub updated_at: Option<String>,
     /// The most recently inserted version (what `get ID` returns).
     pub latest: bool,
+    /// The version the ObjectStack server's `get(id)` answers (none when its row is not JSON).
+    pub served: bool,
 }
 
 /// A hard verification failure of one row.
@@ -149,6 +153,8 @@ pub struct PublishOutcome {
     pub unchanged: bool,
     /// Where the replaced row was saved before it was overwritten.
     pub trash_file: Option<std::path::PathBuf>,
+    /// What the publish changed in the ObjectStack server's boot (spec 8.4).
+    pub boot: super::BootChange,
 }
 
 /// What a delete did.
@@ -158,6 +164,8 @@ pub struct DeleteOutcome {
     /// Rows that changed between being saved to the trash and the delete, and were kept.
     pub kept: Vec<PackageRecord>,
     pub trash_file: Option<std::path::PathBuf>,
+    /// What the delete changed in the ObjectStack server's boot (spec 8.4).
+    pub boot: super::BootChange,
 }
 
 /// What changed between two versions of a package.

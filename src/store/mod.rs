@@ -196,6 +196,18 @@ pub trait Store: Send {
         }
         Ok(())
     }
+    /// [`Store::query_each`] for one read that goes through much of the database in one pass
+    /// (the ObjectStack server's `list()`, which sorts every newest row whole): a local store
+    /// may read the file through a memory map and sort in memory for it. Only how the engine
+    /// reads and where it keeps its sort change, never what it answers or in which order.
+    fn scan(&self, stmt: &Stmt, each: &mut dyn FnMut(&[Value]) -> bool) -> Result<(), StoreError> {
+        self.query_each(stmt, each)
+    }
+    /// Runs several read statements and returns the rows of each, in order: one round trip on
+    /// a remote store.
+    fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        stmts.iter().map(|stmt| self.query(stmt)).collect()
+    }
     /// Runs one page of a paged read and hands each row to `each` (which returns `false` to
     /// stop early). `page(limit)` is the statement for the next page, at most `limit` rows
     /// (the caller pages by key); the store picks `limit`, at most `rows`, and returns it: a
@@ -217,4 +229,8 @@ pub trait Store: Send {
     /// Runs the statements in one transaction (BEGIN … COMMIT); if any fails nothing is
     /// written and the first failure is returned. One result per statement.
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError>;
+    /// Runs the statements in one write transaction that is always rolled back, and returns
+    /// what each returned: how the registry would look after a write, seen by the engine
+    /// itself, with nothing written. One round trip on a remote store.
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError>;
 }

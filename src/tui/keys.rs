@@ -54,6 +54,10 @@ pub enum Action {
     Diff,
     /// Put the rows of the selected trash file back.
     Restore,
+    /// Make the selected version the one the ObjectStack server answers and loads.
+    Promote,
+    /// The Boot screen: the server's boot replayed.
+    Boot,
     /// The trash screen.
     Trash,
     /// The connection picker.
@@ -84,6 +88,7 @@ impl Action {
             Action::Hotfix | Action::EditOutside => Some("hotfix"),
             Action::Delete | Action::DeleteAll => Some("delete"),
             Action::Restore => Some("restore"),
+            Action::Promote => Some("promote"),
             _ => None,
         }
     }
@@ -195,9 +200,16 @@ pub const GLOBAL: KeyGroup = KeyGroup {
             Action::Publish,
         ),
         bind(
+            &[Key::Char('b')],
+            "b",
+            "boot: what the ObjectStack server loads from this registry, row by row",
+            Some("b boot"),
+            Action::Boot,
+        ),
+        bind(
             &[Key::Char('t')],
             "t",
-            "the trash: rows saved before a delete or overwrite, to restore",
+            "the trash: rows saved before a delete, an overwrite or a promote, to restore",
             None,
             Action::Trash,
         ),
@@ -381,6 +393,13 @@ pub const DELETE: Binding = bind(
     "delete this version (to the trash; you type the version to confirm)",
     Some("d delete"),
     Action::Delete,
+);
+pub const PROMOTE: Binding = bind(
+    &[Key::Char('P')],
+    "P",
+    "promote: make this version the one the server answers and loads",
+    Some("P promote"),
+    Action::Promote,
 );
 pub const DELETE_ALL: Binding = bind(
     &[Key::Char('D')],

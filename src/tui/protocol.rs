@@ -15,9 +15,10 @@ use crate::connect::{self, ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    Bookkeeping, ChangeMark, DeletePlan, DeleteReport, LoadedRecord, PackageDiff, PackageRecord,
-    PackageSummary, PreparedPublish, Problem, PublishOptions, PublishReport, PublishReview,
-    RegistryError, Scope, Verification, VerifyProgress, VerifyReport, VersionSummary, Warning,
+    Allow, Bookkeeping, ChangeMark, DeletePlan, DeleteReport, DoctorReport, LoadedRecord,
+    PackageDiff, PackageRecord, PackageSummary, PreparedPublish, Problem, PromoteOutcome,
+    PromotePlan, PublishOptions, PublishReport, PublishReview, RegistryError, RestorePlan,
+    RestoreReport, Scope, Verification, VerifyProgress, VerifyReport, VersionSummary, Warning,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -87,16 +88,35 @@ pub enum Request {
         id: String,
         version: Option<String>,
     },
-    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first).
+    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first); `allow`
+    /// is what the operator overrode of the guards (spec 8.4) by typing the package id.
     Delete {
         id: String,
         version: Option<String>,
         rows: Vec<PackageRecord>,
+        allow: Allow,
     },
     /// The files in the trash, newest first.
     Trash,
+    /// What restoring a trash file puts back and changes in the server's boot.
+    RestorePlan {
+        path: PathBuf,
+    },
     Restore {
         path: PathBuf,
+        allow: Allow,
+    },
+    /// The server's boot replayed over the registry (the Boot screen).
+    Boot,
+    /// What promoting a version changes, for its confirm dialog.
+    PromotePlan {
+        id: String,
+        version: String,
+    },
+    Promote {
+        id: String,
+        version: String,
+        allow: Allow,
     },
     /// The drafts kept in the data dir, newest first.
     Drafts,
@@ -134,7 +154,8 @@ impl Request {
                 "delete {} of {id}",
                 super::count(rows.len() as u64, "row")
             )),
-            Request::Restore { path } => Some(format!("restore {}", super::file_name(path))),
+            Request::Restore { path, .. } => Some(format!("restore {}", super::file_name(path))),
+            Request::Promote { id, version, .. } => Some(format!("promote {id} {version}")),
             _ => None,
         }
     }
@@ -158,7 +179,11 @@ impl Request {
             Request::DeletePlan { .. } => "looking up what to delete".into(),
             Request::Delete { .. } => "deleting".into(),
             Request::Trash => "reading the trash".into(),
+            Request::RestorePlan { .. } => "rehearsing the restore".into(),
             Request::Restore { .. } => "restoring".into(),
+            Request::Boot => "replaying the server's boot".into(),
+            Request::PromotePlan { .. } => "rehearsing the promote".into(),
+            Request::Promote { .. } => "promoting".into(),
             Request::Drafts => "looking for drafts".into(),
             Request::ResumeDraft { .. } => "reading the draft".into(),
             Request::DiscardDraft { .. } => "discarding the draft".into(),
@@ -243,9 +268,24 @@ impl Request {
                 dir: PathBuf::new(),
                 entries: Err(error),
             },
-            Request::Restore { path } => Reply::Restored {
+            Request::RestorePlan { path } => Reply::RestorePlan {
                 path,
-                rows: Err(error),
+                plan: Err(error),
+            },
+            Request::Restore { path, .. } => Reply::Restored {
+                path,
+                report: Err(error),
+            },
+            Request::Boot => Reply::Boot(Err(error)),
+            Request::PromotePlan { id, version } => Reply::PromotePlan {
+                id,
+                version,
+                plan: Err(error),
+            },
+            Request::Promote { id, version, .. } => Reply::Promoted {
+                id,
+                version,
+                outcome: Err(error),
             },
             Request::Drafts => Reply::Drafts(Vec::new()),
             Request::ResumeDraft { draft } => Reply::DraftRead {
@@ -429,9 +469,24 @@ pub enum Reply {
         dir: PathBuf,
         entries: Result<Vec<TrashEntry>, JobError>,
     },
+    RestorePlan {
+        path: PathBuf,
+        plan: Result<RestorePlan, JobError>,
+    },
     Restored {
         path: PathBuf,
-        rows: Result<Vec<PackageRecord>, JobError>,
+        report: Result<RestoreReport, JobError>,
+    },
+    Boot(Result<Box<DoctorReport>, JobError>),
+    PromotePlan {
+        id: String,
+        version: String,
+        plan: Result<PromotePlan, JobError>,
+    },
+    Promoted {
+        id: String,
+        version: String,
+        outcome: Result<Box<PromoteOutcome>, JobError>,
     },
     Drafts(Vec<Draft>),
     DraftRead {

@@ -353,8 +353,15 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
                 .map_err(JobError::from);
             Reply::DeletePlan { id, version, plan }
         }
-        Request::Delete { id, version, rows } => {
-            let report = registry.delete_planned(&id, rows).map_err(JobError::from);
+        Request::Delete {
+            id,
+            version,
+            rows,
+            allow,
+        } => {
+            let report = registry
+                .delete_planned(&id, rows, allow)
+                .map_err(JobError::from);
             Reply::Deleted {
                 id,
                 version,
@@ -365,9 +372,34 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             dir: registry.trash().dir().to_owned(),
             entries: Ok(registry.trash().entries()),
         },
-        Request::Restore { path } => {
-            let rows = registry.restore(&path).map_err(JobError::from);
-            Reply::Restored { path, rows }
+        Request::RestorePlan { path } => {
+            let plan = registry.plan_restore(&path, true).map_err(JobError::from);
+            Reply::RestorePlan { path, plan }
+        }
+        Request::Restore { path, allow } => {
+            let report = registry.restore(&path, allow).map_err(JobError::from);
+            Reply::Restored { path, report }
+        }
+        Request::Boot => Reply::Boot(
+            registry
+                .doctor(&registry.boot_settings().clone())
+                .map(Box::new)
+                .map_err(JobError::from),
+        ),
+        Request::PromotePlan { id, version } => {
+            let plan = registry.plan_promote(&id, &version).map_err(JobError::from);
+            Reply::PromotePlan { id, version, plan }
+        }
+        Request::Promote { id, version, allow } => {
+            let outcome = registry
+                .promote(&id, &version, allow)
+                .map(Box::new)
+                .map_err(JobError::from);
+            Reply::Promoted {
+                id,
+                version,
+                outcome,
+            }
         }
         // Answered above, before the registry was needed.
         Request::Open { .. }

@@ -62,12 +62,19 @@ fn list_versions_get_in_the_documented_json_shapes() {
             "hash",
             "created_at",
             "updated_at",
-            "versions"
+            "versions",
+            "served"
         ]
     );
     assert_eq!(rows[0]["id"], "com.acme.helpdesk");
     assert_eq!(rows[0]["version"], "1.1.1");
     assert_eq!(rows[0]["versions"], 4);
+    // The fixture's versions share one second: the server's get() answers the first inserted.
+    assert_eq!(rows[0]["served"], "1.0.0");
+    assert!(
+        rows[1..].iter().all(|r| r["served"] == r["version"]),
+        "{list}"
+    );
 
     let v = json(&s.run(&["versions", "com.acme.helpdesk", "--json"]));
     let order: Vec<&str> = v
@@ -85,13 +92,21 @@ fn list_versions_get_in_the_documented_json_shapes() {
             "hash",
             "created_at",
             "updated_at",
-            "latest"
+            "latest",
+            "served"
         ]
     );
     assert_eq!(
         (v[0]["latest"].as_bool(), v[1]["latest"].as_bool()),
         (Some(true), Some(false))
     );
+    let served: Vec<bool> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["served"].as_bool().unwrap())
+        .collect();
+    assert_eq!(served, [false, false, false, true], "1.0.0 is served");
 
     let g = s.run(&["get", "keys", "--json"]);
     assert_eq!(g.status.code(), Some(0));
@@ -118,7 +133,29 @@ fn list_versions_get_in_the_documented_json_shapes() {
 
     let human = stdout(&s.run(&["list"]));
     assert!(human.starts_with("ID"));
-    assert_eq!(human.lines().count(), 10);
+    assert!(
+        human.lines().next().unwrap().contains("VERSION  SERVED"),
+        "{human}"
+    );
+    assert_eq!(
+        human.lines().count(),
+        11,
+        "9 packages and one note: {human}"
+    );
+    assert_contains(
+        &human,
+        &["the ObjectStack server serves com.acme.helpdesk 1.0.0, not 1.1.1: both were published in the same second"],
+    );
+    let human = stdout(&s.run(&["versions", "com.acme.helpdesk"]));
+    assert_contains(
+        &human,
+        &[
+            "1.1.1    latest ",
+            "2.0.0    highest",
+            "1.0.0    served ",
+            "`pkgdeck promote com.acme.helpdesk 1.1.1` makes 1.1.1 the one it serves",
+        ],
+    );
 }
 
 #[test]
@@ -143,8 +180,15 @@ fn publish_then_same_hash_is_a_no_op_and_overwrite_needs_the_flag() {
     let o = s.run(&["publish", &f, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let p = json(&o);
-    assert_eq!(keys(&p), ["id", "version", "hash", "replaced"]);
+    assert_eq!(keys(&p), ["id", "version", "hash", "replaced", "boot"]);
     assert!(p["replaced"].is_null());
+    assert_eq!(keys(&p["boot"]), ["before", "after", "lost", "changed"]);
+    assert_eq!(p["boot"]["lost"], serde_json::json!([]));
+    assert_eq!(
+        p["boot"]["after"].as_array().unwrap().len(),
+        p["boot"]["before"].as_array().unwrap().len() + 1,
+        "the new package loads too: {p}"
+    );
     let sum = checksum(&s.db);
     let again = s.run(&["publish", &f, "--json"]);
     assert_eq!(again.status.code(), Some(0));
@@ -174,7 +218,10 @@ fn publish_then_same_hash_is_a_no_op_and_overwrite_needs_the_flag() {
         .collect();
     assert_eq!(actions, ["publish", "overwrite"]);
 
-    let stdin = s.run_stdin(&["publish", "-", "--json"], &GOOD.replace("1.0.0", "1.0.1"));
+    let stdin = s.run_stdin(
+        &["publish", "-", "--json", "--allow-boot-change"],
+        &GOOD.replace("1.0.0", "1.0.1"),
+    );
     assert_eq!(stdin.status.code(), Some(0), "{}", stderr(&stdin));
     assert_eq!(json(&stdin)["version"], "1.0.1");
 }

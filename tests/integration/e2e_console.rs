@@ -161,7 +161,7 @@ fn demo_opens_on_sample_packages_with_a_tampered_row() {
     let scratch = Scratch::new();
     let t = Tmux::start(&scratch, &["--demo"]);
     let packages = t.wait_for("com.acme.billing");
-    assert_contains(&packages, &["6 packages · 18 rows"]);
+    assert_contains(&packages, &["6 packages · 19 rows"]);
     t.keys(&["V"]);
     let results = t.wait_for("hash_mismatch");
     assert!(

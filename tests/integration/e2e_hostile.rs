@@ -75,7 +75,12 @@ fn hostile_registry() -> Scratch {
     drop(db);
     let registry = scratch.registry(false);
     registry
-        .delete(&id, Some(&hostile("0.9.0")))
+        // Hostile rows break the server's boot; the guard is not what this test is about.
+        .delete(
+            &id,
+            Some(&hostile("0.9.0")),
+            pkgdeck::registry::Allow::EVERYTHING,
+        )
         .expect("delete a hostile row into the trash");
     let doc = serde_json::json!({
         "manifest": {"id": "com.evil.doc", "version": "1.0.0", "type": "app", "name": hostile("doc")},

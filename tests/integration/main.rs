@@ -15,9 +15,12 @@ mod canonical_node;
 // The registry's behaviour, every test run once on SQLite and once on tursodb.
 mod registry_suite;
 
-// The server's view (spec 8): the boot replay against the real ObjectStack service booting the
-// same registries.
+// The server's view (spec 8): the boot replay and `doctor` against the real ObjectStack service
+// booting the same registries, on SQLite files and on tursodb.
 mod boot_oracle;
+mod boot_tursodb;
+mod guard_oracle;
+mod server_suite;
 
 // The ObjectStack schemas (spec 9): extraction drift, the samples, and agreement with the
 // protocol's own zod validator.
@@ -39,6 +42,7 @@ mod tls;
 // once on one file, and many at once on one tursodb.
 mod cli;
 mod cli_remote;
+mod cli_server;
 mod concurrent_writers;
 mod remote_writers;
 
@@ -54,6 +58,7 @@ mod terminal_injection;
 mod tui_layout;
 mod tui_operator;
 mod tui_screens;
+mod tui_server;
 mod tui_writes;
 
 // The real binary in a real terminal (tmux): reading, then writing, then what an operator

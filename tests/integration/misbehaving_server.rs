@@ -587,19 +587,25 @@ fn a_busy_database_is_waited_for_and_the_write_happens_once() {
     let o = run(&scratch, &sqld.url, TOKEN, &["publish", &doc]);
     succeeds(&o);
     assert_eq!(sqld.busy_answers(), 3);
-    // The same batch four times, each beginning IMMEDIATE.
+    // The guard's rehearsal (a batch that ends in ROLLBACK) meets the busy database first: the
+    // same rehearsal four times, then the write once, each beginning IMMEDIATE.
     let batches: Vec<Json> = sqld
         .pipelines()
         .into_iter()
         .flat_map(|p| p["requests"].as_array().cloned().unwrap_or_default())
         .filter(|r| r["type"] == "batch")
         .collect();
-    assert_eq!(batches.len(), 4);
-    assert!(batches.iter().all(|b| b == &batches[0]));
-    assert_eq!(
-        batches[0]["batch"]["steps"][0]["stmt"]["sql"],
-        "BEGIN IMMEDIATE"
-    );
+    assert_eq!(batches.len(), 5);
+    assert!(batches[..4].iter().all(|b| b == &batches[0]));
+    let last_sql = |b: &Json| {
+        let steps = b["batch"]["steps"].as_array().unwrap();
+        steps[steps.len() - 1]["stmt"]["sql"].clone()
+    };
+    assert_eq!(last_sql(&batches[0]), "ROLLBACK");
+    assert_ne!(batches[4], batches[0], "then the write");
+    for b in &batches {
+        assert_eq!(b["batch"]["steps"][0]["stmt"]["sql"], "BEGIN IMMEDIATE");
+    }
     drop(sqld);
     server.stop();
     let rows = crate::support::scratch::stored_rows(&scratch.db);

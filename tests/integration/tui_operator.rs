@@ -85,6 +85,7 @@ fn integrity_results_outlive_refreshes_and_writes_while_the_hash_holds() {
             PublishOptions {
                 allow_overwrite: true,
                 replacing_hash: None,
+                allow: pkgdeck::registry::Allow::NOTHING,
             },
         )
         .unwrap();

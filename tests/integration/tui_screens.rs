@@ -124,6 +124,16 @@ fn versions_screen_marks_latest_and_highest_and_warns() {
     let row = |v: &str| row_of(&screen, v).unwrap_or_default();
     assert!(row("1.1.1").contains("latest") && !row("1.1.1").contains("highest"));
     assert!(row("2.0.0").contains("highest"));
+    // The fixture's versions share one second: the server serves the first inserted.
+    assert!(row("1.0.0").contains("served") && !row("1.1.1").contains("served"));
+    assert_contains(
+        &screen,
+        &[
+            "⚠ the ObjectStack server serves 1.0.0, not the latest 1.1.1: a same-second tie its \
+             query does not break; P on 1.1.1 promotes it",
+            "⚠ the highest version is 2.0.0, but the server serves and loads 1.0.0 (a downgrade)",
+        ],
+    );
     assert!(
         screen.contains("Published: 4 versions"),
         "the chart: {screen}"

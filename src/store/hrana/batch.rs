@@ -2,7 +2,9 @@
 //! conditioned on the one before, a `ROLLBACK` when the `COMMIT` did not run, and the
 //! changed-row count measured around every statement; and what a failed batch proves: whether
 //! it failed only because the database was busy, with nothing written (then it may be sent
-//! again), or because the server does not know `BEGIN IMMEDIATE`.
+//! again), or because the server does not know `BEGIN IMMEDIATE`. And a rehearsal: the same
+//! transaction always ending in `ROLLBACK`, so the engine shows what a write would do without
+//! keeping it.
 
 use super::error::sql_excerpt;
 use super::wire::{BatchResult, Cond, StmtResult, WireError, WireStep, WireStmt};
@@ -166,6 +168,87 @@ impl<'a> BatchPlan<'a> {
     }
 }
 
+/// The steps of one rehearsal: `BEGIN IMMEDIATE` (or the plain `BEGIN` a server without it
+/// takes, as for a write), the statements (each conditioned on the
+/// one before), and a `ROLLBACK` that always runs: `tursodb --sync-server` serves every request
+/// on one connection, so a transaction left open would swallow the next requests.
+pub(super) struct RehearsalPlan<'a> {
+    stmts: &'a [Stmt],
+    pub(super) steps: Vec<WireStep<'a>>,
+}
+
+impl<'a> RehearsalPlan<'a> {
+    pub(super) fn new(stmts: &'a [Stmt], begin: &'static str) -> Self {
+        let mut steps = Vec::with_capacity(stmts.len() + 2);
+        steps.push(WireStep::plain(begin, None));
+        for (i, stmt) in stmts.iter().enumerate() {
+            steps.push(WireStep {
+                condition: Some(Cond::Ok { step: i }),
+                stmt: WireStmt::new(stmt),
+            });
+        }
+        steps.push(WireStep::plain("ROLLBACK", None));
+        RehearsalPlan { stmts, steps }
+    }
+
+    /// One `Rows` per caller statement, or the first failure and what it proves (as for a
+    /// batch: a busy database, or a server without `BEGIN IMMEDIATE`, may be tried again).
+    pub(super) fn collect(
+        &self,
+        result: BatchResult,
+        store: &HranaStore,
+    ) -> Result<Vec<Rows>, BatchFailure> {
+        let n = self.stmts.len();
+        let total = self.steps.len();
+        if result.step_results.len() != total || result.step_errors.len() != total {
+            return Err(BatchFailure::Failed(store.protocol(format!(
+                "the rehearsal answer has {} results and {} errors for {} steps",
+                result.step_results.len(),
+                result.step_errors.len(),
+                total
+            ))));
+        }
+        if let Some(busy) = result.step_errors.iter().flatten().find(|e| e.busy()) {
+            let place = format!(
+                "the database stayed busy for {} s, nothing was rehearsed",
+                super::stream::BUSY_TIMEOUT.as_secs()
+            );
+            return Err(BatchFailure::Busy(store.sql_error(&busy.message, place)));
+        }
+        for (i, error) in result.step_errors.iter().enumerate() {
+            let Some(error) = error else { continue };
+            if i == 0 && refuses_immediate(error) {
+                return Err(BatchFailure::ImmediateRefused(store.sql_error(
+                    &error.message,
+                    "BEGIN IMMEDIATE failed, nothing was rehearsed".into(),
+                )));
+            }
+            let place = if i == 0 {
+                "BEGIN failed, nothing was rehearsed".to_owned()
+            } else if i == total - 1 {
+                "the ROLLBACK after a rehearsal failed".to_owned()
+            } else {
+                format!(
+                    "rehearsed statement {i} of {n}: {}; nothing was written",
+                    sql_excerpt(&self.stmts[i - 1].sql)
+                )
+            };
+            return Err(BatchFailure::Failed(store.sql_error(&error.message, place)));
+        }
+        let mut out = Vec::with_capacity(n);
+        for (k, result) in result.step_results.into_iter().skip(1).take(n).enumerate() {
+            let Some(result) = result else {
+                return Err(BatchFailure::Failed(store.protocol(format!(
+                    "statement {} of the rehearsal was skipped without an error",
+                    k + 1
+                ))));
+            };
+            out.push(result.into_rows(None));
+        }
+        Ok(out)
+    }
+}
+
 /// Whether the error of the first step says the server does not know `BEGIN IMMEDIATE` (a
 /// parse error), rather than that it could not begin now.
 fn refuses_immediate(error: &WireError) -> bool {
@@ -253,6 +336,56 @@ mod tests {
         assert_eq!(rows[1].affected, 0);
         assert_eq!(rows[1].rows, vec![vec![Value::Integer(1)]]);
         assert_eq!(rows[1].columns, vec!["c".to_owned()]);
+    }
+
+    #[test]
+    fn a_rehearsal_always_rolls_back_and_returns_every_result() {
+        let stmts = vec![
+            Stmt::new("SELECT 1", vec![]),
+            Stmt::new("DELETE FROM t", vec![]),
+        ];
+        let plan = RehearsalPlan::new(&stmts, BEGIN_IMMEDIATE);
+        let batch = serde_json::to_value(WireBatch {
+            steps: plan.steps.clone(),
+        })
+        .unwrap();
+        let steps = batch["steps"].as_array().unwrap();
+        let sqls: Vec<&str> = steps
+            .iter()
+            .map(|s| s["stmt"]["sql"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            sqls,
+            ["BEGIN IMMEDIATE", "SELECT 1", "DELETE FROM t", "ROLLBACK"]
+        );
+        assert_eq!(steps[2]["condition"], json!({"type": "ok", "step": 1}));
+        assert!(
+            steps[3].get("condition").is_none(),
+            "the ROLLBACK runs whatever happened"
+        );
+        let answer = json!({
+            "step_results": [stmt_result(json!([]), 0),
+                             stmt_result(json!([[{"type": "integer", "value": "1"}]]), 0),
+                             stmt_result(json!([]), 2), stmt_result(json!([]), 0)],
+            "step_errors": [null, null, null, null]
+        });
+        let result: BatchResult = serde_json::from_value(answer).unwrap();
+        let rows = plan.collect(result, &test_store(None)).ok().unwrap();
+        assert_eq!(rows[0].rows, vec![vec![Value::Integer(1)]]);
+        assert_eq!(rows[1].affected, 2);
+        let failed = json!({
+            "step_results": [stmt_result(json!([]), 0), null, null, stmt_result(json!([]), 0)],
+            "step_errors": [null, {"message": "no such table: t", "code": "SQLITE_ERROR"}, null, null]
+        });
+        let result: BatchResult = serde_json::from_value(failed).unwrap();
+        let Err(BatchFailure::Failed(err)) = plan.collect(result, &test_store(None)) else {
+            panic!("a failed statement fails the rehearsal")
+        };
+        assert!(
+            err.to_string()
+                .contains("rehearsed statement 1 of 2: SELECT 1"),
+            "{err}"
+        );
     }
 
     #[test]

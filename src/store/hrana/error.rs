@@ -21,7 +21,9 @@ impl HranaStore {
     /// does not accept at all).
     pub(super) fn fail_request(&self, failure: Failure, retry: Retry) -> StoreError {
         match failure {
-            Failure::Status(403, _) if retry == Retry::Write && self.token.is_some() => {
+            Failure::Status(403, _)
+                if matches!(retry, Retry::Write | Retry::Rehearsal) && self.token.is_some() =>
+            {
                 StoreError::TokenReadOnly {
                     target: self.shown.clone(),
                 }

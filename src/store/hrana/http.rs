@@ -34,6 +34,9 @@ pub(super) enum Retry {
     Read,
     /// A write: only a refused baton (nothing ran) is retried.
     Write,
+    /// A write that is always rolled back (a guard's rehearsal): retried like a read, since
+    /// nothing is kept, but refused like a write by a token that only grants reads.
+    Rehearsal,
 }
 
 /// What went wrong with one HTTP exchange, before it is turned into a [`StoreError`].

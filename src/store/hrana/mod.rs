@@ -54,7 +54,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Rows, Stmt, Store, StoreError, Value};
-use batch::{BatchFailure, BatchPlan, BEGIN_IMMEDIATE, BEGIN_PLAIN};
+use batch::{BatchFailure, BatchPlan, RehearsalPlan, BEGIN_IMMEDIATE, BEGIN_PLAIN};
 use error::{mib, sql_excerpt};
 use http::{Origin, Retry, Route};
 use proxy::ProxyEnv;
@@ -436,6 +436,93 @@ impl Store for HranaStore {
             }
             refused = true;
             limit /= 2;
+        }
+    }
+
+    fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if stmts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let requests: Vec<Request<'_>> = stmts
+            .iter()
+            .map(|stmt| Request::Execute {
+                stmt: WireStmt::new(stmt),
+            })
+            .collect();
+        let (results, _) = self.pipeline(&requests, Retry::Read)?;
+        results
+            .into_iter()
+            .zip(stmts)
+            .map(|(result, stmt)| match result {
+                StreamResult::Ok {
+                    response: StreamResponse::Execute { result },
+                } => Ok(result.into_rows(None)),
+                StreamResult::Error { error } => {
+                    Err(self.sql_error(&error.message, format!("in {}", sql_excerpt(&stmt.sql))))
+                }
+                _ => {
+                    Err(self.protocol("the answer to an execute request is not an execute result"))
+                }
+            })
+            .collect()
+    }
+
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                target: self.shown.clone(),
+                action: "rehearsing a write".into(),
+            });
+        }
+        // As a batch: a busy database is waited for, a server without BEGIN IMMEDIATE gets
+        // a plain BEGIN; nothing is kept whatever happens, so a failed exchange may be sent
+        // again.
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            let begin = if self.plain_begin.load(Ordering::Relaxed) {
+                BEGIN_PLAIN
+            } else {
+                BEGIN_IMMEDIATE
+            };
+            let plan = RehearsalPlan::new(stmts, begin);
+            let requests = [Request::Batch {
+                batch: WireBatch {
+                    steps: plan.steps.clone(),
+                },
+            }];
+            let (mut results, _) = self.pipeline(&requests, Retry::Rehearsal)?;
+            let failure = match results.pop() {
+                Some(StreamResult::Ok {
+                    response: StreamResponse::Batch { result },
+                }) => match plan.collect(result, self) {
+                    Ok(rows) => return Ok(rows),
+                    Err(failure) => failure,
+                },
+                Some(StreamResult::Error { error }) => {
+                    let e = self.sql_error(&error.message, "the rehearsal was refused".into());
+                    if error.busy() {
+                        BatchFailure::Busy(e)
+                    } else {
+                        BatchFailure::Failed(e)
+                    }
+                }
+                _ => {
+                    return Err(self.protocol("the answer to a batch request is not a batch result"))
+                }
+            };
+            match failure {
+                BatchFailure::Busy(_) if started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(busy_pause(attempt));
+                    attempt += 1;
+                }
+                BatchFailure::ImmediateRefused(_) if begin == BEGIN_IMMEDIATE => {
+                    self.plain_begin.store(true, Ordering::Relaxed);
+                }
+                BatchFailure::Busy(e)
+                | BatchFailure::ImmediateRefused(e)
+                | BatchFailure::Failed(e) => return Err(e),
+            }
         }
     }
 

@@ -207,7 +207,10 @@ impl HranaStore {
                         busy_attempt += 1;
                         continue;
                     }
-                    if retry == Retry::Read && failure.transient() && attempt < READ_RETRIES {
+                    if matches!(retry, Retry::Read | Retry::Rehearsal)
+                        && failure.transient()
+                        && attempt < READ_RETRIES
+                    {
                         thread::sleep(RETRY_BACKOFF * 2u32.pow(attempt));
                         attempt += 1;
                         continue;

@@ -31,8 +31,9 @@ use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Opened, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, DraftsPicker, Editor, Help,
-    Modal, PackagesScreen, PathPrompt, Review, Screen, TrashScreen, VerifyRun, VersionsScreen,
+    BootScreen, CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, DraftsPicker,
+    Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen, TrashScreen, VerifyRun,
+    VersionsScreen,
 };
 use super::worker::WorkerError;
 use crate::registry::{
@@ -460,6 +461,10 @@ impl App {
                 Screen::Trash(_) => Outcome::Done,
                 _ => Outcome::Push(Box::new(Screen::Trash(TrashScreen::new(&self.target)))),
             },
+            Action::Boot => match self.screen() {
+                Screen::Boot(_) => Outcome::Done,
+                _ => Outcome::Push(Box::new(Screen::Boot(BootScreen::default()))),
+            },
             Action::Connections => Outcome::Request(Request::Connections),
             Action::Drafts => {
                 self.drafts_asked = true;
@@ -556,6 +561,7 @@ impl App {
                 | Reply::Published { .. }
                 | Reply::Deleted { .. }
                 | Reply::Restored { .. }
+                | Reply::Promoted { .. }
         );
         self.apply_reply(response);
         if integrity_news {

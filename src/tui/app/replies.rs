@@ -122,8 +122,12 @@ impl App {
                     )),
                     Ok(r) => match &r.readback {
                         Ok(read) if read.ok() => Message::info(format!(
-                            "published {} {}; read back and verified: ok",
-                            r.outcome.id, r.outcome.version
+                            "published {} {}; read back and verified: ok{}",
+                            r.outcome.id,
+                            r.outcome.version,
+                            boot_summary(&r.outcome.boot)
+                                .map(|b| format!("; {b}"))
+                                .unwrap_or_default()
                         )),
                         _ => Message::error(format!(
                             "published {} {}, but reading it back found a problem (see the review)",
@@ -204,16 +208,80 @@ impl App {
                     t.receive(dir, entries);
                 }
             }
-            Reply::Restored { path, rows } => match rows {
-                Ok(rows) => {
+            Reply::RestorePlan { path, plan } => match plan {
+                Ok(plan) if self.modals.is_empty() => {
+                    let dialog = self.screens.iter().rev().find_map(|s| match s {
+                        Screen::Trash(t) => t.restore_dialog(&path, &plan),
+                        _ => None,
+                    });
+                    if let Some(dialog) = dialog {
+                        self.message = None;
+                        self.modals.push(Modal::Confirm(Box::new(dialog)));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => self.error(format!("restore refused, nothing changed: {e}")),
+            },
+            Reply::Restored { path, report } => match report {
+                Ok(report) => {
                     self.wrote();
-                    for r in &rows {
+                    for r in &report.restored {
                         self.integrity.forget(&r.id, &r.version);
                     }
-                    self.say(restored_message(&path, &rows));
+                    let mut message = restored_message(&path, &report.restored);
+                    if let Some(boot) = boot_summary(&report.boot) {
+                        message.text.push_str(&format!("; {boot}"));
+                    }
+                    self.say(message);
                     self.reload();
                 }
                 Err(e) => self.error(format!("restore refused, nothing changed: {e}")),
+            },
+            Reply::Boot(report) => {
+                if let Err(e) = &report {
+                    self.error(e.to_string());
+                }
+                if let Some(b) = self.screens.iter_mut().rev().find_map(|s| match s {
+                    Screen::Boot(b) => Some(b),
+                    _ => None,
+                }) {
+                    b.receive(report);
+                }
+            }
+            Reply::PromotePlan { id, version, plan } => match plan {
+                Ok(plan) if self.modals.is_empty() => {
+                    self.message = None;
+                    self.modals.push(Modal::Confirm(Box::new(Confirm::promote(
+                        &plan,
+                        &self.target,
+                    ))));
+                }
+                Ok(_) => {}
+                Err(e) => self.error(format!("nothing promoted: {id} {version}: {e}")),
+            },
+            Reply::Promoted {
+                id,
+                version,
+                outcome,
+            } => match outcome {
+                Ok(o) => {
+                    self.wrote();
+                    self.integrity.forget(&id, &version);
+                    let mut text = format!(
+                        "promoted {id} {version}: it is now the newest row (created {}), so the \
+                         server serves and loads it",
+                        o.created_at.as_deref().unwrap_or("-"),
+                    );
+                    if let Some(file) = &o.trash_file {
+                        text.push_str(&format!("; the old row was saved to {}", file.display()));
+                    }
+                    if let Some(boot) = boot_summary(&o.boot) {
+                        text.push_str(&format!("; {boot}"));
+                    }
+                    self.say(Message::info(text));
+                    self.reload();
+                }
+                Err(e) => self.error(format!("not promoted: {e}")),
             },
             Reply::Drafts(drafts) => {
                 let asked = std::mem::take(&mut self.drafts_asked);
@@ -368,11 +436,19 @@ impl App {
         };
         match review {
             Ok(data) if asked => {
-                self.say(Message::info(if data.overwrites() {
-                    "review: this publish OVERWRITES a stored row; y confirms, n goes back"
+                self.say(if !data.unchanged() && !data.boot.problems.is_empty() {
+                    Message::error(format!(
+                        "review: this publish would break what the ObjectStack server loads; \
+                         type {} and Enter to publish anyway, Esc goes back",
+                        data.prepared.id
+                    ))
+                } else if data.overwrites() {
+                    Message::info(
+                        "review: this publish OVERWRITES a stored row; y confirms, n goes back",
+                    )
                 } else {
-                    "review: y publishes, n goes back to the editor"
-                }));
+                    Message::info("review: y publishes, n goes back to the editor")
+                });
                 self.modals.push(Modal::Review(Box::new(Review::new(data))));
             }
             Ok(_) => {}
@@ -415,6 +491,9 @@ impl App {
         }
         if r.remaining == 0 {
             text.push_str(&format!("; {id} has no versions left"));
+        }
+        if let Some(boot) = boot_summary(&r.outcome.boot) {
+            text.push_str(&format!("; {boot}"));
         }
         self.say(if r.outcome.kept.is_empty() {
             Message::info(text)
@@ -465,6 +544,29 @@ impl App {
             self.target
         )));
     }
+}
+
+/// A write's change to the server's boot in a few words for the footer (`None`: no change).
+fn boot_summary(change: &crate::registry::BootChange) -> Option<String> {
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let mut parts: Vec<String> = change
+        .changed
+        .iter()
+        .map(|c| format!("{} {} → {}", text(&c.id), text(&c.from), text(&c.to)))
+        .collect();
+    parts.extend(
+        change
+            .gained()
+            .iter()
+            .map(|l| format!("{} {} loads", text(&l.id), text(&l.version))),
+    );
+    parts.extend(
+        change
+            .lost
+            .iter()
+            .map(|id| format!("{} no longer loads", text(id))),
+    );
+    (!parts.is_empty()).then(|| format!("ObjectStack boot: {}", parts.join(", ")))
 }
 
 /// The footer line after a restore.

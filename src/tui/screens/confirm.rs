@@ -1,8 +1,10 @@
 //! The one confirm dialog. Every question the console asks before it changes something goes
 //! through [`Confirm`]: deletes (the operator types the version or the package id; anything
-//! else cancels), restoring a trash file and discarding the editor's text (`y`/`n`). The
-//! constructors say exactly what goes and where it goes; the component draws and answers
-//! them all the same way.
+//! else cancels), restoring a trash file, promoting a version and discarding the editor's
+//! text (`y`/`n`). The constructors say exactly what goes, where it goes and what the
+//! ObjectStack server would load instead; when a guard of spec 8.4 refuses the write, the
+//! operator overrides it by typing the package id. The component draws and answers them all
+//! the same way.
 
 use std::path::{Path, PathBuf};
 
@@ -12,10 +14,11 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::boot::boot_change_lines;
 use super::centered;
 use super::layout::title;
 use crate::registry::trash::TrashEntry;
-use crate::registry::DeletePlan;
+use crate::registry::{Allow, BootEffect, DeletePlan, PromotePlan, RestorePlan};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
 use crate::tui::message::Message;
@@ -73,6 +76,33 @@ enum Answer {
     YesNo,
 }
 
+/// How a write's dialog is answered: a guard problem (spec 8.4) is overridden by typing the
+/// package id, and then the write is sent with every guard allowed; else `plain`.
+fn guarded(effect: &BootEffect, id: &str, plain: Answer) -> (Answer, Allow) {
+    if effect.problems.is_empty() {
+        (plain, Allow::NOTHING)
+    } else {
+        (
+            Answer::Typed {
+                expected: id.to_owned(),
+                what: "the package id",
+                verb: "override the guard and go ahead",
+            },
+            Allow::EVERYTHING,
+        )
+    }
+}
+
+/// The dialog lines about the server's boot, with how to override a refusal.
+fn boot_lines(effect: &BootEffect, id: &str) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::raw("")];
+    lines.extend(boot_change_lines(
+        effect,
+        &format!("type the package id {} below", printable(id)),
+    ));
+    lines
+}
+
 /// What yes does.
 enum OnYes {
     Request(Request),
@@ -121,10 +151,11 @@ impl Confirm {
                 ),
                 Span::styled(
                     format!(
-                        " created {}  hash {}…{}",
+                        " created {}  hash {}…{}{}",
                         printable(r.created_at.as_deref().unwrap_or("-")),
                         printable(r.hash.get(..12).unwrap_or(&r.hash)),
-                        if r.latest { "  (latest)" } else { "" }
+                        if r.latest { "  (latest)" } else { "" },
+                        if r.served { "  (served)" } else { "" }
                     ),
                     theme::HINT,
                 ),
@@ -149,33 +180,38 @@ impl Confirm {
             "(t opens the trash, where a file puts its rows back exactly)",
             theme::HINT,
         ));
+        body.extend(boot_lines(&plan.boot, id));
         let (expected, what) = match version {
             Some(v) => (v.to_owned(), "the version"),
             None => (id.to_owned(), "the package id"),
         };
+        let plain = Answer::Typed {
+            expected,
+            what,
+            verb: "delete",
+        };
+        let (answer, allow) = guarded(&plan.boot, id, plain);
         Confirm {
             title: match version {
                 Some(v) => format!(" Delete {id_shown} {} ", printable(v)),
                 None => format!(" Delete every version of {id_shown} "),
             },
             body,
-            answer: Answer::Typed {
-                expected,
-                what,
-                verb: "delete",
-            },
+            answer,
             typed: String::new(),
             on_yes: Some(OnYes::Request(Request::Delete {
                 id: id.to_owned(),
                 version: version.map(str::to_owned),
                 rows: plan.records.clone(),
+                allow,
             })),
             nothing: "nothing deleted",
         }
     }
 
-    /// Putting the rows of a trash file back into the registry `target`.
-    pub fn restore(entry: &TrashEntry, target: &str) -> Confirm {
+    /// Putting the rows of a trash file back into the registry `target`: `plan` says which
+    /// rows go back (those not already there) and what the server would load then.
+    pub fn restore(entry: &TrashEntry, target: &str, plan: &RestorePlan) -> Confirm {
         let rows = &entry.file.rows;
         let mut body = vec![Line::raw(format!(
             "Restore {} from the trash file {}",
@@ -220,15 +256,63 @@ impl Confirm {
              refuses the whole restore.",
             theme::HINT,
         ));
+        let id = rows.first().map(|r| r.id.as_str()).unwrap_or_default();
+        body.extend(boot_lines(&plan.boot, id));
+        if let Some(refused) = &plan.refused {
+            body.push(Line::raw(""));
+            body.push(Line::styled(
+                format!("pkgdeck will refuse this restore: {}", printable(refused)),
+                theme::ERROR,
+            ));
+        }
+        let (answer, allow) = guarded(&plan.boot, id, Answer::YesNo);
         Confirm {
             title: " Restore from the trash ".into(),
             body,
-            answer: Answer::YesNo,
+            answer,
             typed: String::new(),
             on_yes: Some(OnYes::Request(Request::Restore {
                 path: entry.path.clone(),
+                allow,
             })),
             nothing: "nothing restored",
+        }
+    }
+
+    /// Promoting a version (spec 8.5): it is re-inserted as its package's newest row, so the
+    /// server answers and loads it.
+    pub fn promote(plan: &PromotePlan, target: &str) -> Confirm {
+        let r = &plan.row;
+        let (id, version) = (
+            printable(&r.id).into_owned(),
+            printable(&r.version).into_owned(),
+        );
+        let mut body = vec![
+            Line::from(vec![
+                Span::raw("Promote "),
+                Span::styled(format!("{id} {version}"), theme::WARNING),
+                Span::raw(format!(" in {}:", printable(target))),
+            ]),
+            Line::raw(format!(
+                "it is saved to the trash, deleted and inserted again with the same texts and \
+                 hash (created {} → now), strictly newer than every other version of {id}, so \
+                 the ObjectStack server's get() answers it and its boot loads it.",
+                printable(r.created_at.as_deref().unwrap_or("-"))
+            )),
+        ];
+        body.extend(boot_lines(&plan.boot, &r.id));
+        let (answer, allow) = guarded(&plan.boot, &r.id, Answer::YesNo);
+        Confirm {
+            title: format!(" Promote {id} {version} "),
+            body,
+            answer,
+            typed: String::new(),
+            on_yes: Some(OnYes::Request(Request::Promote {
+                id: r.id.clone(),
+                version: r.version.clone(),
+                allow,
+            })),
+            nothing: "nothing promoted",
         }
     }
 

@@ -1,4 +1,5 @@
-//! The console's screens (a stack: Packages → Versions → Detail, and Trash on top of any)
+//! The console's screens (a stack: Packages → Versions → Detail, and Trash or Boot on top of
+//! any)
 //! and overlays (a stack too: help, verify all, the path prompt, the editor with its review
 //! and confirm dialog on top, the connection picker). Each is a [`Component`]: it declares
 //! its keys, draws itself from its own state, and answers an [`Action`] with an
@@ -6,6 +7,7 @@
 //! of the app or of the worker: what they need from the registry they ask for as a
 //! [`Request`], and the app hands them the answer.
 
+pub mod boot;
 pub mod command;
 pub mod confirm;
 pub mod connections;
@@ -38,6 +40,7 @@ use super::protocol::Request;
 use super::theme;
 use crate::untrusted::printable;
 
+pub use boot::BootScreen;
 pub use command::CommandLine;
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
@@ -60,6 +63,7 @@ pub enum Screen {
     Versions(VersionsScreen),
     Detail(Box<DetailScreen>),
     Trash(TrashScreen),
+    Boot(BootScreen),
 }
 
 impl Screen {
@@ -69,6 +73,7 @@ impl Screen {
             Screen::Versions(s) => s,
             Screen::Detail(s) => s.as_ref(),
             Screen::Trash(s) => s,
+            Screen::Boot(s) => s,
         }
     }
 
@@ -78,6 +83,7 @@ impl Screen {
             Screen::Versions(s) => s,
             Screen::Detail(s) => s.as_mut(),
             Screen::Trash(s) => s,
+            Screen::Boot(s) => s,
         }
     }
 
@@ -88,6 +94,7 @@ impl Screen {
             Screen::Versions(s) => s.load(),
             Screen::Detail(s) => s.load(),
             Screen::Trash(s) => s.load(),
+            Screen::Boot(s) => s.load(),
         }
     }
 
@@ -97,6 +104,7 @@ impl Screen {
             Screen::Versions(_) => "Versions",
             Screen::Detail(_) => "Detail",
             Screen::Trash(_) => "Trash",
+            Screen::Boot(_) => "Boot",
         }
     }
 
@@ -110,6 +118,7 @@ impl Screen {
             }
             (Screen::Detail(d), _) => format!("{} {}", d.id(), d.version()),
             (Screen::Trash(_), _) => "Trash".into(),
+            (Screen::Boot(_), _) => "Boot".into(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The Packages screen: one row per package (its latest version), filterable and sortable,
-//! with the integrity badge of what was verified this session.
+//! with the integrity badge of what was verified this session, and a mark where the
+//! ObjectStack server serves another version than the latest (a same-second tie, or a row it
+//! cannot read).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -13,7 +15,7 @@ use super::{
     copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
     Column, Field, Screen, VersionsScreen,
 };
-use crate::registry::{PackageSummary, Scope};
+use crate::registry::{PackageSummary, Scope, Served};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::{Badge, Integrity};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -45,10 +47,12 @@ const KEYS: KeyGroup = KeyGroup {
 
 /// The ID and the latest version are never dropped; when space is short CREATED goes first,
 /// then TYPE, then the version count.
-const COLUMNS: [Column; 7] = [
+const COLUMNS: [Column; 8] = [
     Column::flexible("ID", 20, 28, ESSENTIAL, true),
     Column::flexible("NAME", 12, 24, 5, true),
     Column::flexible("LATEST", 10, 12, ESSENTIAL, false),
+    // Blank where the server serves the latest: the mark stands out where it does not.
+    Column::flexible("SERVED", 8, 15, 6, false),
     Column::flexible("TYPE", 7, 9, 2, false),
     Column::fixed("VERSIONS", 8, 3).right_aligned(),
     Column::fixed("CREATED", 19, 1),
@@ -403,10 +407,18 @@ impl Component for PackagesScreen {
                 (None, false) => Field::styled("(manifest is not JSON)", theme::ERROR),
                 (None, true) => Field::styled("-", theme::DIM),
             };
+            let served = match &p.served {
+                Served::Latest => Field::new(""),
+                Served::Tie { version } => {
+                    Field::styled(format!("⚠ {} (tie)", printable(version)), theme::WARNING)
+                }
+                Served::Unreadable { .. } => Field::styled("⚠ none (corrupt)", theme::ERROR),
+            };
             vec![
                 Field::new(printable(&p.id)),
                 name,
                 Field::new(printable(&p.version)),
+                served,
                 Field::new(printable(p.kind.as_deref().unwrap_or("-"))),
                 Field::new(p.versions.to_string()),
                 Field::new(printable(p.created_at.as_deref().unwrap_or("-"))),

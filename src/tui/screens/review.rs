@@ -1,20 +1,23 @@
 //! The review between the editor and a publish: id, version, the new hash, whether it
 //! overwrites a stored row (which then goes to the trash), and the diff against the version
 //! it replaces or else the package's latest, per manifest key and per metadata section item,
-//! with a coloured line diff of every changed item. `y` publishes; the registry reads the row
-//! back and verifies it, and the result replaces the summary. `n`/`Esc` go back to the
-//! editor, whose text and cursor were never touched.
+//! with a coloured line diff of every changed item, and what the ObjectStack server would load
+//! after it (spec 8.4). `y` publishes; when a guard refuses the publish, the operator overrides
+//! it by typing the package id instead. The registry reads the row back and verifies it, and
+//! the result replaces the summary. `n`/`Esc` go back to the editor, whose text and cursor were
+//! never touched.
 
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
+use super::boot::boot_change_lines;
 use super::confirm::trash_dir;
 use super::diff::package_diff_lines;
 use super::layout::{fit_lines, title};
-use crate::registry::{PublishReport, PublishReview};
+use crate::registry::{Allow, PublishReport, PublishReview};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -37,6 +40,27 @@ const READY: KeyGroup = KeyGroup {
             shown: "n Esc",
             does: "back to the editor, nothing published",
             hint: Some("n/Esc back to the editor"),
+            action: Action::Back,
+        },
+    ],
+};
+
+/// When a guard refuses the publish: the package id is typed to override it.
+const TYPED: KeyGroup = KeyGroup {
+    title: "Review (refused by a guard)",
+    bindings: &[
+        Binding {
+            keys: &[Key::Code(KeyCode::Enter)],
+            shown: "Enter",
+            does: "publish anyway if you typed the package id, else go back",
+            hint: Some("type the package id, Enter publish anyway"),
+            action: Action::Confirm,
+        },
+        Binding {
+            keys: &[Key::Code(KeyCode::Esc)],
+            shown: "Esc",
+            does: "back to the editor, nothing published",
+            hint: Some("Esc back to the editor"),
             action: Action::Back,
         },
     ],
@@ -110,17 +134,38 @@ pub struct Review {
     diff: Vec<Line<'static>>,
     scroll: usize,
     state: State,
+    /// What the operator typed to override a guard (only when one refuses the publish).
+    typed: String,
 }
 
 impl Review {
     pub fn new(data: Box<PublishReview>) -> Review {
+        let mut summary = summary_lines(&data);
+        summary.extend(boot_lines(&data));
         Review {
-            summary: summary_lines(&data),
+            summary,
             diff: diff_lines(&data),
             data,
             scroll: 0,
             state: State::Ready,
+            typed: String::new(),
         }
+    }
+
+    /// Whether a guard refuses this publish, so that only the typed package id publishes it.
+    fn guarded(&self) -> bool {
+        !self.data.unchanged() && !self.data.boot.problems.is_empty()
+    }
+
+    fn publish(&mut self, allow: Allow) -> Outcome {
+        self.state = State::Publishing;
+        let mut options = self.data.options();
+        options.allow = allow;
+        Outcome::Request(Request::Publish {
+            prepared: Box::new(self.data.prepared.clone()),
+            // Only the row this review showed and the operator just confirmed.
+            options,
+        })
     }
 
     /// The hash of the reviewed document.
@@ -159,6 +204,18 @@ impl Review {
         let mut lines = match &self.state {
             State::Done(result) => result_lines(&self.data, result),
             State::Publishing => vec![Line::styled(" publishing…", theme::WARNING)],
+            State::Ready if self.guarded() => vec![Line::from(vec![
+                Span::styled(" > ", theme::HINT_KEY),
+                Span::raw(printable(&self.typed).into_owned()),
+                Span::styled("█", theme::HINT_KEY),
+                Span::styled(
+                    format!(
+                        "   type {} and press Enter to publish anyway; Esc goes back",
+                        printable(&self.data.prepared.id)
+                    ),
+                    theme::ERROR,
+                ),
+            ])],
             State::Ready => Vec::new(),
         };
         if !lines.is_empty() {
@@ -247,6 +304,22 @@ fn summary_lines(d: &PublishReview) -> Vec<Line<'static>> {
             ]));
         }
     }
+    lines
+}
+
+/// The boot change, and how a refusal is overridden.
+fn boot_lines(d: &PublishReview) -> Vec<Line<'static>> {
+    if d.unchanged() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::raw("")];
+    lines.extend(boot_change_lines(
+        &d.boot,
+        &format!(
+            "type the package id {} and press Enter",
+            printable(&d.prepared.id)
+        ),
+    ));
     lines
 }
 
@@ -375,23 +448,49 @@ fn result_lines(
 impl Component for Review {
     fn keys(&self) -> Vec<&'static KeyGroup> {
         match self.state {
+            State::Ready if self.guarded() => vec![&TYPED, &SCROLL],
             State::Ready => vec![&READY, &SCROLL],
             State::Publishing => vec![&PUBLISHING],
             State::Done(_) => vec![&DONE, &SCROLL],
         }
     }
 
+    /// While a guard refuses the publish, letters are the package id being typed.
+    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
+        if !matches!(self.state, State::Ready) || !self.guarded() {
+            return None;
+        }
+        match event.code {
+            KeyCode::Char(c) if !event.modifiers.intersects(KeyModifiers::CONTROL) => {
+                self.typed.push(c);
+                Some(Outcome::Done)
+            }
+            KeyCode::Backspace => {
+                self.typed.pop();
+                Some(Outcome::Done)
+            }
+            _ => keys::lookup(&[&TYPED, &SCROLL], event).map(|a| self.handle(a, page)),
+        }
+    }
+
     fn handle(&mut self, action: Action, page: usize) -> Outcome {
         let last = self.lines().len().saturating_sub(1);
         match (&self.state, action) {
-            (State::Ready, Action::Confirm) => {
-                self.state = State::Publishing;
-                Outcome::Request(Request::Publish {
-                    prepared: Box::new(self.data.prepared.clone()),
-                    // Only the row this review showed and the operator just confirmed.
-                    options: self.data.options(),
-                })
+            (State::Ready, Action::Confirm) if self.guarded() => {
+                if self.typed == self.data.prepared.id {
+                    self.publish(Allow::EVERYTHING)
+                } else {
+                    let typed = std::mem::take(&mut self.typed);
+                    Outcome::All(vec![
+                        Outcome::Back,
+                        Outcome::Say(crate::tui::message::Message::info(format!(
+                            "nothing published: you typed {typed:?}, not the package id {}",
+                            self.data.prepared.id
+                        ))),
+                    ])
+                }
             }
+            (State::Ready, Action::Confirm) => self.publish(Allow::NOTHING),
             (State::Ready, Action::Back) => Outcome::Back,
             // Published: the editor's text is in the registry now, close both.
             (State::Done(Ok(_)), Action::Back) => Outcome::CloseAll,

@@ -1,7 +1,8 @@
 //! The Trash screen: the files in `<data dir>/trash/`, newest first, each the rows a delete
 //! or an overwrite removed (when, which action, how many rows, which package and versions,
-//! from which registry). `Enter`/`u` restores the selected file after the confirm dialog;
-//! the registry refuses a restore that would overwrite a different row, and says so.
+//! from which registry). `Enter`/`u` restores the selected file after the confirm dialog,
+//! which says what the ObjectStack server would load then; the registry refuses a restore
+//! that would overwrite a different row, and says so.
 
 use std::path::PathBuf;
 
@@ -12,8 +13,9 @@ use ratatui::Frame;
 
 use super::confirm::trash_dir;
 use super::layout::{cut_middle, ESSENTIAL};
-use super::{draw_list_frame, draw_table, list_action, list_block, Column, Confirm, Field, Modal};
+use super::{draw_list_frame, draw_table, list_action, list_block, Column, Confirm, Field};
 use crate::registry::trash::TrashEntry;
+use crate::registry::RestorePlan;
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
@@ -121,6 +123,12 @@ impl TrashScreen {
     fn selected(&self) -> Option<&TrashEntry> {
         self.list.selected_row().and_then(|r| self.entries.get(r))
     }
+
+    /// The restore dialog of the file at `path`, with what rehearsing it found.
+    pub fn restore_dialog(&self, path: &std::path::Path, plan: &RestorePlan) -> Option<Confirm> {
+        let entry = self.entries.iter().find(|e| e.path == path)?;
+        Some(Confirm::restore(entry, &self.target, plan))
+    }
 }
 
 impl Component for TrashScreen {
@@ -133,10 +141,12 @@ impl Component for TrashScreen {
             return Outcome::Done;
         }
         match action {
+            // The dialog opens once the registry rehearsed the restore (what the server would
+            // load then).
             Action::Restore => match self.selected() {
-                Some(e) => {
-                    Outcome::Overlay(Modal::Confirm(Box::new(Confirm::restore(e, &self.target))))
-                }
+                Some(e) => Outcome::Request(Request::RestorePlan {
+                    path: e.path.clone(),
+                }),
                 None => Outcome::Done,
             },
             Action::Back if self.list.clear_filter() => Outcome::Done,

@@ -1,18 +1,19 @@
-//! The Versions screen: every version of one package, newest first. It marks the version the
-//! registry serves as latest (inserted last) and the highest semver version, warns when they
-//! differ (a 1.1.1 hotfix published after 2.0.0 becomes "latest"), and charts when the
-//! versions were published.
+//! The Versions screen: every version of one package, newest first. It marks the latest version
+//! (inserted last), the highest semver version and the version the ObjectStack server serves
+//! (what its `get(id)` answers), warns when they differ (a same-second tie; a 1.1.1 hotfix
+//! published after 2.0.0), `P` promotes the selected version, and it charts when the versions
+//! were published.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::time::Instant;
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Text};
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
-use super::layout::{cut, ESSENTIAL};
+use super::layout::{fit_lines, ESSENTIAL};
 use super::packages::{failure_rank, sort_label};
 use super::{
     copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
@@ -49,6 +50,7 @@ const KEYS: KeyGroup = KeyGroup {
         keys::DIFF,
         keys::HOTFIX,
         keys::EDIT_OUTSIDE,
+        keys::PROMOTE,
         keys::DELETE,
         keys::DELETE_ALL,
     ],
@@ -58,7 +60,7 @@ const KEYS: KeyGroup = KeyGroup {
 /// hash, then CREATED. Timestamps are dropped whole rather than cut.
 const COLUMNS: [Column; 6] = [
     Column::flexible("VERSION", 8, 14, ESSENTIAL, false),
-    Column::flexible("MARKS", 7, 15, 5, false),
+    Column::flexible("MARKS", 7, 24, 5, false),
     Column::fixed("CREATED", 19, 4),
     Column::fixed("UPDATED", 19, 2),
     Column::fixed("HASH", 12, 3),
@@ -234,20 +236,57 @@ impl VersionsScreen {
         self.rows.iter().position(|v| v.latest)
     }
 
-    /// The warning when the version served as latest is not the highest one.
-    fn pitfall(&self) -> Option<String> {
-        let (latest, highest) = (self.latest()?, self.highest()?);
-        if latest == highest || self.semver[latest] == self.semver[highest] {
-            return None;
+    fn served(&self) -> Option<usize> {
+        self.rows.iter().position(|v| v.served)
+    }
+
+    /// What the operator must know: the server serves another version than the latest (and
+    /// why), or the latest is not the highest version. Each warning is true of the server.
+    fn warnings(&self) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        let Some(latest) = self.latest() else {
+            return lines;
+        };
+        let l = printable(&self.rows[latest].version).into_owned();
+        let loaded = match self.served() {
+            Some(s) if s == latest => latest,
+            Some(s) => {
+                let v = printable(&self.rows[s].version).into_owned();
+                lines.push(Line::styled(
+                    format!(
+                        " ⚠ the ObjectStack server serves {v}, not the latest {l}: a same-second \
+                         tie its query does not break; P on {l} promotes it"
+                    ),
+                    theme::WARNING,
+                ));
+                s
+            }
+            None => {
+                lines.push(Line::styled(
+                    " ⚠ the ObjectStack server serves no version: the row its get() reads is \
+                     not JSON, so it answers \"not found\""
+                        .to_string(),
+                    theme::ERROR,
+                ));
+                return lines;
+            }
+        };
+        if let Some(h) = self.highest() {
+            if self.semver[loaded] != self.semver[h] {
+                let (s, h) = (
+                    printable(&self.rows[loaded].version).into_owned(),
+                    printable(&self.rows[h].version).into_owned(),
+                );
+                lines.push(Line::styled(
+                    format!(
+                        " ⚠ the highest version is {h}, but the server serves and loads {s} \
+                         (a downgrade)"
+                    ),
+                    theme::WARNING,
+                ));
+            }
         }
-        let (l, h) = (
-            printable(&self.rows[latest].version).into_owned(),
-            printable(&self.rows[highest].version).into_owned(),
-        );
-        Some(format!(
-            " ⚠ latest is {l} (inserted last) but the highest version is {h}: \
-             clients asking for the latest get {l}, not {h}"
-        ))
+        lines
     }
 
     fn draw_table(&self, frame: &mut Frame, area: Rect, cx: &Context) {
@@ -272,12 +311,15 @@ impl VersionsScreen {
         ) else {
             return;
         };
-        let (latest, highest) = (self.latest(), self.highest());
+        let (latest, highest, served) = (self.latest(), self.highest(), self.served());
         let row = |r: usize| {
             let v = &self.rows[r];
             let mut marks = Vec::new();
             if Some(r) == latest {
                 marks.push("latest");
+            }
+            if Some(r) == served {
+                marks.push("served");
             }
             if Some(r) == highest {
                 marks.push("highest");
@@ -437,6 +479,13 @@ impl Component for VersionsScreen {
                 }),
                 None => Outcome::Done,
             },
+            Action::Promote => match self.selected() {
+                Some(v) => Outcome::Request(Request::PromotePlan {
+                    id: self.id.clone(),
+                    version: v.version.clone(),
+                }),
+                None => Outcome::Done,
+            },
             Action::Delete => match self.selected() {
                 Some(v) => Outcome::Request(Request::DeletePlan {
                     id: self.id.clone(),
@@ -480,7 +529,7 @@ impl Component for VersionsScreen {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context) {
-        let warning = self.pitfall();
+        let warnings = self.warnings();
         // On a short terminal the rows matter more than the chart.
         let chart = if area.height >= CHART_HEIGHT * 3 {
             CHART_HEIGHT
@@ -488,15 +537,13 @@ impl Component for VersionsScreen {
             0
         };
         let [warn_area, table_area, chart_area] = Layout::vertical([
-            Constraint::Length(u16::from(warning.is_some())),
+            Constraint::Length(warnings.len() as u16),
             Constraint::Min(4),
             Constraint::Length(chart),
         ])
         .areas(area);
-        if let Some(w) = warning {
-            let shown = cut(&w, usize::from(warn_area.width));
-            frame.render_widget(Line::styled(shown, theme::WARNING), warn_area);
-        }
+        let lines = fit_lines(&warnings, usize::from(warn_area.width));
+        frame.render_widget(Paragraph::new(Text::from(lines)), warn_area);
         self.draw_table(frame, table_area, cx);
         if chart > 0 {
             self.draw_chart(frame, chart_area);

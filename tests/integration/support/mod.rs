@@ -5,6 +5,7 @@
 
 pub mod assert;
 pub mod console;
+pub mod generated;
 pub mod objectstack;
 pub mod peak;
 pub mod responder;
