@@ -15,7 +15,7 @@ use jsonschema::paths::LocationSegment;
 use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Number, Value};
 
-use super::canonical::JsValue;
+use super::canonical::{self, JsValue};
 use super::manifest::DocumentProblem;
 
 /// The `@objectstack/spec` release the embedded schemas come from.
@@ -227,15 +227,21 @@ pub fn check_item(kind: SchemaKind, item: &Value, at: &str) -> Vec<DocumentProbl
 /// each item of each known metadata section against its section's schema. Parts that are
 /// missing or of the wrong kind are left to the manifest rules (manifest.rs), which refuse them.
 pub fn check_document(doc: &JsValue) -> Vec<DocumentProblem> {
+    check_parts(doc.get("manifest"), doc.get("metadata"))
+}
+
+/// [`check_document`] of a manifest and a metadata value held apart (a stored row's two
+/// texts, parsed), with the same paths (`$.manifest…`, `$.metadata…`).
+pub fn check_parts(manifest: Option<&JsValue>, metadata: Option<&JsValue>) -> Vec<DocumentProblem> {
     let mut problems = Vec::new();
-    if let Some(manifest) = doc.get("manifest").filter(|m| m.as_object().is_some()) {
+    if let Some(manifest) = manifest.filter(|m| m.as_object().is_some()) {
         problems.extend(check_item(
             SchemaKind::Manifest,
             &to_json(manifest),
             "$.manifest",
         ));
     }
-    if let Some(metadata) = doc.get("metadata").and_then(JsValue::as_object) {
+    if let Some(metadata) = metadata.and_then(JsValue::as_object) {
         for (section, items) in metadata {
             let (Some(kind), Some(items)) = (SchemaKind::for_section(section), items.as_array())
             else {
@@ -248,6 +254,15 @@ pub fn check_document(doc: &JsValue) -> Vec<DocumentProblem> {
         }
     }
     problems
+}
+
+/// The schema problems of a stored row, from its two texts read as verify reads them (a lone
+/// surrogate escape allowed); `None` when either text is not JSON, which verify reports as a
+/// failure of its own.
+pub fn check_stored(manifest: &str, metadata: &str) -> Option<Vec<DocumentProblem>> {
+    let manifest = canonical::parse_stored(manifest).ok()?;
+    let metadata = canonical::parse_stored(metadata).ok()?;
+    Some(check_parts(Some(&manifest), Some(&metadata)))
 }
 
 /// A parsed value as `serde_json` holds it. Whole numbers within 2^53 become integers, so

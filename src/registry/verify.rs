@@ -5,6 +5,7 @@
 
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
 use super::record::{PackageRecord, Problem, Verification, VerifyReport, Warning};
+use super::schema;
 use super::{record_from_row, Registry, RegistryError, RECORD_COLUMNS, REMOTE_PAGE};
 use crate::store::{Stmt, Value};
 
@@ -23,6 +24,39 @@ pub struct VerifyProgress {
     pub total: u64,
     pub bytes: u64,
     pub failed: u64,
+}
+
+/// What a verify checks beyond the hashes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Check every row against the ObjectStack schemas (`verify --schema`): the warning
+    /// `schema_invalid`. Opt-in, because it parses every item of every row.
+    pub schema: bool,
+}
+
+/// The most schema problems one row's details list; the rest are counted.
+const SCHEMA_DETAILS: usize = 5;
+
+/// Adds the `schema_invalid` warning to `v` when the row's texts break the ObjectStack
+/// schemas, with one detail line per problem (the first [`SCHEMA_DETAILS`], then how many
+/// more). Texts that are not JSON are left to the failures verify already reports.
+pub fn add_schema_warnings(manifest: &str, metadata: &str, v: &mut Verification) {
+    let Some(problems) = schema::check_stored(manifest, metadata) else {
+        return;
+    };
+    if problems.is_empty() {
+        return;
+    }
+    v.warnings.push(Warning::SchemaInvalid);
+    for p in problems.iter().take(SCHEMA_DETAILS) {
+        v.details.push(format!("schema_invalid: {p}"));
+    }
+    if problems.len() > SCHEMA_DETAILS {
+        v.details.push(format!(
+            "schema_invalid: … and {} more (`pkgdeck check` on the exported document lists them all)",
+            problems.len() - SCHEMA_DETAILS
+        ));
+    }
 }
 
 /// One version as an inspection needs it: the stored row, its two texts parsed (or why
@@ -140,6 +174,16 @@ impl Registry {
         scope: &Scope,
         progress: &mut dyn FnMut(VerifyProgress) -> bool,
     ) -> Result<VerifyReport, RegistryError> {
+        self.verify_with(scope, VerifyOptions::default(), progress)
+    }
+
+    /// [`Registry::verify`] with the checks of `options` added to every row.
+    pub fn verify_with(
+        &self,
+        scope: &Scope,
+        options: VerifyOptions,
+        progress: &mut dyn FnMut(VerifyProgress) -> bool,
+    ) -> Result<VerifyReport, RegistryError> {
         let (filter, args): (&str, Vec<Value>) = match scope {
             Scope::All => ("", vec![]),
             Scope::Package(id) => (" AND id = ?", vec![id.clone().into()]),
@@ -191,7 +235,10 @@ impl Registry {
                     let record = record_from_row(row.to_vec());
                     last_rowid = record.rowid;
                     in_page += 1;
-                    let v = verify_record(&record, &mut hasher);
+                    let mut v = verify_record(&record, &mut hasher);
+                    if options.schema {
+                        add_schema_warnings(&record.manifest, &record.metadata, &mut v);
+                    }
                     state.checked += 1;
                     state.bytes += (record.manifest.len() + record.metadata.len()) as u64;
                     if v.ok() {
