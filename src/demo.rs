@@ -1,8 +1,10 @@
 //! `pkgdeck --demo`: a scratch registry in a fresh temporary directory, filled from the
 //! sample packages in `assets/` (embedded in the binary). Later versions are derived from
 //! each sample in code; the history includes the classic pitfall (a 1.1.1 hotfix published
-//! after 2.0.0) and one row edited by hand behind the registry's back, so verify has
-//! something to find. The directory (registry, trash, audit log) goes when the value drops.
+//! after 2.0.0), a hotfix written by hand with a misspelt view key (valid JSON that passes
+//! the manifest rules, so only the ObjectStack schemas notice it), and one row edited behind
+//! the registry's back, so verify has something to find. Every other row passes the schemas.
+//! The directory (registry, trash, audit log) goes when the value drops.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -93,13 +95,22 @@ const HISTORY: [(&str, &str, u32); 18] = [
 /// The row edited by hand: its stored metadata no longer matches its hash.
 const TAMPERED: (&str, &str) = ("com.acme.billing", "1.0.0");
 
+/// The hotfix written by hand: its first view's `columns` is misspelt `colums`, which the
+/// ObjectStack schemas warn about (the Integrity tab and `verify --schema` show it).
+pub const MISSPELT: (&str, &str) = ("com.acme.helpdesk", "1.1.1");
+
 /// Fields a minor release adds to a package's first object, in release order.
-const MINOR_FIELDS: [(&str, &str); 4] = [
-    ("notes", "textarea"),
-    ("tags", "multiselect"),
-    ("owner", "lookup"),
-    ("archived_at", "datetime"),
-];
+fn minor_fields() -> [(&'static str, Value); 4] {
+    [
+        ("notes", json!({ "type": "textarea" })),
+        ("tags", json!({ "type": "multiselect" })),
+        (
+            "owner",
+            json!({ "type": "lookup", "reference": "sys_user" }),
+        ),
+        ("archived_at", json!({ "type": "datetime" })),
+    ]
+}
 
 /// A scratch registry; its directory is removed on drop.
 pub struct Demo {
@@ -166,8 +177,12 @@ fn fill(demo: &Demo) -> Result<(), DemoError> {
             .iter()
             .find(|(_, doc)| doc["manifest"]["id"] == id)
             .ok_or(DemoError::NoSample { id })?;
+        let mut doc = derive(base, version);
+        if (id, version) == MISSPELT {
+            misspell_columns(&mut doc);
+        }
         registry.publish(
-            &derive(base, version).to_string(),
+            &doc.to_string(),
             &format!("assets/{name}"),
             PublishOptions::default(),
         )?;
@@ -177,8 +192,8 @@ fn fill(demo: &Demo) -> Result<(), DemoError> {
 }
 
 /// The sample `base` as it looks at `version`: each minor release adds a field to the first
-/// object, a major release beyond the sample's adds a board view, a patch makes the first
-/// field required.
+/// object, a major release beyond the sample's adds a kanban board of it (grouped by its first
+/// select field), a patch makes the first field required.
 fn derive(base: &Value, version: &str) -> Value {
     let mut doc = base.clone();
     let parse = |v: &str| -> Vec<u64> { v.split('.').filter_map(|p| p.parse().ok()).collect() };
@@ -195,8 +210,8 @@ fn derive(base: &Value, version: &str) -> Value {
         .unwrap_or("record")
         .to_owned();
     if let Some(fields) = doc["metadata"]["objects"][0]["fields"].as_object_mut() {
-        for (name, kind) in MINOR_FIELDS.iter().take(minor as usize) {
-            fields.insert((*name).into(), json!({ "type": kind }));
+        for (name, field) in minor_fields().into_iter().take(minor as usize) {
+            fields.insert(name.into(), field);
         }
         if patch > 0 {
             if let Some((_, field)) = fields.iter_mut().next() {
@@ -205,16 +220,45 @@ fn derive(base: &Value, version: &str) -> Value {
         }
     }
     if major > first.first().copied().unwrap_or(0) {
-        if let Some(views) = doc["metadata"]["views"].as_array_mut() {
-            views.push(json!({
-                "name": format!("{object_name}_board"),
-                "object": object_name,
-                "type": "kanban",
-                "groupBy": "status"
-            }));
+        let board = board_view(&doc["metadata"]["objects"][0], &object_name);
+        if let (Some(board), Some(views)) = (board, doc["metadata"]["views"].as_array_mut()) {
+            views.push(board);
         }
     }
     doc
+}
+
+/// A kanban list view of `object`, one column per option of its first select field; `None`
+/// when it has no such field.
+fn board_view(object: &Value, object_name: &str) -> Option<Value> {
+    let fields = object["fields"].as_object()?;
+    let (group, options) = fields.iter().find_map(|(name, field)| {
+        let options: Vec<Value> = field["options"]
+            .as_array()?
+            .iter()
+            .filter_map(|o| o["value"].as_str().map(|v| json!(v)))
+            .collect();
+        (field["type"] == "select" && !options.is_empty()).then_some((name, options))
+    })?;
+    let shown: Vec<&String> = fields.keys().filter(|k| *k != group).take(3).collect();
+    Some(json!({
+        "name": format!("{object_name}_board"),
+        "object": object_name,
+        "list": {
+            "type": "kanban",
+            "columns": shown,
+            "kanban": { "groupByField": group, "columns": options }
+        }
+    }))
+}
+
+/// The hand-made slip of [`MISSPELT`]: the first view's list `columns` renamed `colums`.
+fn misspell_columns(doc: &mut Value) {
+    if let Some(list) = doc["metadata"]["views"][0]["list"].as_object_mut() {
+        if let Some(columns) = list.remove("columns") {
+            list.insert("colums".into(), columns);
+        }
+    }
 }
 
 /// Spreads the rows over the history's dates (the registry writes CURRENT_TIMESTAMP, so
@@ -282,6 +326,28 @@ mod tests {
             TAMPERED
         );
         assert!(report.warnings.is_empty());
+        // The ObjectStack schemas find exactly the hand-made slip.
+        let schema = registry
+            .verify_with(
+                &Scope::All,
+                crate::registry::VerifyOptions { schema: true },
+                &mut |_| true,
+            )
+            .unwrap();
+        let warned: Vec<(&str, &str)> = schema
+            .warnings
+            .iter()
+            .map(|v| (v.id.as_str(), v.version.as_str()))
+            .collect();
+        assert_eq!(warned, [MISSPELT]);
+        assert!(
+            schema.warnings[0]
+                .details
+                .iter()
+                .any(|d| d.contains(".list.colums: unknown key (did you mean \"columns\"?)")),
+            "{:?}",
+            schema.warnings[0].details
+        );
         drop(registry);
         drop(demo);
         assert!(!dir.exists(), "the scratch directory is removed");
