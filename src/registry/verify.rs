@@ -4,6 +4,7 @@
 //! a way to cancel.
 
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
+use super::manifest::DocumentProblem;
 use super::record::{PackageRecord, Problem, Verification, VerifyReport, Warning};
 use super::schema;
 use super::{record_from_row, Registry, RegistryError, RECORD_COLUMNS, REMOTE_PAGE};
@@ -60,23 +61,32 @@ pub fn add_schema_warnings(manifest: &str, metadata: &str, v: &mut Verification)
 }
 
 /// One version as an inspection needs it: the stored row, its two texts parsed (or why
-/// not), and its verification.
+/// not), its verification, and what the ObjectStack schemas say about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedRecord {
     pub record: PackageRecord,
     pub manifest: Result<JsValue, CanonicalError>,
     pub metadata: Result<JsValue, CanonicalError>,
     pub verification: Verification,
+    /// The schema problems of the row (spec 9); `None` when a text is not JSON.
+    pub schema: Option<Vec<DocumentProblem>>,
 }
 
 impl LoadedRecord {
-    /// Parses and verifies `record`.
+    /// Parses, verifies and checks `record` against the schemas.
     pub fn new(record: PackageRecord) -> LoadedRecord {
         let verification = verify_record(&record, &mut Hasher::new());
+        let manifest = canonical::parse(&record.manifest);
+        let metadata = canonical::parse(&record.metadata);
+        let schema = match (&manifest, &metadata) {
+            (Ok(m), Ok(d)) => Some(schema::check_parts(Some(m), Some(d))),
+            _ => None,
+        };
         LoadedRecord {
-            manifest: canonical::parse(&record.manifest),
-            metadata: canonical::parse(&record.metadata),
+            manifest,
+            metadata,
             verification,
+            schema,
             record,
         }
     }

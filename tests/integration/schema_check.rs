@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::support::assert::assert_contains;
 use crate::support::repo_root;
 use crate::support::scratch::{checksum, stored_rows, written_audit_lines, Scratch};
+use crate::support::tmux::Tmux;
 
 /// The first view's list columns of the helpdesk sample, as the sample spells them.
 const COLUMNS: &str = "\"columns\": [\"subject\", \"status\", \"priority\", \"queue\"";
@@ -332,4 +333,66 @@ fn verify_schema_warns_about_the_schema_invalid_row_and_plain_verify_does_not() 
     // One version, too.
     let one = s.run(&["verify", "com.acme.helpdesk", "1.0.0", "--schema", "--json"]);
     assert_eq!(json_lines(&one)[0]["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn the_editor_warns_live_at_the_path_and_the_review_repeats_it() {
+    let scratch = Scratch::new();
+    let file = scratch.file("hotfix.json", misspelt("1.2.0"));
+    let t = Tmux::console(&scratch);
+    t.wait_for("com.acme.crm");
+
+    t.keys(&["p"]);
+    t.wait_for("Publish from a file");
+    t.type_text(&file);
+    t.keys(&["Enter"]);
+    let editor = t.wait_for("ObjectStack schema warnings");
+    assert_contains(
+        &editor,
+        &[
+            "✓ valid · ⚠ 2 ObjectStack schema warnings",
+            "com.acme.helpdesk 1.2.0 · new hash",
+            &format!("▲ {}", MISSPELT_PROBLEMS[0]),
+            &format!("▲ {}", MISSPELT_PROBLEMS[1]),
+        ],
+    );
+
+    // Live: a misspelt manifest key typed on line 3 is warned about as it is typed…
+    t.keys(&["Down", "End", "Enter"]);
+    t.type_text("\"defaultDatasorce\": \"default\",");
+    let editor = t.wait_for("3 ObjectStack schema warnings");
+    assert_contains(
+        &editor,
+        &["▲ $.manifest.defaultDatasorce: unknown key (did you mean \"defaultDatasource\"?)"],
+    );
+    // …and goes once it is fixed: `u` after `Datasor`, 16 characters back.
+    for _ in 0..16 {
+        t.keys(&["Left"]);
+    }
+    t.type_text("u");
+    t.wait_until("the typo fixed", |s| {
+        s.contains("2 ObjectStack schema warnings") && !s.contains("defaultDatasorce")
+    });
+
+    // The review lists the warnings; a warning does not stop the publish.
+    t.keys(&["C-s"]);
+    let review = t.wait_for("Review: com.acme.helpdesk 1.2.0");
+    assert_contains(
+        &review,
+        &[
+            "schemas     2 warnings against the ObjectStack 17.4.0 schemas",
+            &format!("▲ {}", MISSPELT_PROBLEMS[1]),
+        ],
+    );
+    t.keys(&["y"]);
+    t.wait_for("read back and verified: ok");
+    t.keys(&["Enter"]);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    assert!(stored_rows(&scratch.db)
+        .iter()
+        .any(|r| r.0 == "com.acme.helpdesk"
+            && r.1 == "1.2.0"
+            && r.3.contains("\"colums\"")
+            && r.2.contains("\"defaultDatasource\":\"default\"")));
 }
