@@ -35,28 +35,30 @@ pub struct VerifyOptions {
     pub schema: bool,
 }
 
-/// The most schema problems one row's details list; the rest are counted.
+/// The most schema problems one row's details list.
 const SCHEMA_DETAILS: usize = 5;
 
 /// Adds the `schema_invalid` warning to `v` when the row's texts break the ObjectStack
-/// schemas, with one detail line per problem (the first [`SCHEMA_DETAILS`], then how many
-/// more). Texts that are not JSON are left to the failures verify already reports.
+/// schemas, with one detail line per problem (the first [`SCHEMA_DETAILS`], then a line
+/// saying there are more). Texts that are not JSON are left to the failures verify already
+/// reports.
 pub fn add_schema_warnings(manifest: &str, metadata: &str, v: &mut Verification) {
-    let Some(problems) = schema::check_stored(manifest, metadata) else {
+    let Some(found) = schema::check_stored(manifest, metadata, SCHEMA_DETAILS) else {
         return;
     };
-    if problems.is_empty() {
+    if found.problems.is_empty() {
         return;
     }
     v.warnings.push(Warning::SchemaInvalid);
-    for p in problems.iter().take(SCHEMA_DETAILS) {
+    for p in &found.problems {
         v.details.push(format!("schema_invalid: {p}"));
     }
-    if problems.len() > SCHEMA_DETAILS {
-        v.details.push(format!(
-            "schema_invalid: … and {} more (`pkgdeck check` on the exported document lists them all)",
-            problems.len() - SCHEMA_DETAILS
-        ));
+    if found.more {
+        v.details.push(
+            "schema_invalid: … and more (`pkgdeck check` on the exported document lists every \
+             problem)"
+                .into(),
+        );
     }
 }
 
