@@ -794,17 +794,22 @@ fn verify(
     let show_progress = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let mut last_draw = started;
-    let report = registry.verify_with(&scope, options, &mut |p: VerifyProgress| {
-        if show_progress && last_draw.elapsed().as_millis() >= 100 {
-            last_draw = std::time::Instant::now();
-            let rate = p.checked as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprint!(
-                "\rverifying {}/{} rows, {} failed, {:.0} rows/s",
-                p.checked, p.total, p.failed, rate
-            );
-        }
-        true
-    })?;
+    let report = registry.verify_with(
+        &scope,
+        options,
+        &mut |p: VerifyProgress| {
+            if show_progress && last_draw.elapsed().as_millis() >= 100 {
+                last_draw = std::time::Instant::now();
+                let rate = p.checked as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                eprint!(
+                    "\rverifying {}/{} rows, {} failed, {:.0} rows/s",
+                    p.checked, p.total, p.failed, rate
+                );
+            }
+            true
+        },
+        &mut |_| {},
+    )?;
     if show_progress {
         eprint!("\r\x1b[2K");
     }

@@ -71,13 +71,21 @@ impl Dirs {
     }
 }
 
-/// A saved connection: `[connections.NAME] target = "…", token_env = "…"`.
+/// A saved connection: `[connections.NAME] target = "…", token_env = "…", read_only = …,
+/// production = …`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
     pub target: String,
     /// The environment variable that holds the token (the token itself is never stored).
     pub token_env: Option<String>,
+    /// Opened read-only, as with `--read-only`, whatever the command line says.
+    #[serde(default)]
+    pub read_only: bool,
+    /// A production registry: the console's header turns red and says PRODUCTION, and
+    /// every write asks for the connection's name to be typed.
+    #[serde(default)]
+    pub production: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -145,6 +153,14 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("token_env") && !err.contains("abc"), "{err}");
+        std::fs::write(
+            &path,
+            "[connections.prod]\ntarget = \"/r.db\"\nproduction = true\n\n[connections.audit]\ntarget = \"/r.db\"\nread_only = true\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert!(c.connections["prod"].production && !c.connections["prod"].read_only);
+        assert!(c.connections["audit"].read_only && !c.connections["audit"].production);
         std::fs::write(&path, "[connections.x]\ntarget = 3\n").unwrap();
         assert!(Config::load(&path)
             .unwrap_err()

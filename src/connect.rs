@@ -128,6 +128,34 @@ fn open_store_of(
     })
 }
 
+/// How a connection is to be used: its saved name, whether it is read-only (the command
+/// line's `--read-only`, or `read_only = true` in its saved connection) and whether it is a
+/// production registry (`production = true`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub read_only: bool,
+    pub production: bool,
+}
+
+/// The profile of what `request` names (a saved connection's flags, or the command line's).
+pub fn profile(request: &Request, dirs: &Dirs) -> Result<Profile, ConnectError> {
+    let Some(name) = &request.connection else {
+        return Ok(Profile {
+            name: None,
+            read_only: request.read_only,
+            production: false,
+        });
+    };
+    let config = Config::load(&dirs.config_file())?;
+    let saved = config.connections.get(name);
+    Ok(Profile {
+        name: Some(name.clone()),
+        read_only: request.read_only || saved.is_some_and(|c| c.read_only),
+        production: saved.is_some_and(|c| c.production),
+    })
+}
+
 /// Opens the registry the request names for writing, with the trash and audit log of
 /// `dirs`: a target that holds no registry yet opens empty and its first write creates it
 /// (see the module docs). The console opens this way.
@@ -141,8 +169,14 @@ pub fn open_existing(request: &Request, dirs: &Dirs) -> Result<Registry, Connect
     open_as(request, dirs, Open::Existing)
 }
 
-fn open_as(request: &Request, dirs: &Dirs, mode: Open) -> Result<Registry, ConnectError> {
+/// [`open`] or [`open_existing`], as `mode` says.
+pub fn open_as(request: &Request, dirs: &Dirs, mode: Open) -> Result<Registry, ConnectError> {
     let target = resolve_target(request, dirs)?;
+    // A saved connection may be read-only whatever the command line says.
+    let request = &Request {
+        read_only: profile(request, dirs)?.read_only,
+        ..request.clone()
+    };
     let default_registry = matches!(&target, Target::Local(p) if *p == dirs.default_registry());
     let store = open_store_of(&target, request.read_only, default_registry)?;
     let audit = if request.read_only {
@@ -158,24 +192,14 @@ fn open_as(request: &Request, dirs: &Dirs, mode: Open) -> Result<Registry, Conne
     )?)
 }
 
-/// Opens the saved connection `name` (read-only when `read_only`), as `-c NAME` would, for
-/// a switch: the registry must exist ([`open_existing`]), so a saved target that names
-/// nothing is reported rather than opened empty.
-pub fn open_saved(name: &str, read_only: bool, dirs: &Dirs) -> Result<Registry, ConnectError> {
-    let request = Request {
-        db: None,
-        connection: Some(name.to_owned()),
-        read_only,
-    };
-    open_existing(&request, dirs)
-}
-
 /// A connection saved in the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedConnection {
     pub name: String,
     pub target: String,
     pub token_env: Option<String>,
+    pub read_only: bool,
+    pub production: bool,
 }
 
 /// The saved connections: the config file, and what it holds or why it cannot be read.
@@ -195,6 +219,8 @@ pub fn saved_connections(dirs: &Dirs) -> Connections {
                 name,
                 target: c.target,
                 token_env: c.token_env,
+                read_only: c.read_only,
+                production: c.production,
             })
             .collect()
     });

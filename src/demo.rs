@@ -332,6 +332,7 @@ mod tests {
                 &Scope::All,
                 crate::registry::VerifyOptions { schema: true },
                 &mut |_| true,
+                &mut |_| {},
             )
             .unwrap();
         let warned: Vec<(&str, &str)> = schema

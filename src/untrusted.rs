@@ -3,7 +3,9 @@
 //! become visible placeholders, so a package name cannot retitle the window, write the
 //! clipboard, clear the screen, move the cursor or reorder what the operator reads.
 //! [`printable`] is the one function that decides; [`printable_lines`] and [`cut`] are the
-//! two ways output uses it (keeping real line breaks, and fitting a table cell).
+//! two ways output uses it (keeping real line breaks, and fitting a table cell), and
+//! [`safe_cell`] applies the same rule to one drawn cell, for the console's last pass over
+//! every frame.
 
 use std::borrow::Cow;
 
@@ -55,7 +57,8 @@ pub fn cut(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn needs_placeholder(c: char) -> bool {
+/// Whether `c` may not reach a terminal as it is.
+pub fn needs_placeholder(c: char) -> bool {
     c.is_control() || invisible_format(c)
 }
 
@@ -100,6 +103,16 @@ fn placeholder(c: char) -> char {
     }
 }
 
+/// The placeholder a drawn cell must show instead of its symbol, when the symbol holds a
+/// character that may not reach the terminal (a widget that drew text without
+/// [`printable`] appends a zero-width ESC to the cell before it). One column, like the cell.
+pub fn safe_cell(symbol: &str) -> Option<char> {
+    symbol
+        .chars()
+        .find(|&c| needs_placeholder(c))
+        .map(placeholder)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +155,15 @@ mod tests {
         }
         // Visible characters that merely look unusual stay as they are.
         assert_eq!(printable("e\u{301} 😀 ｗｉｄｅ"), "e\u{301} 😀 ｗｉｄｅ");
+    }
+
+    #[test]
+    fn cells_with_hidden_characters_get_one_placeholder() {
+        assert_eq!(safe_cell("a"), None);
+        assert_eq!(safe_cell("é"), None);
+        assert_eq!(safe_cell("中"), None);
+        assert_eq!(safe_cell("x\u{1b}"), Some('␛'));
+        assert_eq!(safe_cell("\u{202e}"), Some('�'));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod check;
 pub mod delete;
 pub mod diff;
 pub mod journal;
+pub mod live;
 pub mod manifest;
 pub mod pretty;
 pub mod publish;
@@ -35,6 +36,7 @@ pub use record::*;
 pub use audit::AuditLog;
 pub use delete::{DeletePlan, DeleteReport};
 pub use journal::Bookkeeping;
+pub use live::ChangeMark;
 pub use publish::{
     export_document, hotfix_document, prepare_publish, HotfixSource, Incomparable, PreparedPublish,
     PublishOptions, PublishReport, PublishReview, ReadBack, ReadBackError,
@@ -173,8 +175,17 @@ impl TableStore {
     fn round_trips(&self) -> u64 {
         self.store.round_trips()
     }
+    /// Whether `sys_packages` is there now: once it is, that is remembered; while it is not,
+    /// each read asks again, so a registry another process creates (the ObjectStack service
+    /// starting, another pkgdeck's first publish) shows up without reopening.
+    fn table_exists(&self) -> Result<bool, StoreError> {
+        if !self.exists.get() && self.store.exists() {
+            self.exists.set(has_table(self.store.as_ref())?);
+        }
+        Ok(self.exists.get())
+    }
     fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError> {
-        if !self.exists.get() {
+        if !self.table_exists()? {
             return Ok(Rows::default());
         }
         self.store.query(stmt)
@@ -185,7 +196,7 @@ impl TableStore {
         page: &dyn Fn(usize) -> Stmt,
         each: &mut dyn FnMut(&[Value]) -> bool,
     ) -> Result<usize, StoreError> {
-        if !self.exists.get() {
+        if !self.table_exists()? {
             return Ok(rows);
         }
         self.store.query_page(rows, page, each)
@@ -201,6 +212,20 @@ impl TableStore {
         self.exists.set(true);
         Ok(results.split_off(SCHEMA.len()))
     }
+}
+
+/// Whether the database behind `store` holds a `sys_packages` table.
+fn has_table(store: &dyn Store) -> Result<bool, StoreError> {
+    let found = store.query(&Stmt::new(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
+        vec![],
+    ))?;
+    Ok(found
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_i64)
+        == Some(1))
 }
 
 /// What opening a registry may do when its target holds no `sys_packages` yet.
@@ -270,18 +295,7 @@ impl Registry {
         audit: AuditLog,
         mode: Open,
     ) -> Result<Registry, RegistryError> {
-        let exists = store.exists() && {
-            let found = store.query(&Stmt::new(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
-                vec![],
-            ))?;
-            found
-                .rows
-                .first()
-                .and_then(|r| r.first())
-                .and_then(Value::as_i64)
-                == Some(1)
-        };
+        let exists = store.exists() && has_table(store.as_ref())?;
         if !exists && (mode == Open::Existing || store.read_only()) {
             let target = store.target().to_owned();
             return Err(if store.exists() {
@@ -309,9 +323,10 @@ impl Registry {
     }
 
     /// Whether `sys_packages` exists yet: false for a registry opened by [`Registry::open`]
-    /// on a target that holds none, until its first write creates it (a console says where).
+    /// on a target that holds none, until a write (this one's or another process's) creates
+    /// it (a console says where).
     pub fn exists(&self) -> bool {
-        self.store.exists.get()
+        self.store.table_exists().unwrap_or(false)
     }
 
     /// What went wrong after writes that happened (an audit line or a trash file that could

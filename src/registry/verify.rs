@@ -186,15 +186,27 @@ impl Registry {
         scope: &Scope,
         progress: &mut dyn FnMut(VerifyProgress) -> bool,
     ) -> Result<VerifyReport, RegistryError> {
-        self.verify_with(scope, VerifyOptions::default(), progress)
+        self.verify_rows(scope, progress, &mut |_| {})
     }
 
-    /// [`Registry::verify`] with the checks of `options` added to every row.
+    /// [`Registry::verify`], also handing every row's verification to `each_row` (ok rows
+    /// too: the console keeps each row's result by its hash).
+    pub fn verify_rows(
+        &self,
+        scope: &Scope,
+        progress: &mut dyn FnMut(VerifyProgress) -> bool,
+        each_row: &mut dyn FnMut(&Verification),
+    ) -> Result<VerifyReport, RegistryError> {
+        self.verify_with(scope, VerifyOptions::default(), progress, each_row)
+    }
+
+    /// [`Registry::verify_rows`] with the checks of `options` added to every row.
     pub fn verify_with(
         &self,
         scope: &Scope,
         options: VerifyOptions,
         progress: &mut dyn FnMut(VerifyProgress) -> bool,
+        each_row: &mut dyn FnMut(&Verification),
     ) -> Result<VerifyReport, RegistryError> {
         let (filter, args): (&str, Vec<Value>) = match scope {
             Scope::All => ("", vec![]),
@@ -251,6 +263,7 @@ impl Registry {
                     if options.schema {
                         add_schema_warnings(&record.manifest, &record.metadata, &mut v);
                     }
+                    each_row(&v);
                     state.checked += 1;
                     state.bytes += (record.manifest.len() + record.metadata.len()) as u64;
                     if v.ok() {

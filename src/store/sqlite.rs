@@ -98,12 +98,29 @@ impl SqliteStore {
         Ok(conn)
     }
 
-    /// The open connection; a store whose file does not exist yet has none until its first
-    /// write.
+    /// The open connection. A store whose file did not exist when it opened has none until
+    /// the file appears: its first write creates it, or another process (the ObjectStack
+    /// service, another pkgdeck) did meanwhile, and then it is opened here, never created.
     fn conn(&self) -> Result<&Connection, StoreError> {
-        self.conn.get().ok_or_else(|| StoreError::NoRegistry {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        let no_registry = || StoreError::NoRegistry {
             target: self.shown.clone(),
-        })
+        };
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if non_regular_kind(&meta).is_none() => {
+                let flags = if self.read_only {
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                } else {
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                };
+                let conn = self.connect(flags)?;
+                let _ = self.conn.set(conn);
+                self.conn.get().ok_or_else(no_registry)
+            }
+            _ => Err(no_registry()),
+        }
     }
 
     /// The connection a write uses: the first write on a missing file creates it here.
@@ -231,7 +248,7 @@ impl Store for SqliteStore {
     }
 
     fn exists(&self) -> bool {
-        self.conn.get().is_some()
+        self.conn().is_ok()
     }
 
     fn audit_name(&self) -> String {

@@ -21,6 +21,8 @@ pub enum Action {
     Back,
     Filter,
     Sort,
+    /// Reverse the sort order.
+    ReverseSort,
     Refresh,
     Verify,
     VerifyAll,
@@ -32,16 +34,36 @@ pub enum Action {
     Publish,
     /// Open the selected version in the editor with its patch number bumped.
     Hotfix,
+    /// The same, edited in `$VISUAL`/`$EDITOR` (from the built-in editor: its text).
+    EditOutside,
     /// Delete the selected version.
     Delete,
     /// Delete every version of the package.
     DeleteAll,
+    /// Copy what is selected (id@version, or the JSON of a detail tab) to the clipboard.
+    Copy,
+    /// Copy the selected row's hash to the clipboard.
+    CopyHash,
+    /// The next match of a search in a text view.
+    SearchNext,
+    /// The previous match.
+    SearchPrev,
+    /// Mark the selected version (or unmark it) for a diff.
+    Mark,
+    /// Diff the selected version against the marked one.
+    Diff,
     /// Put the rows of the selected trash file back.
     Restore,
     /// The trash screen.
     Trash,
     /// The connection picker.
     Connections,
+    /// The `:` command line.
+    CommandLine,
+    /// The drafts kept from earlier sessions.
+    Drafts,
+    /// Back to the Packages screen, closing everything above it.
+    Home,
     /// Editor: review the document before publishing.
     Review,
     /// Editor: move the cursor to the syntax error.
@@ -59,7 +81,7 @@ impl Action {
     pub fn write(self) -> Option<&'static str> {
         match self {
             Action::Publish => Some("publish"),
-            Action::Hotfix => Some("hotfix"),
+            Action::Hotfix | Action::EditOutside => Some("hotfix"),
             Action::Delete | Action::DeleteAll => Some("delete"),
             Action::Restore => Some("restore"),
             _ => None,
@@ -186,11 +208,18 @@ pub const GLOBAL: KeyGroup = KeyGroup {
             None,
             Action::Connections,
         ),
+        bind(
+            &[Key::Char(':')],
+            ":",
+            "command line: a package id (id@version for a version) or a screen, Tab completes",
+            None,
+            Action::CommandLine,
+        ),
         bind(&[Key::Char('q')], "q", "quit", Some("q quit"), Action::Quit),
         bind(
             &[Key::Ctrl('c')],
             "Ctrl-C",
-            "quit, even while typing",
+            "quit from anywhere, even while typing (exit status 130)",
             None,
             Action::Quit,
         ),
@@ -320,9 +349,16 @@ pub const FILTER: Binding = bind(
 pub const SORT: Binding = bind(
     &[Key::Char('s')],
     "s",
-    "next sort order",
+    "next sort order (failures first is one of them)",
     Some("s sort"),
     Action::Sort,
+);
+pub const REVERSE_SORT: Binding = bind(
+    &[Key::Char('S')],
+    "S",
+    "reverse the sort order",
+    None,
+    Action::ReverseSort,
 );
 
 pub const HOTFIX: Binding = bind(
@@ -331,6 +367,13 @@ pub const HOTFIX: Binding = bind(
     "hotfix: edit this version with its patch number bumped, then publish",
     Some("h hotfix"),
     Action::Hotfix,
+);
+pub const EDIT_OUTSIDE: Binding = bind(
+    &[Key::Char('e')],
+    "e",
+    "hotfix this version in $VISUAL/$EDITOR, not the built-in editor, then review",
+    None,
+    Action::EditOutside,
 );
 pub const DELETE: Binding = bind(
     &[Key::Char('d')],
@@ -346,6 +389,56 @@ pub const DELETE_ALL: Binding = bind(
     Some("D delete all"),
     Action::DeleteAll,
 );
+
+pub const COPY: Binding = bind(
+    &[Key::Char('y')],
+    "y",
+    "copy id@version to the clipboard (OSC 52)",
+    Some("y copy"),
+    Action::Copy,
+);
+pub const COPY_HASH: Binding = bind(
+    &[Key::Char('Y')],
+    "Y",
+    "copy the hash to the clipboard (OSC 52)",
+    None,
+    Action::CopyHash,
+);
+pub const MARK: Binding = bind(
+    &[Key::Char('m')],
+    "m",
+    "mark this version (again: unmark) to diff against it with =",
+    None,
+    Action::Mark,
+);
+pub const DIFF: Binding = bind(
+    &[Key::Char('=')],
+    "=",
+    "diff the selected version against the marked one",
+    None,
+    Action::Diff,
+);
+
+/// Keys of a search line while it is being typed; the view handles them itself.
+pub const SEARCH_EDIT: KeyGroup = KeyGroup {
+    title: "Search",
+    bindings: &[
+        bind(
+            &[Key::Code(KeyCode::Enter)],
+            "Enter",
+            "keep the search (n next match, N previous)",
+            Some("Enter keep"),
+            Action::Open,
+        ),
+        bind(
+            &[Key::Code(KeyCode::Esc)],
+            "Esc",
+            "end the search",
+            Some("Esc end"),
+            Action::Back,
+        ),
+    ],
+};
 
 /// Keys of the filter line while it is being typed; the list handles them itself.
 pub const FILTER_EDIT: KeyGroup = KeyGroup {

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::document::{FileError, Validation};
-use crate::connect::{ConnectError, Connections};
+use super::drafts::{Draft, DraftError};
+use crate::connect::{self, ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    DeletePlan, DeleteReport, LoadedRecord, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishReport, PublishReview, RegistryError, Scope, VerifyProgress,
-    VerifyReport, VersionSummary,
+    Bookkeeping, ChangeMark, DeletePlan, DeleteReport, LoadedRecord, PackageDiff, PackageRecord,
+    PackageSummary, PreparedPublish, Problem, PublishOptions, PublishReport, PublishReview,
+    RegistryError, Scope, Verification, VerifyProgress, VerifyReport, VersionSummary, Warning,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -25,8 +26,15 @@ pub type Ticket = u64;
 /// What the console asks of the registry.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// Open the registry the operator named: the console's first request, so that its first
+    /// frame is drawn before any storage call returns.
+    Open {
+        request: connect::Request,
+    },
     /// Package and row counts for the header.
     Counts,
+    /// Whether another process changed the registry: its [`ChangeMark`] now.
+    Changes,
     /// The latest version of every package, page by page.
     Packages,
     Versions {
@@ -55,6 +63,8 @@ pub enum Request {
     HotfixSource {
         id: String,
         version: String,
+        /// For `$VISUAL`/`$EDITOR` rather than the built-in editor.
+        outside: bool,
     },
     /// What publishing would replace, and the diff against it (or against the latest).
     Review {
@@ -65,6 +75,12 @@ pub enum Request {
     Publish {
         prepared: Box<PreparedPublish>,
         options: PublishOptions,
+    },
+    /// What changed between two versions of a package.
+    Diff {
+        id: String,
+        from: String,
+        to: String,
     },
     /// The rows a delete would remove, for its confirm dialog.
     DeletePlan {
@@ -80,6 +96,16 @@ pub enum Request {
     /// The files in the trash, newest first.
     Trash,
     Restore {
+        path: PathBuf,
+    },
+    /// The drafts kept in the data dir, newest first.
+    Drafts,
+    /// A draft's text, to resume it in the editor.
+    ResumeDraft {
+        draft: Draft,
+    },
+    /// Drops a draft: it was published or discarded.
+    DiscardDraft {
         path: PathBuf,
     },
     /// The saved connections of the config file.
@@ -98,10 +124,27 @@ impl Request {
         }
     }
 
+    /// The write this request makes, in a few words for a confirmation; `None` for reads.
+    pub fn write(&self) -> Option<String> {
+        match self {
+            Request::Publish { prepared, .. } => {
+                Some(format!("publish {} {}", prepared.id, prepared.version))
+            }
+            Request::Delete { id, rows, .. } => Some(format!(
+                "delete {} of {id}",
+                super::count(rows.len() as u64, "row")
+            )),
+            Request::Restore { path } => Some(format!("restore {}", super::file_name(path))),
+            _ => None,
+        }
+    }
+
     /// A few words for the header while the request runs.
     pub fn describe(&self) -> String {
         match self {
+            Request::Open { .. } => "connecting".into(),
             Request::Counts => "counting rows".into(),
+            Request::Changes => "looking for changes".into(),
             Request::Packages => "loading packages".into(),
             Request::Versions { .. } => "loading versions".into(),
             Request::Record { .. } => "loading the version".into(),
@@ -111,10 +154,14 @@ impl Request {
             Request::HotfixSource { .. } => "loading the version to hotfix".into(),
             Request::Review { .. } => "preparing the review".into(),
             Request::Publish { .. } => "publishing".into(),
+            Request::Diff { .. } => "comparing the versions".into(),
             Request::DeletePlan { .. } => "looking up what to delete".into(),
             Request::Delete { .. } => "deleting".into(),
             Request::Trash => "reading the trash".into(),
             Request::Restore { .. } => "restoring".into(),
+            Request::Drafts => "looking for drafts".into(),
+            Request::ResumeDraft { .. } => "reading the draft".into(),
+            Request::DiscardDraft { .. } => "discarding the draft".into(),
             Request::Connections => "reading the saved connections".into(),
             Request::Connect { name } => format!("connecting to {name}"),
         }
@@ -123,7 +170,9 @@ impl Request {
     /// The reply that says this request failed with `error`.
     pub fn failed(self, error: JobError) -> Reply {
         match self {
+            Request::Open { .. } => Reply::Opened(Err(error)),
             Request::Counts => Reply::Counts(Err(error)),
+            Request::Changes => Reply::Changes(Err(error)),
             Request::Packages => Reply::Packages {
                 rows: Err(error),
                 first: true,
@@ -142,6 +191,7 @@ impl Request {
                 scope,
                 report: Err(error),
                 elapsed: Duration::ZERO,
+                rows: Vec::new(),
             },
             Request::ReadFile { path } => Reply::FileRead {
                 path,
@@ -155,9 +205,14 @@ impl Request {
                     message: format!("could not be checked: {error}"),
                 }]),
             },
-            Request::HotfixSource { id, version } => Reply::HotfixSource {
+            Request::HotfixSource {
                 id,
                 version,
+                outside,
+            } => Reply::HotfixSource {
+                id,
+                version,
+                outside,
                 source: Err(error),
             },
             Request::Review { prepared } => Reply::Review {
@@ -167,6 +222,12 @@ impl Request {
             Request::Publish { prepared, .. } => Reply::Published {
                 hash: prepared.hash,
                 report: Err(error),
+            },
+            Request::Diff { id, from, to } => Reply::Diff {
+                id,
+                from,
+                to,
+                diff: Err(error),
             },
             Request::DeletePlan { id, version } => Reply::DeletePlan {
                 id,
@@ -186,13 +247,54 @@ impl Request {
                 path,
                 rows: Err(error),
             },
+            Request::Drafts => Reply::Drafts(Vec::new()),
+            Request::ResumeDraft { draft } => Reply::DraftRead {
+                draft,
+                text: Err(error),
+            },
+            Request::DiscardDraft { path } => Reply::DraftDiscarded {
+                path,
+                result: Err(error),
+            },
             Request::Connections => Reply::Connections(Err(error)),
             Request::Connect { name } => Reply::Connected {
                 name,
-                target: Err(error),
+                opened: Err(error),
             },
         }
     }
+}
+
+/// One verified row as the console keeps it: which row, a [`fingerprint`] of the stored hash
+/// the result holds for, and what was found (nothing, for an ok row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub id: String,
+    pub version: String,
+    pub hash: u64,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Checked {
+    pub fn of(v: &Verification) -> Checked {
+        Checked {
+            id: v.id.clone(),
+            version: v.version.clone(),
+            hash: fingerprint(&v.stored_hash),
+            problems: v.problems.clone(),
+            warnings: v.warnings.clone(),
+        }
+    }
+}
+
+/// A short stand-in for a stored hash: whether a row still has the hash a result was found
+/// for, without keeping 64 characters for each of 100,000 rows.
+pub fn fingerprint(hash: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    hash.hash(&mut h);
+    h.finish()
 }
 
 /// A request with the ticket its answer will carry.
@@ -200,6 +302,18 @@ impl Request {
 pub struct Job {
     pub ticket: Ticket,
     pub request: Request,
+}
+
+/// A registry the worker opened, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The target, token masked.
+    pub target: String,
+    pub read_only: bool,
+    /// The saved connection's name when it is a production one.
+    pub production: Option<String>,
+    /// How often to ask whether another process changed it.
+    pub poll: Duration,
 }
 
 /// Why a request failed.
@@ -217,6 +331,12 @@ pub enum JobError {
     /// The worker panicked while serving the request; this is the panic's text.
     #[error("internal error: {0}")]
     Panicked(String),
+    /// A draft cannot be read or removed.
+    #[error(transparent)]
+    Draft(#[from] DraftError),
+    /// No registry is open (the one named could not be opened; pick a connection).
+    #[error("no registry is open: pick a connection (c)")]
+    NotConnected,
 }
 
 impl JobError {
@@ -231,7 +351,11 @@ impl JobError {
 
 #[derive(Debug)]
 pub enum Reply {
+    /// Bookkeeping that failed after a write happened (an audit line, a trash file): the
+    /// write stands and the next run finishes it; the footer says so.
+    Bookkeeping(Vec<Bookkeeping>),
     Counts(Result<(u64, u64), JobError>),
+    Changes(Result<ChangeMark, JobError>),
     /// One page of the package list; `first` replaces what was shown, `done` ends the list.
     Packages {
         rows: Result<Vec<PackageSummary>, JobError>,
@@ -256,6 +380,8 @@ pub enum Reply {
         scope: Scope,
         report: Result<VerifyReport, JobError>,
         elapsed: Duration,
+        /// Every row checked, ok ones too, for the results kept by hash.
+        rows: Vec<Checked>,
     },
     /// The file's text, made visible (`document::visible`) for the editor.
     FileRead {
@@ -271,6 +397,7 @@ pub enum Reply {
     HotfixSource {
         id: String,
         version: String,
+        outside: bool,
         source: Result<(String, Option<String>), JobError>,
     },
     /// `hash` is the reviewed document's, so a review of an older text is dropped.
@@ -281,6 +408,12 @@ pub enum Reply {
     Published {
         hash: String,
         report: Result<Box<PublishReport>, JobError>,
+    },
+    Diff {
+        id: String,
+        from: String,
+        to: String,
+        diff: Result<Box<PackageDiff>, JobError>,
     },
     DeletePlan {
         id: String,
@@ -300,11 +433,22 @@ pub enum Reply {
         path: PathBuf,
         rows: Result<Vec<PackageRecord>, JobError>,
     },
+    Drafts(Vec<Draft>),
+    DraftRead {
+        draft: Draft,
+        text: Result<String, JobError>,
+    },
+    DraftDiscarded {
+        path: PathBuf,
+        result: Result<(), JobError>,
+    },
     Connections(Result<Connections, JobError>),
-    /// The new target (masked) on success; on failure the old registry is still in place.
+    /// The registry the console opened with.
+    Opened(Result<Opened, JobError>),
+    /// The new registry on success; on failure the old one is still in place.
     Connected {
         name: String,
-        target: Result<String, JobError>,
+        opened: Result<Opened, JobError>,
     },
 }
 

@@ -51,11 +51,16 @@ mod crash;
 mod hostile;
 mod terminal_injection;
 
-// The console drawn into a TestBackend, driven through its key handling: reading, then
-// writing.
+// The console drawn into a TestBackend, driven through its key handling: reading, writing,
+// and what an operator relies on all day.
+mod tui_layout;
+mod tui_operator;
 mod tui_screens;
 mod tui_writes;
 
-// The real binary in a real terminal (tmux): reading, then writing.
+// The real binary in a real terminal (tmux): reading, then writing, then what an operator
+// relies on all day.
 mod e2e_console;
+mod e2e_hostile;
+mod e2e_operator;
 mod e2e_writes;

@@ -708,6 +708,28 @@ fn a_lone_surrogate_written_by_the_service_verifies(b: Backend) {
     assert_eq!(versions_of(&r, "lone"), ["1.0.0"]);
 }
 
+fn the_change_mark_moves_when_another_client_writes(b: Backend) {
+    let env = Env::seeded(b);
+    let console = env.registry();
+    let other = env.registry();
+    let expected = match b {
+        Backend::Sqlite => std::time::Duration::from_millis(500),
+        Backend::Turso => std::time::Duration::from_secs(3),
+    };
+    assert_eq!(console.change_poll_interval(), expected);
+    let start = console.change_mark().unwrap();
+    assert_eq!(console.change_mark().unwrap(), start, "nothing was written");
+    publish(&other, &doc("com.acme.live", "1.0.0", ""), "live.json");
+    let published = console.change_mark().unwrap();
+    assert_ne!(published, start, "another client published");
+    other.delete("com.acme.live", Some("1.0.0")).unwrap();
+    assert_ne!(
+        console.change_mark().unwrap(),
+        published,
+        "another client deleted"
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -735,4 +757,5 @@ suite!(
     remote_operations_take_one_round_trip_each,
     a_delete_removes_only_the_rows_it_planned,
     a_lone_surrogate_written_by_the_service_verifies,
+    the_change_mark_moves_when_another_client_writes,
 );

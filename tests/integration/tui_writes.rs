@@ -76,6 +76,31 @@ fn find_stamp(l: &str) -> Option<usize> {
 /// A document with the comma after the version (line 4) missing: the error is at line 5.
 const BROKEN: &str = "{\n  \"manifest\": {\n    \"id\": \"com.acme.fresh\",\n    \"version\": \"1.0.0\"\n    \"type\": \"app\",\n    \"name\": \"Fresh\"\n  },\n  \"metadata\": {}\n}\n";
 
+/// A document file whose text holds raw escape sequences (an OSC title, an OSC 52 clipboard
+/// write, a clear-screen, a cursor move) and a bidi override: not JSON, and never drawn raw.
+const RAW_ESCAPES: &str = "{\"manifest\": {\"name\": \"\u{1b}]0;PWNED\u{7}\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J\u{1b}[5;5H\u{202e}evil\"}}\n";
+
+#[test]
+fn editor_draws_raw_escape_sequences_as_placeholders() {
+    let mut s = session();
+    s.scratch.file("raw.json", RAW_ESCAPES);
+    s.press(&[KeyCode::Char('p')]);
+    s.type_text("raw.json");
+    s.press(&[KeyCode::Enter]);
+    assert!(matches!(s.console.app.modal(), Some(Modal::Editor(_))));
+    let buffer = s.buffer();
+    let raw: Vec<String> = buffer
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .filter(|sym| sym.chars().any(|ch| ch.is_control() || ch == '\u{202e}'))
+        .map(|sym| format!("{sym:?}"))
+        .collect();
+    assert!(raw.is_empty(), "raw characters reached the frame: {raw:?}");
+    let screen = s.screen();
+    assert_contains(&screen, &["␛]0;PWNED␇␛]52;c;cHduZWQ=␇␛[2J␛[5;5H"]);
+}
+
 #[test]
 fn editor_shows_a_syntax_error_with_its_line_and_column() {
     let mut s = session();
@@ -453,7 +478,7 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
     s.press(&[KeyCode::Char('t')]);
     let listed = s.screen();
     assert_eq!(
-        listed.lines().filter(|l| l.contains("  delete  ")).count(),
+        listed.lines().filter(|l| l.contains(" delete ")).count(),
         2,
         "two trash files: {listed}"
     );

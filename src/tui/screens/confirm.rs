@@ -4,7 +4,7 @@
 //! constructors say exactly what goes and where it goes; the component draws and answers
 //! them all the same way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -13,6 +13,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::centered;
+use super::layout::title;
 use crate::registry::trash::TrashEntry;
 use crate::registry::DeletePlan;
 use crate::tui::component::{Component, Context, Outcome};
@@ -66,6 +67,8 @@ enum Answer {
     Typed {
         expected: String,
         what: &'static str,
+        /// What Enter does once it matches ("delete", "go ahead").
+        verb: &'static str,
     },
     YesNo,
 }
@@ -73,8 +76,11 @@ enum Answer {
 /// What yes does.
 enum OnYes {
     Request(Request),
-    /// Close the dialog and the editor under it, dropping its text.
-    Discard,
+    /// A write on a production connection, confirmed: it goes to the worker as it is.
+    Write(Request),
+    /// Close the dialog and the editor under it, dropping its text (and the draft file it
+    /// came from).
+    Discard(Option<PathBuf>),
 }
 
 pub struct Confirm {
@@ -153,7 +159,11 @@ impl Confirm {
                 None => format!(" Delete every version of {id_shown} "),
             },
             body,
-            answer: Answer::Typed { expected, what },
+            answer: Answer::Typed {
+                expected,
+                what,
+                verb: "delete",
+            },
             typed: String::new(),
             on_yes: Some(OnYes::Request(Request::Delete {
                 id: id.to_owned(),
@@ -222,8 +232,40 @@ impl Confirm {
         }
     }
 
+    /// A write on a production connection: the operator types the connection's name.
+    pub fn production(name: &str, target: &str, what: &str, write: Request) -> Confirm {
+        let body = vec![
+            Line::from(vec![
+                Span::raw("This registry is "),
+                Span::styled("PRODUCTION", theme::PRODUCTION),
+                Span::raw(format!(
+                    ": the saved connection {} ({}).",
+                    printable(name),
+                    printable(target)
+                )),
+            ]),
+            Line::from(vec![
+                Span::raw("About to "),
+                Span::styled(printable(what).into_owned(), theme::WARNING),
+                Span::raw(" there."),
+            ]),
+        ];
+        Confirm {
+            title: format!(" PRODUCTION: {} ", printable(what)),
+            body,
+            answer: Answer::Typed {
+                expected: name.to_owned(),
+                what: "the connection name",
+                verb: "go ahead",
+            },
+            typed: String::new(),
+            on_yes: Some(OnYes::Write(write)),
+            nothing: "nothing written",
+        }
+    }
+
     /// Closing the editor with changes nobody has published or saved.
-    pub fn discard(what: &str) -> Confirm {
+    pub fn discard(what: &str, draft: Option<PathBuf>) -> Confirm {
         Confirm {
             title: " Discard your edits? ".into(),
             body: vec![
@@ -243,7 +285,7 @@ impl Confirm {
             ],
             answer: Answer::YesNo,
             typed: String::new(),
-            on_yes: Some(OnYes::Discard),
+            on_yes: Some(OnYes::Discard(draft)),
             nothing: "back in the editor; nothing discarded",
         }
     }
@@ -256,11 +298,18 @@ impl Confirm {
     fn yes(&mut self) -> Outcome {
         match self.on_yes.take() {
             Some(OnYes::Request(r)) => Outcome::All(vec![Outcome::Back, Outcome::Request(r)]),
-            Some(OnYes::Discard) => Outcome::All(vec![
-                Outcome::Back,
-                Outcome::Back,
-                Outcome::Say(Message::info("edits discarded")),
-            ]),
+            Some(OnYes::Write(r)) => Outcome::All(vec![Outcome::Back, Outcome::Write(r)]),
+            Some(OnYes::Discard(draft)) => {
+                let mut all = vec![
+                    Outcome::Back,
+                    Outcome::Back,
+                    Outcome::Say(Message::info("edits discarded")),
+                ];
+                if let Some(path) = draft {
+                    all.push(Outcome::Request(Request::DiscardDraft { path }));
+                }
+                Outcome::All(all)
+            }
             None => Outcome::Back,
         }
     }
@@ -305,7 +354,7 @@ impl Component for Confirm {
     fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match (action, &self.answer) {
             (Action::Confirm, Answer::YesNo) => self.yes(),
-            (Action::Confirm, Answer::Typed { expected, what }) => {
+            (Action::Confirm, Answer::Typed { expected, what, .. }) => {
                 if &self.typed == expected {
                     self.yes()
                 } else if self.typed.is_empty() {
@@ -325,12 +374,18 @@ impl Component for Confirm {
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let mut lines = self.body.clone();
         match &self.answer {
-            Answer::Typed { expected, what } => {
+            Answer::Typed {
+                expected,
+                what,
+                verb,
+            } => {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
                     Span::raw(format!("Type {what} ")),
                     Span::styled(printable(expected).into_owned(), theme::WARNING),
-                    Span::raw(" and press Enter to delete. Anything else cancels; Esc cancels."),
+                    Span::raw(format!(
+                        " and press Enter to {verb}. Anything else cancels; Esc cancels."
+                    )),
                 ]));
                 lines.push(Line::from(vec![
                     Span::styled("> ", theme::HINT_KEY),
@@ -339,7 +394,7 @@ impl Component for Confirm {
                 ]));
             }
             Answer::YesNo => {
-                if !matches!(self.on_yes, Some(OnYes::Discard)) {
+                if !matches!(self.on_yes, Some(OnYes::Discard(_))) {
                     lines.push(Line::raw(""));
                     lines.push(Line::from(vec![
                         Span::styled("y", theme::HINT_KEY),
@@ -362,7 +417,7 @@ impl Component for Confirm {
         let popup = centered(area, width, height as u16 + 2);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
-            .title(Line::styled(self.title.clone(), theme::WARNING))
+            .title(Line::styled(title(&self.title, "", width), theme::WARNING))
             .border_style(theme::WARNING)
             .padding(Padding::horizontal(1))
             .style(theme::POPUP);

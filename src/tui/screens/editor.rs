@@ -20,8 +20,9 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 use tui_textarea::{CursorMove, TextArea};
 
+use super::layout::{fit_lines, title};
 use super::{Confirm, Modal};
-use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::component::{Component, Context, ExternalEdit, Outcome};
 use crate::tui::count;
 use crate::tui::document::{Validation, INLINE_LIMIT};
 use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
@@ -29,6 +30,7 @@ use crate::tui::message::Message;
 use crate::tui::protocol::Request;
 use crate::tui::theme;
 use crate::untrusted::printable;
+use unicode_width::UnicodeWidthStr;
 
 const KEYS: KeyGroup = KeyGroup {
     title: "Editor",
@@ -53,6 +55,13 @@ const KEYS: KeyGroup = KeyGroup {
             does: "close the editor (asks first when there are changes)",
             hint: Some("Esc close"),
             action: Action::Back,
+        },
+        Binding {
+            keys: &[Key::Ctrl('e')],
+            shown: "Ctrl-E",
+            does: "go on editing in $VISUAL/$EDITOR (the text comes back here)",
+            hint: None,
+            action: Action::EditOutside,
         },
         Binding {
             keys: &[Key::Ctrl('u')],
@@ -115,6 +124,9 @@ pub struct Editor {
     stale_since: Option<Instant>,
     /// The hash of the document a review was asked for and has not come back.
     reviewing: Option<String>,
+    /// The draft file this text came from (resumed, or edited outside): it goes once the
+    /// text is published or discarded, and quitting with changes writes to it.
+    draft: Option<PathBuf>,
 }
 
 impl Editor {
@@ -133,10 +145,27 @@ impl Editor {
             generation: 0,
             stale_since: None,
             reviewing: None,
+            draft: None,
         };
         editor.original = editor.text();
         editor.changed(Instant::now());
         editor
+    }
+
+    /// Asks for the review at once (a document that came back from `$EDITOR` valid).
+    pub fn review_now(&mut self) -> Outcome {
+        self.review()
+    }
+
+    /// The editor on a draft's text, kept at `path`.
+    pub fn with_draft(mut self, path: PathBuf) -> Editor {
+        self.draft = Some(path);
+        self
+    }
+
+    /// The draft file behind the text, if there is one.
+    pub fn draft(&self) -> Option<&std::path::Path> {
+        self.draft.as_deref()
     }
 
     pub fn origin(&self) -> &Origin {
@@ -252,6 +281,7 @@ impl Editor {
         if self.modified() {
             Outcome::Overlay(Modal::Confirm(Box::new(Confirm::discard(
                 &self.origin.describe(),
+                self.draft.clone(),
             ))))
         } else {
             Outcome::Back
@@ -408,6 +438,14 @@ impl Component for Editor {
             Action::Review => self.review(),
             Action::GoToError => self.go_to_error(),
             Action::Back => self.close(),
+            Action::EditOutside => Outcome::All(vec![
+                Outcome::Back,
+                Outcome::EditOutside(ExternalEdit {
+                    origin: self.origin.clone(),
+                    text: self.text(),
+                    draft: self.draft.clone(),
+                }),
+            ]),
             _ => Outcome::Done,
         }
     }
@@ -420,20 +458,24 @@ impl Component for Editor {
                 .areas(area);
         frame.render_widget(Clear, area);
         let (row, col) = self.textarea.cursor();
+        let position = format!(
+            " Ln {}, Col {}{} ",
+            row + 1,
+            col + 1,
+            if self.modified() { " · modified" } else { "" }
+        );
+        // On a narrow terminal the document's name matters more than the cursor position.
+        let position = if self.title().width() + position.width() + 3 > usize::from(area.width) {
+            String::new()
+        } else {
+            position
+        };
         let block = Block::bordered()
-            .title(Line::styled(self.title(), theme::TITLE))
-            .title(
-                Line::styled(
-                    format!(
-                        " Ln {}, Col {}{} ",
-                        row + 1,
-                        col + 1,
-                        if self.modified() { " · modified" } else { "" }
-                    ),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
+            .title(Line::styled(
+                title(&self.title(), &position, area.width),
+                theme::TITLE,
+            ))
+            .title(Line::styled(position, theme::DIM).right_aligned());
         let inner = block.inner(text_area);
         frame.render_widget(block, text_area);
         frame.render_widget(&self.textarea, inner);
@@ -445,8 +487,9 @@ impl Component for Editor {
                 theme::DIM,
             ));
         }
+        let width = usize::from(report_area.width.saturating_sub(2));
         frame.render_widget(
-            Paragraph::new(Text::from(lines[..shown].to_vec())).block(report),
+            Paragraph::new(Text::from(fit_lines(&lines[..shown], width))).block(report),
             report_area,
         );
     }

@@ -12,11 +12,10 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
-use crate::registry::diff::text_diff;
-use crate::registry::PackageDiff;
+use super::diff::package_diff_lines;
+use super::layout::{fit_lines, title};
 use crate::registry::{PreparedPublish, PublishReport, PublishReview};
 use crate::tui::component::{Component, Context, Outcome};
-use crate::tui::count;
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::protocol::{JobError, Request};
@@ -99,9 +98,6 @@ const DONE: KeyGroup = KeyGroup {
     }],
 };
 
-/// Unchanged lines of a changed item kept around each change; longer runs are folded.
-const CONTEXT: usize = 2;
-
 enum State {
     Ready,
     Publishing,
@@ -130,6 +126,18 @@ impl Review {
     /// The hash of the reviewed document.
     pub fn hash(&self) -> &str {
         &self.data.prepared.hash
+    }
+
+    /// The publish waits for a production confirmation: `y` may be pressed again.
+    pub fn unconfirm(&mut self) {
+        if matches!(self.state, State::Publishing) {
+            self.state = State::Ready;
+        }
+    }
+
+    /// The production confirmation came: the publish is on its way.
+    pub fn confirmed(&mut self) {
+        self.state = State::Publishing;
     }
 
     pub fn publishing(&self) -> bool {
@@ -261,7 +269,7 @@ fn schema_lines(p: &PreparedPublish) -> Vec<Line<'static>> {
             format!(
                 "{} against the ObjectStack {spec} schemas: the server loads it anyway, \
                  `pkgdeck publish --strict` would refuse it",
-                count(p.schema_warnings.len() as u64, "warning")
+                crate::tui::count(p.schema_warnings.len() as u64, "warning")
             ),
             theme::WARNING,
         ),
@@ -312,101 +320,6 @@ fn diff_lines(d: &PublishReview) -> Vec<Line<'static>> {
         Ok(diff) => package_diff_lines(diff, &mut lines),
     }
     lines
-}
-
-fn package_diff_lines(diff: &PackageDiff, lines: &mut Vec<Line<'static>>) {
-    let added = theme::badge(Badge::Ok);
-    if !diff.manifest.is_empty() {
-        lines.push(Line::styled(
-            format!(
-                "   manifest: {} changed",
-                count(diff.manifest.len() as u64, "key")
-            ),
-            theme::COLUMN_HEADER,
-        ));
-        for f in &diff.manifest {
-            let key = printable(&f.key).into_owned();
-            let value = |v: &str| printable(v).into_owned();
-            lines.push(match (&f.old, &f.new) {
-                (None, Some(new)) => Line::styled(format!("     + {key}: {}", value(new)), added),
-                (Some(old), None) => {
-                    Line::styled(format!("     - {key}: {}", value(old)), theme::ERROR)
-                }
-                (Some(old), Some(new)) => Line::from(vec![
-                    Span::styled(format!("     ~ {key}: "), theme::WARNING),
-                    Span::styled(value(old), theme::ERROR),
-                    Span::raw(" → "),
-                    Span::styled(value(new), added),
-                ]),
-                (None, None) => Line::raw(""),
-            });
-        }
-    }
-    for s in &diff.sections {
-        lines.push(Line::styled(
-            format!(
-                "   {}: {} added, {} removed, {} changed",
-                printable(&s.section),
-                s.added.len(),
-                s.removed.len(),
-                s.changed.len()
-            ),
-            theme::COLUMN_HEADER,
-        ));
-        for name in &s.added {
-            lines.push(Line::styled(format!("     + {}", printable(name)), added));
-        }
-        for name in &s.removed {
-            lines.push(Line::styled(
-                format!("     - {}", printable(name)),
-                theme::ERROR,
-            ));
-        }
-        for item in &s.changed {
-            lines.push(Line::styled(
-                format!("     ~ {}", printable(&item.name)),
-                theme::WARNING,
-            ));
-            item_diff_lines(&item.old, &item.new, lines);
-        }
-    }
-}
-
-/// The line diff of one changed item, long unchanged runs folded to a count.
-fn item_diff_lines(old: &str, new: &str, lines: &mut Vec<Line<'static>>) {
-    let diff = text_diff(old, new);
-    let near_change = |i: usize| {
-        let lo = i.saturating_sub(CONTEXT);
-        let hi = (i + CONTEXT + 1).min(diff.len());
-        diff[lo..hi].iter().any(|(tag, _)| *tag != ' ')
-    };
-    let mut folded = 0usize;
-    let flush = |folded: &mut usize, lines: &mut Vec<Line<'static>>| {
-        if *folded > 0 {
-            lines.push(Line::styled(
-                format!("         ⋯ {} unchanged", count(*folded as u64, "line")),
-                theme::DIM,
-            ));
-            *folded = 0;
-        }
-    };
-    for (i, (tag, text)) in diff.iter().enumerate() {
-        if *tag == ' ' && !near_change(i) {
-            folded += 1;
-            continue;
-        }
-        flush(&mut folded, lines);
-        let style = match tag {
-            '+' => theme::badge(Badge::Ok),
-            '-' => theme::ERROR,
-            _ => theme::DIM,
-        };
-        lines.push(Line::styled(
-            format!("       {tag} {}", printable(text)),
-            style,
-        ));
-    }
-    flush(&mut folded, lines);
 }
 
 fn result_lines(
@@ -541,27 +454,26 @@ impl Component for Review {
         frame.render_widget(Clear, area);
         let visible = area.height.saturating_sub(2) as usize;
         let scroll = self.scroll.min(lines.len().saturating_sub(visible));
-        let mut block = Block::bordered().title(Line::styled(
-            format!(
-                " Review: {} {} ",
-                printable(&self.data.prepared.id),
-                printable(&self.data.prepared.version)
-            ),
-            theme::TITLE,
-        ));
-        if lines.len() > visible {
-            block = block.title(
-                Line::styled(
-                    format!(" line {} of {} ", scroll + 1, lines.len()),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
-        }
+        let position = if lines.len() > visible {
+            format!(" line {} of {} ", scroll + 1, lines.len())
+        } else {
+            String::new()
+        };
+        let name = format!(
+            " Review: {} {} ",
+            printable(&self.data.prepared.id),
+            printable(&self.data.prepared.version)
+        );
+        let block = Block::bordered()
+            .title(Line::styled(
+                title(&name, &position, area.width),
+                theme::TITLE,
+            ))
+            .title(Line::styled(position, theme::DIM).right_aligned());
+        let end = (scroll + visible).min(lines.len());
+        let width = usize::from(area.width.saturating_sub(2));
         frame.render_widget(
-            Paragraph::new(Text::from(lines))
-                .block(block)
-                .scroll((scroll as u16, 0)),
+            Paragraph::new(Text::from(fit_lines(&lines[scroll..end], width))).block(block),
             area,
         );
     }

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
-use super::{draw_list_frame, draw_table, list_action, list_block, Confirm, Modal};
+use super::layout::{cut_middle, ESSENTIAL};
+use super::{draw_list_frame, draw_table, list_action, list_block, Column, Confirm, Field, Modal};
 use crate::registry::trash::TrashEntry;
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -35,6 +35,15 @@ const KEYS: KeyGroup = KeyGroup {
         keys::BACK,
     ],
 };
+
+/// What the file holds is never dropped; where it came from goes first, then the row count.
+const COLUMNS: [Column; 5] = [
+    Column::fixed("SAVED AT (UTC)", 20, 4),
+    Column::flexible("ACTION", 6, 10, 3, false),
+    Column::fixed("ROWS", 4, 2).right_aligned(),
+    Column::flexible("WHAT", 14, 30, ESSENTIAL, true),
+    Column::flexible("FROM", 10, 30, 1, true),
+];
 
 pub struct TrashScreen {
     /// The registry a restore writes to, for the confirm dialog.
@@ -154,6 +163,7 @@ impl Component for TrashScreen {
             format!("Trash ({}) · {dir}", self.entries.len()),
             Some("newest first"),
             &self.list,
+            area.width,
         );
         let Some(inner) = draw_list_frame(
             frame,
@@ -170,28 +180,27 @@ impl Component for TrashScreen {
         // columns are better spent on what the file holds.
         let [table_area, file_area] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-        let widths = [
-            Constraint::Length(21),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Fill(1),
-            Constraint::Fill(1),
-        ];
-        let header = Row::new(["SAVED AT (UTC)", "ACTION", "ROWS", "WHAT", "FROM"]);
-        draw_table(frame, table_area, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             let e = &self.entries[r];
-            Row::new(vec![
-                Cell::from(printable(&e.file.saved_at).into_owned()),
-                Cell::from(printable(&e.file.action).into_owned()),
-                Cell::from(Line::from(e.file.rows.len().to_string()).right_aligned()),
-                Cell::from(printable(&contents(e)).into_owned()),
-                Cell::from(printable(&e.file.target).into_owned()),
-            ])
-        });
+            vec![
+                Field::new(printable(&e.file.saved_at)),
+                Field::new(printable(&e.file.action)),
+                Field::new(e.file.rows.len().to_string()),
+                Field::new(printable(&contents(e))),
+                Field::new(printable(&e.file.target)),
+            ]
+        };
+        draw_table(frame, table_area, &self.list, &COLUMNS, row, |_| None);
         if let Some(e) = self.selected() {
             frame.render_widget(
                 Line::styled(
-                    format!(" file: {}", printable(&e.path.display().to_string())),
+                    format!(
+                        " file: {}",
+                        cut_middle(
+                            &printable(&e.path.display().to_string()),
+                            usize::from(file_area.width.saturating_sub(7)),
+                        )
+                    ),
                     theme::DIM,
                 ),
                 file_area,
