@@ -22,11 +22,13 @@ use crate::output::{write_output, OutputError};
 use crate::registry::trash::{Trash, TrashEntry};
 use crate::registry::{
     self, Allow, BootChange, PackageDiff, PackageRecord, PublishOptions, PublishReport, Registry,
-    RegistryError, Scope, VerifyProgress,
+    RegistryError, Scope, VerifyOptions, VerifyProgress,
 };
 use crate::store::StoreError;
 use crate::tui::count;
 use crate::untrusted::{cut, printable, printable_lines};
+
+mod check;
 
 /// Terminal console and CLI for ObjectStack package registries.
 #[derive(Debug, Parser)]
@@ -107,7 +109,24 @@ pub enum Command {
         allow_overwrite: bool,
         #[command(flatten)]
         guards: GuardFlags,
+        /// Refuse a document the ObjectStack schemas warn about (nothing is written).
+        #[arg(long)]
+        strict: bool,
         /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check documents as publish would (JSON, manifest rules, ObjectStack schemas), writing
+    /// nothing; with --db or -c, also what publishing them would change in the server's boot.
+    Check {
+        /// The documents: files, or - for standard input (each at most 64 MiB unless
+        /// PKGDECK_MAX_DOCUMENT raises it).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// Treat the ObjectStack schemas' warnings as errors, as publish --strict does.
+        #[arg(long)]
+        strict: bool,
+        /// Print one JSON object per document, one line each, in the order given.
         #[arg(long)]
         json: bool,
     },
@@ -157,6 +176,10 @@ pub enum Command {
         id: Option<String>,
         /// Only this version of the package.
         version: Option<String>,
+        /// Also check every row against the ObjectStack schemas (warning schema_invalid;
+        /// parses every item, so it is slower).
+        #[arg(long)]
+        schema: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -263,6 +286,7 @@ impl From<RegistryError> for Failure {
             RegistryError::NotFound { .. } => 1,
             RegistryError::InvalidJson { .. }
             | RegistryError::InvalidDocument { .. }
+            | RegistryError::SchemaRefused { .. }
             | RegistryError::WouldOverwrite { .. }
             | RegistryError::ReadOnly { .. }
             | RegistryError::BadTrashFile { .. }
@@ -500,10 +524,16 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
         Command::List { json } => list(&existing()?, json),
         Command::Versions { id, json } => versions(&existing()?, &id, json),
         Command::Get { id, version, json } => get(&existing()?, &id, version.as_deref(), json),
+        Command::Check {
+            files,
+            strict,
+            json,
+        } => check::check(&files, strict, json, request, dirs),
         Command::Publish {
             file,
             allow_overwrite,
             guards,
+            strict,
             json,
         } => {
             // The document is read and checked before the registry is opened: a refused
@@ -512,8 +542,18 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
             let text = input::read_document(&source)?;
             let prepared = registry::prepare_publish(&text, &source.name())?;
             drop(text);
+            if strict {
+                prepared.refuse_warnings(&source.name())?;
+            }
             let registry = connect::open(request, dirs)?;
-            let result = publish(&registry, &prepared, allow_overwrite, guards.allow(), json);
+            let result = publish(
+                &registry,
+                &prepared,
+                &source.name(),
+                allow_overwrite,
+                guards.allow(),
+                json,
+            );
             report_bookkeeping(&registry);
             result
         }
@@ -560,7 +600,12 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
             runtime_protocol,
             code_packages,
         } => server::doctor(&existing()?, json, runtime_protocol, &code_packages),
-        Command::Verify { id, version, json } => verify(&existing()?, id, version, json),
+        Command::Verify {
+            id,
+            version,
+            schema,
+            json,
+        } => verify(&existing()?, id, version, VerifyOptions { schema }, json),
         Command::Export {
             id,
             version,
@@ -768,12 +813,13 @@ fn get(registry: &Registry, id: &str, version: Option<&str>, json: bool) -> Outc
 }
 
 /// Publishes, reads the row back and verifies it (the registry's `publish_and_verify`, as
-/// the console does). The JSON keeps the spec's four keys; a read-back that found a problem
-/// is a storage failure (exit 3) with its sentence on stderr, after the output that says what
-/// was written.
+/// the console does), then says the ObjectStack schemas' warnings on stderr. The JSON keeps
+/// the spec's keys; a read-back that found a problem is a storage failure (exit 3) with its
+/// sentence on stderr, after the output that says what was written.
 fn publish(
     registry: &Registry,
     prepared: &registry::PreparedPublish,
+    source_name: &str,
     allow_overwrite: bool,
     allow: Allow,
     json: bool,
@@ -789,6 +835,8 @@ fn publish(
             },
         )?
     };
+    // Said once the document is in: a refused publish stays one sentence on stderr.
+    check::warn_on_stderr(source_name, &prepared.schema_warnings);
     let outcome = &report.outcome;
     if json {
         write_json(&PublishJson {
@@ -888,7 +936,13 @@ fn delete(registry: &Registry, id: &str, version: Option<&str>, allow: Allow) ->
     Ok(0)
 }
 
-fn verify(registry: &Registry, id: Option<String>, version: Option<String>, json: bool) -> Outcome {
+fn verify(
+    registry: &Registry,
+    id: Option<String>,
+    version: Option<String>,
+    options: VerifyOptions,
+    json: bool,
+) -> Outcome {
     let scope = match (id, version) {
         (None, _) => Scope::All,
         (Some(id), None) => Scope::Package(id),
@@ -897,17 +951,22 @@ fn verify(registry: &Registry, id: Option<String>, version: Option<String>, json
     let show_progress = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let mut last_draw = started;
-    let report = registry.verify(&scope, &mut |p: VerifyProgress| {
-        if show_progress && last_draw.elapsed().as_millis() >= 100 {
-            last_draw = std::time::Instant::now();
-            let rate = p.checked as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprint!(
-                "\rverifying {}/{} rows, {} failed, {:.0} rows/s",
-                p.checked, p.total, p.failed, rate
-            );
-        }
-        true
-    })?;
+    let report = registry.verify_with(
+        &scope,
+        options,
+        &mut |p: VerifyProgress| {
+            if show_progress && last_draw.elapsed().as_millis() >= 100 {
+                last_draw = std::time::Instant::now();
+                let rate = p.checked as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                eprint!(
+                    "\rverifying {}/{} rows, {} failed, {:.0} rows/s",
+                    p.checked, p.total, p.failed, rate
+                );
+            }
+            true
+        },
+        &mut |_| {},
+    )?;
     if show_progress {
         eprint!("\r\x1b[2K");
     }

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod boot;
 pub mod canonical;
+pub mod check;
 pub mod delete;
 pub mod diff;
 pub mod guard;
@@ -48,7 +49,7 @@ pub use publish::{
 pub use restore::{RestorePlan, RestoreReport};
 pub use server::{BootSettings, DoctorReport, Served, ServedDiffers};
 pub use trash::Trash;
-pub use verify::{verify_record, LoadedRecord, Scope, VerifyProgress};
+pub use verify::{verify_record, LoadedRecord, Scope, VerifyOptions, VerifyProgress};
 
 /// The one ordering that decides "latest": the most recently inserted version. Same-second
 /// ties (CURRENT_TIMESTAMP has one-second resolution) are broken by insertion order (rowid).
@@ -85,6 +86,12 @@ pub enum RegistryError {
     /// A publish document is JSON but breaks the manifest rules; every problem is listed.
     #[error("{source_name} is not a valid package document: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
     InvalidDocument {
+        source_name: String,
+        problems: Vec<manifest::DocumentProblem>,
+    },
+    /// A strict publish (`--strict`) of a document the ObjectStack schemas warn about.
+    #[error("{source_name} does not pass the ObjectStack {} schemas (refused with --strict): {}", schema::SPEC_VERSION, .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    SchemaRefused {
         source_name: String,
         problems: Vec<manifest::DocumentProblem>,
     },

@@ -33,12 +33,26 @@ pub struct PreparedPublish {
     pub manifest: String,
     pub metadata: String,
     pub hash: String,
+    /// What the ObjectStack schemas (spec 9) say about the document: warnings, which a
+    /// strict publish refuses (see [`PreparedPublish::refuse_warnings`]).
+    pub schema_warnings: Vec<manifest::DocumentProblem>,
 }
 
 impl PreparedPublish {
     /// Whether `row` already holds exactly these texts and this hash.
     pub fn is_stored_as(&self, row: &PackageRecord) -> bool {
         row.hash == self.hash && row.manifest == self.manifest && row.metadata == self.metadata
+    }
+
+    /// Refuses the publish when the schemas warned about the document (`--strict`).
+    pub fn refuse_warnings(&self, source_name: &str) -> Result<(), RegistryError> {
+        if self.schema_warnings.is_empty() {
+            return Ok(());
+        }
+        Err(RegistryError::SchemaRefused {
+            source_name: source_name.to_owned(),
+            problems: self.schema_warnings.clone(),
+        })
     }
 
     /// The row this publish would store, before the database gives it a rowid and dates.
@@ -57,13 +71,22 @@ impl PreparedPublish {
 }
 
 /// Reads a publish document and returns exactly what would be stored, or why not: invalid
-/// JSON (with line and column), or every manifest problem with its path. Touches no store.
+/// JSON (with line and column), or every manifest problem with its path. The ObjectStack
+/// schemas' problems come with it as warnings. Touches no store.
 pub fn prepare_publish(text: &str, source_name: &str) -> Result<PreparedPublish, RegistryError> {
     let doc = canonical::parse(text).map_err(|error| RegistryError::InvalidJson {
         source_name: source_name.to_owned(),
         error,
     })?;
-    let problems = manifest::validate_document(&doc);
+    prepare_parsed(&doc, source_name)
+}
+
+/// [`prepare_publish`] of a document already parsed.
+pub(crate) fn prepare_parsed(
+    doc: &JsValue,
+    source_name: &str,
+) -> Result<PreparedPublish, RegistryError> {
+    let problems = manifest::validate_document(doc);
     if !problems.is_empty() {
         return Err(RegistryError::InvalidDocument {
             source_name: source_name.to_owned(),
@@ -83,6 +106,7 @@ pub fn prepare_publish(text: &str, source_name: &str) -> Result<PreparedPublish,
         manifest,
         metadata,
         hash,
+        schema_warnings: super::schema::check_document(doc),
     })
 }
 

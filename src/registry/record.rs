@@ -87,16 +87,20 @@ impl Serialize for Problem {
     }
 }
 
-/// A verification warning: the row is intact but not as the reference service writes it.
+/// A verification warning: the row is intact but not as the reference service writes it, or
+/// (with `verify --schema`) not what the ObjectStack schemas describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Warning {
     NoncanonicalJson,
+    /// The manifest or a metadata item breaks its ObjectStack schema (spec 9).
+    SchemaInvalid,
 }
 
 impl Warning {
     pub fn code(self) -> &'static str {
         match self {
             Warning::NoncanonicalJson => "noncanonical_json",
+            Warning::SchemaInvalid => "schema_invalid",
         }
     }
 }

@@ -15,7 +15,7 @@ use jsonschema::paths::LocationSegment;
 use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Number, Value};
 
-use super::canonical::JsValue;
+use super::canonical::{self, JsValue};
 use super::manifest::DocumentProblem;
 
 /// The `@objectstack/spec` release the embedded schemas come from.
@@ -227,27 +227,84 @@ pub fn check_item(kind: SchemaKind, item: &Value, at: &str) -> Vec<DocumentProbl
 /// each item of each known metadata section against its section's schema. Parts that are
 /// missing or of the wrong kind are left to the manifest rules (manifest.rs), which refuse them.
 pub fn check_document(doc: &JsValue) -> Vec<DocumentProblem> {
+    check_parts(doc.get("manifest"), doc.get("metadata"))
+}
+
+/// [`check_document`] of a manifest and a metadata value held apart (a stored row's two
+/// texts, parsed), with the same paths (`$.manifest…`, `$.metadata…`).
+pub fn check_parts(manifest: Option<&JsValue>, metadata: Option<&JsValue>) -> Vec<DocumentProblem> {
     let mut problems = Vec::new();
-    if let Some(manifest) = doc.get("manifest").filter(|m| m.as_object().is_some()) {
-        problems.extend(check_item(
-            SchemaKind::Manifest,
-            &to_json(manifest),
-            "$.manifest",
-        ));
-    }
-    if let Some(metadata) = doc.get("metadata").and_then(JsValue::as_object) {
-        for (section, items) in metadata {
-            let (Some(kind), Some(items)) = (SchemaKind::for_section(section), items.as_array())
-            else {
-                continue;
-            };
-            for (i, item) in items.iter().enumerate() {
-                let at = format!("$.metadata.{section}[{i}]");
-                problems.extend(check_item(kind, &to_json(item), &at));
-            }
-        }
+    for (kind, item, at) in items(manifest, metadata) {
+        problems.extend(check_item(kind, &to_json(item), &at));
     }
     problems
+}
+
+/// The manifest and every item of every known metadata section, each with its schema and its
+/// path. Parts that are missing or of the wrong kind are left out (the manifest rules refuse
+/// them in a document; verify reports them in a row).
+fn items<'v>(
+    manifest: Option<&'v JsValue>,
+    metadata: Option<&'v JsValue>,
+) -> impl Iterator<Item = (SchemaKind, &'v JsValue, String)> {
+    let manifest = manifest
+        .filter(|m| m.as_object().is_some())
+        .map(|m| (SchemaKind::Manifest, m, "$.manifest".to_owned()));
+    let sections = metadata
+        .and_then(JsValue::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(section, items)| {
+            Some((
+                section,
+                SchemaKind::for_section(section)?,
+                items.as_array()?,
+            ))
+        })
+        .flat_map(|(section, kind, items)| {
+            items
+                .iter()
+                .enumerate()
+                .map(move |(i, item)| (kind, item, format!("$.metadata.{section}[{i}]")))
+        });
+    manifest.into_iter().chain(sections)
+}
+
+/// A stored row against the schemas, as verify reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoredCheck {
+    /// The row's first problems, in document order; empty when the row passes.
+    pub problems: Vec<DocumentProblem>,
+    /// Whether the row has problems beyond these.
+    pub more: bool,
+}
+
+/// A stored row's two texts, read as verify reads them (a lone surrogate escape allowed),
+/// against the schemas: whether they pass and their first `limit` problems. Every item is
+/// tested with the fast yes/no check; only as many failing items are described as `limit`
+/// takes, because describing is what costs on a registry full of invalid rows. `None` when a
+/// text is not JSON, which verify reports as a failure of its own.
+pub fn check_stored(manifest: &str, metadata: &str, limit: usize) -> Option<StoredCheck> {
+    let manifest = canonical::parse_stored(manifest).ok()?;
+    let metadata = canonical::parse_stored(metadata).ok()?;
+    let mut found = StoredCheck::default();
+    for (kind, item, at) in items(Some(&manifest), Some(&metadata)) {
+        let item = to_json(item);
+        if is_valid(kind, &item) {
+            continue;
+        }
+        if found.problems.len() >= limit {
+            found.more = true;
+            break;
+        }
+        let mut problems = check_item(kind, &item, &at);
+        if found.problems.len() + problems.len() > limit {
+            problems.truncate(limit - found.problems.len());
+            found.more = true;
+        }
+        found.problems.append(&mut problems);
+    }
+    Some(found)
 }
 
 /// A parsed value as `serde_json` holds it. Whole numbers within 2^53 become integers, so
@@ -824,6 +881,38 @@ mod tests {
             "{:?}",
             check_item(SchemaKind::Agent, &agent, "$")
         );
+    }
+
+    #[test]
+    fn a_stored_row_is_described_only_as_far_as_the_limit() {
+        let manifest = r#"{"id":"a","version":"1.0.0","type":"app","name":"A","x":1,"y":2}"#;
+        let metadata = r#"{"objects":[{"name":"o","fields":{}},{"name":"p"},{"name":"q"}]}"#;
+        let lines = |limit| {
+            let found = check_stored(manifest, metadata, limit).expect("JSON");
+            let lines: Vec<String> = found.problems.iter().map(ToString::to_string).collect();
+            (lines, found.more)
+        };
+        let (all, more) = lines(10);
+        assert_eq!(
+            all,
+            [
+                "$.manifest.x: unknown key",
+                "$.manifest.y: unknown key",
+                "$.metadata.objects[1].fields: is missing",
+                "$.metadata.objects[2].fields: is missing",
+            ]
+        );
+        assert!(!more);
+        assert_eq!(lines(4), (all.clone(), false));
+        assert_eq!(lines(3), (all[..3].to_vec(), true));
+        assert_eq!(lines(1), (all[..1].to_vec(), true));
+        assert_eq!(check_stored("{", metadata, 5), None);
+        let valid = check_stored(
+            r#"{"id":"a","version":"1.0.0","type":"app","name":"A"}"#,
+            "{}",
+            5,
+        );
+        assert_eq!(valid, Some(StoredCheck::default()));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! a way to cancel.
 
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
+use super::manifest::DocumentProblem;
 use super::record::{PackageRecord, Problem, Verification, VerifyReport, Warning};
+use super::schema;
 use super::{record_from_row, Registry, RegistryError, RECORD_COLUMNS, REMOTE_PAGE};
 use crate::store::{Stmt, Value};
 
@@ -25,24 +27,68 @@ pub struct VerifyProgress {
     pub failed: u64,
 }
 
+/// What a verify checks beyond the hashes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Check every row against the ObjectStack schemas (`verify --schema`): the warning
+    /// `schema_invalid`. Opt-in, because it parses every item of every row.
+    pub schema: bool,
+}
+
+/// The most schema problems one row's details list.
+const SCHEMA_DETAILS: usize = 5;
+
+/// Adds the `schema_invalid` warning to `v` when the row's texts break the ObjectStack
+/// schemas, with one detail line per problem (the first [`SCHEMA_DETAILS`], then a line
+/// saying there are more). Texts that are not JSON are left to the failures verify already
+/// reports.
+pub fn add_schema_warnings(manifest: &str, metadata: &str, v: &mut Verification) {
+    let Some(found) = schema::check_stored(manifest, metadata, SCHEMA_DETAILS) else {
+        return;
+    };
+    if found.problems.is_empty() {
+        return;
+    }
+    v.warnings.push(Warning::SchemaInvalid);
+    for p in &found.problems {
+        v.details.push(format!("schema_invalid: {p}"));
+    }
+    if found.more {
+        v.details.push(
+            "schema_invalid: … and more (`pkgdeck check` on the exported document lists every \
+             problem)"
+                .into(),
+        );
+    }
+}
+
 /// One version as an inspection needs it: the stored row, its two texts parsed (or why
-/// not), and its verification.
+/// not), its verification, and what the ObjectStack schemas say about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedRecord {
     pub record: PackageRecord,
     pub manifest: Result<JsValue, CanonicalError>,
     pub metadata: Result<JsValue, CanonicalError>,
     pub verification: Verification,
+    /// The schema problems of the row (spec 9); `None` when a text is not JSON.
+    pub schema: Option<Vec<DocumentProblem>>,
 }
 
 impl LoadedRecord {
-    /// Parses and verifies `record`.
+    /// Parses, verifies and checks `record` against the schemas.
     pub fn new(record: PackageRecord) -> LoadedRecord {
         let verification = verify_record(&record, &mut Hasher::new());
+        let manifest = canonical::parse(&record.manifest);
+        let metadata = canonical::parse(&record.metadata);
+        let schema = match (&manifest, &metadata) {
+            (Ok(m), Ok(d)) => Some(schema::check_parts(Some(m), Some(d))),
+            _ => None,
+        };
         LoadedRecord {
-            manifest: canonical::parse(&record.manifest),
-            metadata: canonical::parse(&record.metadata),
+            manifest,
+            metadata,
             verification,
+            schema,
             record,
         }
     }
@@ -151,6 +197,17 @@ impl Registry {
         progress: &mut dyn FnMut(VerifyProgress) -> bool,
         each_row: &mut dyn FnMut(&Verification),
     ) -> Result<VerifyReport, RegistryError> {
+        self.verify_with(scope, VerifyOptions::default(), progress, each_row)
+    }
+
+    /// [`Registry::verify_rows`] with the checks of `options` added to every row.
+    pub fn verify_with(
+        &self,
+        scope: &Scope,
+        options: VerifyOptions,
+        progress: &mut dyn FnMut(VerifyProgress) -> bool,
+        each_row: &mut dyn FnMut(&Verification),
+    ) -> Result<VerifyReport, RegistryError> {
         let (filter, args): (&str, Vec<Value>) = match scope {
             Scope::All => ("", vec![]),
             Scope::Package(id) => (" AND id = ?", vec![id.clone().into()]),
@@ -202,7 +259,10 @@ impl Registry {
                     let record = record_from_row(row.to_vec());
                     last_rowid = record.rowid;
                     in_page += 1;
-                    let v = verify_record(&record, &mut hasher);
+                    let mut v = verify_record(&record, &mut hasher);
+                    if options.schema {
+                        add_schema_warnings(&record.manifest, &record.metadata, &mut v);
+                    }
                     each_row(&v);
                     state.checked += 1;
                     state.bytes += (record.manifest.len() + record.metadata.len()) as u64;

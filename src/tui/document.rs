@@ -14,8 +14,8 @@ use crate::registry::{prepare_publish, PreparedPublish, RegistryError};
 pub const EDITOR_FILE_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// Documents up to this size are validated on every keystroke on the UI thread (a parse, a
-/// stringify and a SHA-256: well under a millisecond in a release build); larger ones are
-/// validated by the worker once typing pauses.
+/// stringify, a SHA-256 and the ObjectStack schemas: about a millisecond at this size in a
+/// release build); larger ones are validated by the worker once typing pauses.
 pub const INLINE_LIMIT: usize = 64 * 1024;
 
 /// What validating an editor's text found.

@@ -140,7 +140,8 @@ fn the_mouse_scrolls_selects_opens_and_switches_tabs() {
     });
     let v110 = position(&versions, "1.1.0");
     double_click(&t, v110);
-    let detail = t.wait_for("Manifest │ Objects");
+    // The tabs move once the version has loaded (their counts appear): wait for that first.
+    let detail = t.wait_for("Manifest │ Objects (");
     assert_contains(&detail, &["Packages › com.acme.helpdesk › 1.1.0"]);
 
     // A click on a tab switches to it.

@@ -23,8 +23,10 @@ mod guard_oracle;
 mod server_suite;
 
 // The ObjectStack schemas (spec 9): extraction drift, the samples, and agreement with the
-// protocol's own zod validator.
+// protocol's own zod validator; where the operator meets them (check, publish --strict,
+// verify --schema, the editor).
 mod schema_agreement;
+mod schema_check;
 
 // The Hrana store: every error path against a scripted responder, and a real tursodb.
 mod hrana_errors;

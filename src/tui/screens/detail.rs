@@ -760,12 +760,53 @@ fn integrity_lines(loaded: &LoadedRecord) -> Vec<Line<'static>> {
             )),
         ]),
     ];
+    lines.extend(schema_lines(loaded));
     if !v.details.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(" Findings", theme::COLUMN_HEADER));
         for d in &v.details {
             lines.push(Line::raw(format!("  • {}", printable(d))));
         }
+    }
+    lines
+}
+
+/// What the ObjectStack schemas (spec 9) say about the row: a line, then each problem at its
+/// JSON path. Warnings: the 17.x server loads such a row; `os plugin build` would not.
+fn schema_lines(loaded: &LoadedRecord) -> Vec<Line<'static>> {
+    let field = Span::styled(format!(" {:<16}", "Schemas"), theme::COLUMN_HEADER);
+    let spec = crate::registry::schema::SPEC_VERSION;
+    let Some(problems) = &loaded.schema else {
+        return vec![Line::from(vec![
+            field,
+            Span::styled("? ", theme::DIM),
+            Span::raw("cannot be checked: a stored text is not JSON"),
+        ])];
+    };
+    if problems.is_empty() {
+        return vec![Line::from(vec![
+            field,
+            check(true),
+            Span::raw(format!(
+                "manifest and every item pass the ObjectStack {spec} schemas"
+            )),
+        ])];
+    }
+    let mut lines = vec![Line::from(vec![
+        field,
+        Span::styled("⚠ ", theme::WARNING),
+        Span::raw(format!(
+            "{} against the ObjectStack {spec} schemas (warnings: the server still loads it)",
+            crate::tui::count(problems.len() as u64, "problem")
+        )),
+    ])];
+    for p in problems {
+        lines.push(Line::from(vec![
+            Span::raw(format!(" {:<16}", "")),
+            Span::styled("▲ ", theme::WARNING),
+            Span::styled(printable(&p.path).into_owned(), theme::COLUMN_HEADER),
+            Span::raw(format!(": {}", printable(&p.message))),
+        ]));
     }
     lines
 }

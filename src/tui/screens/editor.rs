@@ -2,7 +2,9 @@
 //! is checked by the registry's own `prepare_publish` (on the UI thread for documents up to
 //! [`INLINE_LIMIT`], by the worker once typing pauses for larger ones), and what it finds is
 //! listed under the text: a syntax error with its line and column (the line is marked in the
-//! gutter; `Ctrl-G` moves the cursor there), or every manifest problem with its JSON path.
+//! gutter; `Ctrl-G` moves the cursor there), or every manifest problem with its JSON path,
+//! and once those pass, the ObjectStack schemas' warnings at their paths (spec 9: they do not
+//! stop a publish; the review lists them again).
 //! `Ctrl-S` asks the worker for a review; `Esc` asks before dropping changes.
 
 use std::path::PathBuf;
@@ -316,9 +318,8 @@ impl Editor {
                     theme::DIM,
                 )],
             ),
-            Some(Validation::Valid(p)) => (
-                Line::styled(" ✓ valid ", theme::badge(crate::tui::integrity::Badge::Ok)),
-                vec![Line::from(vec![
+            Some(Validation::Valid(p)) => {
+                let mut lines = vec![Line::from(vec![
                     Span::raw(format!(
                         " {} {} · new hash ",
                         printable(&p.id),
@@ -330,8 +331,28 @@ impl Editor {
                     } else {
                         " · Ctrl-S reviews the publish"
                     }),
-                ])],
-            ),
+                ])];
+                lines.extend(p.schema_warnings.iter().map(|w| {
+                    Line::from(vec![
+                        Span::styled(" ▲ ", theme::WARNING),
+                        Span::styled(printable(&w.path).into_owned(), theme::COLUMN_HEADER),
+                        Span::raw(": "),
+                        Span::raw(printable(&w.message).into_owned()),
+                    ])
+                }));
+                let status = if p.schema_warnings.is_empty() {
+                    Line::styled(" ✓ valid ", theme::badge(crate::tui::integrity::Badge::Ok))
+                } else {
+                    Line::styled(
+                        format!(
+                            " ✓ valid · ⚠ {} ",
+                            count(p.schema_warnings.len() as u64, "ObjectStack schema warning")
+                        ),
+                        theme::WARNING,
+                    )
+                };
+                (status, lines)
+            }
             Some(Validation::Syntax {
                 line,
                 column,

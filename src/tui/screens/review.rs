@@ -17,7 +17,7 @@ use super::boot::boot_change_lines;
 use super::confirm::trash_dir;
 use super::diff::package_diff_lines;
 use super::layout::{fit_lines, title};
-use crate::registry::{Allow, PublishReport, PublishReview};
+use crate::registry::{Allow, PreparedPublish, PublishReport, PublishReview};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -303,6 +303,41 @@ fn summary_lines(d: &PublishReview) -> Vec<Line<'static>> {
                 ),
             ]));
         }
+    }
+    lines.extend(schema_lines(p));
+    lines
+}
+
+/// What the ObjectStack schemas (spec 9) say about the document: warnings, each at its path.
+fn schema_lines(p: &PreparedPublish) -> Vec<Line<'static>> {
+    let spec = crate::registry::schema::SPEC_VERSION;
+    if p.schema_warnings.is_empty() {
+        return vec![Line::from(vec![
+            field("schemas"),
+            Span::styled(
+                format!("passes the ObjectStack {spec} schemas"),
+                theme::INFO,
+            ),
+        ])];
+    }
+    let mut lines = vec![Line::from(vec![
+        field("schemas"),
+        Span::styled(
+            format!(
+                "{} against the ObjectStack {spec} schemas: the server loads it anyway, \
+                 `pkgdeck publish --strict` would refuse it",
+                crate::tui::count(p.schema_warnings.len() as u64, "warning")
+            ),
+            theme::WARNING,
+        ),
+    ])];
+    for w in &p.schema_warnings {
+        lines.push(Line::from(vec![
+            field(""),
+            Span::styled("▲ ", theme::WARNING),
+            Span::styled(printable(&w.path).into_owned(), theme::COLUMN_HEADER),
+            Span::raw(format!(": {}", printable(&w.message))),
+        ]));
     }
     lines
 }
