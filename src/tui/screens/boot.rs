@@ -245,10 +245,12 @@ impl Component for BootScreen {
         let [inner, why_area] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
         if let Some(step) = self.selected() {
+            // One column of margin on both lines, as the table's cells have.
+            let why_area = why_area.inner(ratatui::layout::Margin::new(1, 0));
             frame.render_widget(
                 Paragraph::new(Line::styled(
                     format!(
-                        " {} {}: {}",
+                        "{} {}: {}",
                         printable(&step.row_id),
                         printable(&step.row_version),
                         printable(&step.message)
