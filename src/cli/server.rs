@@ -146,6 +146,17 @@ pub(super) fn doctor(
             text.push('\n');
         }
     }
+    for w in &report.schema_warnings {
+        let mut problems = w.problems.join("; ");
+        if w.more {
+            problems.push_str("; …");
+        }
+        text.push_str(&printable(&format!(
+            "warning: {} {} breaks the ObjectStack schemas (the server loads it anyway): {problems}",
+            w.id, w.version
+        )));
+        text.push('\n');
+    }
     let problems = boot
         .steps
         .iter()

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::boot::{self, BootReport, CodePackage, ListRow, Outcome, ParsedRow, Rule};
-use super::{Registry, RegistryError, LATEST_FIRST};
+use super::{schema, Registry, RegistryError, LATEST_FIRST};
 use crate::store::{Rows, Stmt, Value};
 
 /// The service's `list()` query, verbatim (`dist/index.js` of `@objectstack/service-package`
@@ -218,12 +218,29 @@ pub struct ServedDiffers {
     pub served: Option<String>,
 }
 
+/// A latest row that breaks the ObjectStack schemas (spec 9), as `doctor --json` lists it: a
+/// warning, because the 17.x server loads it anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemaWarning {
+    pub id: String,
+    pub version: String,
+    /// Its first problems as `path: message`, in document order.
+    pub problems: Vec<String>,
+    /// Whether it has problems beyond these.
+    pub more: bool,
+}
+
+/// How many schema problems `doctor` describes per row.
+const SCHEMA_PROBLEMS: usize = 3;
+
 /// `doctor`: the boot replayed on the target's engine, and what is served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DoctorReport {
     #[serde(flatten)]
     pub boot: BootReport,
     pub served_differs: Vec<ServedDiffers>,
+    /// The latest rows that break the ObjectStack schemas, newest first.
+    pub schema_warnings: Vec<SchemaWarning>,
     /// Every package with pkgdeck's latest version, newest first.
     #[serde(skip)]
     pub latest: Vec<(String, String)>,
@@ -467,10 +484,57 @@ impl Registry {
             }
             latest.push((id.to_string(), version));
         }
+        let schema_warnings = schema_warnings(&list, &rows_of, &latest);
         Ok(DoctorReport {
             boot,
             served_differs,
+            schema_warnings,
             latest,
         })
     }
+}
+
+/// Every package's latest row (one of its `list()` rows) against the ObjectStack schemas, on
+/// two threads: the fast yes/no check on every item, the first problems described.
+fn schema_warnings(
+    list: &[ServerRow],
+    rows_of: &HashMap<&str, Vec<usize>>,
+    latest: &[(String, String)],
+) -> Vec<SchemaWarning> {
+    let rows: Vec<&ServerRow> = latest
+        .iter()
+        .filter_map(|(id, version)| {
+            let rows = rows_of.get(id.as_str())?;
+            rows.iter()
+                .map(|&i| &list[i])
+                .find(|r| r.version == *version)
+        })
+        .collect();
+    let check = |rows: &[&ServerRow]| -> Vec<SchemaWarning> {
+        rows.iter()
+            .filter_map(|r| {
+                let found = schema::check_stored(
+                    r.manifest.as_deref()?,
+                    r.metadata.as_deref()?,
+                    SCHEMA_PROBLEMS,
+                )?;
+                (!found.problems.is_empty()).then(|| SchemaWarning {
+                    id: r.id.clone(),
+                    version: r.version.clone(),
+                    problems: found.problems.iter().map(ToString::to_string).collect(),
+                    more: found.more,
+                })
+            })
+            .collect()
+    };
+    let (first, second) = rows.split_at(rows.len() / 2);
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| check(second));
+        let mut found = check(first);
+        match later.join() {
+            Ok(more) => found.extend(more),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        found
+    })
 }

@@ -102,7 +102,8 @@ fn doctor_json_has_the_shape_of_spec_8_3_and_exit_1_on_the_fixture() {
             "steps",
             "aborted",
             "list_failed",
-            "served_differs"
+            "served_differs",
+            "schema_warnings"
         ]
     );
     assert_eq!(d["runtime_protocol"], "17.0.0");
@@ -461,4 +462,72 @@ fn publishing_twice_in_one_second_is_refused_as_a_tie() {
         return;
     }
     panic!("the two publishes never shared a second");
+}
+
+/// `doctor` checks every package's latest row against the ObjectStack schemas (spec 9): the
+/// rows it warns about are exactly the latest rows that `verify --schema` flags, with the same
+/// first problem.
+#[test]
+fn doctor_warns_about_exactly_the_latest_rows_verify_schema_flags() {
+    let s = Scratch::new();
+    let d = json(&s.run(&["doctor", "--json"]));
+    let listed = json(&s.run(&["list", "--json"]));
+    let latest: Vec<(String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let verified = json(&s.run(&["verify", "--schema", "--json"]));
+    let mut flagged: Vec<(String, String)> = verified["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| {
+            w["codes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "schema_invalid")
+        })
+        .map(|w| {
+            (
+                w["id"].as_str().unwrap().to_string(),
+                w["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|row| latest.contains(row))
+        .collect();
+    let mut warned: Vec<(String, String)> = d["schema_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            assert_eq!(keys(w), ["id", "version", "problems", "more"]);
+            assert!(!w["problems"].as_array().unwrap().is_empty(), "{w}");
+            (
+                w["id"].as_str().unwrap().to_string(),
+                w["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    flagged.sort();
+    warned.sort();
+    assert!(
+        warned.len() >= 3,
+        "the fixture has schema-invalid latest rows: {warned:?}"
+    );
+    assert_eq!(warned, flagged);
+    // A warning, not a failure: the human report says it, the exit code is the boot's.
+    let o = s.run(&["doctor"]);
+    assert_eq!(o.status.code(), Some(1), "the fixture's tie, as before");
+    assert_contains(
+        &stdout(&o),
+        &["warning: order 1.0.0 breaks the ObjectStack schemas (the server loads it anyway): $.metadata.objects[0].fields: is missing"],
+    );
 }

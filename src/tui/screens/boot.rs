@@ -154,6 +154,19 @@ fn banner(report: &DoctorReport) -> Vec<Line<'static>> {
             ),
         });
     }
+    // One line for all of them: each row's problems are on its Integrity tab.
+    if let Some(first) = report.schema_warnings.first() {
+        lines.push(Line::styled(
+            format!(
+                " ▲ {} latest row(s) break the ObjectStack schemas (the server loads them anyway), \
+                 first {} {}: their Integrity tab lists the problems",
+                report.schema_warnings.len(),
+                printable(&first.id),
+                printable(&first.version)
+            ),
+            theme::WARNING,
+        ));
+    }
     lines
 }
 
