@@ -106,7 +106,7 @@ impl Console {
         &mut self,
         edit: super::component::ExternalEdit,
         draft: PathBuf,
-        text: Result<String, String>,
+        text: Result<String, crate::tui::external::OutsideEditError>,
     ) {
         self.app.edited_outside(edit, draft, text);
         self.flush();

@@ -4,8 +4,32 @@
 //! on the draft file through `sh -c`, as git does (so `EDITOR="code --wait"` works), and
 //! takes the console back when it exits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
+
+use super::drafts::DraftError;
+
+/// Why the text of an outside edit is not taken (the draft file keeps it either way).
+#[derive(Debug, thiserror::Error)]
+pub enum OutsideEditError {
+    #[error("neither $VISUAL nor $EDITOR is set")]
+    NoEditor,
+    #[error("cannot run {command}: {source}; the text is kept in {}", .kept.display())]
+    Run {
+        command: String,
+        kept: PathBuf,
+        source: std::io::Error,
+    },
+    /// An editor that exits with a failure (vim's `:cq`) means "abort", as for git.
+    #[error("{command} exited with {status}: its text is not taken (it is kept in {})", .kept.display())]
+    Aborted {
+        command: String,
+        kept: PathBuf,
+        status: ExitStatus,
+    },
+    #[error(transparent)]
+    Draft(#[from] DraftError),
+}
 
 /// The editor command the operator chose: `$VISUAL`, else `$EDITOR`.
 pub fn editor() -> Option<String> {

@@ -222,9 +222,9 @@ fn edit_outside(
     capture: Option<&stderr::Capture>,
     edit: &ExternalEdit,
     draft: &std::path::Path,
-) -> Result<String, String> {
-    let command = external::editor().ok_or("neither $VISUAL nor $EDITOR is set")?;
-    drafts::save(draft, &edit.origin, &edit.text).map_err(|e| e.to_string())?;
+) -> Result<String, external::OutsideEditError> {
+    let command = external::editor().ok_or(external::OutsideEditError::NoEditor)?;
+    drafts::save(draft, &edit.origin, &edit.text)?;
     if let Some(c) = capture {
         c.pause();
     }
@@ -242,16 +242,19 @@ fn edit_outside(
         c.resume();
     }
     let _ = terminal.clear();
-    let shown = draft.display();
+    let kept = draft.to_owned();
     match status {
-        Err(e) => Err(format!(
-            "cannot run {command}: {e}; the text is kept in {shown}"
-        )),
-        // An editor that exits with a failure (vim's :cq) means "abort", as for git.
-        Ok(s) if !s.success() => Err(format!(
-            "{command} exited with {s}: its text is not taken (it is kept in {shown})"
-        )),
-        Ok(_) => drafts::read(draft).map_err(|e| e.to_string()),
+        Err(source) => Err(external::OutsideEditError::Run {
+            command,
+            kept,
+            source,
+        }),
+        Ok(status) if !status.success() => Err(external::OutsideEditError::Aborted {
+            command,
+            kept,
+            status,
+        }),
+        Ok(_) => Ok(drafts::read(draft)?),
     }
 }
 

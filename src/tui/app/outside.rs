@@ -36,7 +36,7 @@ impl App {
         &mut self,
         edit: ExternalEdit,
         draft: PathBuf,
-        text: Result<String, String>,
+        text: Result<String, crate::tui::external::OutsideEditError>,
     ) {
         let (text, problem) = match text {
             Ok(t) => (t, None),
@@ -46,7 +46,7 @@ impl App {
         let mut editor =
             Editor::new(edit.origin, &crate::tui::document::visible(&text)).with_draft(draft);
         if let Some(why) = problem {
-            self.say(Message::error(why));
+            self.say(Message::error(why.to_string()));
             return self.open_editor(editor);
         }
         if !changed {

@@ -169,12 +169,32 @@ impl Tmux {
         loop {
             let screen = self.screen();
             if ready(&screen) {
-                return screen;
+                return self.settled(screen, &ready);
             }
             if Instant::now() > deadline {
                 panic!("timed out after {WAIT:?} waiting for {what}; the screen was:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
+    /// `screen` once the terminal has finished drawing it: a capture can land in the middle
+    /// of a frame being written. Two equal captures in a row, for at most a second (a spinner
+    /// never settles); a later capture that is no longer `ready` gives way to the last one
+    /// that was.
+    fn settled(&self, screen: String, ready: &impl Fn(&str) -> bool) -> String {
+        let give_up = Instant::now() + Duration::from_secs(1);
+        let mut last = screen;
+        loop {
+            std::thread::sleep(Duration::from_millis(30));
+            let now = self.screen();
+            if !ready(&now) {
+                return last;
+            }
+            if now == last || Instant::now() > give_up {
+                return now;
+            }
+            last = now;
         }
     }
 
