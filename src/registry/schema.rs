@@ -120,23 +120,37 @@ struct Compiled {
     validator: Validator,
 }
 
-static COMPILED: [OnceLock<Result<Compiled, String>>; 8] = [const { OnceLock::new() }; 8];
+/// An embedded schema that cannot be used: a build that should never have passed its tests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    #[error("the embedded schema {kind} is not JSON: {reason}")]
+    NotJson { kind: SchemaKind, reason: String },
+    #[error("the embedded schema {kind} does not compile: {reason}")]
+    Compile { kind: SchemaKind, reason: String },
+}
 
-fn compiled(kind: SchemaKind) -> Result<&'static Compiled, &'static str> {
+static COMPILED: [OnceLock<Result<Compiled, SchemaError>>; 8] = [const { OnceLock::new() }; 8];
+
+fn compiled(kind: SchemaKind) -> Result<&'static Compiled, &'static SchemaError> {
     COMPILED[kind.index()]
         .get_or_init(|| compile(kind))
         .as_ref()
-        .map_err(String::as_str)
 }
 
-fn compile(kind: SchemaKind) -> Result<Compiled, String> {
-    let mut schema: Value = serde_json::from_str(kind.text())
-        .map_err(|e| format!("the embedded schema {kind} is not JSON: {e}"))?;
+fn compile(kind: SchemaKind) -> Result<Compiled, SchemaError> {
+    let mut schema: Value =
+        serde_json::from_str(kind.text()).map_err(|e| SchemaError::NotJson {
+            kind,
+            reason: e.to_string(),
+        })?;
     defaults_optional(&mut schema);
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
         .build(&schema)
-        .map_err(|e| format!("the embedded schema {kind} does not compile: {e}"))?;
+        .map_err(|e| SchemaError::Compile {
+            kind,
+            reason: e.to_string(),
+        })?;
     Ok(Compiled { schema, validator })
 }
 
@@ -187,9 +201,9 @@ fn defaults_optional(node: &mut Value) -> usize {
 
 /// Compiles every schema now (the first check of a kind otherwise pays for its compile).
 /// Errs with one sentence when an embedded schema cannot be compiled.
-pub fn compile_all() -> Result<(), String> {
+pub fn compile_all() -> Result<(), SchemaError> {
     for kind in SchemaKind::ALL {
-        compiled(kind).map_err(str::to_owned)?;
+        compiled(kind).map_err(Clone::clone)?;
     }
     Ok(())
 }
@@ -207,7 +221,7 @@ pub fn check_item(kind: SchemaKind, item: &Value, at: &str) -> Vec<DocumentProbl
         Err(e) => {
             return vec![DocumentProblem {
                 path: at.to_owned(),
-                message: e.to_owned(),
+                message: e.to_string(),
             }]
         }
     };

@@ -3,7 +3,30 @@
 
 use serde_json::Value;
 
-use crate::registry::canonical::{self, JsValue};
+use crate::registry::canonical::{self, CanonicalError, JsValue};
+
+/// What the server's JavaScript throws (`JSON.parse`'s `SyntaxError`, the protocol check's
+/// `TypeError`): its message, which pkgdeck reports where the server would log it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsThrow(pub String);
+
+impl JsThrow {
+    pub(super) fn new(message: impl Into<String>) -> JsThrow {
+        JsThrow(message.into())
+    }
+}
+
+impl std::fmt::Display for JsThrow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<CanonicalError> for JsThrow {
+    fn from(e: CanonicalError) -> JsThrow {
+        JsThrow(e.to_string())
+    }
+}
 
 /// JavaScript truthiness.
 pub(super) fn truthy(v: &JsValue) -> bool {

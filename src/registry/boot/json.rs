@@ -2,6 +2,7 @@
 //! reader of stored rows, widened where V8 accepts more (a number that overflows a double,
 //! nesting of any depth).
 
+use super::js::JsThrow;
 use crate::registry::canonical::{self, CanonicalError, JsValue};
 
 /// Nesting at which the slow path cuts a document into pieces `canonical::parse_stored`
@@ -9,26 +10,26 @@ use crate::registry::canonical::{self, CanonicalError, JsValue};
 const SPLIT_DEPTH: usize = 256;
 
 /// `JSON.parse(column)` as the service's client hands it over: the tree, or why it throws.
-pub(super) fn stored_json(column: Option<&str>) -> Result<JsValue, String> {
-    let text = column.ok_or_else(|| "it is not text".to_string())?;
+pub(super) fn stored_json(column: Option<&str>) -> Result<JsValue, JsThrow> {
+    let text = column.ok_or_else(|| JsThrow::new("it is not text"))?;
     match canonical::parse_stored(text) {
         Ok(v) => Ok(v),
         Err(CanonicalError::NumberOverflow { .. } | CanonicalError::TooDeep { .. }) => {
             js_parse_widened(text)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Whether `JSON.parse(column)` succeeds, without building the tree.
-pub(super) fn stored_json_valid(column: Option<&str>) -> Result<(), String> {
-    let text = column.ok_or_else(|| "it is not text".to_string())?;
+pub(super) fn stored_json_valid(column: Option<&str>) -> Result<(), JsThrow> {
+    let text = column.ok_or_else(|| JsThrow::new("it is not text"))?;
     match canonical::is_canonical_stored(text) {
         Ok(_) => Ok(()),
         Err(CanonicalError::NumberOverflow { .. } | CanonicalError::TooDeep { .. }) => {
             js_parse_widened(text).map(|_| ())
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -51,7 +52,7 @@ struct Piece {
 ///   and replaced by `0`. JSON's grammar is context-free, so the whole parses exactly when
 ///   every piece does. The boot reads nothing that deep (its values sit at depth three); only
 ///   the tree of the top piece is kept.
-pub(super) fn js_parse_widened(text: &str) -> Result<JsValue, String> {
+pub(super) fn js_parse_widened(text: &str) -> Result<JsValue, JsThrow> {
     let b = text.as_bytes();
     let mut pieces = vec![Piece {
         text: String::with_capacity(text.len()),
@@ -92,9 +93,9 @@ pub(super) fn js_parse_widened(text: &str) -> Result<JsValue, String> {
                 i += 1;
                 piece.depth = piece.depth.saturating_sub(1);
                 if piece.depth == 0 && !top {
-                    let mut done = pieces.pop().ok_or("no piece")?;
+                    let mut done = pieces.pop().ok_or_else(|| JsThrow::new("no piece"))?;
                     done.text.push_str(&text[done.copied..i]);
-                    canonical::parse_stored(&done.text).map_err(|e| e.to_string())?;
+                    canonical::parse_stored(&done.text).map_err(JsThrow::from)?;
                     if let Some(parent) = pieces.last_mut() {
                         parent.copied = i;
                     }
@@ -129,15 +130,17 @@ pub(super) fn js_parse_widened(text: &str) -> Result<JsValue, String> {
         }
     }
     if pieces.len() > 1 {
-        return Err("unexpected end of JSON input (an array or object is not closed)".to_string());
+        return Err(JsThrow::new(
+            "unexpected end of JSON input (an array or object is not closed)",
+        ));
     }
     let Some(mut top) = pieces.pop() else {
-        return Err("empty document".to_string());
+        return Err(JsThrow::new("empty document"));
     };
     top.text.push_str(&text[top.copied..]);
 
     if overflows.is_empty() {
-        return canonical::parse_stored(&top.text).map_err(|e| e.to_string());
+        return canonical::parse_stored(&top.text).map_err(JsThrow::from);
     }
     // The largest finite magnitude that occurs nowhere in the text.
     let mut stand_in = f64::MAX;
@@ -156,7 +159,7 @@ pub(super) fn js_parse_widened(text: &str) -> Result<JsValue, String> {
         from = *at;
     }
     with_stand_ins.push_str(&top.text[from..]);
-    let mut value = canonical::parse_stored(&with_stand_ins).map_err(|e| e.to_string())?;
+    let mut value = canonical::parse_stored(&with_stand_ins).map_err(JsThrow::from)?;
     restore_infinity(&mut value, stand_in);
     Ok(value)
 }

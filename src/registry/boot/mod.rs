@@ -50,6 +50,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::canonical::JsValue;
+pub use js::JsThrow;
 use js::{describe, js_text, record_lookup, to_json, to_string_throws, truthy};
 use json::{stored_json, stored_json_valid};
 pub use protocol::{check_protocol_compat, range_admits_major, Compat, RangeSource};
@@ -222,9 +223,9 @@ pub struct ParsedRow {
     pub row_id: String,
     pub row_version: String,
     /// The parsed manifest, or why `JSON.parse` throws on it.
-    manifest: Result<JsValue, String>,
+    manifest: Result<JsValue, JsThrow>,
     /// Whether `JSON.parse` accepts the metadata (its tree is never needed), or why not.
-    metadata: Result<(), String>,
+    metadata: Result<(), JsThrow>,
 }
 
 impl ParsedRow {

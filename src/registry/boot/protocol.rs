@@ -2,7 +2,7 @@
 //! where a manifest declares its protocol range, and `rangeAdmitsMajor` /
 //! `comparatorAdmitsMajor`, which compare only majors, with their exact rules.
 
-use super::js::describe;
+use super::js::{describe, JsThrow};
 use crate::registry::canonical::JsValue;
 
 /// Where a range was found.
@@ -67,10 +67,16 @@ pub enum Compat {
 
 /// `checkProtocolCompat(manifest, runtimeVersion)`; `Err` is the TypeError it throws (R2),
 /// naming the field.
-pub fn check_protocol_compat(manifest: &JsValue, runtime_protocol: &str) -> Result<Compat, String> {
+pub fn check_protocol_compat(
+    manifest: &JsValue,
+    runtime_protocol: &str,
+) -> Result<Compat, JsThrow> {
     let runtime_major = leading_major(runtime_protocol).unwrap_or(0.0);
     let declared = declared_range(manifest).map_err(|(source, value)| {
-        format!("{source} is {}, which has no trim()", describe(value))
+        JsThrow(format!(
+            "{source} is {}, which has no trim()",
+            describe(value)
+        ))
     })?;
     let Some((range, source)) = declared else {
         return Ok(Compat::NoRange);
