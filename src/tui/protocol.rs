@@ -354,6 +354,9 @@ pub struct Opened {
     pub production: Option<String>,
     /// How often to ask whether another process changed it.
     pub poll: Duration,
+    /// Whether it holds a registry yet (a local file that does not exist yet does not, until
+    /// the first publish creates it).
+    pub exists: bool,
 }
 
 /// Why a request failed.

@@ -152,6 +152,7 @@ fn opened(registry: &Registry, profile: &Profile) -> Opened {
         read_only: registry.read_only(),
         production: profile.production.then(|| profile.name.clone()).flatten(),
         poll: registry.change_poll_interval(),
+        exists: registry.exists(),
     }
 }
 

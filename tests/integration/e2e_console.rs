@@ -175,3 +175,32 @@ fn demo_opens_on_sample_packages_with_a_tampered_row() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");
 }
+
+/// A registry that does not exist yet: the console opens on it without creating anything and
+/// says where the first publish will create it; when another process publishes there, the
+/// package shows up without a key and the note goes.
+#[test]
+fn a_registry_that_does_not_exist_yet_says_where_the_first_publish_creates_it() {
+    let scratch = Scratch::empty();
+    let t = Tmux::console(&scratch);
+    let db = scratch.db.display().to_string();
+    t.wait_for("the first publish (p) creates it");
+    assert_contains(&t.screen(), &[&format!("no registry at {db} yet")]);
+    assert!(!scratch.db.exists(), "opening the console created the file");
+
+    let doc = scratch.file(
+        "first.json",
+        r#"{"manifest":{"id":"com.acme.first","version":"1.0.0","type":"app","name":"First"},"metadata":{}}"#,
+    );
+    let o = scratch.run(&["publish", &doc]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let screen = t.wait_for("com.acme.first");
+    assert!(!screen.contains("creates it"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_exit();
+}

@@ -327,7 +327,9 @@ impl App {
                 Err(e) => self.error(e.to_string()),
             },
             Reply::Opened(Ok(opened)) => {
+                let exists = opened.exists;
                 self.take_opened(opened);
+                self.note_missing(exists);
                 self.reload();
             }
             Reply::Opened(Err(e)) => self.cannot_open(&e),
@@ -525,13 +527,29 @@ impl App {
         self.dispatch(Request::Connections);
     }
 
+    /// A registry that does not exist yet: the Packages screen says where the first publish
+    /// will create it, rather than "no packages".
+    fn note_missing(&mut self, exists: bool) {
+        let note = (!exists).then(|| {
+            format!(
+                "no registry at {} yet: the first publish (p) creates it",
+                self.target
+            )
+        });
+        if let Some(Screen::Packages(p)) = self.screens.first_mut() {
+            p.set_missing(note);
+        }
+    }
+
     pub(super) fn switched(&mut self, name: &str, opened: Opened) {
+        let exists = opened.exists;
         self.take_opened(opened);
         self.modals.clear();
         self.screens.clear();
         self.integrity.clear();
         self.counts = None;
         self.push(Screen::Packages(PackagesScreen::default()));
+        self.note_missing(exists);
         self.dispatch(Request::Counts);
         let mode = match (&self.production, self.read_only) {
             (Some(_), true) => " (PRODUCTION, read-only)",

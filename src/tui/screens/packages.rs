@@ -142,6 +142,8 @@ pub struct PackagesScreen {
     incoming: Option<Vec<PackageSummary>>,
     /// Packages that changed in the last reload, highlighted for a while.
     changed: Changed,
+    /// Said instead of "no packages" when the registry does not exist yet.
+    missing: Option<String>,
 }
 
 impl Default for PackagesScreen {
@@ -158,6 +160,7 @@ impl Default for PackagesScreen {
             loaded: false,
             incoming: None,
             changed: Changed::default(),
+            missing: None,
         }
     }
 }
@@ -191,6 +194,10 @@ impl PackagesScreen {
         first: bool,
         done: bool,
     ) {
+        if rows.as_ref().is_ok_and(|r| !r.is_empty()) {
+            // Rows mean a registry: if it was missing, a publish (here or elsewhere) made it.
+            self.missing = None;
+        }
         match rows {
             // A reload replaces the list at once, when it is whole: the selection, the
             // filter and the scroll never jump to a first page and back.
@@ -289,6 +296,11 @@ impl PackagesScreen {
             }
             _ => self.reselect = Some(id.to_owned()),
         }
+    }
+
+    /// What the empty list says when the registry does not exist yet (`None`: it does).
+    pub fn set_missing(&mut self, note: Option<String>) {
+        self.missing = note;
     }
 
     /// The package `id`, when the list holds it.
@@ -391,7 +403,9 @@ impl Component for PackagesScreen {
             block,
             &self.list,
             (self.loading, self.error.as_deref()),
-            "no packages in this registry",
+            self.missing
+                .as_deref()
+                .unwrap_or("no packages in this registry"),
             "no package matches the filter",
         ) else {
             return;
