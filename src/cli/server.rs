@@ -205,13 +205,6 @@ pub(super) fn promote(
         })?;
         return Ok(0);
     }
-    if outcome.already_newest {
-        emit_human(&format!(
-            "{id} {version} is already the newest row of {id}, so the ObjectStack server \
-             already serves and loads it: nothing to promote\n"
-        ))?;
-        return Ok(0);
-    }
     let mut text = format!(
         "promoted {} {}: created_at {} → {} (old row saved to {})\n",
         printable(&outcome.id),

@@ -35,9 +35,6 @@ pub struct PromoteOutcome {
     pub boot: BootChange,
     /// How many times the batch ran (more than one when it had to wait for the next second).
     pub attempts: u32,
-    /// Nothing was done: the row already was strictly the newest (see
-    /// [`PromotePlan::already_newest`]).
-    pub already_newest: bool,
 }
 
 /// The re-insert, matching only the row as it was read (same rowid, hash and `updated_at`: a
@@ -105,9 +102,6 @@ fn wait_for_next_second() {
 pub struct PromotePlan {
     pub row: PackageRecord,
     pub boot: Box<BootEffect>,
-    /// The row is already strictly newer than every other version: the server's `get(id)`
-    /// and its boot already answer it, and a promote has nothing to do.
-    pub already_newest: bool,
 }
 
 impl Registry {
@@ -116,7 +110,7 @@ impl Registry {
     pub fn plan_promote(&self, id: &str, version: &str) -> Result<PromotePlan, RegistryError> {
         self.refuse_if_read_only("promote")?;
         let rehearsal = self.rehearse(
-            &[self.select_exact(id, version), clock(id, version)],
+            &[self.select_exact(id, version)],
             &[rehearsed_reinsert(id, version)],
             &[],
         )?;
@@ -137,24 +131,7 @@ impl Registry {
             gone: Vec::new(),
         };
         let boot = Box::new(self.boot_effect(&rehearsal, &plan));
-        // Text comparison is the engine's order for CURRENT_TIMESTAMP texts; a package with
-        // no other version is its own newest row.
-        let newest_other = rehearsal
-            .reads
-            .get(1)
-            .and_then(|r| r.rows.first())
-            .and_then(|r| r.first())
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let already_newest = match (&row.created_at, newest_other) {
-            (Some(mine), Some(other)) => *mine > other,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        Ok(PromotePlan {
-            row,
-            boot,
-            already_newest,
-        })
+        Ok(PromotePlan { row, boot })
     }
 
     /// Makes `version` of `id` the unique newest row of the package (spec 8.5). Refused when the
@@ -167,11 +144,7 @@ impl Registry {
         version: &str,
         allow: Allow,
     ) -> Result<PromoteOutcome, RegistryError> {
-        let PromotePlan {
-            row,
-            boot: effect,
-            already_newest,
-        } = match self.plan_promote(id, version) {
+        let PromotePlan { row, boot: effect } = match self.plan_promote(id, version) {
             Ok(plan) => plan,
             Err(e @ RegistryError::Store(_)) => {
                 let hash = self.get(id, Some(version)).ok().flatten().map(|r| r.hash);
@@ -185,20 +158,6 @@ impl Registry {
             }
             Err(e) => return Err(e),
         };
-        if already_newest {
-            // Nothing is written: no trash file, no audit line, the row as it is.
-            return Ok(PromoteOutcome {
-                id: id.to_string(),
-                version: version.to_string(),
-                hash: row.hash.clone(),
-                previous_created_at: row.created_at.clone(),
-                created_at: row.created_at.clone(),
-                trash_file: None,
-                boot: effect.change.clone(),
-                attempts: 0,
-                already_newest: true,
-            });
-        }
         effect.check(allow, &format!("promoting {id} {version}"), self.target())?;
 
         // The rows look the same whether or not the promote happened (only created_at moves),
@@ -231,7 +190,6 @@ impl Registry {
             trash_file,
             boot: effect.change,
             attempts,
-            already_newest: false,
         })
     }
 

@@ -193,19 +193,6 @@ fn doctor_json_has_the_shape_of_spec_8_3_and_exit_1_on_the_fixture() {
         .all(|r| r["served"] == r["version"]));
     let audit = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
     assert!(audit.contains("\"action\":\"promote\""), "{audit}");
-
-    // Promoting it again has nothing to do: no write, no trash file, no audit line.
-    let sum = checksum(&s.db);
-    let o = s.run(&["promote", "com.acme.helpdesk", "1.1.1"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(
-        stdout(&o),
-        "com.acme.helpdesk 1.1.1 is already the newest row of com.acme.helpdesk, so the \
-         ObjectStack server already serves and loads it: nothing to promote\n"
-    );
-    assert_eq!(checksum(&s.db), sum);
-    let again = std::fs::read_to_string(s.dir.path().join("data/audit.log")).unwrap();
-    assert_eq!(again, audit, "no audit line for a promote that did nothing");
 }
 
 #[test]

@@ -249,10 +249,6 @@ impl App {
                 }
             }
             Reply::PromotePlan { id, version, plan } => match plan {
-                Ok(plan) if plan.already_newest => self.say(Message::info(format!(
-                    "{id} {version} is already the newest row of {id}: the server serves and \
-                     loads it, nothing to promote"
-                ))),
                 Ok(plan) if self.modals.is_empty() => {
                     self.message = None;
                     self.modals.push(Modal::Confirm(Box::new(Confirm::promote(
