@@ -67,7 +67,12 @@ fn run(args: Args) -> Result<i32, Failure> {
             cli::run(command, &request, &dirs)
         }
         None => {
-            pkgdeck::tui::run(request, dirs, args.demo).map_err(|e| Failure::new(3, e.to_string()))
+            let ended = pkgdeck::tui::run(request, dirs, args.demo)
+                .map_err(|e| Failure::new(3, e.to_string()))?;
+            if let Some(note) = ended.note {
+                eprintln!("pkgdeck: {}", pkgdeck::untrusted::printable(&note));
+            }
+            Ok(ended.code)
         }
     }
 }

@@ -98,9 +98,17 @@ pub fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_else(|| crate::untrusted::printable(&path.display().to_string()).into_owned())
 }
 
-/// Runs the console until the operator quits; returns the exit code. With `demo`, the
-/// console opens on a scratch registry filled with the sample packages instead.
-pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError> {
+/// How the console ended: its exit code, and a sentence for stderr once the terminal is back
+/// (where unpublished edits were kept), which the caller prints made safe.
+#[derive(Debug)]
+pub struct Ended {
+    pub code: i32,
+    pub note: Option<String>,
+}
+
+/// Runs the console until the operator quits. With `demo`, the console opens on a scratch
+/// registry filled with the sample packages instead.
+pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<Ended, ConsoleError> {
     let scratch = if demo {
         Some(crate::demo::build().map_err(ConsoleError::Demo)?)
     } else {
@@ -130,23 +138,23 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
     let code = console.app.exit_code();
     // Quitting with unpublished edits (Ctrl-C in the editor) keeps them: nothing typed is
     // lost silently.
-    if let Some(edits) = console.app.unsaved_edits() {
+    let note = console.app.unsaved_edits().map(|edits| {
         let what = edits.origin.describe();
         let path = edits.draft.unwrap_or_else(|| drafts::new_path(&dirs));
         match drafts::save(&path, &edits.origin, &edits.text) {
-            Ok(()) => eprintln!(
-                "pkgdeck: the unpublished edits of {what} were kept in {}; pkgdeck offers them \
-                 back when it opens",
+            Ok(()) => format!(
+                "the unpublished edits of {what} were kept in {}; pkgdeck offers them back \
+                 when it opens",
                 path.display()
             ),
-            Err(e) => eprintln!("pkgdeck: the unpublished edits of {what} could not be kept: {e}"),
+            Err(e) => format!("the unpublished edits of {what} could not be kept: {e}"),
         }
-    }
+    });
     // The registry goes with the worker (a remote's stream is closed), unless it does not
     // answer within the wait: quitting never hangs on it.
     console.close(SHUTDOWN_WAIT);
     drop(scratch);
-    outcome.map(|()| code)
+    outcome.map(|()| Ended { code, note })
 }
 
 /// How long quitting waits for the worker to let go of the registry.

@@ -369,6 +369,11 @@ fn edits_left_by_ctrl_c_are_offered_back_and_go_once_published() {
     assert_eq!(t.wait_exit(), "EXIT=130");
     let kept = drafts::list(&scratch.dirs());
     assert_eq!(kept.len(), 1, "one draft kept");
+    // Where it went is said on stderr once the terminal is back (made safe like any error).
+    assert_contains(
+        &t.screen(),
+        &["pkgdeck: the unpublished edits of the hotfix of com.acme.helpdesk 1.1.1 → 1.1.2 were kept in"],
+    );
     drop(t);
 
     let t = Tmux::console(&scratch);
