@@ -357,6 +357,8 @@ pub struct Opened {
     /// Whether it holds a registry yet (a local file that does not exist yet does not, until
     /// the first publish creates it).
     pub exists: bool,
+    /// The proxy requests go through, credentials masked (`None`: directly, or a file).
+    pub proxy: Option<String>,
 }
 
 /// Why a request failed.

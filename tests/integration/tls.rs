@@ -1104,3 +1104,64 @@ fn an_unreachable_or_unusable_proxy_is_named() {
     let err = fails(&o, &["HTTPS_PROXY is not a usable proxy address"]);
     println!("unusable: {err}");
 }
+
+// -------------------------------------------------------------------------------------------
+// The console
+
+/// In the console: a TLS failure opens the connection picker with its sentence (the token
+/// masked), and a trusted connection through a proxy names the proxy in the help, its
+/// credentials masked.
+#[test]
+fn the_console_shows_a_tls_failure_in_the_picker_and_the_proxy_in_its_help() {
+    use crate::support::scratch::Scratch;
+    use crate::support::tmux::Tmux;
+
+    let ca = Ca::new("pkgdeck test CA");
+    let site = Site::start(ca.valid_cert(&["localhost"]));
+    let ca_file = ca.write(&site.dir.path().join("ca.pem"));
+    let ca_file = ca_file.to_str().unwrap();
+    let proxy = Proxy::start(ProxyMode::Tunnel);
+    let target = site.libsql();
+    let scratch = Scratch::empty();
+
+    let t = Tmux::start_with(
+        &scratch,
+        &[("PKGDECK_AUTH_TOKEN", TOKEN)],
+        &["--db", &target],
+    );
+    let picker = t.wait_for("not signed by an authority trusted here");
+    assert!(picker.contains("PKGDECK_CA_FILE"), "{picker}");
+    assert!(!picker.contains(TOKEN), "{picker}");
+    t.keys(&["C-c"]);
+    t.wait_exit();
+    drop(t);
+
+    let with_proxy = proxy.address_with_credentials();
+    let t = Tmux::start_with(
+        &scratch,
+        &[
+            ("PKGDECK_AUTH_TOKEN", TOKEN),
+            ("PKGDECK_CA_FILE", ca_file),
+            ("HTTPS_PROXY", &with_proxy),
+        ],
+        &["--db", &target],
+    );
+    t.wait_for("com.acme.crm");
+    t.keys(&["?"]);
+    let help = t.wait_for("Connected to");
+    let shown = format!(
+        "through the proxy http://***@127.0.0.1:{} (HTTPS_PROXY)",
+        proxy.port
+    );
+    assert!(help.contains(&shown), "{help}");
+    assert!(
+        !help.contains(PROXY_PASSWORD) && !help.contains("alice") && !help.contains(TOKEN),
+        "{help}"
+    );
+    assert!(
+        !proxy.heads().is_empty(),
+        "the console went through the proxy"
+    );
+    t.keys(&["Escape", "q"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}

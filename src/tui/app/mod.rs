@@ -72,6 +72,8 @@ pub fn message_lifetime(kind: MessageKind) -> Duration {
 
 pub struct App {
     target: String,
+    /// The proxy the registry is reached through, for the help (credentials masked).
+    proxy: Option<String>,
     read_only: bool,
     /// The saved connection's name when it is a production registry.
     production: Option<String>,
@@ -141,6 +143,7 @@ impl App {
     fn blank(target: &str, read_only: bool) -> App {
         App {
             target: target.to_owned(),
+            proxy: None,
             read_only,
             production: None,
             connected: false,
@@ -450,7 +453,14 @@ impl App {
                 let screen = self.screen().name();
                 let mut groups = self.screen().component().keys();
                 groups.push(&keys::GLOBAL);
-                Outcome::Overlay(Modal::Help(Help::new(screen, groups, self.read_only)))
+                let via = self.proxy.as_deref().map_or_else(
+                    || "directly".to_string(),
+                    |p| format!("through the proxy {p}"),
+                );
+                let connection = vec![self.target.clone(), via];
+                Outcome::Overlay(Modal::Help(
+                    Help::new(screen, groups, self.read_only).with_connection(connection),
+                ))
             }
             Action::VerifyAll => return self.verify_all(),
             Action::Refresh => return self.refresh(),

@@ -508,6 +508,7 @@ impl App {
     /// What the worker opened: the header and the live poll follow it.
     pub(super) fn take_opened(&mut self, opened: Opened) {
         self.target = opened.target;
+        self.proxy = opened.proxy;
         self.read_only = opened.read_only;
         self.production = opened.production;
         self.live = Live::default();

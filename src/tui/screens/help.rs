@@ -14,6 +14,7 @@ use super::layout::fit_lines;
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::theme;
+use crate::untrusted::printable;
 
 const KEYS: KeyGroup = KeyGroup {
     title: "Help",
@@ -42,6 +43,8 @@ const COLUMN_WIDTH: u16 = 76;
 
 pub struct Help {
     screen: String,
+    /// Where the console is connected and how (the proxy), shown above the keys.
+    connection: Vec<String>,
     groups: Vec<&'static KeyGroup>,
     read_only: bool,
     /// First line shown, for terminals too short for the whole list.
@@ -52,10 +55,16 @@ impl Help {
     pub fn new(screen: &str, groups: Vec<&'static KeyGroup>, read_only: bool) -> Help {
         Help {
             screen: screen.to_owned(),
+            connection: Vec::new(),
             groups,
             read_only,
             scroll: 0,
         }
+    }
+
+    pub fn with_connection(mut self, lines: Vec<String>) -> Help {
+        self.connection = lines;
+        self
     }
 
     fn lines(&self) -> Vec<Line<'static>> {
@@ -65,8 +74,17 @@ impl Help {
     /// The groups' lines in `n` columns (1 or 2) of about the same height, a group never
     /// split between them.
     fn columns(&self, n: usize) -> Vec<Vec<Line<'static>>> {
-        let groups: Vec<Vec<Line<'static>>> =
+        let mut groups: Vec<Vec<Line<'static>>> =
             self.groups.iter().map(|g| self.group_lines(g)).collect();
+        if !self.connection.is_empty() {
+            let mut lines = vec![Line::styled("Connected to", theme::COLUMN_HEADER)];
+            lines.extend(
+                self.connection
+                    .iter()
+                    .map(|c| Line::raw(format!("  {}", printable(c)))),
+            );
+            groups.insert(0, lines);
+        }
         let total: usize = groups.iter().map(Vec::len).sum::<usize>() + groups.len();
         let mut columns: Vec<Vec<Line<'static>>> = vec![Vec::new(); n.max(1)];
         let mut at = 0;
