@@ -200,6 +200,9 @@ fn hostile_text_reaches_no_screen_and_no_dialog_raw() {
     t.keys(&["Tab"]);
     t.wait_for(":id␛]0;PWNED");
     intact(&t, &title, "the command line");
+    t.keys(&["Escape", "b"]);
+    t.wait_for("list() rows");
+    intact(&t, &title, "the Boot screen");
     t.keys(&["Escape", "c"]);
     t.wait_for("Connections");
     intact(&t, &title, "the connection picker");

@@ -168,6 +168,15 @@ fn no_cli_human_output_passes_a_control_sequence() {
     let refused = text(&human(&s, &["restore", &trash_file], 2).stderr);
     assert_contains(&refused, &["--force"]);
     human(&s, &["restore", &trash_file, "--force"], 0);
+    // The server's view: the boot replay, a document's check against a target, a promote.
+    let doctor = text(&human(&s, &["doctor"], 1).stdout);
+    assert_contains(&doctor, &["␛]0;PWNED␇"]);
+    human(&s, &["check", &doc], 0);
+    human(
+        &s,
+        &["promote", ID, &v2, "--allow-boot-change", "--allow-downgrade"],
+        0,
+    );
     let out = s.dir.path().join("export.json");
     human(
         &s,
