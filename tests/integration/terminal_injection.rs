@@ -174,7 +174,13 @@ fn no_cli_human_output_passes_a_control_sequence() {
     human(&s, &["check", &doc], 0);
     human(
         &s,
-        &["promote", ID, &v2, "--allow-boot-change", "--allow-downgrade"],
+        &[
+            "promote",
+            ID,
+            &v2,
+            "--allow-boot-change",
+            "--allow-downgrade",
+        ],
         0,
     );
     let out = s.dir.path().join("export.json");
