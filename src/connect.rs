@@ -43,10 +43,13 @@ pub enum ConnectError {
     },
     /// A saved connection's target is not one pkgdeck can open.
     #[error("saved connection {name:?}: {reason}")]
-    BadSavedTarget { name: String, reason: String },
+    BadSavedTarget {
+        name: String,
+        reason: crate::store::target::TargetError,
+    },
     /// `--db` (or `PKGDECK_DB`) is not a target pkgdeck can open.
-    #[error("{0}")]
-    BadTarget(String),
+    #[error(transparent)]
+    BadTarget(crate::store::target::TargetError),
     /// The target was found but the registry on it could not be opened.
     #[error(transparent)]
     Registry(#[from] RegistryError),

@@ -20,15 +20,30 @@ pub enum Target {
     Remote { url: String, token: Option<String> },
 }
 
+/// Why a `--db` value is not a target; never quotes a secret (see [`mask`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("the target is empty")]
+    Empty,
+    #[error("the target {0:?} names no file")]
+    NoFile(String),
+    #[error(
+        "the target scheme {0:?} is not supported (use a path, file:PATH, libsql://, https:// or http://)"
+    )]
+    Scheme(String),
+    #[error("the remote target names no host")]
+    NoHost,
+}
+
 impl Target {
     /// Parses a `--db` value. `libsql://` means https; an `authToken=` query parameter (the
     /// name in any letter case) is taken out of the URL and used as the token; otherwise the
     /// token comes from `env_token`. A `user:password@` part stays in the URL and is masked
     /// wherever the target is shown. Errors never quote the text with a secret: see [`mask`].
-    pub fn parse(text: &str, env_token: Option<String>) -> Result<Target, String> {
+    pub fn parse(text: &str, env_token: Option<String>) -> Result<Target, TargetError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("the target is empty".into());
+            return Err(TargetError::Empty);
         }
         let lower = text.to_ascii_lowercase();
         let (scheme, rest) = if let Some(rest) = lower.strip_prefix("libsql://") {
@@ -40,15 +55,12 @@ impl Target {
         } else if let Some(rest) = text.strip_prefix("file:") {
             let path = rest.split('?').next().unwrap_or(rest);
             if path.is_empty() {
-                return Err(format!("the target {:?} names no file", mask(text)));
+                return Err(TargetError::NoFile(mask(text)));
             }
             return Ok(Target::Local(PathBuf::from(path)));
         } else if lower.contains("://") {
             let scheme = &text[..text.find("://").unwrap_or(0)];
-            return Err(format!(
-                "the target scheme {:?} is not supported (use a path, file:PATH, libsql://, https:// or http://)",
-                mask(scheme)
-            ));
+            return Err(TargetError::Scheme(mask(scheme)));
         } else {
             return Ok(Target::Local(PathBuf::from(text)));
         };
@@ -59,7 +71,7 @@ impl Target {
         let authority = base.split('/').next().unwrap_or_default();
         let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         if host.is_empty() {
-            return Err("the remote target names no host".into());
+            return Err(TargetError::NoHost);
         }
         let mut token = None;
         let mut kept = Vec::new();
@@ -100,7 +112,7 @@ impl Target {
     /// (`http://***@proxy:3128 (HTTPS_PROXY)`), from the environment as it is now; `Ok(None)`
     /// for a local file or a direct connection; an error naming the proxy variable when its
     /// value is unusable.
-    pub fn proxy(&self) -> Result<Option<String>, String> {
+    pub fn proxy(&self) -> Result<Option<String>, super::hrana::SetupError> {
         match self {
             Target::Local(_) => Ok(None),
             Target::Remote { url, .. } => super::hrana::proxy_for_url(url),
@@ -261,7 +273,7 @@ mod tests {
             "file:?authToken=SECRET",
             "http://u:SECRET@/x",
         ] {
-            let e = Target::parse(text, None).unwrap_err();
+            let e = Target::parse(text, None).unwrap_err().to_string();
             assert!(!e.contains("SECRET"), "{e}");
         }
         assert!(!carries_token("libsql://db.example.io"));

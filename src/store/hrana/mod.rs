@@ -58,6 +58,7 @@ use batch::{BatchFailure, BatchPlan, RehearsalPlan, BEGIN_IMMEDIATE, BEGIN_PLAIN
 use error::{mib, sql_excerpt};
 use http::{Origin, Retry, Route};
 use proxy::ProxyEnv;
+pub use proxy::SetupError;
 use stream::{busy_pause, StreamState, BUSY_TIMEOUT};
 use trust::Trust;
 use wire::{Request, StmtResult, StreamResponse, StreamResult, WireBatch, WireError, WireStmt};
@@ -214,12 +215,12 @@ impl HranaStore {
     /// The route to the origin of `url`, made on first use: its proxy decided by the
     /// environment read at open, its TLS settings built once per store.
     fn route(&self, url: &str) -> Result<Route, StoreError> {
-        let open_error = |reason: String| StoreError::Open {
+        let open_error = |reason: SetupError| StoreError::Open {
             target: self.shown.clone(),
-            reason,
+            reason: reason.0,
         };
-        let origin =
-            Origin::of(url).ok_or_else(|| open_error("the URL names no usable host".into()))?;
+        let origin = Origin::of(url)
+            .ok_or_else(|| open_error(SetupError("the URL names no usable host".into())))?;
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(route) = routes.iter().find(|r| r.origin == origin) {
             return Ok(route.clone());
@@ -249,7 +250,7 @@ impl HranaStore {
     }
 
     /// The TLS settings, built from the environment on first use.
-    fn trust(&self) -> Result<Trust, String> {
+    fn trust(&self) -> Result<Trust, SetupError> {
         let mut trust = self.trust.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = trust.as_ref() {
             return Ok(t.clone());
@@ -341,7 +342,7 @@ impl HranaStore {
 /// now, shown with its credentials masked (`http://***@proxy:3128 (HTTPS_PROXY)`); `Ok(None)`
 /// when it goes directly (no proxy variable, or `NO_PROXY` names the host); an error naming the
 /// variable when its value is not a usable proxy address. For the console's header and help.
-pub fn proxy_for_url(url: &str) -> Result<Option<String>, String> {
+pub fn proxy_for_url(url: &str) -> Result<Option<String>, SetupError> {
     let Some(origin) = Origin::of(url) else {
         return Ok(None);
     };

@@ -14,6 +14,17 @@ use std::net::IpAddr;
 
 use base64::Engine;
 
+/// Why a remote store cannot be set up from the environment: a proxy variable or a CA file
+/// that cannot be used, or TLS settings that cannot be built. One sentence naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupError(pub String);
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The variables that name a proxy, in the order they are consulted, for https and http URLs.
 const HTTPS_VARS: [&str; 4] = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"];
 const HTTP_VARS: [&str; 4] = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"];
@@ -65,7 +76,7 @@ impl ProxyEnv {
         https: bool,
         host: &str,
         port: u16,
-    ) -> Result<Option<Proxy>, String> {
+    ) -> Result<Option<Proxy>, SetupError> {
         let Some((var, value)) = self.first_of(if https { &HTTPS_VARS } else { &HTTP_VARS }) else {
             return Ok(None);
         };
@@ -98,8 +109,8 @@ impl std::fmt::Debug for Proxy {
 
 impl Proxy {
     /// Parses `[http://][user[:password]@]host[:port][/]` from the variable `var`.
-    pub(crate) fn parse(var: &'static str, value: &str) -> Result<Proxy, String> {
-        let bad = |why: &str| format!("{var} is not a usable proxy address ({why})");
+    pub(crate) fn parse(var: &'static str, value: &str) -> Result<Proxy, SetupError> {
+        let bad = |why: &str| SetupError(format!("{var} is not a usable proxy address ({why})"));
         let value = value.trim();
         let rest =
             match value.split_once("://") {
@@ -358,7 +369,7 @@ mod tests {
             "http://:8080",
             "http://u:pw@",
         ] {
-            let err = Proxy::parse("HTTPS_PROXY", bad).unwrap_err();
+            let err = Proxy::parse("HTTPS_PROXY", bad).unwrap_err().0;
             assert!(
                 err.starts_with("HTTPS_PROXY is not a usable proxy"),
                 "{err}"

@@ -151,7 +151,7 @@ impl HranaStore {
             let body = pipeline_body(baton.as_deref(), requests, close).map_err(|reason| {
                 StoreError::Other {
                     target: self.shown.clone(),
-                    message: reason,
+                    message: reason.to_string(),
                 }
             })?;
             let route = match self.route(&url) {

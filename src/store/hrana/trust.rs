@@ -15,6 +15,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
+use super::proxy::SetupError;
+
 /// The variables naming a file of extra CAs, the first set one wins.
 pub const CA_FILE_VARS: [&str; 2] = ["PKGDECK_CA_FILE", "SSL_CERT_FILE"];
 
@@ -31,7 +33,7 @@ impl Trust {
     /// environment. A CA file that cannot be read or holds no certificate is an error naming
     /// the variable and the file; a platform store that fails to load (in part) is not: the
     /// other roots still apply.
-    pub(super) fn from_env() -> Result<Trust, String> {
+    pub(super) fn from_env() -> Result<Trust, SetupError> {
         let extra = CA_FILE_VARS.iter().find_map(|&var| {
             let value = std::env::var_os(var)?;
             (!value.is_empty()).then(|| (var, value.to_string_lossy().into_owned()))
@@ -43,16 +45,16 @@ impl Trust {
         if let Some((var, path)) = &extra {
             for cert in read_ca_file(var, Path::new(path))? {
                 roots.add(cert).map_err(|e| {
-                    format!(
+                    SetupError(format!(
                         "{var} names {path}, which holds a certificate that cannot serve as a CA ({e})"
-                    )
+                    ))
                 })?;
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("the TLS settings cannot be built ({e})"))?
+            .map_err(|e| SetupError(format!("the TLS settings cannot be built ({e})")))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(Trust {
@@ -63,7 +65,10 @@ impl Trust {
 }
 
 /// The certificates of a PEM file named by `var`: at least one, or an error naming both.
-pub(super) fn read_ca_file(var: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(super) fn read_ca_file(
+    var: &str,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, SetupError> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| {
         let why = match e.kind() {
@@ -74,23 +79,23 @@ pub(super) fn read_ca_file(var: &str, path: &Path) -> Result<Vec<CertificateDer<
             _ if path.is_dir() => "which is a directory, not a PEM file".to_owned(),
             _ => format!("which cannot be read ({e})"),
         };
-        format!("{var} names {shown}, {why}")
+        SetupError(format!("{var} names {shown}, {why}"))
     })?;
     let mut certs = Vec::new();
     for cert in CertificateDer::pem_slice_iter(&bytes) {
         match cert {
             Ok(cert) => certs.push(cert),
             Err(e) => {
-                return Err(format!(
+                return Err(SetupError(format!(
                     "{var} names {shown}, whose PEM cannot be read ({e})"
-                ))
+                )))
             }
         }
     }
     if certs.is_empty() {
-        return Err(format!(
+        return Err(SetupError(format!(
             "{var} names {shown}, which holds no certificate (a PEM file of -----BEGIN CERTIFICATE----- blocks is expected)"
-        ));
+        )));
     }
     Ok(certs)
 }
@@ -103,17 +108,17 @@ mod tests {
     fn ca_files_that_cannot_serve_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.pem");
-        let err = read_ca_file("PKGDECK_CA_FILE", &missing).unwrap_err();
+        let err = read_ca_file("PKGDECK_CA_FILE", &missing).unwrap_err().0;
         assert!(
             err.starts_with("PKGDECK_CA_FILE names ") && err.contains("missing.pem"),
             "{err}"
         );
         assert!(err.contains("does not exist"), "{err}");
-        let err = read_ca_file("SSL_CERT_FILE", dir.path()).unwrap_err();
+        let err = read_ca_file("SSL_CERT_FILE", dir.path()).unwrap_err().0;
         assert!(err.contains("is a directory"), "{err}");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "no certificates here\n").unwrap();
-        let err = read_ca_file("PKGDECK_CA_FILE", &empty).unwrap_err();
+        let err = read_ca_file("PKGDECK_CA_FILE", &empty).unwrap_err().0;
         assert!(err.contains("holds no certificate"), "{err}");
         let key_only = dir.path().join("key.pem");
         std::fs::write(
@@ -121,7 +126,7 @@ mod tests {
             "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
         )
         .unwrap();
-        let err = read_ca_file("PKGDECK_CA_FILE", &key_only).unwrap_err();
+        let err = read_ca_file("PKGDECK_CA_FILE", &key_only).unwrap_err().0;
         assert!(err.contains("holds no certificate"), "{err}");
     }
 }

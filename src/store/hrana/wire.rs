@@ -24,12 +24,11 @@ pub(super) fn pipeline_body(
     baton: Option<&str>,
     requests: &[Request<'_>],
     close: bool,
-) -> Result<String, String> {
+) -> Result<String, serde_json::Error> {
     serde_json::to_string(&PipelineReq {
         baton,
         requests: Requests { requests, close },
     })
-    .map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,7 +279,23 @@ impl<'de> Deserialize<'de> for WireIn {
     }
 }
 
-fn decode_value(raw: RawValue<'_>) -> Result<Value, String> {
+/// Why a value on the wire is not one pkgdeck can read (serde's error carries it).
+#[derive(Debug)]
+struct BadValue(String);
+
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for BadValue {
+    fn from(why: &str) -> BadValue {
+        BadValue(why.to_owned())
+    }
+}
+
+fn decode_value(raw: RawValue<'_>) -> Result<Value, BadValue> {
     use serde_json::Value as J;
     match raw.ty.as_ref() {
         "null" => Ok(Value::Null),
@@ -288,25 +303,25 @@ fn decode_value(raw: RawValue<'_>) -> Result<Value, String> {
             Some(J::String(s)) => s
                 .parse::<i64>()
                 .map(Value::Integer)
-                .map_err(|_| format!("integer value {s:?} is not a 64-bit integer")),
+                .map_err(|_| BadValue(format!("integer value {s:?} is not a 64-bit integer"))),
             Some(J::Number(n)) => n
                 .as_i64()
                 .map(Value::Integer)
-                .ok_or_else(|| format!("integer value {n} is not a 64-bit integer")),
+                .ok_or_else(|| BadValue(format!("integer value {n} is not a 64-bit integer"))),
             _ => Err("an integer value has no \"value\"".into()),
         },
         "float" => match raw.value {
             Some(J::Number(n)) => n
                 .as_f64()
                 .map(Value::Real)
-                .ok_or_else(|| format!("float value {n} is not a number")),
+                .ok_or_else(|| BadValue(format!("float value {n} is not a number"))),
             Some(J::String(s)) => s
                 .parse::<f64>()
                 .map(Value::Real)
-                .map_err(|_| format!("float value {s:?} is not a number")),
+                .map_err(|_| BadValue(format!("float value {s:?} is not a number"))),
             // Servers write an infinite float as null (JSON has no infinity).
             None | Some(J::Null) => Ok(Value::Null),
-            Some(other) => Err(format!("float value {other} is not a number")),
+            Some(other) => Err(BadValue(format!("float value {other} is not a number"))),
         },
         "text" => match raw.value {
             Some(J::String(s)) => Ok(Value::Text(s)),
@@ -316,10 +331,10 @@ fn decode_value(raw: RawValue<'_>) -> Result<Value, String> {
             Some(b) => BASE64_LENIENT
                 .decode(b.as_bytes())
                 .map(Value::Blob)
-                .map_err(|e| format!("a blob value is not base64 ({e})")),
+                .map_err(|e| BadValue(format!("a blob value is not base64 ({e})"))),
             None => Err("a blob value has no \"base64\"".into()),
         },
-        other => Err(format!("unknown value type {other:?}")),
+        other => Err(BadValue(format!("unknown value type {other:?}"))),
     }
 }
 
@@ -333,10 +348,8 @@ mod tests {
         serde_json::to_value(WireValue(v)).unwrap()
     }
 
-    fn dec(j: serde_json::Value) -> Result<Value, String> {
-        serde_json::from_value::<WireIn>(j)
-            .map(|w| w.0)
-            .map_err(|e| e.to_string())
+    fn dec(j: serde_json::Value) -> Result<Value, serde_json::Error> {
+        serde_json::from_value::<WireIn>(j).map(|w| w.0)
     }
 
     #[test]
