@@ -10,10 +10,10 @@
 pub mod cli;
 pub mod config;
 pub mod connect;
-pub mod demo;
-pub mod input;
+pub(crate) mod demo;
+pub(crate) mod input;
 pub mod interrupt;
-pub mod output;
+pub(crate) mod output;
 pub mod registry;
 pub mod store;
 pub mod tui;

@@ -3,7 +3,7 @@
 
 pub mod hrana;
 pub mod sqlite;
-pub mod target;
+pub(crate) mod target;
 
 pub use target::Target;
 

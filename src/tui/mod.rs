@@ -11,24 +11,24 @@
 //! drawn before the worker has opened the registry; quitting lets the worker drop it (a
 //! remote's stream is closed) and exits 0, or 130 after Ctrl-C.
 
-pub mod app;
-pub mod component;
-pub mod console;
-pub mod document;
+pub(crate) mod app;
+pub(crate) mod component;
+pub(crate) mod console;
+pub(crate) mod document;
 pub mod drafts;
-pub mod external;
-pub mod integrity;
-pub mod json;
+pub(crate) mod external;
+pub(crate) mod integrity;
+pub(crate) mod json;
 pub mod keys;
-pub mod list;
+pub(crate) mod list;
 pub mod message;
 pub mod protocol;
 pub mod screens;
-pub mod search;
-pub mod stderr;
-pub mod theme;
-pub mod view;
-pub mod worker;
+pub(crate) mod search;
+pub(crate) mod stderr;
+pub(crate) mod theme;
+pub(crate) mod view;
+pub(crate) mod worker;
 
 use std::io::{self, Stdout, Write};
 use std::path::PathBuf;

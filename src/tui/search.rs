@@ -52,10 +52,7 @@ impl Search {
         self.typing
     }
 
-    pub fn query(&self) -> &str {
-        &self.query
-    }
-
+    #[cfg(test)]
     pub fn matches(&self) -> &[Match] {
         &self.matches
     }
