@@ -350,7 +350,7 @@ fn print_listing<'a, R, J: Serialize>(
 /// Writes `text` to standard output exactly (JSON, an exported document).
 fn emit(text: &str) -> Result<(), Failure> {
     let mut o = std::io::stdout().lock();
-    match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
+    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is not an error worth a message.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -423,8 +423,8 @@ struct PublishJson<'a> {
     boot: &'a BootChange,
 }
 
-fn opt(s: &Option<String>) -> &str {
-    s.as_deref().unwrap_or("-")
+fn opt(s: Option<&str>) -> &str {
+    s.unwrap_or("-")
 }
 
 /// A table column: its header and the widest a cell may be before it is cut with `…`
@@ -661,9 +661,9 @@ fn list(registry: &Registry, json: bool) -> Outcome {
                 r.name
                     .clone()
                     .unwrap_or_else(|| "(unreadable manifest)".into()),
-                opt(&r.kind).into(),
+                opt(r.kind.as_deref()).into(),
                 r.versions.to_string(),
-                opt(&r.created_at).into(),
+                opt(r.created_at.as_deref()).into(),
             ]);
             row
         })
@@ -720,8 +720,8 @@ fn versions(registry: &Registry, id: &str, json: bool) -> Outcome {
             vec![
                 r.version.clone(),
                 marks.join(" "),
-                opt(&r.created_at).into(),
-                opt(&r.updated_at).into(),
+                opt(r.created_at.as_deref()).into(),
+                opt(r.updated_at.as_deref()).into(),
                 r.hash.chars().take(12).collect(),
             ]
         },
@@ -773,8 +773,8 @@ fn get(registry: &Registry, id: &str, version: Option<&str>, json: bool) -> Outc
         field(&r.id),
         field(&r.version),
         field(&r.hash),
-        field(opt(&r.created_at)),
-        field(opt(&r.updated_at))
+        field(opt(r.created_at.as_deref())),
+        field(opt(r.updated_at.as_deref()))
     );
     for (label, stored) in [("manifest", &r.manifest), ("metadata", &r.metadata)] {
         text.push_str(&format!("{label}:\n"));

@@ -52,10 +52,13 @@ impl Dirs {
             }
         };
         Ok(Dirs {
-            data: pick("PKGDECK_DATA_DIR", project.as_ref().map(|p| p.data_dir()))?,
+            data: pick(
+                "PKGDECK_DATA_DIR",
+                project.as_ref().map(directories::ProjectDirs::data_dir),
+            )?,
             config: pick(
                 "PKGDECK_CONFIG_DIR",
-                project.as_ref().map(|p| p.config_dir()),
+                project.as_ref().map(directories::ProjectDirs::config_dir),
             )?,
         })
     }

@@ -37,5 +37,5 @@ pub fn install() -> std::io::Result<()> {
 pub fn writing() -> MutexGuard<'static, ()> {
     WRITING
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -293,7 +293,7 @@ mod tests {
         std::fs::write(&dead, "half").unwrap();
         std::fs::write(&young, "half").unwrap();
         assert_eq!(
-            remove_stale_temporaries(dir.path(), Duration::from_secs(3600)),
+            remove_stale_temporaries(dir.path(), Duration::from_hours(1)),
             1
         );
         assert!(!dead.exists() && young.exists());

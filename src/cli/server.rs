@@ -80,7 +80,7 @@ pub(super) fn doctor(
     let ok = report.ok();
     if json {
         write_json(&report)?;
-        return Ok(if ok { 0 } else { 1 });
+        return Ok(i32::from(!ok));
     }
     let boot = &report.boot;
     let stale = report.not_at_latest();
@@ -171,7 +171,7 @@ pub(super) fn doctor(
         )
     });
     emit_human(&text)?;
-    Ok(if ok { 0 } else { 1 })
+    Ok(i32::from(!ok))
 }
 
 #[derive(Serialize)]

@@ -128,5 +128,5 @@ pub(super) fn verify(
         ));
         emit_human(&text)?;
     }
-    Ok(if report.failed.is_empty() { 0 } else { 1 })
+    Ok(i32::from(!report.failed.is_empty()))
 }

@@ -172,10 +172,10 @@ fn os_account() -> Option<String> {
     let rc = unsafe {
         libc::getpwuid_r(
             libc::getuid(),
-            &mut pwd,
+            &raw mut pwd,
             buf.as_mut_ptr(),
             buf.len(),
-            &mut found,
+            &raw mut found,
         )
     };
     if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
@@ -190,8 +190,7 @@ fn os_account() -> Option<String> {
 pub fn utc_timestamp(t: std::time::SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+        .map_or(0, |d| d.as_secs() as i64);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -224,7 +223,7 @@ mod tests {
             "2026-11-24T01:01:01Z"
         );
         assert_eq!(
-            utc_timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            utc_timestamp(UNIX_EPOCH + Duration::from_hours(264_384)),
             "2000-02-29T00:00:00Z"
         );
     }

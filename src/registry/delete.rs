@@ -202,7 +202,7 @@ impl Registry {
                 deleted: vec![],
                 kept: vec![],
                 trash_file: None,
-                boot: Default::default(),
+                boot: super::BootChange::default(),
             });
         }
         let changes: Vec<Change> = rows

@@ -16,7 +16,10 @@ pub fn item_name(item: &JsValue, index: usize) -> String {
 
 /// Section names of a metadata object: the known ones first, then any other array member.
 pub fn section_names(metadata: &JsValue) -> Vec<String> {
-    let mut names: Vec<String> = SECTIONS.iter().map(|s| s.to_string()).collect();
+    let mut names: Vec<String> = SECTIONS
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     if let Some(members) = metadata.as_object() {
         for (k, v) in members {
             if v.as_array().is_some() && !names.contains(k) {
@@ -106,7 +109,7 @@ pub fn diff_documents(
                         name: name.clone(),
                         old: pretty(item),
                         new: pretty(other),
-                    })
+                    });
                 }
                 Some(_) => {}
             }

@@ -72,8 +72,7 @@ impl Registry {
         let trash = self.trash.dir();
         let mut name = trash
             .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| "trash".into());
+            .map_or_else(|| "trash".into(), std::ffi::OsStr::to_os_string);
         name.push(PENDING_SUFFIX);
         trash.with_file_name(name)
     }

@@ -48,7 +48,7 @@ pub fn validate_document(doc: &JsValue) -> Vec<DocumentProblem> {
         problems.push(DocumentProblem {
             path: path.to_owned(),
             message,
-        })
+        });
     };
     if doc.as_object().is_none() {
         problem(

@@ -84,13 +84,13 @@ pub enum RegistryError {
         error: CanonicalError,
     },
     /// A publish document is JSON but breaks the manifest rules; every problem is listed.
-    #[error("{source_name} is not a valid package document: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("{source_name} is not a valid package document: {}", .problems.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("; "))]
     InvalidDocument {
         source_name: String,
         problems: Vec<manifest::DocumentProblem>,
     },
     /// A strict publish (`--strict`) of a document the ObjectStack schemas warn about.
-    #[error("{source_name} does not pass the ObjectStack {} schemas (refused with --strict): {}", schema::SPEC_VERSION, .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("{source_name} does not pass the ObjectStack {} schemas (refused with --strict): {}", schema::SPEC_VERSION, .problems.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("; "))]
     SchemaRefused {
         source_name: String,
         problems: Vec<manifest::DocumentProblem>,

@@ -89,8 +89,7 @@ fn clock(id: &str, version: &str) -> Stmt {
 fn wait_for_next_second() {
     let subsec = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_millis())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_millis());
     std::thread::sleep(Duration::from_millis(
         u64::from(1000 - subsec.min(999)) + 20,
     ));

@@ -375,7 +375,7 @@ impl Registry {
         if let Some(old) = &existing {
             if p.is_stored_as(old) {
                 return Ok((
-                    outcome(None, true, None, Default::default()),
+                    outcome(None, true, None, super::BootChange::default()),
                     existing.clone(),
                 ));
             }
@@ -419,7 +419,10 @@ impl Registry {
                         return Ok((outcome(None, false, None, boot), stored.into_iter().next()))
                     }
                     Some(old) if p.is_stored_as(&old) => {
-                        return Ok((outcome(None, true, None, Default::default()), Some(old)))
+                        return Ok((
+                            outcome(None, true, None, super::BootChange::default()),
+                            Some(old),
+                        ))
                     }
                     Some(old) => {
                         self.refuse_overwrite(p, &old, &options)?;

@@ -433,7 +433,7 @@ fn reason(error: &ValidationError<'_>, compiled: Option<&Compiled>) -> Option<St
         ValidationErrorKind::Type { kind } => {
             let expected: Vec<&str> = match kind {
                 TypeKind::Single(t) => vec![t.as_str()],
-                TypeKind::Multiple(set) => set.iter().map(|t| t.as_str()).collect(),
+                TypeKind::Multiple(set) => set.iter().map(jsonschema::JsonType::as_str).collect(),
             };
             format!(
                 "must be {}, found {}",
@@ -624,7 +624,9 @@ fn summarize_kinds(error: &ValidationError<'_>, context: &[Vec<ValidationError<'
             ValidationErrorKind::Type { kind } => {
                 let names: Vec<&str> = match kind {
                     TypeKind::Single(t) => vec![t.as_str()],
-                    TypeKind::Multiple(set) => set.iter().map(|t| t.as_str()).collect(),
+                    TypeKind::Multiple(set) => {
+                        set.iter().map(jsonschema::JsonType::as_str).collect()
+                    }
                 };
                 for name in names {
                     if !kinds.contains(&name) {

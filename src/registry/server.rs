@@ -98,8 +98,7 @@ impl ServerColumns {
     fn take(&self, mut row: Vec<Value>) -> ServerRow {
         let mut take = |i: Option<usize>| {
             i.and_then(|i| row.get_mut(i))
-                .map(|v| std::mem::replace(v, Value::Null))
-                .unwrap_or(Value::Null)
+                .map_or(Value::Null, |v| std::mem::replace(v, Value::Null))
         };
         let text = |v: Value| v.into_text().unwrap_or_default();
         // JSON.parse never accepts what the service's client hands over for a non-text value.

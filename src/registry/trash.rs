@@ -145,18 +145,17 @@ impl Trash {
         let now = std::time::SystemTime::now();
         let saved_at = utc_timestamp(now);
         let first = rows.first();
-        let id = first.map(|r| r.id.as_str()).unwrap_or("empty");
+        let id = first.map_or("empty", |r| r.id.as_str());
         let version = match rows.len() {
-            1 => first.map(|r| r.version.as_str()).unwrap_or(""),
+            1 => first.map_or("", |r| r.version.as_str()),
             _ => "all",
         };
         let nanos = now
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+            .map_or(0, |d| d.subsec_nanos());
         let stamp: String = saved_at
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .collect();
         let name = format!(
             "{stamp}-{nanos:09}-{action}-{}-{}.json",

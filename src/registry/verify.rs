@@ -85,11 +85,11 @@ impl LoadedRecord {
             _ => None,
         };
         LoadedRecord {
+            record,
             manifest,
             metadata,
             verification,
             schema,
-            record,
         }
     }
 }

@@ -61,7 +61,7 @@ impl From<i64> for Value {
 }
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
-        v.map(Into::into).unwrap_or(Value::Null)
+        v.map_or(Value::Null, Into::into)
     }
 }
 

@@ -191,7 +191,7 @@ impl SqliteStore {
         let columns: Vec<String> = prepared
             .column_names()
             .iter()
-            .map(|c| c.to_string())
+            .map(std::string::ToString::to_string)
             .collect();
         let width = columns.len();
         let params = rusqlite::params_from_iter(stmt.args.iter().map(to_sql));

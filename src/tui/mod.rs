@@ -93,9 +93,10 @@ pub fn count(n: u64, noun: &str) -> String {
 
 /// The last component of a path as it may be shown (trash files are named by it).
 pub fn file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map(|n| crate::untrusted::printable(&n.to_string_lossy()).into_owned())
-        .unwrap_or_else(|| crate::untrusted::printable(&path.display().to_string()).into_owned())
+    path.file_name().map_or_else(
+        || crate::untrusted::printable(&path.display().to_string()).into_owned(),
+        |n| crate::untrusted::printable(&n.to_string_lossy()).into_owned(),
+    )
 }
 
 /// How the console ended: its exit code, and a sentence for stderr once the terminal is back

@@ -81,7 +81,7 @@ impl Worker {
                     if let Err(payload) = served {
                         let reason = payload
                             .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
+                            .map(std::string::ToString::to_string)
                             .or_else(|| payload.downcast_ref::<String>().cloned())
                             .unwrap_or_else(|| "unknown panic".into());
                         let _ = out.send(Response {

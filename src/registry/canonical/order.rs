@@ -2,7 +2,7 @@
 //! key keeps its first position and its last value; keys that are canonical array indices come
 //! first, in ascending numeric order; the others keep insertion order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::JsValue;
 
@@ -20,7 +20,7 @@ pub(super) fn array_index(key: &str) -> Option<u32> {
                 if !d.is_ascii_digit() {
                     return None;
                 }
-                v = v * 10 + (d - b'0') as u64;
+                v = v * 10 + u64::from(d - b'0');
             }
             if v <= 4_294_967_294 {
                 Some(v as u32)
@@ -58,10 +58,8 @@ pub(super) fn js_property_order(mut members: Vec<(String, JsValue)>) -> Vec<(Str
             members.truncate(w);
         } else {
             let has_duplicates = {
-                let mut seen: HashMap<&str, ()> = HashMap::with_capacity(n);
-                members
-                    .iter()
-                    .any(|(k, _)| seen.insert(k.as_str(), ()).is_some())
+                let mut seen: HashSet<&str> = HashSet::with_capacity(n);
+                members.iter().any(|(k, _)| !seen.insert(k.as_str()))
             };
             if has_duplicates {
                 let mut first: HashMap<String, usize> = HashMap::with_capacity(n);

@@ -93,7 +93,7 @@ impl WrittenForm {
         'value: loop {
             // A value starts at `i`.
             match b.get(i) {
-                Some(b'{') | Some(b'[') if self.frames.len() >= MAX_DEPTH - 1 => return false,
+                Some(b'{' | b'[') if self.frames.len() >= MAX_DEPTH - 1 => return false,
                 Some(b'{') => {
                     i += 1;
                     if b.get(i) == Some(&b'}') {
@@ -233,8 +233,8 @@ impl WrittenForm {
             for k in keys {
                 let t = text(k);
                 let h = (t.len() as u64 * 31
-                    + *t.first().unwrap_or(&0) as u64 * 7
-                    + *t.last().unwrap_or(&0) as u64)
+                    + u64::from(*t.first().unwrap_or(&0)) * 7
+                    + u64::from(*t.last().unwrap_or(&0)))
                     % 64;
                 suspect |= seen & (1 << h) != 0;
                 seen |= 1 << h;

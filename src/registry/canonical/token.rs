@@ -18,7 +18,7 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
-impl<'a> Parser<'a> {
+impl Parser<'_> {
     /// The contents of a string literal, decoded into `out`; `self.pos` is at
     /// the opening quote and ends after the closing one.
     pub(super) fn string_into<O: StrOut>(&mut self, out: &mut O) -> Result<(), CanonicalError> {
@@ -123,7 +123,7 @@ impl<'a> Parser<'a> {
                     ));
                 }
             };
-            v = v * 16 + d as u32;
+            v = v * 16 + u32::from(d);
         }
         Ok(v)
     }
@@ -209,12 +209,12 @@ impl<'a> Parser<'a> {
             plain_integer = false;
         }
         self.pos = i;
-        let digits_start = start + negative as usize;
+        let digits_start = start + usize::from(negative);
         if plain_integer && int_end - digits_start <= 15 {
             // Exact in an f64 (< 2^53): no rounding involved.
             let mut v = 0u64;
             for &d in &b[digits_start..int_end] {
-                v = v * 10 + (d - b'0') as u64;
+                v = v * 10 + u64::from(d - b'0');
             }
             let v = v as f64;
             return Ok((if negative { -v } else { v }, true));
@@ -279,9 +279,9 @@ pub(super) fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
         // Classic "has a byte below n" / "has a zero byte" tests; a false
         // positive can only sit above a true one, so the lowest flag is exact.
         let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-        let q = w ^ (ONES * b'"' as u64);
+        let q = w ^ (ONES * u64::from(b'"'));
         let quote = q.wrapping_sub(ONES) & !q & HIGH;
-        let b = w ^ (ONES * b'\\' as u64);
+        let b = w ^ (ONES * u64::from(b'\\'));
         let backslash = b.wrapping_sub(ONES) & !b & HIGH;
         let found = control | quote | backslash;
         if found != 0 {

@@ -182,7 +182,7 @@ impl Route {
             builder = builder.resolver(move |_: &str| {
                 (host.as_str(), port)
                     .to_socket_addrs()
-                    .map(|addrs| addrs.collect())
+                    .map(std::iter::Iterator::collect)
             });
             if !origin.https {
                 // The name only labels ureq's pool: the resolver above supplies the address.
@@ -296,7 +296,7 @@ pub(super) fn read_capped(
         return Err(Failure::TooLarge);
     }
     let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(cap));
-    let mut chunk = [0u8; 64 * 1024];
+    let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let n = match reader.read(&mut chunk) {
             Ok(0) => return Ok(bytes),

@@ -183,7 +183,7 @@ impl HranaStore {
             trust: Mutex::new(None),
             routes: Mutex::new(Vec::new()),
             stream: Mutex::new(StreamState::default()),
-            round_trips: Default::default(),
+            round_trips: std::sync::atomic::AtomicU64::default(),
             plain_begin: AtomicBool::new(false),
             row_bytes: AtomicUsize::new(0),
             page_bytes: AtomicUsize::new(PAGE_BYTES),
@@ -221,7 +221,10 @@ impl HranaStore {
         };
         let origin = Origin::of(url)
             .ok_or_else(|| open_error(SetupError("the URL names no usable host".into())))?;
-        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(route) = routes.iter().find(|r| r.origin == origin) {
             return Ok(route.clone());
         }
@@ -251,7 +254,10 @@ impl HranaStore {
 
     /// The TLS settings, built from the environment on first use.
     fn trust(&self) -> Result<Trust, SetupError> {
-        let mut trust = self.trust.lock().unwrap_or_else(|e| e.into_inner());
+        let mut trust = self
+            .trust
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(t) = trust.as_ref() {
             return Ok(t.clone());
         }
@@ -264,7 +270,7 @@ impl HranaStore {
     fn extra_cas(&self) -> Option<(&'static str, String)> {
         self.trust
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
             .and_then(|t| t.extra.clone())
     }
@@ -461,7 +467,7 @@ impl Store for HranaStore {
                 StreamResult::Error { error } => {
                     Err(self.sql_error(&error.message, format!("in {}", sql_excerpt(&stmt.sql))))
                 }
-                _ => {
+                StreamResult::Ok { .. } => {
                     Err(self.protocol("the answer to an execute request is not an execute result"))
                 }
             })
@@ -612,7 +618,7 @@ mod test_support {
             trust: Mutex::new(None),
             routes: Mutex::new(Vec::new()),
             stream: Mutex::new(StreamState::default()),
-            round_trips: Default::default(),
+            round_trips: std::sync::atomic::AtomicU64::default(),
             plain_begin: AtomicBool::new(false),
             row_bytes: AtomicUsize::new(0),
             page_bytes: AtomicUsize::new(PAGE_BYTES),

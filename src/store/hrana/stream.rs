@@ -99,7 +99,9 @@ impl HranaStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, StreamState> {
-        self.stream.lock().unwrap_or_else(|e| e.into_inner())
+        self.stream
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn pipeline_url(&self, base_url: Option<&str>) -> String {

@@ -1,7 +1,7 @@
 //! Noticing changes made by other processes: the registry's change mark is asked for quietly
 //! (no spinner) as often as the registry says, and a mark that moved reloads every screen.
 
-use super::*;
+use super::{App, ChangeMark, Duration, Instant, Job, JobError, Message, Request};
 
 /// The live poll's state.
 #[derive(Debug, Default)]

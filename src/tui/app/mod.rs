@@ -543,7 +543,7 @@ impl App {
                      pkgdeck export writes it to a file",
                     text.len() / 1024,
                     CLIPBOARD_LIMIT / 1024
-                )))
+                )));
             }
             Outcome::Copy { text, what } => {
                 self.say(Message::info(format!(

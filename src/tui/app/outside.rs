@@ -2,7 +2,7 @@
 //! suspends the console and runs the editor; what the editor left opens in the built-in
 //! editor and, changed and valid, goes straight to the review.
 
-use super::*;
+use super::{App, Editor, ExternalEdit, Message, PathBuf};
 
 impl App {
     /// Hands a document to `$VISUAL`/`$EDITOR` (the terminal loop runs it), or says why not.

@@ -2,7 +2,12 @@
 //! results to the integrity kept by hash, the editor, review and delete dialogs their
 //! answers open, a registry opened or switched to.
 
-use super::*;
+use super::{
+    integrity, App, Confirm, ConnectionPicker, DeleteReport, DiffView, DraftsPicker, Editor,
+    ExternalEdit, JobError, Live, Message, MessageKind, Modal, Opened, Origin, PackageRecord,
+    PackagesScreen, PathBuf, PublishReview, RegistryError, Reply, Request, Response, Review, Scope,
+    Screen, Ticket, VerifyReport, VerifyRun,
+};
 
 impl App {
     pub(super) fn apply_reply(&mut self, response: Response) {
@@ -321,7 +326,7 @@ impl App {
                     if let Some(note) = self.picker_note.take() {
                         picker = picker.with_problem(note);
                     }
-                    self.modals.push(Modal::Connections(Box::new(picker)))
+                    self.modals.push(Modal::Connections(Box::new(picker)));
                 }
                 Ok(_) => {}
                 Err(e) => self.error(e.to_string()),
@@ -479,7 +484,7 @@ impl App {
         }
         // Screens of what is gone close: a deleted version's detail, the whole package's
         // screens when no version is left.
-        let deleted: Vec<String> = gone.iter().map(|v| v.to_string()).collect();
+        let deleted: Vec<String> = gone.iter().map(std::string::ToString::to_string).collect();
         for v in &deleted {
             self.integrity.forget(id, v);
         }

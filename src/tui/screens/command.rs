@@ -189,7 +189,7 @@ impl CommandLine {
             }
             _ => {
                 self.text = common_prefix(&found).to_owned();
-                self.listed = found.iter().map(|s| s.to_string()).collect();
+                self.listed = found.iter().map(std::string::ToString::to_string).collect();
             }
         }
     }
@@ -255,11 +255,10 @@ impl Component for CommandLine {
         }
         if !self.listed.is_empty() {
             let described = |name: &str| {
-                COMMANDS
-                    .iter()
-                    .find(|(c, _)| *c == name)
-                    .map(|(_, does)| format!("{name}  ({does})"))
-                    .unwrap_or_else(|| printable(name).into_owned())
+                COMMANDS.iter().find(|(c, _)| *c == name).map_or_else(
+                    || printable(name).into_owned(),
+                    |(_, does)| format!("{name}  ({does})"),
+                )
             };
             for name in self.listed.iter().take(SHOWN) {
                 lines.push(Line::raw(cut(&described(name), width)));

@@ -425,7 +425,7 @@ impl Component for Confirm {
                     .modifiers
                     .intersects(crossterm::event::KeyModifiers::CONTROL) =>
             {
-                self.typed.push(c)
+                self.typed.push(c);
             }
             KeyCode::Backspace => {
                 self.typed.pop();

@@ -107,7 +107,7 @@ pub fn fit(columns: &[Column], width: u16) -> Vec<Option<u16>> {
         }
     }
     let mut widths: Vec<u16> = columns.iter().map(|c| c.min).collect();
-    let mut left = i64::from(width) - needed(&shown, &|c| c.min) as i64;
+    let mut left = i64::from(width) - i64::from(needed(&shown, &|c| c.min));
     if left < 0 {
         // Only essential columns are left and they still do not fit: share what there is.
         let essential: Vec<usize> = (0..columns.len()).filter(|&i| shown[i]).collect();

@@ -434,10 +434,10 @@ fn result_lines(
             format!(
                 "   it replaced hash {}…; the old row was saved to {}",
                 short(&old.hash),
-                o.trash_file
-                    .as_ref()
-                    .map(|f| printable(&f.display().to_string()).into_owned())
-                    .unwrap_or_else(|| "the trash".into())
+                o.trash_file.as_ref().map_or_else(
+                    || "the trash".into(),
+                    |f| printable(&f.display().to_string()).into_owned()
+                )
             ),
             theme::WARNING,
         ));

@@ -167,8 +167,7 @@ impl Component for TrashScreen {
         let dir = self
             .dir
             .as_ref()
-            .map(|d| trash_dir(d))
-            .unwrap_or_else(|| "…".into());
+            .map_or_else(|| "…".into(), |d| trash_dir(d));
         let block = list_block(
             format!("Trash ({}) · {dir}", self.entries.len()),
             Some("newest first"),

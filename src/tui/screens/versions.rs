@@ -581,11 +581,11 @@ fn publication_buckets(times: &[i64], n: usize) -> Vec<u64> {
     let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else {
         return buckets;
     };
-    let span = (last - first).max(1) as i128;
+    let span = i128::from((last - first).max(1));
     let slots = buckets.len() as i128;
     let last_slot = buckets.len() - 1;
     for &t in times {
-        let i = ((t - first) as i128 * (slots - 1) / span) as usize;
+        let i = (i128::from(t - first) * (slots - 1) / span) as usize;
         buckets[i.min(last_slot)] += 1;
     }
     buckets
