@@ -146,7 +146,9 @@ pub(super) fn doctor(
             text.push('\n');
         }
     }
-    for w in &report.schema_warnings {
+    // A registry can hold thousands of them: the first few, then how many more.
+    const SHOWN: usize = 20;
+    for w in report.schema_warnings.iter().take(SHOWN) {
         let mut problems = w.problems.join("; ");
         if w.more {
             problems.push_str("; …");
@@ -156,6 +158,13 @@ pub(super) fn doctor(
             w.id, w.version
         )));
         text.push('\n');
+    }
+    if report.schema_warnings.len() > SHOWN {
+        text.push_str(&format!(
+            "warning: … and {} more latest rows break the ObjectStack schemas (`doctor --json` \
+             lists them all)\n",
+            report.schema_warnings.len() - SHOWN
+        ));
     }
     let problems = boot
         .steps
