@@ -417,7 +417,7 @@ fn check_on_a_target_gives_the_boot_effect_the_publish_then_has() {
     let mut doc: Value = serde_json::from_str(&out(&export)).expect("exported JSON");
     let mut at = |version: &str| {
         doc["manifest"]["version"] = Value::from(version);
-        s.file(&format!("helpdesk-{version}.json"), &doc.to_string())
+        s.file(&format!("helpdesk-{version}.json"), doc.to_string())
     };
     let (newer, older) = (at("1.1.2"), at("0.9.0"));
 

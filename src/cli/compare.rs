@@ -1,0 +1,431 @@
+//! The commands about two registries (spec 11): `compare A B` (every version of both, the
+//! dangerous case first) and `copy ID [VERSION|--all] --from A --to B` (the stored texts and
+//! hash written exactly, guarded at the destination, `--dry-run` to see what it would do).
+//!
+//! A and B are any targets: a saved connection's name (it wins over a file of the same name:
+//! write `./NAME` for the file), a path, `file:PATH`, `libsql://…` or `http(s)://…`.
+
+use serde::Serialize;
+
+use super::{
+    emit, emit_human, readback_problem, report_bookkeeping, server::boot_change_text, write_json,
+    Failure, Outcome, PublishJson, Replaced,
+};
+use crate::config::{Config, Dirs};
+use crate::connect::{self, ConnectError, Request};
+use crate::registry::{
+    self, Allow, BootChange, CompareSummary, CopyOptions, PackageComparison, PublishReport,
+    Registry, VersionState,
+};
+use crate::untrusted::printable;
+
+/// The request that opens `arg`: a saved connection when the config has one by that name,
+/// else a target.
+fn request_for(arg: &str, read_only: bool, dirs: &Dirs) -> Result<Request, Failure> {
+    let config = Config::load(&dirs.config_file()).map_err(ConnectError::from)?;
+    let saved = config.connections.contains_key(arg);
+    Ok(Request {
+        db: (!saved).then(|| arg.to_owned()),
+        connection: saved.then(|| arg.to_owned()),
+        read_only,
+    })
+}
+
+/// Output gathered in a buffer and written out in large pieces, so a long comparison is
+/// streamed without a write per package.
+struct Streamed(String);
+
+impl Streamed {
+    fn push(&mut self, text: &str) -> Result<(), Failure> {
+        self.0.push_str(text);
+        if self.0.len() >= 1 << 16 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), Failure> {
+        emit(&self.0)?;
+        self.0.clear();
+        Ok(())
+    }
+}
+
+fn json_text<T: Serialize>(value: &T) -> Result<String, Failure> {
+    serde_json::to_string(value).map_err(|e| Failure::new(3, e.to_string()))
+}
+
+/// `pkgdeck compare A B`: exit 0 when the two registries are identical, 1 otherwise.
+pub(super) fn compare(a: &str, b: &str, json: bool, read_only: bool, dirs: &Dirs) -> Outcome {
+    let reg_a = connect::open_existing(&request_for(a, read_only, dirs)?, dirs)?;
+    let reg_b = connect::open_existing(&request_for(b, read_only, dirs)?, dirs)?;
+    let summary = if json {
+        compare_json(&reg_a, &reg_b)?
+    } else {
+        compare_human(&reg_a, &reg_b)?
+    };
+    Ok(if summary.identical() { 0 } else { 1 })
+}
+
+fn compare_json(a: &Registry, b: &Registry) -> Result<CompareSummary, Failure> {
+    let mut out = Streamed(format!(
+        "{{\"a\":{},\"b\":{},\"packages\":[",
+        json_text(&a.target())?,
+        json_text(&b.target())?
+    ));
+    let mut first = true;
+    let mut failed = None;
+    let summary = registry::compare(a, b, &mut |p| {
+        let text = json_text(&p).and_then(|t| {
+            out.push(if first { "" } else { "," })?;
+            out.push(&t)
+        });
+        first = false;
+        match text {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.push(&format!("],\"summary\":{}}}\n", json_text(&summary)?))?;
+    out.flush()?;
+    Ok(summary)
+}
+
+/// The human report: the dangerous case first, then what the server would answer
+/// differently, then the versions only on one side; identical packages are only counted.
+fn compare_human(a: &Registry, b: &Registry) -> Result<CompareSummary, Failure> {
+    let (mut differs, mut heads, mut only_a, mut only_b) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let summary = registry::compare(a, b, &mut |p: PackageComparison| {
+        let id = printable(&p.id).into_owned();
+        let shown = |v: &Option<String>| printable(v.as_deref().unwrap_or("-")).into_owned();
+        if p.latest_differs() || p.served_differs() {
+            heads.push(format!(
+                "  {id}  latest A {} B {}  served A {} B {}",
+                shown(&p.a_latest),
+                shown(&p.b_latest),
+                shown(&p.a_served),
+                shown(&p.b_served)
+            ));
+        }
+        for v in &p.versions {
+            let version = printable(&v.version);
+            match v.state {
+                VersionState::Differs => differs.push(format!(
+                    "  {id} {version}  A {}  B {}",
+                    printable(v.a_hash.as_deref().unwrap_or_default()),
+                    printable(v.b_hash.as_deref().unwrap_or_default())
+                )),
+                VersionState::OnlyA => only_a.push(format!("  {id} {version}")),
+                VersionState::OnlyB => only_b.push(format!("  {id} {version}")),
+                VersionState::Same => {}
+            }
+        }
+        true
+    })?;
+    let mut text = format!(
+        "A: {}\nB: {}\n",
+        printable(a.target()),
+        printable(b.target())
+    );
+    let mut section = |title: &str, lines: &[String]| {
+        if !lines.is_empty() {
+            text.push_str(&format!("\n{title} ({}):\n", lines.len()));
+            for line in lines {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    };
+    section(
+        "SAME VERSION, DIFFERENT CONTENTS (hash in A, hash in B)",
+        &differs,
+    );
+    section("LATEST OR SERVED VERSION DIFFERS", &heads);
+    section("ONLY IN A", &only_a);
+    section("ONLY IN B", &only_b);
+    let s = &summary;
+    text.push_str(&format!(
+        "\n{} package(s), {} identical; {} version(s): {} same, {} different contents, {} only in A, {} only in B; latest differs for {}, served for {}\n",
+        s.packages, s.identical_packages, s.versions, s.same, s.differs, s.only_a, s.only_b,
+        s.latest_differs, s.served_differs
+    ));
+    if s.identical() {
+        text.push_str("the two registries are identical\n");
+    }
+    emit_human(&text)?;
+    Ok(summary)
+}
+
+/// What `copy` asks for.
+pub(super) struct CopyArgs {
+    pub id: String,
+    pub version: Option<String>,
+    pub all: bool,
+    pub from: String,
+    pub to: String,
+    pub allow_overwrite: bool,
+    pub allow: Allow,
+    pub dry_run: bool,
+    pub json: bool,
+}
+
+/// One version in `copy --json`: publish's keys, plus what happened.
+#[derive(Serialize)]
+struct CopiedJson<'a> {
+    #[serde(flatten)]
+    publish: PublishJson<'a>,
+    /// copied, overwritten or unchanged; with --dry-run: would_copy, would_overwrite,
+    /// unchanged or refused.
+    action: &'a str,
+    refused: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CopyJson<'a> {
+    from: &'a str,
+    to: &'a str,
+    dry_run: bool,
+    versions: Vec<CopiedJson<'a>>,
+}
+
+/// `pkgdeck copy`: exit 0 when every version is at the destination (or, with --dry-run,
+/// would be), 2 when a guard or an overwrite refuses (nothing written), 3 on a storage
+/// failure or a read-back problem.
+pub(super) fn copy(args: CopyArgs, read_only: bool, dirs: &Dirs) -> Outcome {
+    // The source is only read: opened read-only, so nothing there can change.
+    let from = connect::open_existing(&request_for(&args.from, true, dirs)?, dirs)?;
+    let to_request = request_for(&args.to, read_only, dirs)?;
+    if read_only {
+        return Err(registry::RegistryError::ReadOnly {
+            target: connect::resolve_target(&to_request, dirs)?.to_string(),
+            action: "copy".into(),
+        }
+        .into());
+    }
+    let rows = from.copy_source(&args.id, args.version.as_deref(), args.all)?;
+    let to = connect::open(&to_request, dirs)?;
+    let options = CopyOptions {
+        allow_overwrite: args.allow_overwrite,
+        allow: args.allow,
+    };
+    // Every version is reviewed first: a refusal of any one of them writes nothing at all.
+    let steps = to.plan_copy(&rows)?;
+    let refusals: Vec<_> = steps.iter().map(|s| s.refusal(options)).collect();
+    if args.dry_run {
+        return dry_run(&args, &from, &to, &steps, &refusals);
+    }
+    if let Some(refused) = refusals.into_iter().flatten().next() {
+        return Err(refused.into());
+    }
+    let mut reports = Vec::new();
+    let mut result = Ok(0);
+    {
+        let _writing = crate::interrupt::writing();
+        for row in &rows {
+            match to.copy_in(row, options) {
+                Ok(report) => reports.push(report),
+                Err(e) => {
+                    result = Err(Failure::from(e));
+                    break;
+                }
+            }
+        }
+    }
+    let printed = print_copies(&args, &from, &to, &reports);
+    report_bookkeeping(&to);
+    printed?;
+    if let Some(problem) = reports.iter().find_map(|r| {
+        readback_problem(r).map(|p| format!("{} {}: {p}", r.outcome.id, r.outcome.version))
+    }) {
+        return Err(Failure::new(
+            3,
+            format!("the copy was written, but reading it back found a problem: {problem}"),
+        ));
+    }
+    result
+}
+
+fn publish_json<'a>(
+    id: &'a str,
+    version: &'a str,
+    hash: &'a str,
+    replaced: Option<&'a registry::PackageRecord>,
+    boot: &'a BootChange,
+) -> PublishJson<'a> {
+    PublishJson {
+        id,
+        version,
+        hash,
+        replaced: replaced.map(|r| Replaced {
+            hash: &r.hash,
+            created_at: r.created_at.as_deref(),
+            updated_at: r.updated_at.as_deref(),
+        }),
+        boot,
+    }
+}
+
+fn print_copies(
+    args: &CopyArgs,
+    from: &Registry,
+    to: &Registry,
+    reports: &[PublishReport],
+) -> Result<(), Failure> {
+    if args.json {
+        let versions = reports
+            .iter()
+            .map(|r| {
+                let o = &r.outcome;
+                CopiedJson {
+                    publish: publish_json(&o.id, &o.version, &o.hash, o.replaced.as_ref(), &o.boot),
+                    action: if o.unchanged {
+                        "unchanged"
+                    } else if o.replaced.is_some() {
+                        "overwritten"
+                    } else {
+                        "copied"
+                    },
+                    refused: None,
+                }
+            })
+            .collect();
+        return write_json(&CopyJson {
+            from: from.target(),
+            to: to.target(),
+            dry_run: false,
+            versions,
+        });
+    }
+    let mut text = format!(
+        "from {} to {}\n",
+        printable(from.target()),
+        printable(to.target())
+    );
+    for r in reports {
+        let o = &r.outcome;
+        let what = if o.unchanged {
+            "already there with the same contents; nothing written".to_owned()
+        } else if let Some(old) = &o.replaced {
+            format!(
+                "copied over hash {} (old row saved to {})",
+                old.hash,
+                o.trash_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )
+        } else {
+            "copied".to_owned()
+        };
+        text.push_str(&format!(
+            "{} {} {}: {what}\n",
+            printable(&o.id),
+            printable(&o.version),
+            o.hash
+        ));
+        if readback_problem(r).is_none() {
+            text.push_str("read back and verified: ok\n");
+        }
+        if !o.unchanged {
+            text.push_str(&boot_change_text(&o.boot));
+        }
+    }
+    emit_human(&text)
+}
+
+fn dry_run(
+    args: &CopyArgs,
+    from: &Registry,
+    to: &Registry,
+    steps: &[registry::CopyStep],
+    refusals: &[Option<registry::RegistryError>],
+) -> Outcome {
+    let action = |step: &registry::CopyStep, refused: &Option<_>| {
+        if step.review.unchanged() {
+            "unchanged"
+        } else if refused.is_some() {
+            "refused"
+        } else if step.review.overwrites() {
+            "would_overwrite"
+        } else {
+            "would_copy"
+        }
+    };
+    if args.json {
+        let versions = steps
+            .iter()
+            .zip(refusals)
+            .map(|(s, refused)| {
+                let p = &s.review.prepared;
+                CopiedJson {
+                    publish: publish_json(
+                        &p.id,
+                        &p.version,
+                        &p.hash,
+                        s.review.existing.as_ref().filter(|_| s.review.overwrites()),
+                        &s.review.boot.change,
+                    ),
+                    action: action(s, refused),
+                    refused: refused.as_ref().map(ToString::to_string),
+                }
+            })
+            .collect();
+        write_json(&CopyJson {
+            from: from.target(),
+            to: to.target(),
+            dry_run: true,
+            versions,
+        })?;
+    } else {
+        let mut text = format!(
+            "dry run: nothing is written\nfrom {} to {}\n",
+            printable(from.target()),
+            printable(to.target())
+        );
+        for (s, refused) in steps.iter().zip(refusals) {
+            let p = &s.review.prepared;
+            let what = match action(s, refused) {
+                "unchanged" => "already there with the same contents; nothing to do".to_owned(),
+                "would_overwrite" => format!(
+                    "would copy over hash {} (the old row would go to the trash)",
+                    s.review
+                        .existing
+                        .as_ref()
+                        .map(|e| e.hash.as_str())
+                        .unwrap_or_default()
+                ),
+                "refused" => "would be refused".to_owned(),
+                _ => "would be copied".to_owned(),
+            };
+            text.push_str(&format!(
+                "{} {} {}: {what}\n",
+                printable(&p.id),
+                printable(&p.version),
+                p.hash
+            ));
+            if !s.review.unchanged() {
+                text.push_str(
+                    &boot_change_text(&s.review.boot.change)
+                        .replace("now loads", "would load")
+                        .replace("no longer loads", "would no longer load")
+                        .replace("loads the same", "would load the same"),
+                );
+            }
+            if let Some(e) = refused {
+                text.push_str(&format!("{}\n", printable(&e.to_string())));
+            }
+        }
+        emit_human(&text)?;
+    }
+    Ok(if refusals.iter().any(Option::is_some) {
+        2
+    } else {
+        0
+    })
+}
