@@ -227,14 +227,8 @@ pub(super) fn copy(args: CopyArgs, read_only: bool, dirs: &Dirs) -> Outcome {
     let mut result = Ok(0);
     {
         let _writing = crate::interrupt::writing();
-        for row in &rows {
-            match to.copy_in(row, options) {
-                Ok(report) => reports.push(report),
-                Err(e) => {
-                    result = Err(Failure::from(e));
-                    break;
-                }
-            }
+        if let Err(e) = to.copy_all_in(&rows, options, &mut |report| reports.push(report)) {
+            result = Err(Failure::from(e));
         }
     }
     let printed = print_copies(&args, &from, &to, &reports);

@@ -157,6 +157,28 @@ impl Registry {
         };
         Ok(PublishReport { outcome, readback })
     }
+
+    /// [`Registry::copy_in`] of several rows in turn (oldest first), stopping at the first
+    /// that fails. After each row written, the next waits for the next second: rows written
+    /// in one second would share `created_at`, and the server would read the older one first
+    /// (a same-second tie, refused by the guards). Each report goes to `each` as it is made.
+    pub fn copy_all_in(
+        &self,
+        rows: &[PackageRecord],
+        options: CopyOptions,
+        each: &mut dyn FnMut(PublishReport),
+    ) -> Result<(), RegistryError> {
+        let mut wrote = false;
+        for row in rows {
+            if wrote {
+                super::promote::wait_for_next_second();
+            }
+            let report = self.copy_in(row, options)?;
+            wrote = !report.outcome.unchanged;
+            each(report);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
