@@ -222,43 +222,10 @@ pub enum Command {
     /// Compare two registries (targets or saved connection names): every version only in A,
     /// only in B, the same, or the same version with different contents; exit 1 unless
     /// identical.
-    Compare {
-        /// The first registry: a saved connection's name, a path, libsql://… or https://….
-        a: String,
-        /// The second registry, named the same ways.
-        b: String,
-        /// Print the comparison as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Compare(compare::CompareArgs),
     /// Copy a version (default: the latest) with its exact stored texts and hash from one
     /// registry to another, guarded at the destination.
-    Copy {
-        /// The package id.
-        id: String,
-        /// The version to copy (default: the latest).
-        version: Option<String>,
-        /// Copy every version, oldest first.
-        #[arg(long, conflicts_with = "version")]
-        all: bool,
-        /// The registry to copy from: a saved connection's name or a target.
-        #[arg(long, value_name = "A")]
-        from: String,
-        /// The registry to copy to: a saved connection's name or a target.
-        #[arg(long, value_name = "B")]
-        to: String,
-        /// Replace a version B holds with different contents (the old row goes to B's trash).
-        #[arg(long)]
-        allow_overwrite: bool,
-        #[command(flatten)]
-        guards: GuardFlags,
-        /// Write nothing; print what the copy would do, the boot change included.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the outcome as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Copy(compare::CopyArgs),
     /// List the trash files.
     Trash {
         /// Print JSON instead of a table.
@@ -562,33 +529,8 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
         Command::Completions { shell } => return completions(shell),
         Command::Help { command } => return help(&command),
         Command::Trash { json } => return trash(&Trash::new(dirs.trash()), json),
-        Command::Compare { a, b, json } => {
-            return compare::compare(&a, &b, json, request.read_only, dirs)
-        }
-        Command::Copy {
-            id,
-            version,
-            all,
-            from,
-            to,
-            allow_overwrite,
-            guards,
-            dry_run,
-            json,
-        } => {
-            let args = compare::CopyArgs {
-                id,
-                version,
-                all,
-                from,
-                to,
-                allow_overwrite,
-                allow: guards.allow(),
-                dry_run,
-                json,
-            };
-            return compare::copy(args, request.read_only, dirs);
-        }
+        Command::Compare(args) => return compare::compare(&args, request.read_only, dirs),
+        Command::Copy(args) => return compare::copy(args, request.read_only, dirs),
         Command::List { json } => list(&existing()?, json),
         Command::Versions { id, json } => versions(&existing()?, &id, json),
         Command::Get { id, version, json } => get(&existing()?, &id, version.as_deref(), json),

@@ -9,13 +9,13 @@ use serde::Serialize;
 
 use super::{
     emit, emit_human, readback_problem, report_bookkeeping, server::boot_change_text, write_json,
-    Failure, Outcome, PublishJson, Replaced,
+    Failure, GuardFlags, Outcome, PublishJson, Replaced,
 };
 use crate::config::{Config, Dirs};
 use crate::connect::{self, ConnectError, Request};
 use crate::registry::{
-    self, Allow, BootChange, CompareSummary, CopyOptions, PackageComparison, PublishReport,
-    Registry, VersionState,
+    self, BootChange, CompareSummary, CopyOptions, PackageComparison, PublishReport, Registry,
+    VersionState,
 };
 use crate::untrusted::printable;
 
@@ -54,11 +54,23 @@ fn json_text<T: Serialize>(value: &T) -> Result<String, Failure> {
     serde_json::to_string(value).map_err(|e| Failure::new(3, e.to_string()))
 }
 
+/// The arguments of `compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The first registry: a saved connection's name, a path, libsql://… or https://….
+    a: String,
+    /// The second registry, named the same ways.
+    b: String,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// `pkgdeck compare A B`: exit 0 when the two registries are identical, 1 otherwise.
-pub(super) fn compare(a: &str, b: &str, json: bool, read_only: bool, dirs: &Dirs) -> Outcome {
-    let reg_a = connect::open_existing(&request_for(a, read_only, dirs)?, dirs)?;
-    let reg_b = connect::open_existing(&request_for(b, read_only, dirs)?, dirs)?;
-    let summary = if json {
+pub(super) fn compare(args: &CompareArgs, read_only: bool, dirs: &Dirs) -> Outcome {
+    let reg_a = connect::open_existing(&request_for(&args.a, read_only, dirs)?, dirs)?;
+    let reg_b = connect::open_existing(&request_for(&args.b, read_only, dirs)?, dirs)?;
+    let summary = if args.json {
         compare_json(&reg_a, &reg_b)?
     } else {
         compare_human(&reg_a, &reg_b)?
@@ -162,17 +174,33 @@ fn compare_human(a: &Registry, b: &Registry) -> Result<CompareSummary, Failure> 
     Ok(summary)
 }
 
-/// What `copy` asks for.
-pub(super) struct CopyArgs {
-    pub id: String,
-    pub version: Option<String>,
-    pub all: bool,
-    pub from: String,
-    pub to: String,
-    pub allow_overwrite: bool,
-    pub allow: Allow,
-    pub dry_run: bool,
-    pub json: bool,
+/// The arguments of `copy`.
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// The package id.
+    id: String,
+    /// The version to copy (default: the latest).
+    version: Option<String>,
+    /// Copy every version, oldest first.
+    #[arg(long, conflicts_with = "version")]
+    all: bool,
+    /// The registry to copy from: a saved connection's name or a target.
+    #[arg(long, value_name = "A")]
+    from: String,
+    /// The registry to copy to: a saved connection's name or a target.
+    #[arg(long, value_name = "B")]
+    to: String,
+    /// Replace a version B holds with different contents (the old row goes to B's trash).
+    #[arg(long)]
+    allow_overwrite: bool,
+    #[command(flatten)]
+    guards: GuardFlags,
+    /// Write nothing; print what the copy would do, the boot change included.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// One version in `copy --json`: publish's keys, plus what happened.
@@ -212,7 +240,7 @@ pub(super) fn copy(args: CopyArgs, read_only: bool, dirs: &Dirs) -> Outcome {
     let to = connect::open(&to_request, dirs)?;
     let options = CopyOptions {
         allow_overwrite: args.allow_overwrite,
-        allow: args.allow,
+        allow: args.guards.allow(),
     };
     // Every version is reviewed first: a refusal of any one of them writes nothing at all.
     let steps = to.plan_copy(&rows)?;
