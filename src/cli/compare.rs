@@ -66,40 +66,95 @@ pub struct CompareArgs {
     json: bool,
 }
 
-/// `pkgdeck compare A B`: exit 0 when the two registries are identical, 1 otherwise.
+/// `pkgdeck compare A B`: exit 0 when the two registries are identical, 1 otherwise. Each
+/// registry is opened and read on its own thread.
 pub(super) fn compare(args: &CompareArgs, read_only: bool, dirs: &Dirs) -> Outcome {
-    let reg_a = connect::open_existing(&request_for(&args.a, read_only, dirs)?, dirs)?;
-    let reg_b = connect::open_existing(&request_for(&args.b, read_only, dirs)?, dirs)?;
+    let (request_a, request_b) = (
+        request_for(&args.a, read_only, dirs)?,
+        request_for(&args.b, read_only, dirs)?,
+    );
+    let open = |request: Request| move || connect::open_existing(&request, dirs);
     let summary = if args.json {
-        compare_json(&reg_a, &reg_b)?
+        compare_json(open(request_a), open(request_b))?
     } else {
-        compare_human(&reg_a, &reg_b)?
+        compare_human(open(request_a), open(request_b))?
     };
     Ok(if summary.identical() { 0 } else { 1 })
 }
 
-fn compare_json(a: &Registry, b: &Registry) -> Result<CompareSummary, Failure> {
-    let mut out = Streamed(format!(
-        "{{\"a\":{},\"b\":{},\"packages\":[",
-        json_text(&a.target())?,
-        json_text(&b.target())?
-    ));
+/// Opens one side of a comparison.
+trait Opener: FnOnce() -> Result<Registry, ConnectError> + Send {}
+impl<T: FnOnce() -> Result<Registry, ConnectError> + Send> Opener for T {}
+
+/// A failure of the comparison itself, or of writing its output.
+enum CompareFailure {
+    Connect(ConnectError),
+    Output(Failure),
+}
+
+impl From<registry::RegistryError> for CompareFailure {
+    fn from(e: registry::RegistryError) -> Self {
+        CompareFailure::Connect(e.into())
+    }
+}
+
+impl From<CompareFailure> for Failure {
+    fn from(e: CompareFailure) -> Failure {
+        match e {
+            CompareFailure::Connect(e) => e.into(),
+            CompareFailure::Output(f) => f,
+        }
+    }
+}
+
+fn run_compare(
+    a: impl Opener,
+    b: impl Opener,
+    started: &mut dyn FnMut(&str, &str) -> Result<(), Failure>,
+    each: &mut dyn FnMut(PackageComparison) -> bool,
+) -> Result<CompareSummary, Failure> {
+    let summary = registry::compare::compare_in_parallel(
+        move || a().map_err(CompareFailure::Connect),
+        move || b().map_err(CompareFailure::Connect),
+        &mut |ta, tb| started(ta, tb).map_err(CompareFailure::Output),
+        each,
+    )?;
+    Ok(summary)
+}
+
+fn compare_json(a: impl Opener, b: impl Opener) -> Result<CompareSummary, Failure> {
+    let mut out = Streamed(String::new());
     let mut first = true;
     let mut failed = None;
-    let summary = registry::compare(a, b, &mut |p| {
-        let text = json_text(&p).and_then(|t| {
-            out.push(if first { "" } else { "," })?;
-            out.push(&t)
-        });
-        first = false;
-        match text {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        }
-    })?;
+    let summary = {
+        let out = std::cell::RefCell::new(&mut out);
+        run_compare(
+            a,
+            b,
+            &mut |ta, tb| {
+                out.borrow_mut().push(&format!(
+                    "{{\"a\":{},\"b\":{},\"packages\":[",
+                    json_text(&ta)?,
+                    json_text(&tb)?
+                ))
+            },
+            &mut |p| {
+                let text = json_text(&p).and_then(|t| {
+                    let mut out = out.borrow_mut();
+                    out.push(if first { "" } else { "," })?;
+                    out.push(&t)
+                });
+                first = false;
+                match text {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            },
+        )?
+    };
     if let Some(e) = failed {
         return Err(e);
     }
@@ -110,40 +165,49 @@ fn compare_json(a: &Registry, b: &Registry) -> Result<CompareSummary, Failure> {
 
 /// The human report: the dangerous case first, then what the server would answer
 /// differently, then the versions only on one side; identical packages are only counted.
-fn compare_human(a: &Registry, b: &Registry) -> Result<CompareSummary, Failure> {
+fn compare_human(a: impl Opener, b: impl Opener) -> Result<CompareSummary, Failure> {
     let (mut differs, mut heads, mut only_a, mut only_b) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let summary = registry::compare(a, b, &mut |p: PackageComparison| {
-        let id = printable(&p.id).into_owned();
-        let shown = |v: &Option<String>| printable(v.as_deref().unwrap_or("-")).into_owned();
-        if p.latest_differs() || p.served_differs() {
-            heads.push(format!(
-                "  {id}  latest A {} B {}  served A {} B {}",
-                shown(&p.a_latest),
-                shown(&p.b_latest),
-                shown(&p.a_served),
-                shown(&p.b_served)
-            ));
-        }
-        for v in &p.versions {
-            let version = printable(&v.version);
-            match v.state {
-                VersionState::Differs => differs.push(format!(
-                    "  {id} {version}  A {}  B {}",
-                    printable(v.a_hash.as_deref().unwrap_or_default()),
-                    printable(v.b_hash.as_deref().unwrap_or_default())
-                )),
-                VersionState::OnlyA => only_a.push(format!("  {id} {version}")),
-                VersionState::OnlyB => only_b.push(format!("  {id} {version}")),
-                VersionState::Same => {}
+    let mut targets = (String::new(), String::new());
+    let summary = run_compare(
+        a,
+        b,
+        &mut |ta, tb| {
+            targets = (ta.to_owned(), tb.to_owned());
+            Ok(())
+        },
+        &mut |p: PackageComparison| {
+            let id = printable(&p.id).into_owned();
+            let shown = |v: &Option<String>| printable(v.as_deref().unwrap_or("-")).into_owned();
+            if p.latest_differs() || p.served_differs() {
+                heads.push(format!(
+                    "  {id}  latest A {} B {}  served A {} B {}",
+                    shown(&p.a_latest),
+                    shown(&p.b_latest),
+                    shown(&p.a_served),
+                    shown(&p.b_served)
+                ));
             }
-        }
-        true
-    })?;
+            for v in &p.versions {
+                let version = printable(&v.version);
+                match v.state {
+                    VersionState::Differs => differs.push(format!(
+                        "  {id} {version}  A {}  B {}",
+                        printable(v.a_hash.as_deref().unwrap_or_default()),
+                        printable(v.b_hash.as_deref().unwrap_or_default())
+                    )),
+                    VersionState::OnlyA => only_a.push(format!("  {id} {version}")),
+                    VersionState::OnlyB => only_b.push(format!("  {id} {version}")),
+                    VersionState::Same => {}
+                }
+            }
+            true
+        },
+    )?;
     let mut text = format!(
         "A: {}\nB: {}\n",
-        printable(a.target()),
-        printable(b.target())
+        printable(&targets.0),
+        printable(&targets.1)
     );
     let mut section = |title: &str, lines: &[String]| {
         if !lines.is_empty() {

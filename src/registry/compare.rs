@@ -8,8 +8,9 @@
 //! as `list`). No manifest or metadata text is read here.
 
 use std::collections::HashMap;
+use std::sync::mpsc;
 
-use super::{text, Registry, RegistryError, Served, REMOTE_PAGE};
+use super::{text, Registry, RegistryError, REMOTE_PAGE};
 use crate::store::{Stmt, Value};
 
 /// Rows a local side hands over per chunk (a remote side sizes its own pages).
@@ -122,16 +123,20 @@ impl CompareSummary {
     }
 }
 
-/// A package's latest version and the version the server's `get(id)` answers.
-type Heads = HashMap<String, (String, Option<String>)>;
+/// Every package's latest version and the version the server's `get(id)` answers, by id.
+pub type Heads = HashMap<String, (String, Option<String>)>;
 
 /// One row of a side's key-ordered stream: (id, version, hash).
-type KeyRow = (String, String, String);
+pub type KeyRow = (String, String, String);
 
-/// One side's rows in (id, version) order, read a chunk at a time.
+/// Where a side's key-ordered rows come from, a chunk at a time (`None`: no more).
+trait Chunks<E> {
+    fn next_chunk(&mut self) -> Result<Option<Vec<KeyRow>>, E>;
+}
+
+/// A registry read a chunk at a time, in (id, version) order.
 struct Side<'r> {
     registry: &'r Registry,
-    chunk: std::collections::VecDeque<KeyRow>,
     /// The last key read, where the next chunk starts after.
     after: Option<(String, String)>,
     done: bool,
@@ -141,25 +146,17 @@ impl<'r> Side<'r> {
     fn new(registry: &'r Registry) -> Self {
         Side {
             registry,
-            chunk: Default::default(),
             after: None,
             done: false,
         }
     }
+}
 
-    /// The next row, reading the next chunk when this one is used up.
-    fn peek(&mut self) -> Result<Option<&KeyRow>, RegistryError> {
-        if self.chunk.is_empty() && !self.done {
-            self.fill()?;
+impl Chunks<RegistryError> for Side<'_> {
+    fn next_chunk(&mut self) -> Result<Option<Vec<KeyRow>>, RegistryError> {
+        if self.done {
+            return Ok(None);
         }
-        Ok(self.chunk.front())
-    }
-
-    fn next(&mut self) -> Option<KeyRow> {
-        self.chunk.pop_front()
-    }
-
-    fn fill(&mut self) -> Result<(), RegistryError> {
         let store = &self.registry.store;
         let rows = if store.pages() {
             REMOTE_PAGE
@@ -183,32 +180,82 @@ impl<'r> Side<'r> {
                 vec![id.clone().into(), id.clone().into(), version.clone().into()],
             ),
         };
-        let mut got = 0usize;
-        let chunk = &mut self.chunk;
+        let mut chunk = Vec::new();
         let asked = store.query_page(rows, &page, &mut |row: &[Value]| {
             let cell = |i: usize| text(row.get(i).cloned());
-            chunk.push_back((cell(0), cell(1), cell(2)));
-            got += 1;
+            chunk.push((cell(0), cell(1), cell(2)));
             true
         })?;
-        self.done = got < asked;
-        if let Some((id, version, _)) = self.chunk.back() {
+        self.done = chunk.len() < asked;
+        if let Some((id, version, _)) = chunk.last() {
             self.after = Some((id.clone(), version.clone()));
         }
-        Ok(())
+        Ok((!chunk.is_empty()).then_some(chunk))
+    }
+}
+
+/// A side's chunks as they arrive from the thread that reads it.
+struct Received<E>(mpsc::Receiver<Message<E>>);
+
+/// What a side's thread sends: first its target and heads, then its chunks, or why it failed.
+enum Message<E> {
+    Opened { target: String, heads: Heads },
+    Chunk(Vec<KeyRow>),
+    Failed(E),
+}
+
+impl<E> Chunks<E> for Received<E> {
+    fn next_chunk(&mut self) -> Result<Option<Vec<KeyRow>>, E> {
+        match self.0.recv() {
+            Ok(Message::Chunk(chunk)) => Ok(Some(chunk)),
+            Ok(Message::Failed(e)) => Err(e),
+            // The thread finished (its sender is gone): no more rows.
+            Ok(Message::Opened { .. }) | Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A side's rows one at a time, over its chunks.
+struct Rows<C> {
+    chunks: C,
+    chunk: std::collections::VecDeque<KeyRow>,
+    done: bool,
+}
+
+impl<C> Rows<C> {
+    fn new(chunks: C) -> Self {
+        Rows {
+            chunks,
+            chunk: Default::default(),
+            done: false,
+        }
+    }
+
+    fn peek<E>(&mut self) -> Result<Option<(&str, &str)>, E>
+    where
+        C: Chunks<E>,
+    {
+        while self.chunk.is_empty() && !self.done {
+            match self.chunks.next_chunk()? {
+                Some(chunk) => self.chunk.extend(chunk),
+                None => self.done = true,
+            }
+        }
+        Ok(self.chunk.front().map(|(i, v, _)| (i.as_str(), v.as_str())))
+    }
+
+    fn next(&mut self) -> KeyRow {
+        self.chunk.pop_front().unwrap_or_default()
     }
 }
 
 impl Registry {
     /// Every package's latest version and served version, from the list (one row per package).
-    fn heads(&self) -> Result<Heads, RegistryError> {
+    pub fn heads(&self) -> Result<Heads, RegistryError> {
         let mut heads = Heads::new();
         self.list_with(&mut |page| {
             for s in page {
-                let served = match &s.served {
-                    Served::Latest => Some(s.version.clone()),
-                    other => other.version(&s.version).map(str::to_owned),
-                };
+                let served = s.served.version(&s.version).map(str::to_owned);
                 heads.insert(s.id, (s.version, served));
             }
         })?;
@@ -224,27 +271,132 @@ pub fn compare(
     b: &Registry,
     each: &mut dyn FnMut(PackageComparison) -> bool,
 ) -> Result<CompareSummary, RegistryError> {
-    let heads_a = a.heads()?;
-    let heads_b = b.heads()?;
+    let (heads_a, heads_b) = (a.heads()?, b.heads()?);
+    merge(
+        (&heads_a, &heads_b),
+        Rows::new(Side::new(a)),
+        Rows::new(Side::new(b)),
+        each,
+    )
+}
+
+/// [`compare`] with each registry opened and read on its own thread (the two sides cost the
+/// same and the machine has cores for both), merged on this one. `started` is told both
+/// targets (as they may be shown) once both are open, before the first package.
+pub fn compare_in_parallel<E: From<RegistryError> + Send>(
+    open_a: impl FnOnce() -> Result<Registry, E> + Send,
+    open_b: impl FnOnce() -> Result<Registry, E> + Send,
+    started: &mut dyn FnMut(&str, &str) -> Result<(), E>,
+    each: &mut dyn FnMut(PackageComparison) -> bool,
+) -> Result<CompareSummary, E> {
+    fn side<E: From<RegistryError>>(
+        open: impl FnOnce() -> Result<Registry, E>,
+        tx: &mpsc::SyncSender<Message<E>>,
+    ) {
+        let read = || -> Result<(), E> {
+            let registry = open()?;
+            let heads = registry.heads()?;
+            let target = registry.target().to_owned();
+            if tx.send(Message::Opened { target, heads }).is_err() {
+                return Ok(());
+            }
+            if registry.store.pages() {
+                let mut rows = Side::new(&registry);
+                while let Some(chunk) = rows.next_chunk()? {
+                    if tx.send(Message::Chunk(chunk)).is_err() {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
+            // A local file in one pass through a memory map: the hash follows the texts in
+            // the row, so every row's pages are walked, and a read() per page would double
+            // the cost.
+            let mut chunk = Vec::with_capacity(LOCAL_CHUNK);
+            let mut open = true;
+            registry
+                .store
+                .scan(
+                    &Stmt::new(
+                        "SELECT id, version, hash FROM sys_packages ORDER BY id, version",
+                        vec![],
+                    ),
+                    &mut |row: &[Value]| {
+                        let cell = |i: usize| text(row.get(i).cloned());
+                        chunk.push((cell(0), cell(1), cell(2)));
+                        if chunk.len() >= LOCAL_CHUNK {
+                            let full =
+                                std::mem::replace(&mut chunk, Vec::with_capacity(LOCAL_CHUNK));
+                            open = tx.send(Message::Chunk(full)).is_ok();
+                        }
+                        open
+                    },
+                )
+                .map_err(RegistryError::from)?;
+            if open && !chunk.is_empty() {
+                let _ = tx.send(Message::Chunk(chunk));
+            }
+            Ok(())
+        };
+        if let Err(e) = read() {
+            let _ = tx.send(Message::Failed(e));
+        }
+    }
+    std::thread::scope(|scope| {
+        let (tx_a, rx_a) = mpsc::sync_channel(4);
+        let (tx_b, rx_b) = mpsc::sync_channel(4);
+        scope.spawn(move || side(open_a, &tx_a));
+        scope.spawn(move || side(open_b, &tx_b));
+        let opened = |rx: &mpsc::Receiver<Message<E>>| match rx.recv() {
+            Ok(Message::Opened { target, heads }) => Ok((target, heads)),
+            Ok(Message::Failed(e)) => Err(e),
+            Ok(Message::Chunk(_)) | Err(_) => Err(E::from(RegistryError::Store(
+                crate::store::StoreError::Other {
+                    target: String::new(),
+                    message: "the comparison's reader stopped before opening its registry".into(),
+                },
+            ))),
+        };
+        let (target_a, heads_a) = opened(&rx_a)?;
+        let (target_b, heads_b) = opened(&rx_b)?;
+        started(&target_a, &target_b)?;
+        merge(
+            (&heads_a, &heads_b),
+            Rows::new(Received(rx_a)),
+            Rows::new(Received(rx_b)),
+            each,
+        )
+    })
+}
+
+/// The merge of two sides' key-ordered rows into packages.
+fn merge<E, CA: Chunks<E>, CB: Chunks<E>>(
+    (heads_a, heads_b): (&Heads, &Heads),
+    mut side_a: Rows<CA>,
+    mut side_b: Rows<CB>,
+    each: &mut dyn FnMut(PackageComparison) -> bool,
+) -> Result<CompareSummary, E> {
     let mut summary = CompareSummary::default();
-    let (mut side_a, mut side_b) = (Side::new(a), Side::new(b));
     let mut current: Option<PackageComparison> = None;
     loop {
-        let key_a = side_a.peek()?.map(|(i, v, _)| (i.clone(), v.clone()));
-        let key_b = side_b.peek()?.map(|(i, v, _)| (i.clone(), v.clone()));
-        let (id, version, a_hash, b_hash) = match (key_a, key_b) {
+        let order = match (side_a.peek()?, side_b.peek()?) {
             (None, None) => break,
-            (Some(ka), Some(kb)) if ka == kb => {
-                let (id, version, ha) = side_a.next().unwrap_or_default();
-                let (_, _, hb) = side_b.next().unwrap_or_default();
+            (Some(ka), Some(kb)) => Some(ka.cmp(&kb)),
+            (Some(_), None) => Some(std::cmp::Ordering::Less),
+            (None, Some(_)) => None,
+        };
+        let (id, version, a_hash, b_hash) = match order {
+            Some(std::cmp::Ordering::Equal) => {
+                let (id, version, ha) = side_a.next();
+                let (_, _, hb) = side_b.next();
                 (id, version, Some(ha), Some(hb))
             }
-            (Some(ka), kb) if kb.as_ref().is_none_or(|kb| ka < *kb) => {
-                let (id, version, ha) = side_a.next().unwrap_or_default();
+            Some(std::cmp::Ordering::Less) => {
+                let (id, version, ha) = side_a.next();
                 (id, version, Some(ha), None)
             }
             _ => {
-                let (id, version, hb) = side_b.next().unwrap_or_default();
+                let (id, version, hb) = side_b.next();
                 (id, version, None, Some(hb))
             }
         };
