@@ -28,6 +28,7 @@ use crate::store::StoreError;
 use crate::untrusted::{cut, printable, printable_lines};
 
 mod check;
+mod compare;
 mod trash;
 mod verify;
 
@@ -219,6 +220,13 @@ pub enum Command {
         #[command(flatten)]
         guards: GuardFlags,
     },
+    /// Compare two registries (targets or saved connection names): every version only in A,
+    /// only in B, the same, or the same version with different contents; exit 1 unless
+    /// identical.
+    Compare(compare::CompareArgs),
+    /// Copy a version (default: the latest) with its exact stored texts and hash from one
+    /// registry to another, guarded at the destination.
+    Copy(compare::CopyArgs),
     /// List the trash files.
     Trash {
         /// Print JSON instead of a table.
@@ -500,6 +508,8 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
         Command::Completions { shell } => return completions(shell),
         Command::Help { command } => return help(&command),
         Command::Trash { json } => return trash::trash(&Trash::new(dirs.trash()), json),
+        Command::Compare(args) => return compare::compare(&args, request.read_only, dirs),
+        Command::Copy(args) => return compare::copy(args, request.read_only, dirs),
         Command::List { json } => list(&existing()?, json),
         Command::Versions { id, json } => versions(&existing()?, &id, json),
         Command::Get { id, version, json } => get(&existing()?, &id, version.as_deref(), json),

@@ -13,6 +13,8 @@ pub mod audit;
 pub mod boot;
 pub mod canonical;
 pub(crate) mod check;
+pub mod compare;
+pub mod copy;
 pub(crate) mod delete;
 pub(crate) mod diff;
 pub mod guard;
@@ -37,6 +39,8 @@ use canonical::{CanonicalError, JsValue};
 pub use record::*;
 
 pub use audit::AuditLog;
+pub use compare::{compare, CompareSummary, PackageComparison, VersionComparison, VersionState};
+pub use copy::{CopyOptions, CopyStep};
 pub use delete::{DeletePlan, DeleteReport};
 pub use guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
 pub use journal::Bookkeeping;

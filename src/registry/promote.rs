@@ -86,7 +86,7 @@ fn clock(id: &str, version: &str) -> Stmt {
 }
 
 /// Sleeps until just past the next whole second of the local clock.
-fn wait_for_next_second() {
+pub(super) fn wait_for_next_second() {
     let subsec = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_millis());

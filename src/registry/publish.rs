@@ -335,6 +335,17 @@ impl Registry {
         p: &PreparedPublish,
         options: PublishOptions,
     ) -> Result<(PublishOutcome, Option<PackageRecord>), RegistryError> {
+        self.write_prepared(p, options, "publishing")
+    }
+
+    /// [`Registry::publish_stored`], the one way a row is written from its texts (a publish,
+    /// a copy from another registry); `doing` names the write in a guard's refusal.
+    pub(crate) fn write_prepared(
+        &self,
+        p: &PreparedPublish,
+        options: PublishOptions,
+        doing: &str,
+    ) -> Result<(PublishOutcome, Option<PackageRecord>), RegistryError> {
         self.refuse_if_read_only("publish")?;
         let change = |old_hash: Option<&str>| Change {
             id: p.id.clone(),
@@ -384,7 +395,7 @@ impl Registry {
         let effect = self.boot_effect(&rehearsal, &publish_plan(p, existing.is_none()));
         effect.check(
             options.allow,
-            &format!("publishing {} {}", p.id, p.version),
+            &format!("{doing} {} {}", p.id, p.version),
             self.target(),
         )?;
         let boot = effect.change;

@@ -44,7 +44,9 @@ mod tls;
 // once on one file, and many at once on one tursodb.
 mod cli;
 mod cli_remote;
+// Two registries: compare and copy between files and tursodb servers.
 mod cli_server;
+mod compare;
 mod concurrent_writers;
 mod remote_writers;
 

@@ -39,6 +39,7 @@
 //                                             as the registry holds them (JSON.stringify'd)
 //    "get": {ROW_ID: VERSION | null},         the real service's get(id) for every distinct id
 //                                             in the file (SELECT DISTINCT id FROM sys_packages)
+//    "get_hash": {ROW_ID: HASH | null},       the hash of the record that get(id) answered
 //    "logs": [[LEVEL, MESSAGE, LOOKUPS]]}     only when the request asked for logs; LOOKUPS is
 //                                             how many rows the loop had looked up by then
 //
@@ -140,6 +141,7 @@ async function boot(request) {
     outcomes: null,
     loaded: [],
     get: {},
+    get_hash: {},
   };
   const client = createClient({ url: `file:${request.db}` });
   try {
@@ -265,6 +267,7 @@ async function boot(request) {
       for (const row of ids.rows) {
         const record = await service.get(row.id);
         answer.get[String(row.id)] = record ? plain(record.version) : null;
+        answer.get_hash[String(row.id)] = record ? plain(record.hash) : null;
       }
     }
   } finally {
