@@ -5,6 +5,8 @@ pub mod hrana;
 pub mod sqlite;
 pub mod target;
 
+use std::borrow::Cow;
+
 pub use target::Target;
 
 /// A value bound to, or read from, a statement.
@@ -40,6 +42,60 @@ impl Value {
             Value::Integer(i) => Some(i.to_string()),
             Value::Real(f) => Some(f.to_string()),
             Value::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        }
+    }
+}
+
+/// A value of a row as the store holds it, borrowed rather than copied: what
+/// [`Store::query_each_ref`] hands over, valid only for the row it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    /// The bytes of a TEXT value (SQLite does not promise UTF-8).
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
+impl<'a> ValueRef<'a> {
+    /// As [`Value::as_i64`].
+    pub fn as_i64(self) -> Option<i64> {
+        match self {
+            ValueRef::Integer(i) => Some(i),
+            ValueRef::Real(f) => Some(f as i64),
+            ValueRef::Text(t) => std::str::from_utf8(t).ok()?.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Exactly the text [`Value::into_text`] gives for the same value (invalid UTF-8 made
+    /// lossy, a number rendered), borrowed whenever it can be.
+    pub fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            ValueRef::Null => None,
+            // from_utf8 first: its ASCII fast path is several times quicker than
+            // from_utf8_lossy's on the JSON texts that make up a registry.
+            ValueRef::Text(t) => Some(match std::str::from_utf8(t) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(t),
+            }),
+            ValueRef::Integer(i) => Some(Cow::Owned(i.to_string())),
+            ValueRef::Real(f) => Some(Cow::Owned(f.to_string())),
+            ValueRef::Blob(b) => Some(String::from_utf8_lossy(b)),
+        }
+    }
+}
+
+impl Value {
+    /// This value borrowed, as [`Store::query_each_ref`] hands values over.
+    pub fn as_value_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
         }
     }
 }
@@ -157,6 +213,24 @@ pub trait Store: Send {
             }
         }
         Ok(())
+    }
+    /// [`Store::query_each`] with each row's values borrowed from the store's own buffers
+    /// instead of copied: a scan that only looks at the bytes (verify) reads them in place.
+    fn query_each_ref(
+        &self,
+        stmt: &Stmt,
+        each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<(), StoreError> {
+        self.query_each(stmt, &mut |row| {
+            let row_ref: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+            each(&row_ref)
+        })
+    }
+    /// Another connection to the same database, read-only, for reading on another thread
+    /// (verify splits the rows among several); `None` when the store cannot open one, and then
+    /// the caller reads through this store alone.
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        None
     }
     /// Runs the statements in one transaction (BEGIN … COMMIT); if any fails nothing is
     /// written and the first failure is returned. One result per statement.

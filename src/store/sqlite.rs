@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::ValueRef as SqlRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Rows, Stmt, Store, StoreError, Value};
+use super::{Rows, Stmt, Store, StoreError, Value, ValueRef};
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,7 +85,12 @@ impl SqliteStore {
         }
     }
 
-    fn run(&self, stmt: &Stmt, each: &mut dyn FnMut(&[Value]) -> bool) -> Result<Rows, StoreError> {
+    /// Runs `stmt`, handing each row to `each` borrowed from SQLite's buffers.
+    fn run(
+        &self,
+        stmt: &Stmt,
+        each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<Rows, StoreError> {
         let mut prepared = self
             .conn
             .prepare_cached(&stmt.sql)
@@ -106,14 +111,21 @@ impl SqliteStore {
             });
         }
         let mut rows = prepared.query(params).map_err(|e| self.sql_error(e))?;
-        let mut buf: Vec<Value> = Vec::with_capacity(width);
         while let Some(row) = rows.next().map_err(|e| self.sql_error(e))? {
-            buf.clear();
-            for i in 0..width {
-                let v = row.get_ref(i).map_err(|e| self.sql_error(e))?;
-                buf.push(from_sql(v));
+            // The values of a row live on the stack when there are few (every statement
+            // pkgdeck runs): no allocation per row.
+            let mut few = [ValueRef::Null; 8];
+            let mut many = Vec::new();
+            let values: &mut [ValueRef<'_>] = if width <= few.len() {
+                &mut few[..width]
+            } else {
+                many.resize(width, ValueRef::Null);
+                &mut many
+            };
+            for (i, value) in values.iter_mut().enumerate() {
+                *value = borrowed(row.get_ref(i).map_err(|e| self.sql_error(e))?);
             }
-            if !each(&buf) {
+            if !each(values) {
                 break;
             }
         }
@@ -136,17 +148,23 @@ fn to_sql(v: &Value) -> rusqlite::types::Value {
     }
 }
 
-fn from_sql(v: ValueRef<'_>) -> Value {
+fn borrowed(v: SqlRef<'_>) -> ValueRef<'_> {
     match v {
+        SqlRef::Null => ValueRef::Null,
+        SqlRef::Integer(i) => ValueRef::Integer(i),
+        SqlRef::Real(f) => ValueRef::Real(f),
+        SqlRef::Text(t) => ValueRef::Text(t),
+        SqlRef::Blob(b) => ValueRef::Blob(b),
+    }
+}
+
+/// An owned copy of a borrowed value; text is made valid UTF-8 as [`ValueRef::text`] does.
+fn owned(v: &ValueRef<'_>) -> Value {
+    match *v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Integer(i),
         ValueRef::Real(f) => Value::Real(f),
-        // Checked with from_utf8 first: its ASCII fast path is several times quicker than
-        // from_utf8_lossy's on the JSON texts that make up a registry (verify reads them all).
-        ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
-            Ok(text) => text.to_owned(),
-            Err(_) => String::from_utf8_lossy(t).into_owned(),
-        }),
+        ValueRef::Text(_) => Value::Text(v.text().unwrap_or_default().into_owned()),
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     }
 }
@@ -163,7 +181,7 @@ impl Store for SqliteStore {
     fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError> {
         let mut collected = Vec::new();
         let mut rows = self.run(stmt, &mut |row| {
-            collected.push(row.to_vec());
+            collected.push(row.iter().map(owned).collect());
             true
         })?;
         rows.rows = collected;
@@ -175,7 +193,34 @@ impl Store for SqliteStore {
         stmt: &Stmt,
         each: &mut dyn FnMut(&[Value]) -> bool,
     ) -> Result<(), StoreError> {
+        let mut buf: Vec<Value> = Vec::new();
+        self.run(stmt, &mut |row| {
+            buf.clear();
+            buf.extend(row.iter().map(owned));
+            each(&buf)
+        })
+        .map(|_| ())
+    }
+
+    fn query_each_ref(
+        &self,
+        stmt: &Stmt,
+        each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<(), StoreError> {
         self.run(stmt, each).map(|_| ())
+    }
+
+    /// A read-only connection to the same file (SQLite's own absolute name for it).
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        let file = self.conn.path().filter(|p| !p.is_empty())?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(file, flags).ok()?;
+        conn.busy_timeout(BUSY_TIMEOUT).ok()?;
+        Some(Box::new(SqliteStore {
+            conn,
+            shown: self.shown.clone(),
+            read_only: true,
+        }))
     }
 
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
