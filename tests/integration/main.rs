@@ -15,6 +15,10 @@ mod canonical_node;
 // The registry's behaviour, every test run once on SQLite and once on tursodb.
 mod registry_suite;
 
+// Verify of a whole registry (split among readers, quick checks first) against a plain
+// row-by-row reading, byte for byte.
+mod verify_streaming;
+
 // The server's view (spec 8): the boot replay against the real ObjectStack service booting the
 // same registries.
 mod boot_oracle;
