@@ -206,7 +206,8 @@ fn verify_row(record: &StoredRow<'_>, hasher: &mut Hasher) -> Verification {
 /// carries none, so nothing is allocated for it).
 struct Checked {
     bytes: u64,
-    found: Option<Verification>,
+    /// Boxed: most rows carry none, and a batch of them then stays small.
+    found: Option<Box<Verification>>,
 }
 
 /// Checks the row of [`VERIFY_COLUMNS`] `values`: the quick test on its bytes first, the
@@ -219,7 +220,7 @@ fn check(values: &[ValueRef<'_>], hasher: &mut Hasher) -> Checked {
     let v = verify_row(&row, hasher);
     Checked {
         bytes: row.bytes(),
-        found: (!v.ok() || !v.warnings.is_empty()).then_some(v),
+        found: (!v.ok() || !v.warnings.is_empty()).then(|| Box::new(v)),
     }
 }
 
@@ -238,6 +239,7 @@ impl Tally<'_> {
         match checked.found {
             None => self.report.ok += 1,
             Some(v) => {
+                let v = *v;
                 if v.ok() {
                     self.report.ok += 1;
                 } else {
