@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::registry::boot::CodePackage;
+use crate::registry::BootSettings;
+
 /// Why pkgdeck's own directories or config file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -71,13 +74,59 @@ impl Dirs {
     }
 }
 
-/// A saved connection: `[connections.NAME] target = "…", token_env = "…"`.
+/// A saved connection: `[connections.NAME] target = "…", token_env = "…", read_only = …,
+/// production = …`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
     pub target: String,
     /// The environment variable that holds the token (the token itself is never stored).
     pub token_env: Option<String>,
+    /// Opened read-only, as with `--read-only`, whatever the command line says.
+    #[serde(default)]
+    pub read_only: bool,
+    /// A production registry: the console's header turns red and says PRODUCTION, and
+    /// every write asks for the connection's name to be typed.
+    #[serde(default)]
+    pub production: bool,
+}
+
+/// `[runtime]`: what the ObjectStack server boots with besides the registry, for `doctor`,
+/// the Boot screen and the guards of every write (spec 8.3, 8.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    /// The server's protocol version (default: 17.0.0, the 17.x line).
+    pub protocol: Option<String>,
+    /// Packages the server defines in code, as `ID` or `ID:NAMESPACE`.
+    #[serde(default)]
+    pub code_packages: Vec<String>,
+}
+
+impl Runtime {
+    /// The boot settings this section names.
+    pub fn boot_settings(&self) -> BootSettings {
+        let mut settings = BootSettings::default();
+        if let Some(protocol) = self.protocol.as_deref().filter(|p| !p.trim().is_empty()) {
+            settings.runtime_protocol = protocol.to_string();
+        }
+        settings.code_packages = self.code_packages.iter().map(|c| code_package(c)).collect();
+        settings
+    }
+}
+
+/// `ID` or `ID:NAMESPACE` (`doctor --code-package`, `[runtime] code_packages`).
+pub fn code_package(text: &str) -> CodePackage {
+    match text.split_once(':') {
+        Some((id, ns)) => CodePackage {
+            id: id.to_string(),
+            namespace: Some(ns.to_string()).filter(|ns| !ns.is_empty()),
+        },
+        None => CodePackage {
+            id: text.to_string(),
+            namespace: None,
+        },
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -85,6 +134,8 @@ pub struct Connection {
 pub struct Config {
     #[serde(default)]
     pub connections: BTreeMap<String, Connection>,
+    #[serde(default)]
+    pub runtime: Runtime,
 }
 
 impl Config {
@@ -107,7 +158,7 @@ impl Config {
         if let Some(name) = config
             .connections
             .iter()
-            .find_map(|(name, c)| c.target.contains("authToken=").then_some(name))
+            .find_map(|(name, c)| crate::store::target::carries_token(&c.target).then_some(name))
         {
             return Err(ConfigError::TokenInTarget {
                 path: path.to_path_buf(),
@@ -145,6 +196,34 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("token_env") && !err.contains("abc"), "{err}");
+        std::fs::write(
+            &path,
+            "[runtime]\nprotocol = \"18.0.0\"\ncode_packages = [\"com.acme.core:crm\", \"com.acme.auth\"]\n",
+        )
+        .unwrap();
+        let settings = Config::load(&path).unwrap().runtime.boot_settings();
+        assert_eq!(settings.runtime_protocol, "18.0.0");
+        assert_eq!(
+            settings.code_packages,
+            [
+                CodePackage {
+                    id: "com.acme.core".into(),
+                    namespace: Some("crm".into())
+                },
+                CodePackage {
+                    id: "com.acme.auth".into(),
+                    namespace: None
+                }
+            ]
+        );
+        std::fs::write(
+            &path,
+            "[connections.prod]\ntarget = \"/r.db\"\nproduction = true\n\n[connections.audit]\ntarget = \"/r.db\"\nread_only = true\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert!(c.connections["prod"].production && !c.connections["prod"].read_only);
+        assert!(c.connections["audit"].read_only && !c.connections["audit"].production);
         std::fs::write(&path, "[connections.x]\ntarget = 3\n").unwrap();
         assert!(Config::load(&path)
             .unwrap_err()

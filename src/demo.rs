@@ -1,8 +1,13 @@
 //! `pkgdeck --demo`: a scratch registry in a fresh temporary directory, filled from the
 //! sample packages in `assets/` (embedded in the binary). Later versions are derived from
 //! each sample in code; the history includes the classic pitfall (a 1.1.1 hotfix published
-//! after 2.0.0) and one row edited by hand behind the registry's back, so verify has
-//! something to find. The directory (registry, trash, audit log) goes when the value drops.
+//! after 2.0.0), a hotfix written by hand with a misspelt view key (valid JSON that passes
+//! the manifest rules, so only the ObjectStack schemas notice it), a hotfix published in the
+//! same second as the version it fixes (so the ObjectStack server serves the older one), a
+//! version whose `engines.protocol` is a number (the server's boot aborts on it, so the Boot
+//! screen has an abort to show), and one row edited by hand behind the registry's back, so
+//! verify has something to find. Every other row passes the schemas. The directory (registry,
+//! trash, audit log) goes when the value drops.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -11,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::config::Dirs;
 use crate::connect::{self, ConnectError, Request};
-use crate::registry::{PublishOptions, RegistryError};
+use crate::registry::{Allow, PublishOptions, RegistryError};
 
 /// Why the demo registry could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +73,7 @@ const SAMPLES: [(&str, &str); 6] = [
 ];
 
 /// The publication history, oldest first: (package id, version, days ago).
-const HISTORY: [(&str, &str, u32); 18] = [
+const HISTORY: [(&str, &str, u32); 19] = [
     ("com.acme.people", "3.0.0", 540),
     ("com.acme.crm", "1.0.0", 480),
     ("com.acme.helpdesk", "1.0.0", 450),
@@ -83,6 +88,8 @@ const HISTORY: [(&str, &str, u32); 18] = [
     ("com.acme.helpdesk", "2.0.0", 120),
     ("com.acme.billing", "1.0.1", 90),
     ("com.acme.inventory", "1.1.0", 75),
+    // Published in the same second as 1.1.0 (see TIED): the server serves 1.1.0.
+    ("com.acme.inventory", "1.1.1", 75),
     ("com.acme.people", "3.2.0", 60),
     ("com.acme.crm", "2.0.0", 40),
     ("com.acme.slack-gateway", "0.2.0", 20),
@@ -93,13 +100,31 @@ const HISTORY: [(&str, &str, u32); 18] = [
 /// The row edited by hand: its stored metadata no longer matches its hash.
 const TAMPERED: (&str, &str) = ("com.acme.billing", "1.0.0");
 
+/// A hotfix that shares its `created_at` second with the version before it: pkgdeck's latest
+/// is the one inserted last, the server's `get()` answers the first (spec 8.2).
+const TIED: (&str, &str, &str) = ("com.acme.inventory", "1.1.0", "1.1.1");
+
+/// A version whose `engines.protocol` is the number 17, not a range string: the server's boot
+/// throws on it and loads nothing after it (spec 8.3 R2). It is the latest of its package but
+/// not the newest row, so the boot loads the packages published after it first.
+const ABORTS: (&str, &str) = ("com.acme.slack-gateway", "0.2.0");
+
+/// The hotfix written by hand: its first view's `columns` is misspelt `colums`, which the
+/// ObjectStack schemas warn about (the Integrity tab and `verify --schema` show it).
+pub const MISSPELT: (&str, &str) = ("com.acme.helpdesk", "1.1.1");
+
 /// Fields a minor release adds to a package's first object, in release order.
-const MINOR_FIELDS: [(&str, &str); 4] = [
-    ("notes", "textarea"),
-    ("tags", "multiselect"),
-    ("owner", "lookup"),
-    ("archived_at", "datetime"),
-];
+fn minor_fields() -> [(&'static str, Value); 4] {
+    [
+        ("notes", json!({ "type": "textarea" })),
+        ("tags", json!({ "type": "multiselect" })),
+        (
+            "owner",
+            json!({ "type": "lookup", "reference": "sys_user" }),
+        ),
+        ("archived_at", json!({ "type": "datetime" })),
+    ]
+}
 
 /// A scratch registry; its directory is removed on drop.
 pub struct Demo {
@@ -166,10 +191,22 @@ fn fill(demo: &Demo) -> Result<(), DemoError> {
             .iter()
             .find(|(_, doc)| doc["manifest"]["id"] == id)
             .ok_or(DemoError::NoSample { id })?;
+        let mut doc = derive(base, version);
+        if (id, version) == ABORTS {
+            doc["manifest"]["engines"] = json!({ "protocol": 17 });
+        }
+        if (id, version) == MISSPELT {
+            misspell_columns(&mut doc);
+        }
         registry.publish(
-            &derive(base, version).to_string(),
+            &doc.to_string(),
             &format!("assets/{name}"),
-            PublishOptions::default(),
+            // The history is published in one go and backdated afterwards; it deliberately
+            // holds what the guards refuse (a hotfix published after a higher version).
+            PublishOptions {
+                allow: Allow::EVERYTHING,
+                ..PublishOptions::default()
+            },
         )?;
     }
     drop(registry);
@@ -177,8 +214,8 @@ fn fill(demo: &Demo) -> Result<(), DemoError> {
 }
 
 /// The sample `base` as it looks at `version`: each minor release adds a field to the first
-/// object, a major release beyond the sample's adds a board view, a patch makes the first
-/// field required.
+/// object, a major release beyond the sample's adds a kanban board of it (grouped by its first
+/// select field), a patch makes the first field required.
 fn derive(base: &Value, version: &str) -> Value {
     let mut doc = base.clone();
     let parse = |v: &str| -> Vec<u64> { v.split('.').filter_map(|p| p.parse().ok()).collect() };
@@ -195,8 +232,8 @@ fn derive(base: &Value, version: &str) -> Value {
         .unwrap_or("record")
         .to_owned();
     if let Some(fields) = doc["metadata"]["objects"][0]["fields"].as_object_mut() {
-        for (name, kind) in MINOR_FIELDS.iter().take(minor as usize) {
-            fields.insert((*name).into(), json!({ "type": kind }));
+        for (name, field) in minor_fields().into_iter().take(minor as usize) {
+            fields.insert(name.into(), field);
         }
         if patch > 0 {
             if let Some((_, field)) = fields.iter_mut().next() {
@@ -205,16 +242,45 @@ fn derive(base: &Value, version: &str) -> Value {
         }
     }
     if major > first.first().copied().unwrap_or(0) {
-        if let Some(views) = doc["metadata"]["views"].as_array_mut() {
-            views.push(json!({
-                "name": format!("{object_name}_board"),
-                "object": object_name,
-                "type": "kanban",
-                "groupBy": "status"
-            }));
+        let board = board_view(&doc["metadata"]["objects"][0], &object_name);
+        if let (Some(board), Some(views)) = (board, doc["metadata"]["views"].as_array_mut()) {
+            views.push(board);
         }
     }
     doc
+}
+
+/// A kanban list view of `object`, one column per option of its first select field; `None`
+/// when it has no such field.
+fn board_view(object: &Value, object_name: &str) -> Option<Value> {
+    let fields = object["fields"].as_object()?;
+    let (group, options) = fields.iter().find_map(|(name, field)| {
+        let options: Vec<Value> = field["options"]
+            .as_array()?
+            .iter()
+            .filter_map(|o| o["value"].as_str().map(|v| json!(v)))
+            .collect();
+        (field["type"] == "select" && !options.is_empty()).then_some((name, options))
+    })?;
+    let shown: Vec<&String> = fields.keys().filter(|k| *k != group).take(3).collect();
+    Some(json!({
+        "name": format!("{object_name}_board"),
+        "object": object_name,
+        "list": {
+            "type": "kanban",
+            "columns": shown,
+            "kanban": { "groupByField": group, "columns": options }
+        }
+    }))
+}
+
+/// The hand-made slip of [`MISSPELT`]: the first view's list `columns` renamed `colums`.
+fn misspell_columns(doc: &mut Value) {
+    if let Some(list) = doc["metadata"]["views"][0]["list"].as_object_mut() {
+        if let Some(columns) = list.remove("columns") {
+            list.insert("colums".into(), columns);
+        }
+    }
 }
 
 /// Spreads the rows over the history's dates (the registry writes CURRENT_TIMESTAMP, so
@@ -242,6 +308,14 @@ fn backdate_and_tamper(path: &Path) -> Result<(), DemoError> {
         )
         .map_err(sql_err)?;
     }
+    // The tie: the hotfix gets the very second of the version it fixes.
+    db.execute(
+        "UPDATE sys_packages SET created_at = (SELECT created_at FROM sys_packages \
+         WHERE id = ?1 AND version = ?2), updated_at = (SELECT updated_at FROM sys_packages \
+         WHERE id = ?1 AND version = ?2) WHERE id = ?1 AND version = ?3",
+        rusqlite::params![TIED.0, TIED.1, TIED.2],
+    )
+    .map_err(sql_err)?;
     let changed = db
         .execute(
             "UPDATE sys_packages SET metadata = replace(metadata, '\"defaultValue\":\"USD\"', \
@@ -271,6 +345,25 @@ mod tests {
         let helpdesk = registry.versions("com.acme.helpdesk").unwrap();
         let order: Vec<&str> = helpdesk.iter().map(|v| v.version.as_str()).collect();
         assert_eq!(order, ["1.1.1", "2.0.0", "1.1.0", "1.0.0"]);
+        // The tie: pkgdeck's latest is the hotfix, the server serves the version before.
+        let inventory = list.iter().find(|p| p.id == TIED.0).unwrap();
+        assert_eq!(inventory.version, TIED.2);
+        assert_eq!(
+            inventory.served,
+            crate::registry::Served::Tie {
+                version: TIED.1.into()
+            }
+        );
+        // The abort: the Boot screen shows where.
+        let doctor = registry
+            .doctor(&crate::registry::BootSettings::default())
+            .unwrap();
+        let aborted = doctor.boot.aborted.as_ref().expect("the boot aborts");
+        assert_eq!(
+            (aborted.row_id.as_str(), aborted.row_version.as_str()),
+            ABORTS
+        );
+        assert!(!doctor.boot.loads.is_empty(), "newer packages load first");
         let report = registry.verify(&Scope::All, &mut |_| true).unwrap();
         assert_eq!(report.checked, HISTORY.len() as u64);
         assert_eq!(report.failed.len(), 1);
@@ -282,6 +375,29 @@ mod tests {
             TAMPERED
         );
         assert!(report.warnings.is_empty());
+        // The ObjectStack schemas find exactly the hand-made slip.
+        let schema = registry
+            .verify_with(
+                &Scope::All,
+                crate::registry::VerifyOptions { schema: true },
+                &mut |_| true,
+                None,
+            )
+            .unwrap();
+        let warned: Vec<(&str, &str)> = schema
+            .warnings
+            .iter()
+            .map(|v| (v.id.as_str(), v.version.as_str()))
+            .collect();
+        assert_eq!(warned, [MISSPELT]);
+        assert!(
+            schema.warnings[0]
+                .details
+                .iter()
+                .any(|d| d.contains(".list.colums: unknown key (did you mean \"columns\"?)")),
+            "{:?}",
+            schema.warnings[0].details
+        );
         drop(registry);
         drop(demo);
         assert!(!dir.exists(), "the scratch directory is removed");

@@ -54,19 +54,28 @@ impl Store for Recording {
         self.record(stmt);
         self.inner.query_each(stmt, each)
     }
-    fn query_each_ref(
+    fn scan(
         &self,
         stmt: &Stmt,
         each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
     ) -> Result<(), StoreError> {
         self.record(stmt);
-        self.inner.query_each_ref(stmt, each)
+        self.inner.scan(stmt, each)
     }
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
         for stmt in stmts {
             self.record(stmt);
         }
         self.inner.batch(stmts)
+    }
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        for stmt in stmts {
+            self.record(stmt);
+        }
+        self.inner.rehearse(stmts)
+    }
+    fn exists(&self) -> bool {
+        self.inner.exists()
     }
 }
 

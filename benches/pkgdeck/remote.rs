@@ -149,7 +149,8 @@ fn one_request_rows(
     let mut worst = 0;
     for (id, version) in &published {
         let rows = reg.delete_plan(id, Some(version)).map_err(e)?;
-        let (n, _) = proxy.counted(|| reg.delete_rows(rows).map_err(e))?;
+        let (n, _) =
+            proxy.counted(|| reg.delete_rows(rows, registry::Allow::NOTHING).map_err(e))?;
         worst = worst.max(n);
     }
     table.push(one_request("delete (one version, confirmed)", worst));

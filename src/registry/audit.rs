@@ -1,5 +1,10 @@
-//! The audit log: one JSON line per write in `<data dir>/audit.log` (time, user, masked
-//! target, action, id, version, old and new hash). Never a token: targets arrive masked.
+//! The audit log: `<data dir>/audit.log`, JSON lines. Every row a write touches gets an
+//! intent line before the write and an outcome line after it, tied by the write's `op`; an
+//! intent left without its outcome (kill -9, power loss) gets one the next time pkgdeck opens
+//! that registry (see `journal`). A line holds the time, the user (`$USER`, else the OS
+//! account), the target (masked, a local file's absolute path), the action, the row's id and
+//! version, its old and new hash, and the outcome. Never a token: targets arrive masked.
+//! Nothing here prints: a failure is returned to the registry, which decides.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,6 +14,39 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: Option<PathBuf>,
+}
+
+/// Which half of a write a line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Intent,
+    Outcome,
+}
+
+/// What became of one row of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The row was written as the intent says.
+    Written,
+    /// The row already held exactly this; nothing was written.
+    Unchanged,
+    /// Nothing was written for this row (refused, or the row changed meanwhile and was kept).
+    NotWritten,
+    /// The write failed; nothing was written.
+    Failed,
+}
+
+/// One row of a write: what it changes from and to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Change {
+    pub id: String,
+    pub version: String,
+    /// The hash before the write; `None` where there was no row.
+    pub old_hash: Option<String>,
+    /// The hash after the write; `None` for a delete.
+    pub new_hash: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -21,6 +59,34 @@ struct Line<'a> {
     version: &'a str,
     old_hash: Option<&'a str>,
     new_hash: Option<&'a str>,
+    op: &'a str,
+    phase: Phase,
+    outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    /// The outcome was found by a later run, looking at the registry after the writer died.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    resolved_later: bool,
+}
+
+/// One line to append: which write, which phase, and for an outcome what happened.
+pub struct Entry<'a> {
+    pub target: &'a str,
+    pub action: &'a str,
+    pub op: &'a str,
+    pub phase: Phase,
+    pub outcome: Option<Outcome>,
+    pub reason: Option<&'a str>,
+    pub resolved_later: bool,
+}
+
+/// The audit log could not be appended to.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot append to the audit log {}: {source}", .path.display())]
+pub struct AuditError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
 }
 
 impl AuditLog {
@@ -39,55 +105,85 @@ impl AuditLog {
         self.path.as_deref()
     }
 
-    /// Appends one line. A write already happened when this is called, so a failure to log is
-    /// reported on stderr rather than undoing it.
-    pub fn record(
-        &self,
-        target: &str,
-        action: &str,
-        id: &str,
-        version: &str,
-        old_hash: Option<&str>,
-        new_hash: Option<&str>,
-    ) {
-        let Some(path) = &self.path else { return };
-        let line = Line {
-            time: utc_timestamp(std::time::SystemTime::now()),
-            user: current_user(),
-            target,
-            action,
-            id,
-            version,
-            old_hash,
-            new_hash,
+    /// Appends one line per change, all in one write so that they stay together.
+    pub fn append(&self, entry: &Entry<'_>, changes: &[Change]) -> Result<(), AuditError> {
+        let Some(path) = &self.path else {
+            return Ok(());
         };
-        let result = (|| -> std::io::Result<()> {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let mut text = serde_json::to_string(&line).map_err(std::io::Error::other)?;
+        let fail = |source| AuditError {
+            path: path.clone(),
+            source,
+        };
+        let time = utc_timestamp(std::time::SystemTime::now());
+        let user = current_user();
+        let mut text = String::new();
+        for c in changes {
+            let line = Line {
+                time: time.clone(),
+                user: user.clone(),
+                target: entry.target,
+                action: entry.action,
+                id: &c.id,
+                version: &c.version,
+                old_hash: c.old_hash.as_deref(),
+                new_hash: c.new_hash.as_deref(),
+                op: entry.op,
+                phase: entry.phase,
+                outcome: entry.outcome,
+                reason: entry.reason,
+                resolved_later: entry.resolved_later,
+            };
+            text.push_str(&serde_json::to_string(&line).map_err(|e| fail(e.into()))?);
             text.push('\n');
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            file.write_all(text.as_bytes())
-        })();
-        if let Err(e) = result {
-            eprintln!(
-                "pkgdeck: could not append to the audit log {}: {e}",
-                path.display()
-            );
         }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(fail)?;
+        file.write_all(text.as_bytes()).map_err(fail)
     }
 }
 
-/// The operating-system user, for audit lines.
+/// The user for audit lines: `$USER` (or `$LOGNAME`), else the name of the OS account the
+/// process runs as, else its numeric uid.
 pub fn current_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
+    ["USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
+        .or_else(os_account)
+        .unwrap_or_else(|| {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            format!("uid {}", unsafe { libc::getuid() })
+        })
+}
+
+/// The login name of the process's real uid, from the system's account database.
+fn os_account() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to overwrite.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf` outlives the strings it holds;
+    // getuid cannot fail.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            libc::getuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded, so pw_name points at a NUL-terminated string in `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` in UTC.
@@ -131,5 +227,11 @@ mod tests {
             utc_timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn the_os_account_names_the_user() {
+        let name = os_account().expect("the process runs as an account with a name");
+        assert!(!name.is_empty() && !name.contains('\0'));
     }
 }

@@ -119,6 +119,15 @@ pub fn validate_document(doc: &JsValue) -> Vec<DocumentProblem> {
     problems
 }
 
+/// The highest of `versions` that read as semver (`None` when none does).
+pub fn highest_version<'a>(versions: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    versions
+        .into_iter()
+        .filter_map(|v| semver::Version::parse(v).ok().map(|parsed| (parsed, v)))
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, v)| v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

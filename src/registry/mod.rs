@@ -1,40 +1,55 @@
 //! The embedded registry service: what the ObjectStack package service does with
 //! `sys_packages`, on any [`Store`], with its two defects fixed (which version is latest, and
 //! one row per package in the list) and with pkgdeck's safety (trash before every delete or
-//! overwrite, an audit line after every write). No terminal code lives here.
+//! overwrite, audit lines before and after every write). No terminal code lives here.
 //!
 //! Every decision about the registry is made in this module and its children, as plain
 //! blocking functions with typed results; the console's worker and the CLI only call them.
 //! This file holds [`Registry`] itself, opening, the reads (counts, list, versions, get) and
-//! the SQL they share; `publish`, `delete`, `restore`, `verify` and `diff` hold the rest.
+//! the SQL they share; `publish`, `delete`, `restore`, `verify` and `diff` hold the rest, and
+//! `journal` runs every write so that a killed one is resolved by the next run.
 
 pub mod audit;
 pub mod boot;
 pub mod canonical;
+pub mod check;
 pub mod delete;
 pub mod diff;
+pub mod guard;
+pub mod journal;
+pub mod live;
 pub mod manifest;
 pub mod pretty;
+pub mod promote;
 pub mod publish;
 pub mod record;
 pub mod restore;
+pub mod schema;
+pub mod server;
 pub mod trash;
 pub mod verify;
 
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
-use crate::store::{Rows, Stmt, Store, StoreError, Value};
+use crate::store::{Rows, Stmt, Store, StoreError, Value, ValueRef};
 use canonical::{CanonicalError, JsValue};
 pub use record::*;
 
 pub use audit::AuditLog;
 pub use delete::{DeletePlan, DeleteReport};
+pub use guard::{Allow, BootChange, BootEffect, WriteKind, WritePlan};
+pub use journal::Bookkeeping;
+pub use live::ChangeMark;
+pub use promote::{PromoteOutcome, PromotePlan};
 pub use publish::{
     export_document, hotfix_document, prepare_publish, HotfixSource, Incomparable, PreparedPublish,
     PublishOptions, PublishReport, PublishReview, ReadBack, ReadBackError,
 };
+pub use restore::{RestorePlan, RestoreReport};
+pub use server::{BootSettings, DoctorReport, Served, ServedDiffers};
 pub use trash::Trash;
-pub use verify::{verify_record, LoadedRecord, Scope, VerifyProgress};
+pub use verify::{verify_record, LoadedRecord, Scope, VerifyOptions, VerifyProgress};
 
 /// The one ordering that decides "latest": the most recently inserted version. Same-second
 /// ties (CURRENT_TIMESTAMP has one-second resolution) are broken by insertion order (rowid).
@@ -74,6 +89,12 @@ pub enum RegistryError {
         source_name: String,
         problems: Vec<manifest::DocumentProblem>,
     },
+    /// A strict publish (`--strict`) of a document the ObjectStack schemas warn about.
+    #[error("{source_name} does not pass the ObjectStack {} schemas (refused with --strict): {}", schema::SPEC_VERSION, .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    SchemaRefused {
+        source_name: String,
+        problems: Vec<manifest::DocumentProblem>,
+    },
     /// A publish would replace a stored row with other contents without being allowed to.
     #[error("{id} {version} already exists in {target} with different contents (hash {existing_hash}); pass --allow-overwrite to replace it (the old row goes to the trash)")]
     WouldOverwrite {
@@ -109,6 +130,34 @@ pub enum RegistryError {
     /// A trash file cannot be read or is not one pkgdeck wrote.
     #[error("the trash file {} cannot be restored: {reason}", .file.display())]
     BadTrashFile { file: PathBuf, reason: String },
+    /// A trash file's rows cannot be trusted (a hash that does not match its texts, an
+    /// identity that is not its manifest's, a write that never finished).
+    #[error("the trash file {} was not restored: {}; pass --force to restore it anyway", .file.display(), .problems.join("; "))]
+    UntrustedTrashFile {
+        file: PathBuf,
+        problems: Vec<String>,
+    },
+    /// The audit intent could not be written, so the write did not happen.
+    #[error("{0}; nothing was changed")]
+    Audit(#[from] audit::AuditError),
+    /// A write would break what the ObjectStack server loads (spec 8.4) and the operator did
+    /// not allow it; nothing was written.
+    #[error("{action} in {target} was refused: {}; pass {} to do it anyway", .problems.join("; "), .flags.join(" and "))]
+    Guard {
+        action: String,
+        target: String,
+        problems: Vec<String>,
+        flags: Vec<&'static str>,
+    },
+    /// A promote cannot make its row strictly the newest: another version is as new as the
+    /// database's clock, or newer (dated in the future).
+    #[error("cannot promote {id} {version} in {target}: {why}, so {version} cannot become strictly the newest; nothing was changed")]
+    PromoteBlocked {
+        target: String,
+        id: String,
+        version: String,
+        why: String,
+    },
     /// A restore would overwrite a different row at the same (id, version).
     #[error("restoring {id} {version} would overwrite a different row in {target}; delete that version first")]
     RestoreConflict {
@@ -120,9 +169,136 @@ pub enum RegistryError {
 
 /// The registry on one store, with the trash and audit log that protect its writes.
 pub struct Registry {
-    store: Box<dyn Store>,
+    store: TableStore,
     trash: Trash,
     audit: AuditLog,
+    /// What went wrong after writes that happened, for the caller to show.
+    bookkeeping: RefCell<Vec<Bookkeeping>>,
+    /// What the ObjectStack server boots with, for the guards of every write.
+    boot: BootSettings,
+}
+
+/// The registry's store, and whether `sys_packages` exists on it yet. Until it does, reads
+/// answer as an empty table would and the first write creates the table (and, on a missing
+/// local file, the file) in its own transaction: reads never create anything.
+struct TableStore {
+    store: Box<dyn Store>,
+    exists: Cell<bool>,
+}
+
+impl TableStore {
+    fn target(&self) -> &str {
+        self.store.target()
+    }
+    fn audit_name(&self) -> String {
+        self.store.audit_name()
+    }
+    fn read_only(&self) -> bool {
+        self.store.read_only()
+    }
+    fn pages(&self) -> bool {
+        self.store.pages()
+    }
+    fn round_trips(&self) -> u64 {
+        self.store.round_trips()
+    }
+    /// Whether `sys_packages` is there now: once it is, that is remembered; while it is not,
+    /// each read asks again, so a registry another process creates (the ObjectStack service
+    /// starting, another pkgdeck's first publish) shows up without reopening.
+    fn table_exists(&self) -> Result<bool, StoreError> {
+        if !self.exists.get() && self.store.exists() {
+            self.exists.set(has_table(self.store.as_ref())?);
+        }
+        Ok(self.exists.get())
+    }
+    fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError> {
+        if !self.table_exists()? {
+            return Ok(Rows::default());
+        }
+        self.store.query(stmt)
+    }
+    fn query_page(
+        &self,
+        rows: usize,
+        page: &dyn Fn(usize) -> Stmt,
+        each: &mut dyn FnMut(&[Value]) -> bool,
+    ) -> Result<usize, StoreError> {
+        if !self.table_exists()? {
+            return Ok(rows);
+        }
+        self.store.query_page(rows, page, each)
+    }
+    fn scan(
+        &self,
+        stmt: &Stmt,
+        each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<(), StoreError> {
+        if !self.table_exists()? {
+            return Ok(());
+        }
+        self.store.scan(stmt, each)
+    }
+    /// [`Store::reader`], once `sys_packages` exists (before, there is nothing to read).
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        if !self.table_exists().ok()? {
+            return None;
+        }
+        self.store.reader()
+    }
+    fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if !self.table_exists()? {
+            return Ok(vec![Rows::default(); stmts.len()]);
+        }
+        self.store.query_many(stmts)
+    }
+    /// [`Store::rehearse`]; on a registry without `sys_packages` yet, the rehearsal creates
+    /// it first, inside its own rolled-back transaction, as the real write would.
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.table_exists()? {
+            return self.store.rehearse(stmts);
+        }
+        let mut all: Vec<Stmt> = SCHEMA.iter().map(|s| Stmt::new(*s, vec![])).collect();
+        all.extend(stmts.iter().cloned());
+        let mut results = self.store.rehearse(&all)?;
+        Ok(results.split_off(SCHEMA.len()))
+    }
+    fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.exists.get() {
+            return self.store.batch(stmts);
+        }
+        // The reference service's two statements go first, in the write's transaction.
+        let mut all: Vec<Stmt> = SCHEMA.iter().map(|s| Stmt::new(*s, vec![])).collect();
+        all.extend(stmts.iter().cloned());
+        let mut results = self.store.batch(&all)?;
+        self.exists.set(true);
+        Ok(results.split_off(SCHEMA.len()))
+    }
+}
+
+/// Whether the database behind `store` holds a `sys_packages` table.
+fn has_table(store: &dyn Store) -> Result<bool, StoreError> {
+    let found = store.query(&Stmt::new(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
+        vec![],
+    ))?;
+    Ok(found
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_i64)
+        == Some(1))
+}
+
+/// What opening a registry may do when its target holds no `sys_packages` yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// The registry must exist: a missing file is "no registry at PATH" and a database
+    /// without the table is "PATH has no sys_packages table". For reads and for writes that
+    /// need rows to be there (delete).
+    Existing,
+    /// A target without the table opens as an empty registry; the first write creates it.
+    /// For writes that can start a registry (publish, restore, copy) and for the console.
+    CreateOnWrite,
 }
 
 fn text(v: Option<Value>) -> String {
@@ -149,41 +325,90 @@ fn records(rows: Rows) -> Vec<PackageRecord> {
 }
 
 impl Registry {
-    /// Opens the registry on `store`. Read-write creates `sys_packages` when missing (as the
-    /// reference service does); read-only reports a missing table instead.
+    /// Opens the registry on `store` for writing ([`Open::CreateOnWrite`]): a target
+    /// without `sys_packages` (a missing local file included) opens as an empty registry
+    /// and nothing is created until the first write, which creates the file and the table
+    /// (spec 1's two statements) in its own transaction, as the reference service does when
+    /// it starts. A read-only store reports the missing table instead. Writes that a killed
+    /// pkgdeck left unfinished on this registry are resolved first ([`Registry::recover`]).
     pub fn open(
         store: Box<dyn Store>,
         trash: Trash,
         audit: AuditLog,
     ) -> Result<Registry, RegistryError> {
-        let registry = Registry {
-            store,
+        Self::open_as(store, trash, audit, Open::CreateOnWrite)
+    }
+
+    /// Opens the registry on `store` for reading ([`Open::Existing`]): it must exist, and
+    /// nothing is ever created; a file without `sys_packages` stays byte-identical.
+    pub fn open_existing(
+        store: Box<dyn Store>,
+        trash: Trash,
+        audit: AuditLog,
+    ) -> Result<Registry, RegistryError> {
+        Self::open_as(store, trash, audit, Open::Existing)
+    }
+
+    /// [`Registry::open`] or [`Registry::open_existing`], as `mode` says.
+    pub fn open_as(
+        store: Box<dyn Store>,
+        trash: Trash,
+        audit: AuditLog,
+        mode: Open,
+    ) -> Result<Registry, RegistryError> {
+        let exists = store.exists() && has_table(store.as_ref())?;
+        if !exists && (mode == Open::Existing || store.read_only()) {
+            let target = store.target().to_owned();
+            return Err(if store.exists() {
+                StoreError::MissingTable { target }
+            } else {
+                StoreError::NoRegistry { target }
+            }
+            .into());
+        }
+        let registry = Registry::with(store, trash, audit, exists);
+        registry.recover();
+        Ok(registry)
+    }
+
+    fn with(store: Box<dyn Store>, trash: Trash, audit: AuditLog, exists: bool) -> Registry {
+        Registry {
+            store: TableStore {
+                store,
+                exists: Cell::new(exists),
+            },
             trash,
             audit,
-        };
-        let found = registry.store.query(&Stmt::new(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sys_packages'",
-            vec![],
-        ))?;
-        let exists = found
-            .rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_i64)
-            == Some(1);
-        if !exists {
-            if registry.store.read_only() {
-                return Err(StoreError::MissingTable {
-                    target: registry.store.target().to_owned(),
-                }
-                .into());
-            }
-            // Only a registry without the table gets the reference service's two statements;
-            // an existing one is never touched.
-            let stmts: Vec<Stmt> = SCHEMA.iter().map(|s| Stmt::new(*s, vec![])).collect();
-            registry.store.batch(&stmts)?;
+            bookkeeping: RefCell::new(Vec::new()),
+            boot: BootSettings::default(),
         }
-        Ok(registry)
+    }
+
+    /// Whether `sys_packages` exists yet: false for a registry opened by [`Registry::open`]
+    /// on a target that holds none, until a write (this one's or another process's) creates
+    /// it (a console says where).
+    pub fn exists(&self) -> bool {
+        self.store.table_exists().unwrap_or(false)
+    }
+
+    /// What went wrong after writes that happened (an audit line or a trash file that could
+    /// not be finished), taken out so that each is shown once.
+    pub fn take_bookkeeping(&self) -> Vec<Bookkeeping> {
+        self.bookkeeping.take()
+    }
+
+    /// What the ObjectStack server boots with (its protocol, its code packages): the guards
+    /// of every write replay the boot with these.
+    pub fn boot_settings(&self) -> &BootSettings {
+        &self.boot
+    }
+
+    pub fn set_boot_settings(&mut self, settings: BootSettings) {
+        self.boot = settings;
+    }
+
+    fn note(&self, b: Bookkeeping) {
+        self.bookkeeping.borrow_mut().push(b);
     }
 
     /// The target as it may be shown (token masked).
@@ -249,8 +474,45 @@ impl Registry {
         after: Option<(&str, i64)>,
         limit: Option<usize>,
     ) -> Result<Vec<PackageSummary>, RegistryError> {
+        let rows = self.store.query(&Self::list_page_stmt(after, limit))?;
+        self.with_served(rows.rows.into_iter().map(summary_from_row).collect())
+    }
+
+    /// Fills in what the server serves: for a package whose newest second is shared, its
+    /// `get(id)` is asked (one round trip for the page); a latest row whose manifest is not
+    /// JSON is served as nothing.
+    fn with_served(
+        &self,
+        mut page: Vec<(PackageSummary, bool)>,
+    ) -> Result<Vec<PackageSummary>, RegistryError> {
+        let ask: Vec<(&str, &str)> = page
+            .iter()
+            .filter(|(_, tied)| *tied)
+            .map(|(s, _)| (s.id.as_str(), s.version.as_str()))
+            .collect();
+        let mut asked = self.served_of(&ask)?.into_iter();
+        for (summary, tied) in &mut page {
+            summary.served = if *tied {
+                asked.next().unwrap_or_default()
+            } else if !summary.manifest_readable {
+                Served::Unreadable {
+                    version: summary.version.clone(),
+                }
+            } else {
+                Served::Latest
+            };
+        }
+        Ok(page.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// The statement of [`Registry::list_page`].
+    fn list_page_stmt(after: Option<(&str, i64)>, limit: Option<usize>) -> Stmt {
+        // `tied`: another version shares the newest second, so the server's get(id) may answer
+        // it instead (asked afterwards, for those packages only).
         const COLUMNS: &str =
-            "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at";
+            "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at, \
+             EXISTS (SELECT 1 FROM sys_packages t WHERE t.id = p.id \
+                     AND t.created_at IS p.created_at AND t.rowid <> p.rowid) AS tied";
         let latest_rowid = format!(
             "(SELECT q.rowid FROM sys_packages q WHERE q.id = o.id ORDER BY {LATEST_FIRST} LIMIT 1)"
         );
@@ -268,8 +530,7 @@ impl Registry {
                 args.extend([created_at.into(), created_at.into(), Value::Integer(rowid)]);
             }
             sql.push_str(" ORDER BY coalesce(p.created_at, '') DESC, p.rowid DESC");
-            let rows = self.store.query(&Stmt::new(sql, args))?;
-            return Ok(rows.rows.into_iter().map(summary_from_row).collect());
+            return Stmt::new(sql, args);
         };
         let mut sql = format!(
             "SELECT {COLUMNS}, k.n \
@@ -286,14 +547,14 @@ impl Registry {
              JOIN sys_packages p ON p.rowid = k.rid ORDER BY k.ca DESC, k.rid DESC",
         );
         args.push(Value::Integer(limit as i64));
-        let rows = self.store.query(&Stmt::new(sql, args))?;
-        Ok(rows.rows.into_iter().map(summary_from_row).collect())
+        Stmt::new(sql, args)
     }
 
     /// The latest version of every package, newest first: exactly one row per package.
     /// Every page goes to `each_page` as it arrives (the caller keeps what it needs; nothing
-    /// is held here): remote stores are read page by page; a local file hands over its newest
-    /// [`FIRST_PAGE`] rows first (a console can draw them at once), then the rest in one query.
+    /// is held here): remote stores are read page by page, each page as many rows as the
+    /// store finds fit in one answer; a local file hands over its newest [`FIRST_PAGE`] rows
+    /// first (a console can draw them at once), then the rest in one query.
     pub fn list_with(
         &self,
         each_page: &mut dyn FnMut(Vec<PackageSummary>),
@@ -302,8 +563,22 @@ impl Registry {
         let mut page = Some(if remote { REMOTE_PAGE } else { FIRST_PAGE });
         let mut after: Option<(String, i64)> = None;
         loop {
-            let got = self.list_page(after.as_ref().map(|(c, r)| (c.as_str(), *r)), page)?;
-            let done = page.is_none_or(|p| got.len() < p);
+            let after_key = after.as_ref().map(|(c, r)| (c.as_str(), *r));
+            let (got, asked) = if remote {
+                let mut got = Vec::new();
+                let asked = self.store.query_page(
+                    REMOTE_PAGE,
+                    &|limit| Self::list_page_stmt(after_key, Some(limit)),
+                    &mut |row| {
+                        got.push(summary_from_row(row.to_vec()));
+                        true
+                    },
+                )?;
+                (self.with_served(got)?, Some(asked))
+            } else {
+                (self.list_page(after_key, page)?, page)
+            };
+            let done = asked.is_none_or(|p| got.len() < p);
             after = got
                 .last()
                 .map(|s| (s.created_at.clone().unwrap_or_default(), s.rowid));
@@ -329,26 +604,42 @@ impl Registry {
         }
     }
 
-    /// Every version of `id`, newest first by the same rule as latest. Empty when the package
-    /// does not exist.
+    /// Every version of `id`, newest first by the same rule as latest, with the one the
+    /// server's `get(id)` answers marked. Empty when the package does not exist. One round trip.
     pub fn versions(&self, id: &str) -> Result<Vec<VersionSummary>, RegistryError> {
-        let rows = self.store.query(&Stmt::new(
-            format!(
-                "SELECT rowid, id, version, hash, created_at, updated_at FROM sys_packages \
-                 WHERE id = ? ORDER BY {LATEST_FIRST}"
-            ),
-            vec![id.into()],
-        ))?;
+        let mut answers = self
+            .store
+            .query_many(&[
+                Stmt::new(
+                    format!(
+                        "SELECT rowid, id, version, hash, created_at, updated_at FROM sys_packages \
+                         WHERE id = ? ORDER BY {LATEST_FIRST}"
+                    ),
+                    vec![id.into()],
+                ),
+                Stmt::new(server::SERVER_GET_SQL, vec![id.into()]),
+            ])?
+            .into_iter();
+        let rows = answers.next().unwrap_or_default();
+        let served = server::server_rows(answers.next().unwrap_or_default())
+            .into_iter()
+            .next()
+            .filter(|row| boot::ParsedRow::parse(&row.list_row()).parses())
+            .map(|row| row.version);
         Ok(rows
             .rows
             .into_iter()
             .enumerate()
             .map(|(i, row)| {
                 let mut it = row.into_iter();
+                let rowid = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
+                let id = text(it.next());
+                let version = text(it.next());
                 VersionSummary {
-                    rowid: it.next().and_then(|v| v.as_i64()).unwrap_or_default(),
-                    id: text(it.next()),
-                    version: text(it.next()),
+                    rowid,
+                    served: served.as_deref() == Some(version.as_str()),
+                    id,
+                    version,
                     hash: text(it.next()),
                     created_at: it.next().and_then(Value::into_text),
                     updated_at: it.next().and_then(Value::into_text),
@@ -365,16 +656,8 @@ impl Registry {
         version: Option<&str>,
     ) -> Result<Option<PackageRecord>, RegistryError> {
         let stmt = match version.filter(|v| *v != "latest") {
-            Some(v) => Stmt::new(
-                format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? AND version = ?"),
-                vec![id.into(), v.into()],
-            ),
-            None => Stmt::new(
-                format!(
-                    "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1"
-                ),
-                vec![id.into()],
-            ),
+            Some(v) => self.select_exact(id, v),
+            None => self.select_latest(id),
         };
         Ok(records(self.store.query(&stmt)?).into_iter().next())
     }
@@ -385,6 +668,15 @@ impl Registry {
             .ok_or_else(|| self.not_found(id, version.filter(|v| *v != "latest")))
     }
 
+    fn select_latest(&self, id: &str) -> Stmt {
+        Stmt::new(
+            format!(
+                "SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1"
+            ),
+            vec![id.into()],
+        )
+    }
+
     fn select_exact(&self, id: &str, version: &str) -> Stmt {
         Stmt::new(
             format!("SELECT {RECORD_COLUMNS} FROM sys_packages WHERE id = ? AND version = ?"),
@@ -393,7 +685,8 @@ impl Registry {
     }
 }
 
-fn summary_from_row(row: Vec<Value>) -> PackageSummary {
+/// A list row and whether another version shares its second.
+fn summary_from_row(row: Vec<Value>) -> (PackageSummary, bool) {
     let mut it = row.into_iter();
     let rowid = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
     let id = text(it.next());
@@ -408,16 +701,22 @@ fn summary_from_row(row: Vec<Value>) -> PackageSummary {
             .and_then(JsValue::as_str)
             .map(str::to_owned)
     };
-    PackageSummary {
+    let hash = text(it.next());
+    let created_at = it.next().and_then(Value::into_text);
+    let updated_at = it.next().and_then(Value::into_text);
+    let tied = it.next().and_then(|v| v.as_i64()).unwrap_or(0) != 0;
+    let summary = PackageSummary {
         rowid,
         name: field("name"),
         kind: field("type"),
         manifest_readable: parsed.is_some(),
         id,
         version,
-        hash: text(it.next()),
-        created_at: it.next().and_then(Value::into_text),
-        updated_at: it.next().and_then(Value::into_text),
+        hash,
+        created_at,
+        updated_at,
         versions: it.next().and_then(|v| v.as_i64()).unwrap_or(0) as u64,
-    }
+        served: Served::Latest,
+    };
+    (summary, tied)
 }

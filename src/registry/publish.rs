@@ -3,21 +3,26 @@
 //! conditional upsert), the read-back and verify of the stored row, and the documents that go
 //! the other way (export, the starting point of a hotfix).
 
+use super::audit::{Change, Outcome};
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
 use super::diff::diff_records;
+use super::guard::{Allow, BootEffect, WriteKind, WritePlan};
 use super::manifest::{self, hotfix_version};
 use super::record::{PackageDiff, PackageRecord, PublishOutcome, Verification};
 use super::verify::verify_record;
 use super::{records, Registry, RegistryError};
 use crate::store::{Stmt, Value};
 
-/// How a caller wants a publish to treat an existing (id, version) with other contents.
+/// How a caller wants a publish to treat an existing (id, version) with other contents, and
+/// what it allows the publish to do to the ObjectStack server's boot.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PublishOptions {
     pub allow_overwrite: bool,
     /// With `allow_overwrite`: overwrite only a row that still has this hash (the one the
     /// operator reviewed); any other row there refuses the publish with a conflict.
     pub replacing_hash: Option<String>,
+    /// The guards of spec 8.4 the operator overrides.
+    pub allow: Allow,
 }
 
 /// A publish document checked and turned into the texts that will be stored.
@@ -28,12 +33,26 @@ pub struct PreparedPublish {
     pub manifest: String,
     pub metadata: String,
     pub hash: String,
+    /// What the ObjectStack schemas (spec 9) say about the document: warnings, which a
+    /// strict publish refuses (see [`PreparedPublish::refuse_warnings`]).
+    pub schema_warnings: Vec<manifest::DocumentProblem>,
 }
 
 impl PreparedPublish {
     /// Whether `row` already holds exactly these texts and this hash.
     pub fn is_stored_as(&self, row: &PackageRecord) -> bool {
         row.hash == self.hash && row.manifest == self.manifest && row.metadata == self.metadata
+    }
+
+    /// Refuses the publish when the schemas warned about the document (`--strict`).
+    pub fn refuse_warnings(&self, source_name: &str) -> Result<(), RegistryError> {
+        if self.schema_warnings.is_empty() {
+            return Ok(());
+        }
+        Err(RegistryError::SchemaRefused {
+            source_name: source_name.to_owned(),
+            problems: self.schema_warnings.clone(),
+        })
     }
 
     /// The row this publish would store, before the database gives it a rowid and dates.
@@ -52,13 +71,22 @@ impl PreparedPublish {
 }
 
 /// Reads a publish document and returns exactly what would be stored, or why not: invalid
-/// JSON (with line and column), or every manifest problem with its path. Touches no store.
+/// JSON (with line and column), or every manifest problem with its path. The ObjectStack
+/// schemas' problems come with it as warnings. Touches no store.
 pub fn prepare_publish(text: &str, source_name: &str) -> Result<PreparedPublish, RegistryError> {
     let doc = canonical::parse(text).map_err(|error| RegistryError::InvalidJson {
         source_name: source_name.to_owned(),
         error,
     })?;
-    let problems = manifest::validate_document(&doc);
+    prepare_parsed(&doc, source_name)
+}
+
+/// [`prepare_publish`] of a document already parsed.
+pub(crate) fn prepare_parsed(
+    doc: &JsValue,
+    source_name: &str,
+) -> Result<PreparedPublish, RegistryError> {
+    let problems = manifest::validate_document(doc);
     if !problems.is_empty() {
         return Err(RegistryError::InvalidDocument {
             source_name: source_name.to_owned(),
@@ -78,6 +106,7 @@ pub fn prepare_publish(text: &str, source_name: &str) -> Result<PreparedPublish,
         manifest,
         metadata,
         hash,
+        schema_warnings: super::schema::check_document(doc),
     })
 }
 
@@ -104,6 +133,8 @@ pub struct PublishReview {
     pub diff: Option<Result<PackageDiff, Incomparable>>,
     pub target: String,
     pub trash_dir: std::path::PathBuf,
+    /// What publishing it changes in the server's boot, and the guards' verdict.
+    pub boot: Box<BootEffect>,
 }
 
 impl PublishReview {
@@ -132,6 +163,7 @@ impl PublishReview {
         PublishOptions {
             allow_overwrite: replacing_hash.is_some(),
             replacing_hash,
+            allow: Allow::NOTHING,
         }
     }
 }
@@ -207,17 +239,32 @@ pub fn export_document(manifest: &str, metadata: &str) -> String {
 }
 
 impl Registry {
-    /// What publishing `prepared` would replace, and the diff against that row, or else
-    /// against the package's latest version.
+    /// What publishing `prepared` would replace, the diff against that row (or else against
+    /// the package's latest version), and what it would change in the server's boot: one
+    /// rehearsal, so one round trip remotely.
     pub fn review_publish(
         &self,
         prepared: PreparedPublish,
     ) -> Result<PublishReview, RegistryError> {
-        let existing = self.get(&prepared.id, Some(&prepared.version))?;
-        let base = match &existing {
-            Some(e) => Some(e.clone()),
-            None => self.get(&prepared.id, None)?,
+        // Rehearsed as the review's own options would publish it: overwriting whatever is there.
+        let options = PublishOptions {
+            allow_overwrite: true,
+            ..PublishOptions::default()
         };
+        let rehearsal = self.rehearse(
+            &[
+                self.select_exact(&prepared.id, &prepared.version),
+                self.select_latest(&prepared.id),
+            ],
+            &[rehearsed_upsert(&prepared, &options)],
+            &[],
+        )?;
+        let mut reads = rehearsal.reads.iter().cloned().map(records);
+        let existing = reads.next().and_then(|rows| rows.into_iter().next());
+        let latest = reads.next().and_then(|rows| rows.into_iter().next());
+        let boot =
+            Box::new(self.boot_effect(&rehearsal, &publish_plan(&prepared, existing.is_none())));
+        let base = existing.clone().or(latest);
         let diff = base.as_ref().map(|b| {
             diff_records(b, &prepared.as_record()).map_err(|(_, reason)| Incomparable {
                 id: b.id.clone(),
@@ -232,6 +279,7 @@ impl Registry {
             prepared,
             target: self.target().to_owned(),
             trash_dir: self.trash().dir().to_owned(),
+            boot,
         })
     }
 
@@ -280,46 +328,147 @@ impl Registry {
     }
 
     /// The publish, with the row at (id, version) as the publish's transaction left it.
+    /// Rehearsed first (the row there, and the boot before and after, in one round trip), then
+    /// guarded (spec 8.4), then written: two round trips remotely.
     fn publish_stored(
         &self,
         p: &PreparedPublish,
         options: PublishOptions,
     ) -> Result<(PublishOutcome, Option<PackageRecord>), RegistryError> {
         self.refuse_if_read_only("publish")?;
-        // First attempt: insert, and overwrite nothing (the upsert's condition never holds);
-        // the row is read before and after, in the same transaction.
-        let mut results = self
-            .store
-            .batch(&[
-                self.select_exact(&p.id, &p.version),
-                upsert(p, None),
-                self.select_exact(&p.id, &p.version),
-            ])?
-            .into_iter();
-        let existing = results.next().map(records).unwrap_or_default();
-        let stored = results.nth(1).map(records).unwrap_or_default();
-        let outcome = |replaced, unchanged, trash_file| PublishOutcome {
+        let change = |old_hash: Option<&str>| Change {
+            id: p.id.clone(),
+            version: p.version.clone(),
+            old_hash: old_hash.map(str::to_owned),
+            new_hash: Some(p.hash.clone()),
+        };
+        let rehearsal = match self.rehearse(
+            &[self.select_exact(&p.id, &p.version)],
+            &[rehearsed_upsert(p, &options)],
+            &[],
+        ) {
+            Ok(rehearsal) => rehearsal,
+            Err(e) => {
+                let old = self.get(&p.id, Some(&p.version)).ok().flatten();
+                let (action, old_hash) = match &old {
+                    Some(o) if options.allow_overwrite => ("overwrite", Some(o.hash.as_str())),
+                    _ => ("publish", None),
+                };
+                return Err(self.rehearsal_failed(action, vec![change(old_hash)], e));
+            }
+        };
+        let existing = rehearsal
+            .reads
+            .first()
+            .cloned()
+            .map(records)
+            .and_then(|rows| rows.into_iter().next());
+        let outcome = |replaced, unchanged, trash_file, boot| PublishOutcome {
             id: p.id.clone(),
             version: p.version.clone(),
             hash: p.hash.clone(),
             replaced,
             unchanged,
             trash_file,
+            boot,
         };
-        let Some(old) = existing.into_iter().next() else {
-            self.audit.record(
-                self.target(),
-                "publish",
-                &p.id,
-                &p.version,
-                None,
-                Some(&p.hash),
-            );
-            return Ok((outcome(None, false, None), stored.into_iter().next()));
-        };
-        if p.is_stored_as(&old) {
-            return Ok((outcome(None, true, None), Some(old)));
+        if let Some(old) = &existing {
+            if p.is_stored_as(old) {
+                return Ok((
+                    outcome(None, true, None, Default::default()),
+                    existing.clone(),
+                ));
+            }
+            self.refuse_overwrite(p, old, &options)?;
         }
+        let effect = self.boot_effect(&rehearsal, &publish_plan(p, existing.is_none()));
+        effect.check(
+            options.allow,
+            &format!("publishing {} {}", p.id, p.version),
+            self.target(),
+        )?;
+        let boot = effect.change;
+
+        let old = match existing {
+            Some(old) => old,
+            None => {
+                // Insert, and overwrite nothing (the upsert's condition never holds); the row
+                // is read before and after, in the same transaction: a row that appeared since
+                // the rehearsal is handled as if it had been there.
+                let ((existing, stored), _) =
+                    self.journaled("publish", vec![change(None)], None, || {
+                        let mut results = self
+                            .store
+                            .batch(&[
+                                self.select_exact(&p.id, &p.version),
+                                upsert(p, None),
+                                self.select_exact(&p.id, &p.version),
+                            ])?
+                            .into_iter();
+                        let existing = results.next().map(records).unwrap_or_default();
+                        let stored = results.nth(1).map(records).unwrap_or_default();
+                        let outcome = match existing.first() {
+                            None => Outcome::Written,
+                            Some(old) if p.is_stored_as(old) => Outcome::Unchanged,
+                            Some(_) => Outcome::NotWritten,
+                        };
+                        Ok(((existing, stored), vec![outcome]))
+                    })?;
+                match existing.into_iter().next() {
+                    None => {
+                        return Ok((outcome(None, false, None, boot), stored.into_iter().next()))
+                    }
+                    Some(old) if p.is_stored_as(&old) => {
+                        return Ok((outcome(None, true, None, Default::default()), Some(old)))
+                    }
+                    Some(old) => {
+                        self.refuse_overwrite(p, &old, &options)?;
+                        old
+                    }
+                }
+            }
+        };
+        let (stored, trash_file) = self.journaled(
+            "overwrite",
+            vec![change(Some(&old.hash))],
+            Some(std::slice::from_ref(&old)),
+            || {
+                let results = self
+                    .store
+                    .batch(&[upsert(p, Some(&old)), self.select_exact(&p.id, &p.version)])?;
+                let stored = results
+                    .into_iter()
+                    .nth(1)
+                    .map(records)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .next()
+                    .filter(|r| r.hash.as_str() == p.hash.as_str());
+                let outcome = if stored.is_some() {
+                    Outcome::Written
+                } else {
+                    Outcome::NotWritten
+                };
+                Ok((stored, vec![outcome]))
+            },
+        )?;
+        let Some(stored) = stored else {
+            return Err(RegistryError::Conflict {
+                target: self.target().to_owned(),
+                id: p.id.clone(),
+                version: p.version.clone(),
+            });
+        };
+        Ok((outcome(Some(old), false, trash_file, boot), Some(stored)))
+    }
+
+    /// Whether `options` let a publish replace `old`, a row with other contents.
+    fn refuse_overwrite(
+        &self,
+        p: &PreparedPublish,
+        old: &PackageRecord,
+        options: &PublishOptions,
+    ) -> Result<(), RegistryError> {
         if options
             .replacing_hash
             .as_ref()
@@ -336,36 +485,10 @@ impl Registry {
                 target: self.target().to_owned(),
                 id: p.id.clone(),
                 version: p.version.clone(),
-                existing_hash: old.hash,
+                existing_hash: old.hash.clone(),
             });
         }
-        let trash_file = self
-            .trash
-            .save(self.target(), "overwrite", std::slice::from_ref(&old))?;
-        let results = self
-            .store
-            .batch(&[upsert(p, Some(&old)), self.select_exact(&p.id, &p.version)])?;
-        let after = results.into_iter().nth(1).map(records).unwrap_or_default();
-        let Some(stored) = after
-            .into_iter()
-            .next()
-            .filter(|r| r.hash.as_str() == p.hash.as_str())
-        else {
-            return Err(RegistryError::Conflict {
-                target: self.target().to_owned(),
-                id: p.id.clone(),
-                version: p.version.clone(),
-            });
-        };
-        self.audit.record(
-            self.target(),
-            "overwrite",
-            &p.id,
-            &p.version,
-            Some(&old.hash),
-            Some(&p.hash),
-        );
-        Ok((outcome(Some(old), false, Some(trash_file)), Some(stored)))
+        Ok(())
     }
 
     /// A publishable document with exactly the stored texts, so that publishing it again
@@ -409,6 +532,39 @@ impl Registry {
     }
 }
 
+/// What the guard needs to know about a publish: a new version must become its package's
+/// newest row; an overwrite keeps its place.
+fn publish_plan(p: &PreparedPublish, new_row: bool) -> WritePlan {
+    WritePlan {
+        kind: WriteKind::Publish,
+        written: vec![(p.id.clone(), p.version.clone())],
+        must_lead: new_row,
+        must_load: true,
+        gone: Vec::new(),
+    }
+}
+
+/// The upsert a publish with `options` does, for a rehearsal: the row there is not known yet,
+/// so an overwrite is conditioned on `options` alone.
+fn rehearsed_upsert(p: &PreparedPublish, options: &PublishOptions) -> Stmt {
+    Stmt::new(
+        "INSERT INTO sys_packages (id, version, manifest, metadata, hash) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT(id, version) DO UPDATE SET manifest = excluded.manifest, \
+         metadata = excluded.metadata, hash = excluded.hash, updated_at = CURRENT_TIMESTAMP \
+         WHERE ? = 1 AND (? IS NULL OR sys_packages.hash = ?)",
+        vec![
+            p.id.clone().into(),
+            p.version.clone().into(),
+            p.manifest.clone().into(),
+            p.metadata.clone().into(),
+            p.hash.clone().into(),
+            Value::Integer(i64::from(options.allow_overwrite)),
+            options.replacing_hash.clone().into(),
+            options.replacing_hash.clone().into(),
+        ],
+    )
+}
+
 /// The reference service's upsert. With `replacing`, the update only applies while the row
 /// is still exactly `replacing`; without, the update never applies (insert only).
 fn upsert(p: &PreparedPublish, replacing: Option<&PackageRecord>) -> Stmt {
@@ -443,6 +599,15 @@ mod tests {
     use super::*;
     use crate::registry::{AuditLog, Problem, Trash};
     use crate::store::sqlite::SqliteStore;
+
+    /// Options for publishing several versions within one second: the server would load the
+    /// first of them (a same-second tie), which these tests are not about.
+    fn within_a_second() -> PublishOptions {
+        PublishOptions {
+            allow: crate::registry::Allow::EVERYTHING,
+            ..PublishOptions::default()
+        }
+    }
 
     fn doc(version: &str, object: &str) -> String {
         format!(
@@ -482,7 +647,7 @@ mod tests {
             })
             .expect("a trigger");
         let p2 = prepare_publish(&doc("1.0.1", "a"), "doc")?;
-        let rewritten = r.publish_and_verify(&p2, PublishOptions::default())?;
+        let rewritten = r.publish_and_verify(&p2, within_a_second())?;
         let read = rewritten.readback.expect("the row is there");
         assert!(!read.exact && !read.ok());
         assert_eq!(read.verification.problems, [Problem::HashMismatch]);
@@ -496,7 +661,7 @@ mod tests {
         let first = r.review_publish(prepare_publish(&doc("1.0.0", "a"), "doc")?)?;
         assert_eq!((first.existing.is_none(), first.base.clone()), (true, None));
         assert_eq!(first.options(), PublishOptions::default());
-        r.publish(&doc("1.0.0", "a"), "doc", PublishOptions::default())?;
+        r.publish(&doc("1.0.0", "a"), "doc", within_a_second())?;
 
         let next = r.review_publish(prepare_publish(&doc("1.1.0", "b"), "doc")?)?;
         assert_eq!(next.base.as_deref(), Some("1.0.0"), "against the latest");
@@ -516,6 +681,7 @@ mod tests {
             PublishOptions {
                 allow_overwrite: true,
                 replacing_hash: Some(stored.hash),
+                allow: Allow::NOTHING,
             }
         );
         // Someone else overwrites the reviewed row first: the reviewed publish is refused.
@@ -525,6 +691,7 @@ mod tests {
             PublishOptions {
                 allow_overwrite: true,
                 replacing_hash: None,
+                allow: Allow::NOTHING,
             },
         )?;
         let refused = r.publish_and_verify(&over.prepared, over.options());
@@ -540,7 +707,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a scratch dir");
         let r = registry(dir.path())?;
         for v in ["1.1.1", "1.1.2", "2.0.0"] {
-            r.publish(&doc(v, "a"), "doc", PublishOptions::default())?;
+            r.publish(&doc(v, "a"), "doc", within_a_second())?;
         }
         let source = r.hotfix_source("com.acme.t", "1.1.1")?;
         assert_eq!(source.bumped.as_deref(), Some("1.1.3"));

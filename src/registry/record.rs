@@ -42,6 +42,8 @@ pub struct PackageSummary {
     pub versions: u64,
     /// False when the manifest text of the latest row is not JSON.
     pub manifest_readable: bool,
+    /// Which version the ObjectStack server's `get(id)` answers, when not this one.
+    pub served: super::Served,
 }
 
 /// One version of a package, as `versions` shows it.
@@ -55,6 +57,8 @@ pub struct VersionSummary {
     pub updated_at: Option<String>,
     /// The most recently inserted version (what `get ID` returns).
     pub latest: bool,
+    /// The version the ObjectStack server's `get(id)` answers (none when its row is not JSON).
+    pub served: bool,
 }
 
 /// A hard verification failure of one row.
@@ -83,16 +87,20 @@ impl Serialize for Problem {
     }
 }
 
-/// A verification warning: the row is intact but not as the reference service writes it.
+/// A verification warning: the row is intact but not as the reference service writes it, or
+/// (with `verify --schema`) not what the ObjectStack schemas describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Warning {
     NoncanonicalJson,
+    /// The manifest or a metadata item breaks its ObjectStack schema (spec 9).
+    SchemaInvalid,
 }
 
 impl Warning {
     pub fn code(self) -> &'static str {
         match self {
             Warning::NoncanonicalJson => "noncanonical_json",
+            Warning::SchemaInvalid => "schema_invalid",
         }
     }
 }
@@ -149,6 +157,8 @@ pub struct PublishOutcome {
     pub unchanged: bool,
     /// Where the replaced row was saved before it was overwritten.
     pub trash_file: Option<std::path::PathBuf>,
+    /// What the publish changed in the ObjectStack server's boot (spec 8.4).
+    pub boot: super::BootChange,
 }
 
 /// What a delete did.
@@ -158,6 +168,8 @@ pub struct DeleteOutcome {
     /// Rows that changed between being saved to the trash and the delete, and were kept.
     pub kept: Vec<PackageRecord>,
     pub trash_file: Option<std::path::PathBuf>,
+    /// What the delete changed in the ObjectStack server's boot (spec 8.4).
+    pub boot: super::BootChange,
 }
 
 /// What changed between two versions of a package.

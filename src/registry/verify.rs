@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use super::canonical::{self, CanonicalError, Hasher, JsValue};
+use super::manifest::DocumentProblem;
 use super::record::{PackageRecord, Problem, Verification, VerifyReport, Warning};
+use super::schema;
 use super::{Registry, RegistryError, REMOTE_PAGE};
 use crate::store::{Stmt, Store, StoreError, Value, ValueRef};
 
@@ -29,24 +31,68 @@ pub struct VerifyProgress {
     pub failed: u64,
 }
 
+/// What a verify checks beyond the hashes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Check every row against the ObjectStack schemas (`verify --schema`): the warning
+    /// `schema_invalid`. Opt-in, because it parses every item of every row.
+    pub schema: bool,
+}
+
+/// The most schema problems one row's details list.
+const SCHEMA_DETAILS: usize = 5;
+
+/// Adds the `schema_invalid` warning to `v` when the row's texts break the ObjectStack
+/// schemas, with one detail line per problem (the first [`SCHEMA_DETAILS`], then a line
+/// saying there are more). Texts that are not JSON are left to the failures verify already
+/// reports.
+pub fn add_schema_warnings(manifest: &str, metadata: &str, v: &mut Verification) {
+    let Some(found) = schema::check_stored(manifest, metadata, SCHEMA_DETAILS) else {
+        return;
+    };
+    if found.problems.is_empty() {
+        return;
+    }
+    v.warnings.push(Warning::SchemaInvalid);
+    for p in &found.problems {
+        v.details.push(format!("schema_invalid: {p}"));
+    }
+    if found.more {
+        v.details.push(
+            "schema_invalid: … and more (`pkgdeck check` on the exported document lists every \
+             problem)"
+                .into(),
+        );
+    }
+}
+
 /// One version as an inspection needs it: the stored row, its two texts parsed (or why
-/// not), and its verification.
+/// not), its verification, and what the ObjectStack schemas say about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedRecord {
     pub record: PackageRecord,
     pub manifest: Result<JsValue, CanonicalError>,
     pub metadata: Result<JsValue, CanonicalError>,
     pub verification: Verification,
+    /// The schema problems of the row (spec 9); `None` when a text is not JSON.
+    pub schema: Option<Vec<DocumentProblem>>,
 }
 
 impl LoadedRecord {
-    /// Parses and verifies `record`.
+    /// Parses, verifies and checks `record` against the schemas.
     pub fn new(record: PackageRecord) -> LoadedRecord {
         let verification = verify_record(&record, &mut Hasher::new());
+        let manifest = canonical::parse(&record.manifest);
+        let metadata = canonical::parse(&record.metadata);
+        let schema = match (&manifest, &metadata) {
+            (Ok(m), Ok(d)) => Some(schema::check_parts(Some(m), Some(d))),
+            _ => None,
+        };
         LoadedRecord {
-            manifest: canonical::parse(&record.manifest),
-            metadata: canonical::parse(&record.metadata),
+            manifest,
+            metadata,
             verification,
+            schema,
             record,
         }
     }
@@ -117,6 +163,24 @@ fn clean_row_bytes(values: &[ValueRef<'_>], hasher: &mut Hasher) -> Option<u64> 
         && canonical::canonical_id_and_version(manifest) == Some((id, version))
         && canonical::is_written_form(metadata);
     clean.then_some((manifest.len() + metadata.len()) as u64)
+}
+
+/// The verification [`verify_row`] gives a row that [`clean_row_bytes`] vouched for, built
+/// from the row alone: its computed hash is the stored one in lowercase (they are equal up
+/// to case), its manifest names it, and nothing is wrong.
+fn clean_verification(row: &StoredRow<'_>) -> Verification {
+    Verification {
+        rowid: row.rowid,
+        id: row.id.to_string(),
+        version: row.version.to_string(),
+        stored_hash: row.hash.to_string(),
+        computed_hash: row.hash.to_ascii_lowercase(),
+        manifest_id: Some(row.id.to_string()),
+        manifest_version: Some(row.version.to_string()),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        details: Vec::new(),
+    }
 }
 
 /// Verifies one row from its stored texts: the hash over exactly those texts, the identity
@@ -210,28 +274,45 @@ struct Checked {
     found: Option<Box<Verification>>,
 }
 
+/// What a verify asks of each row beyond its verdict.
+#[derive(Debug, Clone, Copy)]
+struct Wants {
+    options: VerifyOptions,
+    /// Every row's verification, clean or not (the console keeps them all).
+    every_row: bool,
+}
+
 /// Checks the row of [`VERIFY_COLUMNS`] `values`: the quick test on its bytes first, the
 /// full verification only for a row that is not certainly clean.
-fn check(values: &[ValueRef<'_>], hasher: &mut Hasher) -> Checked {
-    if let Some(bytes) = clean_row_bytes(values, hasher) {
+fn check(values: &[ValueRef<'_>], hasher: &mut Hasher, wants: Wants) -> Checked {
+    let clean = clean_row_bytes(values, hasher);
+    if let (Some(bytes), false, false) = (clean, wants.options.schema, wants.every_row) {
         return Checked { bytes, found: None };
     }
     let row = StoredRow::from_values(values);
-    let v = verify_row(&row, hasher);
+    let mut v = match clean {
+        Some(_) => clean_verification(&row),
+        None => verify_row(&row, hasher),
+    };
+    if wants.options.schema {
+        add_schema_warnings(&row.manifest, &row.metadata, &mut v);
+    }
+    let keep = wants.every_row || !v.ok() || !v.warnings.is_empty();
     Checked {
         bytes: row.bytes(),
-        found: (!v.ok() || !v.warnings.is_empty()).then(|| Box::new(v)),
+        found: keep.then(|| Box::new(v)),
     }
 }
 
 /// The report and the progress as rows are counted into them, in whatever order they come.
-struct Tally<'p> {
+struct Tally<'p, 'e> {
     report: VerifyReport,
     state: VerifyProgress,
     progress: &'p mut dyn FnMut(VerifyProgress) -> bool,
+    each_row: Option<&'e mut dyn FnMut(&Verification)>,
 }
 
-impl Tally<'_> {
+impl Tally<'_, '_> {
     /// Counts one row and tells the caller; `false` when the caller cancels.
     fn count(&mut self, checked: Checked) -> bool {
         self.state.checked += 1;
@@ -240,6 +321,9 @@ impl Tally<'_> {
             None => self.report.ok += 1,
             Some(v) => {
                 let v = *v;
+                if let Some(each_row) = self.each_row.as_mut() {
+                    each_row(&v);
+                }
                 if v.ok() {
                     self.report.ok += 1;
                 } else {
@@ -296,6 +380,34 @@ impl Registry {
         scope: &Scope,
         progress: &mut dyn FnMut(VerifyProgress) -> bool,
     ) -> Result<VerifyReport, RegistryError> {
+        self.verify_with(scope, VerifyOptions::default(), progress, None)
+    }
+
+    /// [`Registry::verify`], also handing every row's verification to `each_row` (ok rows
+    /// too: the console keeps each row's result by its hash). Rows split among readers reach
+    /// `each_row` in the order they are checked, not always in rowid order.
+    pub fn verify_rows(
+        &self,
+        scope: &Scope,
+        progress: &mut dyn FnMut(VerifyProgress) -> bool,
+        each_row: &mut dyn FnMut(&Verification),
+    ) -> Result<VerifyReport, RegistryError> {
+        self.verify_with(scope, VerifyOptions::default(), progress, Some(each_row))
+    }
+
+    /// [`Registry::verify_rows`] with the checks of `options` added to every row; `each_row`
+    /// only when the caller wants every row's verification (it costs one for each clean row).
+    pub fn verify_with(
+        &self,
+        scope: &Scope,
+        options: VerifyOptions,
+        progress: &mut dyn FnMut(VerifyProgress) -> bool,
+        each_row: Option<&mut dyn FnMut(&Verification)>,
+    ) -> Result<VerifyReport, RegistryError> {
+        let wants = Wants {
+            options,
+            every_row: each_row.is_some(),
+        };
         let (filter, args): (&str, Vec<Value>) = match scope {
             Scope::All => ("", vec![]),
             Scope::Package(id) => (" AND id = ?", vec![id.clone().into()]),
@@ -324,43 +436,59 @@ impl Registry {
                 failed: 0,
             },
             progress,
+            each_row,
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         if *scope == Scope::All && total >= PARALLEL_MIN_ROWS && threads > 1 {
             let readers: Vec<Box<dyn Store>> =
                 (0..threads).map_while(|_| self.store.reader()).collect();
             if readers.len() > 1 {
-                return self.verify_in_parallel(readers, tally);
+                return self.verify_in_parallel(readers, tally, wants);
             }
         }
         let mut hasher = Hasher::new();
         let page = self.store.pages().then_some(REMOTE_PAGE);
         let mut last_rowid = i64::MIN;
         loop {
-            let mut page_args = vec![Value::Integer(last_rowid)];
-            page_args.extend(args.iter().cloned());
-            let mut sql = format!(
-                "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid > ?{filter} ORDER BY rowid"
-            );
-            if let Some(n) = page {
-                sql.push_str(&format!(" LIMIT {n}"));
-            }
+            let from = last_rowid;
+            // A remote store picks the page size (`limit`), keeping each answer small enough.
+            let stmt = |limit: usize| {
+                let mut page_args = vec![Value::Integer(from)];
+                page_args.extend(args.iter().cloned());
+                let mut sql = format!(
+                    "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid > ?{filter} ORDER BY rowid"
+                );
+                if page.is_some() {
+                    sql.push_str(&format!(" LIMIT {limit}"));
+                }
+                Stmt::new(sql, page_args)
+            };
             let mut in_page = 0usize;
             let mut cancelled = false;
-            self.store
-                .query_each_ref(&Stmt::new(sql, page_args), &mut |values| {
-                    last_rowid = values.first().and_then(|v| v.as_i64()).unwrap_or_default();
-                    in_page += 1;
-                    if !tally.count(check(values, &mut hasher)) {
-                        cancelled = true;
-                        return false;
-                    }
-                    true
-                })?;
+            let mut one = |values: &[ValueRef<'_>]| {
+                last_rowid = values.first().and_then(|v| v.as_i64()).unwrap_or_default();
+                in_page += 1;
+                if !tally.count(check(values, &mut hasher, wants)) {
+                    cancelled = true;
+                    return false;
+                }
+                true
+            };
+            let asked = match page {
+                // A local file: one borrowed pass over the rows.
+                None => {
+                    self.store.scan(&stmt(usize::MAX), &mut one)?;
+                    usize::MAX
+                }
+                Some(rows) => self.store.query_page(rows, &stmt, &mut |row| {
+                    let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+                    one(&values)
+                })?,
+            };
             if cancelled {
                 return Ok(tally.finish(true));
             }
-            if page.is_none_or(|n| in_page < n) {
+            if page.is_none() || in_page < asked {
                 return Ok(tally.finish(false));
             }
         }
@@ -372,7 +500,8 @@ impl Registry {
     fn verify_in_parallel(
         &self,
         readers: Vec<Box<dyn Store>>,
-        mut tally: Tally<'_>,
+        mut tally: Tally<'_, '_>,
+        wants: Wants,
     ) -> Result<VerifyReport, RegistryError> {
         let bounds = self.store.query(&Stmt::new(
             "SELECT min(rowid), max(rowid) FROM sys_packages",
@@ -423,8 +552,8 @@ impl Registry {
                         let sql = format!(
                             "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid >= ?{upper} ORDER BY rowid"
                         );
-                        let read = reader.query_each_ref(&Stmt::new(sql, args), &mut |values| {
-                            batch.push(check(values, &mut hasher));
+                        let read = reader.scan(&Stmt::new(sql, args), &mut |values| {
+                            batch.push(check(values, &mut hasher, wants));
                             if batch.len() == BATCH {
                                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                                 if sender.send(Message::Rows(full)).is_err() {

@@ -47,7 +47,7 @@ impl Value {
 }
 
 /// A value of a row as the store holds it, borrowed rather than copied: what
-/// [`Store::query_each_ref`] hands over, valid only for the row it belongs to.
+/// [`Store::scan`] hands over, valid only for the row it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ValueRef<'a> {
     Null,
@@ -85,10 +85,21 @@ impl<'a> ValueRef<'a> {
             ValueRef::Blob(b) => Some(String::from_utf8_lossy(b)),
         }
     }
+
+    /// An owned copy of this value; text is made valid UTF-8 as [`ValueRef::text`] does.
+    pub fn to_value(&self) -> Value {
+        match *self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(_) => Value::Text(self.text().unwrap_or_default().into_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        }
+    }
 }
 
 impl Value {
-    /// This value borrowed, as [`Store::query_each_ref`] hands values over.
+    /// This value borrowed, as [`Store::scan`] hands values over.
     pub fn as_value_ref(&self) -> ValueRef<'_> {
         match self {
             Value::Null => ValueRef::Null,
@@ -153,8 +164,17 @@ pub enum StoreError {
     Open { target: String, reason: String },
     #[error("{target} is not an SQLite database")]
     NotSqlite { target: String },
-    #[error("{target} has no sys_packages table (read-only mode does not create it)")]
+    /// A database without the `sys_packages` table, opened by a command that does not create
+    /// it (a read, or read-only mode).
+    #[error("{target} has no sys_packages table")]
     MissingTable { target: String },
+    /// A local file that does not exist, named by a command that does not create it.
+    #[error("no registry at {target}")]
+    NoRegistry { target: String },
+    /// A local target that is a FIFO, a device, a socket or a directory: refused before it
+    /// is opened.
+    #[error("{target} is {kind}, not a registry file")]
+    NotAFile { target: String, kind: &'static str },
     #[error("{target} refused the statement: {message}")]
     Sql { target: String, message: String },
     #[error("{target} is read-only: {action} refused")]
@@ -163,6 +183,13 @@ pub enum StoreError {
     Unreachable { target: String, reason: String },
     #[error("{target} did not answer within {seconds} s")]
     Timeout { target: String, seconds: u64 },
+    /// A write was refused (HTTP 403) with a token that grants reads only.
+    #[error("{target} refused the write: this token is read-only (HTTP 403); use a token that may write, or --read-only to only read")]
+    TokenReadOnly { target: String },
+    /// An answer is larger than the server sends (sqld's `--max-response-size`) or than
+    /// pkgdeck reads (64 MiB).
+    #[error("{target}: {reason}")]
+    TooLarge { target: String, reason: String },
     #[error("{target} rejected the credentials (HTTP {status}): {hint}")]
     Auth {
         target: String,
@@ -177,6 +204,18 @@ pub enum StoreError {
     },
     #[error("{target} sent an answer that is not valid Hrana: {reason}")]
     Protocol { target: String, reason: String },
+    /// The TLS handshake failed: the certificate is untrusted, expired or for another host, or
+    /// the server does not speak TLS.
+    #[error("cannot connect securely to {target}: {reason}")]
+    Tls { target: String, reason: String },
+    /// The proxy cannot be reached or refused the tunnel.
+    #[error("cannot reach {target} through the proxy {proxy}: {reason}")]
+    Proxy {
+        target: String,
+        /// Shown with its credentials masked, and the variable that named it.
+        proxy: String,
+        reason: String,
+    },
     #[error("{target}: {message}")]
     Other { target: String, message: String },
 }
@@ -189,6 +228,16 @@ pub trait Store: Send {
     fn target(&self) -> &str;
     /// Whether writes are refused.
     fn read_only(&self) -> bool;
+    /// Whether the database exists yet. A missing local file does not until the first write
+    /// creates it (reads never create anything); a remote database always exists.
+    fn exists(&self) -> bool {
+        true
+    }
+    /// The target as the audit log and the trash record it: masked like [`Store::target`],
+    /// with a local file's path made absolute.
+    fn audit_name(&self) -> String {
+        self.target().to_owned()
+    }
     /// Whether long reads should be split into pages (each page one round trip), so that the
     /// first rows arrive early and no response grows without bound. Local stores stream.
     fn pages(&self) -> bool {
@@ -214,9 +263,13 @@ pub trait Store: Send {
         }
         Ok(())
     }
-    /// [`Store::query_each`] with each row's values borrowed from the store's own buffers
-    /// instead of copied: a scan that only looks at the bytes (verify) reads them in place.
-    fn query_each_ref(
+    /// Runs one read that goes through much of the database in one pass (the ObjectStack
+    /// server's `list()`, verify, the list), handing each row's values borrowed from the
+    /// store's own buffers instead of copied (valid for that row only; `false` stops). A local
+    /// store reads the file through a memory map and sorts in memory for it. Only how the
+    /// engine reads and where it keeps its sort change, never what it answers or in which
+    /// order.
+    fn scan(
         &self,
         stmt: &Stmt,
         each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
@@ -232,7 +285,34 @@ pub trait Store: Send {
     fn reader(&self) -> Option<Box<dyn Store>> {
         None
     }
+    /// Runs several read statements and returns the rows of each, in order: one round trip on
+    /// a remote store.
+    fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        stmts.iter().map(|stmt| self.query(stmt)).collect()
+    }
+    /// Runs one page of a paged read and hands each row to `each` (which returns `false` to
+    /// stop early). `page(limit)` is the statement for the next page, at most `limit` rows
+    /// (the caller pages by key); the store picks `limit`, at most `rows`, and returns it: a
+    /// page with fewer rows than that was the last one.
+    ///
+    /// A remote store keeps every answer under the server's response limit: it sizes pages by
+    /// the bytes of the rows it has seen, and when an answer is too large anyway it asks again
+    /// for half as many rows. When a single row is too large the error names it, read from the
+    /// `id` and `version` columns of the page statement. Local stores read `rows` rows.
+    fn query_page(
+        &self,
+        rows: usize,
+        page: &dyn Fn(usize) -> Stmt,
+        each: &mut dyn FnMut(&[Value]) -> bool,
+    ) -> Result<usize, StoreError> {
+        self.query_each(&page(rows), each)?;
+        Ok(rows)
+    }
     /// Runs the statements in one transaction (BEGIN … COMMIT); if any fails nothing is
     /// written and the first failure is returned. One result per statement.
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError>;
+    /// Runs the statements in one write transaction that is always rolled back, and returns
+    /// what each returned: how the registry would look after a write, seen by the engine
+    /// itself, with nothing written. One round trip on a remote store.
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError>;
 }

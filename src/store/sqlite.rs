@@ -2,6 +2,7 @@
 //! file's journal mode or schema; writes take the write lock up front (`BEGIN IMMEDIATE`) and
 //! wait for other writers through the busy timeout.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,60 +10,149 @@ use rusqlite::types::ValueRef as SqlRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Rows, Stmt, Store, StoreError, Value, ValueRef};
+use crate::output::non_regular_kind;
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The memory map a [`Store::scan`] reads the file through (a limit, not an allocation).
+const SCAN_MMAP: u64 = 1 << 40;
+
 pub struct SqliteStore {
-    conn: Connection,
+    /// Empty while the file does not exist: only the first write creates it (reads never do).
+    conn: OnceCell<Connection>,
+    path: PathBuf,
     shown: String,
     read_only: bool,
+    /// Whether the first write also creates the file's directory (pkgdeck's data dir, for
+    /// the default registry); a directory the operator named is never made.
+    create_dir: bool,
 }
 
 impl SqliteStore {
-    /// Opens `path`. Read-write creates the file when missing; read-only requires it.
+    /// Opens `path` without creating anything. A FIFO, device, socket or directory is refused
+    /// at once, before it is opened (so nothing blocks on it). A missing file is "no registry
+    /// at PATH" when read-only; otherwise the store opens on nothing and the first write
+    /// creates the file ([`Store::exists`] says which).
     pub fn open(path: &Path, read_only: bool) -> Result<SqliteStore, StoreError> {
-        let shown = path.display().to_string();
-        let open_err = |reason: String| StoreError::Open {
-            target: shown.clone(),
-            reason,
+        Self::open_with(path, read_only, false)
+    }
+
+    /// [`SqliteStore::open`] of pkgdeck's default registry: the first write also creates its
+    /// directory, pkgdeck's data dir.
+    pub fn open_default(path: &Path, read_only: bool) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, read_only, true)
+    }
+
+    fn open_with(
+        path: &Path,
+        read_only: bool,
+        create_dir: bool,
+    ) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore {
+            conn: OnceCell::new(),
+            path: path.to_path_buf(),
+            shown: path.display().to_string(),
+            read_only,
+            create_dir,
         };
-        if read_only && !path.exists() {
-            return Err(open_err("the file does not exist".into()));
-        }
-        if path.is_dir() {
-            return Err(open_err("it is a directory".into()));
-        }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.exists() {
-                return Err(open_err(format!(
-                    "the directory {} does not exist",
-                    parent.display()
-                )));
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if read_only {
+                    return Err(StoreError::NoRegistry {
+                        target: store.shown,
+                    });
+                }
+                return Ok(store);
             }
+            Err(e) => return Err(store.open_error(e.to_string())),
+        };
+        if let Some(kind) = non_regular_kind(&meta) {
+            return Err(StoreError::NotAFile {
+                target: store.shown,
+                kind,
+            });
         }
         let flags = if read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
         } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| open_err(e.to_string()))?;
-        let store = SqliteStore {
-            conn,
-            shown,
-            read_only,
-        };
+        let conn = store.connect(flags)?;
+        let _ = store.conn.set(conn);
         // Reading the schema is what tells a non-database file apart.
         store.query(&Stmt::new("SELECT count(*) FROM sqlite_master", vec![]))?;
         Ok(store)
     }
 
+    fn open_error(&self, reason: String) -> StoreError {
+        StoreError::Open {
+            target: self.shown.clone(),
+            reason,
+        }
+    }
+
+    fn connect(&self, flags: OpenFlags) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| self.open_error(e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.open_error(e.to_string()))?;
+        Ok(conn)
+    }
+
+    /// The open connection. A store whose file did not exist when it opened has none until
+    /// the file appears: its first write creates it, or another process (the ObjectStack
+    /// service, another pkgdeck) did meanwhile, and then it is opened here, never created.
+    fn conn(&self) -> Result<&Connection, StoreError> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        let no_registry = || StoreError::NoRegistry {
+            target: self.shown.clone(),
+        };
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if non_regular_kind(&meta).is_none() => {
+                let flags = if self.read_only {
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                } else {
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                };
+                let conn = self.connect(flags)?;
+                let _ = self.conn.set(conn);
+                self.conn.get().ok_or_else(no_registry)
+            }
+            _ => Err(no_registry()),
+        }
+    }
+
+    /// The connection a write uses: the first write on a missing file creates it here.
+    fn conn_for_write(&self) -> Result<&Connection, StoreError> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if self.create_dir {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    self.open_error(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            } else if !dir.is_dir() {
+                return Err(
+                    self.open_error(format!("the directory {} does not exist", dir.display()))
+                );
+            }
+        }
+        let conn = self.connect(
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let _ = self.conn.set(conn);
+        self.conn()
+    }
+
     pub fn path(&self) -> PathBuf {
-        PathBuf::from(&self.shown)
+        self.path.clone()
     }
 
     fn sql_error(&self, e: rusqlite::Error) -> StoreError {
@@ -85,14 +175,22 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `stmt`, handing each row to `each` borrowed from SQLite's buffers.
     fn run(
         &self,
         stmt: &Stmt,
         each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
     ) -> Result<Rows, StoreError> {
-        let mut prepared = self
-            .conn
+        self.run_on(self.conn()?, stmt, each)
+    }
+
+    /// Runs `stmt` on `conn`, handing each row to `each` borrowed from SQLite's buffers.
+    fn run_on(
+        &self,
+        conn: &Connection,
+        stmt: &Stmt,
+        each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<Rows, StoreError> {
+        let mut prepared = conn
             .prepare_cached(&stmt.sql)
             .map_err(|e| self.sql_error(e))?;
         let columns: Vec<String> = prepared
@@ -132,7 +230,7 @@ impl SqliteStore {
         Ok(Rows {
             columns,
             rows: vec![],
-            affected: self.conn.changes(),
+            affected: conn.changes(),
         })
     }
 }
@@ -158,17 +256,6 @@ fn borrowed(v: SqlRef<'_>) -> ValueRef<'_> {
     }
 }
 
-/// An owned copy of a borrowed value; text is made valid UTF-8 as [`ValueRef::text`] does.
-fn owned(v: &ValueRef<'_>) -> Value {
-    match *v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Integer(i),
-        ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(_) => Value::Text(v.text().unwrap_or_default().into_owned()),
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-    }
-}
-
 impl Store for SqliteStore {
     fn target(&self) -> &str {
         &self.shown
@@ -178,10 +265,21 @@ impl Store for SqliteStore {
         self.read_only
     }
 
+    fn exists(&self) -> bool {
+        self.conn().is_ok()
+    }
+
+    fn audit_name(&self) -> String {
+        std::path::absolute(&self.path)
+            .unwrap_or_else(|_| self.path.clone())
+            .display()
+            .to_string()
+    }
+
     fn query(&self, stmt: &Stmt) -> Result<Rows, StoreError> {
         let mut collected = Vec::new();
         let mut rows = self.run(stmt, &mut |row| {
-            collected.push(row.iter().map(owned).collect());
+            collected.push(row.iter().map(ValueRef::to_value).collect());
             true
         })?;
         rows.rows = collected;
@@ -196,31 +294,51 @@ impl Store for SqliteStore {
         let mut buf: Vec<Value> = Vec::new();
         self.run(stmt, &mut |row| {
             buf.clear();
-            buf.extend(row.iter().map(owned));
+            buf.extend(row.iter().map(ValueRef::to_value));
             each(&buf)
         })
         .map(|_| ())
     }
 
-    fn query_each_ref(
+    /// A read-only connection to the same file, for another thread.
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        self.conn().ok()?;
+        let conn = self.connect(flags).ok()?;
+        Some(Box::new(SqliteStore {
+            conn: OnceCell::from(conn),
+            path: self.path.clone(),
+            shown: self.shown.clone(),
+            read_only: true,
+            create_dir: false,
+        }))
+    }
+
+    fn scan(
         &self,
         stmt: &Stmt,
         each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
     ) -> Result<(), StoreError> {
-        self.run(stmt, each).map(|_| ())
-    }
-
-    /// A read-only connection to the same file (SQLite's own absolute name for it).
-    fn reader(&self) -> Option<Box<dyn Store>> {
-        let file = self.conn.path().filter(|p| !p.is_empty())?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(file, flags).ok()?;
-        conn.busy_timeout(BUSY_TIMEOUT).ok()?;
-        Some(Box::new(SqliteStore {
-            conn,
-            shown: self.shown.clone(),
-            read_only: true,
-        }))
+        // Connection settings only (the file is not touched), put back afterwards: pages come
+        // through a memory map instead of a read() each, and the sort stays in memory instead
+        // of spilling to temporary files. About a third faster on 100,000 heavy rows.
+        let conn = self.conn()?;
+        let setting = |name: &str| -> Result<i64, StoreError> {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .map_err(|e| self.sql_error(e))
+        };
+        let (mmap, temp) = (setting("mmap_size")?, setting("temp_store")?);
+        conn.execute_batch(&format!(
+            "PRAGMA mmap_size = {SCAN_MMAP}; PRAGMA temp_store = MEMORY"
+        ))
+        .map_err(|e| self.sql_error(e))?;
+        let result = self.run_on(conn, stmt, each).map(|_| ());
+        let restored = conn
+            .execute_batch(&format!(
+                "PRAGMA mmap_size = {mmap}; PRAGMA temp_store = {temp}"
+            ))
+            .map_err(|e| self.sql_error(e));
+        result.and(restored)
     }
 
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
@@ -230,23 +348,98 @@ impl Store for SqliteStore {
                 action: "writing".into(),
             });
         }
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
+        let conn = self.conn_for_write()?;
+        conn.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.sql_error(e))?;
         let mut results = Vec::with_capacity(stmts.len());
         for stmt in stmts {
             match self.query(stmt) {
                 Ok(rows) => results.push(rows),
                 Err(e) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
+                    let _ = conn.execute_batch("ROLLBACK");
                     return Err(e);
                 }
             }
         }
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            let _ = self.conn.execute_batch("ROLLBACK");
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            let _ = conn.execute_batch("ROLLBACK");
             return Err(self.sql_error(e));
         }
         Ok(results)
+    }
+
+    fn rehearse(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                target: self.shown.clone(),
+                action: "rehearsing a write".into(),
+            });
+        }
+        // A file that does not exist yet is an empty database: the rehearsal runs on one in
+        // memory (the same engine) rather than create the file for a write that may not
+        // happen.
+        let scratch;
+        let conn = match self.conn() {
+            Ok(conn) => conn,
+            Err(StoreError::NoRegistry { .. }) => {
+                scratch =
+                    Connection::open_in_memory().map_err(|e| self.open_error(e.to_string()))?;
+                &scratch
+            }
+            Err(e) => return Err(e),
+        };
+        // The write lock first, as for a real write: a rehearsal that read, then wrote, could
+        // otherwise fail to upgrade its lock under a concurrent writer.
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.sql_error(e))?;
+        let results: Result<Vec<Rows>, StoreError> = stmts
+            .iter()
+            .map(|stmt| {
+                let mut collected = Vec::new();
+                let mut rows = self.run_on(conn, stmt, &mut |row| {
+                    collected.push(row.iter().map(ValueRef::to_value).collect());
+                    true
+                })?;
+                rows.rows = collected;
+                Ok(rows)
+            })
+            .collect();
+        let rolled_back = conn.execute_batch("ROLLBACK");
+        let results = results?;
+        rolled_back.map_err(|e| self.sql_error(e))?;
+        Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_answers_like_a_query_and_puts_the_settings_back() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().expect("a scratch dir");
+        let store = SqliteStore::open(&dir.path().join("r.db"), false)?;
+        store.batch(&[
+            Stmt::new("CREATE TABLE t (k TEXT, v TEXT)", vec![]),
+            Stmt::new(
+                "INSERT INTO t VALUES ('b', '2'), ('a', '1'), ('b', '3'), ('a', '4')",
+                vec![],
+            ),
+        ])?;
+        let sorted = Stmt::new("SELECT v FROM t ORDER BY k DESC", vec![]);
+        let (mut scanned, mut queried) = (Vec::new(), Vec::new());
+        store.scan(&sorted, &mut |row| {
+            scanned.push(row.iter().map(ValueRef::to_value).collect::<Vec<_>>());
+            true
+        })?;
+        store.query_each(&sorted, &mut |row| {
+            queried.push(row.to_vec());
+            true
+        })?;
+        assert_eq!(scanned, queried, "the same rows, ties in the same order");
+        let setting = |name: &str| store.query(&Stmt::new(format!("PRAGMA {name}"), vec![]));
+        assert_eq!(setting("mmap_size")?.rows, [[Value::Integer(0)]]);
+        assert_eq!(setting("temp_store")?.rows, [[Value::Integer(0)]]);
+        Ok(())
     }
 }

@@ -21,8 +21,10 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses a `--db` value. `libsql://` means https; `authToken=` in the query string is taken
-    /// out of the URL and used as the token; otherwise the token comes from `env_token`.
+    /// Parses a `--db` value. `libsql://` means https; an `authToken=` query parameter (the
+    /// name in any letter case) is taken out of the URL and used as the token; otherwise the
+    /// token comes from `env_token`. A `user:password@` part stays in the URL and is masked
+    /// wherever the target is shown. Errors never quote the text with a secret: see [`mask`].
     pub fn parse(text: &str, env_token: Option<String>) -> Result<Target, String> {
         let text = text.trim();
         if text.is_empty() {
@@ -38,13 +40,14 @@ impl Target {
         } else if let Some(rest) = text.strip_prefix("file:") {
             let path = rest.split('?').next().unwrap_or(rest);
             if path.is_empty() {
-                return Err(format!("the target {text:?} names no file"));
+                return Err(format!("the target {:?} names no file", mask(text)));
             }
             return Ok(Target::Local(PathBuf::from(path)));
         } else if lower.contains("://") {
             let scheme = &text[..text.find("://").unwrap_or(0)];
             return Err(format!(
-                "the target scheme {scheme:?} is not supported (use a path, file:PATH, libsql://, https:// or http://)"
+                "the target scheme {:?} is not supported (use a path, file:PATH, libsql://, https:// or http://)",
+                mask(scheme)
             ));
         } else {
             return Ok(Target::Local(PathBuf::from(text)));
@@ -53,15 +56,21 @@ impl Target {
             Some((b, q)) => (b, Some(q)),
             None => (rest, None),
         };
-        if base.is_empty() || base.starts_with('/') {
+        let authority = base.split('/').next().unwrap_or_default();
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if host.is_empty() {
             return Err("the remote target names no host".into());
         }
         let mut token = None;
         let mut kept = Vec::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some(("authToken", v)) => token = Some(v.to_owned()),
-                _ => kept.push(pair),
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if name.eq_ignore_ascii_case("authtoken") {
+                if !value.is_empty() {
+                    token = Some(value.to_owned());
+                }
+            } else {
+                kept.push(pair);
             }
         }
         let mut url = format!("{scheme}{}", base.trim_end_matches('/'));
@@ -86,21 +95,76 @@ impl Target {
     pub fn is_remote(&self) -> bool {
         matches!(self, Target::Remote { .. })
     }
+
+    /// The proxy a remote target is reached through, with its credentials masked
+    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), from the environment as it is now; `Ok(None)`
+    /// for a local file or a direct connection; an error naming the proxy variable when its
+    /// value is unusable.
+    pub fn proxy(&self) -> Result<Option<String>, String> {
+        match self {
+            Target::Local(_) => Ok(None),
+            Target::Remote { url, .. } => super::hrana::proxy_for_url(url),
+        }
+    }
 }
 
-/// The masked form: a remote target shows `token=***` when it carries a token.
+/// A target as the operator typed it, made fit to be shown: the value of every `authToken=`
+/// parameter (any letter case) and the `user:password@` part of a URL become `***`. For
+/// messages about a text that did not parse; a parsed [`Target`] shows itself masked.
+pub fn mask(text: &str) -> String {
+    let shown = mask_userinfo(text).into_owned();
+    let lower = shown.to_ascii_lowercase();
+    let mut out = String::new();
+    let mut rest = 0;
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("authtoken=") {
+        let value = from + i + "authtoken=".len();
+        let end = shown[value..]
+            .find(['&', '#'])
+            .map_or(shown.len(), |j| value + j);
+        out.push_str(&shown[rest..value]);
+        out.push_str("***");
+        rest = end;
+        from = end;
+    }
+    out.push_str(&shown[rest..]);
+    out
+}
+
+/// Whether a target text carries a secret of its own (an `authToken=` parameter in any
+/// letter case, or a `user:password@` part), which a saved connection must not.
+pub fn carries_token(text: &str) -> bool {
+    mask(text) != text
+}
+
+/// The masked form: a remote target shows `(token ***)` when it carries a token, and `***@`
+/// in place of any `user:password@` in its URL.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Local(path) => write!(f, "{}", path.display()),
             Target::Remote { url, token } => {
-                write!(f, "{url}")?;
+                write!(f, "{}", mask_userinfo(url))?;
                 if token.is_some() {
                     write!(f, " (token ***)")?;
                 }
                 Ok(())
             }
         }
+    }
+}
+
+/// `scheme://user:password@host…` as `scheme://***@host…`; other URLs unchanged.
+fn mask_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
     }
 }
 
@@ -142,7 +206,64 @@ mod tests {
                 token: Some("envtok".into())
             }
         );
+        let t = Target::parse("https://admin:pa55@db.example:8443/x?authToken=T", None).unwrap();
+        assert_eq!(t.to_string(), "https://***@db.example:8443/x (token ***)");
+        assert!(!format!("{t:?}").contains("pa55"));
+        assert_eq!(mask_userinfo("http://h/p@x"), "http://h/p@x");
+        assert_eq!(Target::Local("x".into()).proxy(), Ok(None));
         assert!(Target::parse("ftp://x", None).is_err());
         assert!(Target::parse("http://", None).is_err());
+    }
+
+    #[test]
+    fn a_token_in_any_form_is_never_shown() {
+        for (text, url, token) in [
+            (
+                "libsql://db.example.io?AuthToken=SECRET",
+                "https://db.example.io",
+                true,
+            ),
+            (
+                "https://db.example.io/?AUTHTOKEN=SECRET&x=1",
+                "https://db.example.io?x=1",
+                true,
+            ),
+            (
+                "http://user:SECRET@127.0.0.1:8080",
+                "http://user:SECRET@127.0.0.1:8080",
+                false,
+            ),
+            (
+                "http://SECRET@127.0.0.1:8080/db?authtoken=SECRET",
+                "http://SECRET@127.0.0.1:8080/db",
+                true,
+            ),
+        ] {
+            let t = Target::parse(text, None).unwrap();
+            assert_eq!(
+                t,
+                Target::Remote {
+                    url: url.into(),
+                    token: token.then(|| "SECRET".into())
+                },
+                "{text}"
+            );
+            assert!(!t.to_string().contains("SECRET"), "{t}");
+            assert!(!mask(text).contains("SECRET"), "{}", mask(text));
+            assert!(carries_token(text));
+        }
+        assert_eq!(
+            mask("ftp://u:SECRET@h/x?authToken=S2&a=b"),
+            "ftp://***@h/x?authToken=***&a=b"
+        );
+        for text in [
+            "ftp://u:SECRET@h",
+            "file:?authToken=SECRET",
+            "http://u:SECRET@/x",
+        ] {
+            let e = Target::parse(text, None).unwrap_err();
+            assert!(!e.contains("SECRET"), "{e}");
+        }
+        assert!(!carries_token("libsql://db.example.io"));
     }
 }

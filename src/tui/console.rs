@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::Frame;
 
 use super::app::App;
@@ -59,14 +59,56 @@ impl Console {
     pub fn open_in(registry: Registry, dirs: Dirs, cwd: PathBuf) -> Result<Console, WorkerError> {
         let mut app = App::new(registry.target(), registry.read_only());
         app.set_cwd(cwd);
-        let worker = Worker::spawn(registry, dirs)?;
+        app.set_live_interval(registry.change_poll_interval());
+        let read_only = registry.read_only();
+        let worker = Worker::spawn(Some(registry), read_only, dirs)?;
         let mut console = Console { app, worker };
         console.flush();
         Ok(console)
     }
 
+    /// The console on what `request` names, opened by the worker: the first frame can be
+    /// drawn at once, before any storage call returns. `target` is the target as the header
+    /// shows it meanwhile (token masked).
+    pub fn connect(
+        request: crate::connect::Request,
+        target: &str,
+        dirs: Dirs,
+        cwd: PathBuf,
+    ) -> Result<Console, WorkerError> {
+        let read_only = request.read_only;
+        let mut app = App::connecting(target, request);
+        app.set_cwd(cwd);
+        let worker = Worker::spawn(None, read_only, dirs)?;
+        let mut console = Console { app, worker };
+        console.flush();
+        Ok(console)
+    }
+
+    /// Ends the console: the worker drops the registry (a remote's stream is closed), waited
+    /// for at most `wait`.
+    pub fn close(self, wait: Duration) {
+        self.worker.shutdown(wait);
+    }
+
     pub fn key(&mut self, event: KeyEvent) {
         self.app.on_key(event);
+        self.flush();
+    }
+
+    pub fn mouse(&mut self, event: MouseEvent) {
+        self.app.on_mouse(event);
+        self.flush();
+    }
+
+    /// What `$VISUAL`/`$EDITOR` left (see [`App::edited_outside`]).
+    pub fn edited_outside(
+        &mut self,
+        edit: super::component::ExternalEdit,
+        draft: PathBuf,
+        text: Result<String, String>,
+    ) {
+        self.app.edited_outside(edit, draft, text);
         self.flush();
     }
 
@@ -75,11 +117,12 @@ impl Console {
         self.flush();
     }
 
-    /// Advances the app's clock (spinner, validation of large documents) and sends what that
-    /// queued.
-    pub fn tick(&mut self) {
-        self.app.tick();
+    /// Advances the app's clock (spinner, message expiry, validation of large documents) and
+    /// sends what that queued; returns whether the screen changed.
+    pub fn tick(&mut self) -> bool {
+        let changed = self.app.tick();
         self.flush();
+        changed
     }
 
     /// Takes every answer that is ready; returns how many there were.
@@ -145,6 +188,11 @@ impl Console {
 
     pub fn draw(&self, frame: &mut Frame) {
         view::draw(frame, &self.app);
+    }
+
+    /// [`Console::draw`] as at `now`.
+    pub fn draw_at(&self, frame: &mut Frame, now: Instant) {
+        view::draw_at(frame, &self.app, now);
     }
 
     fn flush(&mut self) {

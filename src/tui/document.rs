@@ -14,8 +14,8 @@ use crate::registry::{prepare_publish, PreparedPublish, RegistryError};
 pub const EDITOR_FILE_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// Documents up to this size are validated on every keystroke on the UI thread (a parse, a
-/// stringify and a SHA-256: well under a millisecond in a release build); larger ones are
-/// validated by the worker once typing pauses.
+/// stringify, a SHA-256 and the ObjectStack schemas: about a millisecond at this size in a
+/// release build); larger ones are validated by the worker once typing pauses.
 pub const INLINE_LIMIT: usize = 64 * 1024;
 
 /// What validating an editor's text found.
@@ -122,11 +122,13 @@ pub fn read_file(path: &Path) -> Result<String, FileError> {
     Ok(visible(&text))
 }
 
-/// The text with every character the terminal would not show faithfully (C1 controls, DEL,
-/// bidi overrides) written as a `\uXXXX` escape. Such characters can only stand inside JSON
-/// strings, where the escape means the same character, so the document's value (and so its
-/// hash) does not change; C0 controls are left alone because JSON does not allow them raw,
-/// and escaping them would turn an invalid document into a valid one.
+/// The text with every character the terminal would not show faithfully (DEL, C1 controls,
+/// bidi controls, zero-width and other invisible format characters: what
+/// [`crate::untrusted::printable`] replaces) written as a `\uXXXX` escape (a surrogate pair
+/// above U+FFFF). Such characters can only stand inside JSON strings, where the escape means
+/// the same character, so the document's value (and so its hash) does not change; C0
+/// controls are left alone because JSON does not allow them raw, and escaping them would turn
+/// an invalid document into a valid one. The editor shows this text, and `y` copies it.
 pub fn visible(text: &str) -> String {
     if !text.chars().any(hidden) {
         return text.to_owned();
@@ -134,7 +136,10 @@ pub fn visible(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         if hidden(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }
@@ -143,7 +148,7 @@ pub fn visible(text: &str) -> String {
 }
 
 fn hidden(c: char) -> bool {
-    matches!(c, '\u{7f}'..='\u{9f}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    crate::untrusted::needs_placeholder(c) && !matches!(c, '\0'..='\u{1f}')
 }
 
 #[cfg(test)]
@@ -186,5 +191,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(visible("plain \u{1b}"), "plain \u{1b}");
+        assert_eq!(
+            visible("\"a\u{200b}\u{e0041}\""),
+            "\"a\\u200b\\udb40\\udc41\"",
+            "zero-width and tag characters, as JSON escapes"
+        );
     }
 }

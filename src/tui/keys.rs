@@ -21,6 +21,8 @@ pub enum Action {
     Back,
     Filter,
     Sort,
+    /// Reverse the sort order.
+    ReverseSort,
     Refresh,
     Verify,
     VerifyAll,
@@ -32,16 +34,40 @@ pub enum Action {
     Publish,
     /// Open the selected version in the editor with its patch number bumped.
     Hotfix,
+    /// The same, edited in `$VISUAL`/`$EDITOR` (from the built-in editor: its text).
+    EditOutside,
     /// Delete the selected version.
     Delete,
     /// Delete every version of the package.
     DeleteAll,
+    /// Copy what is selected (id@version, or the JSON of a detail tab) to the clipboard.
+    Copy,
+    /// Copy the selected row's hash to the clipboard.
+    CopyHash,
+    /// The next match of a search in a text view.
+    SearchNext,
+    /// The previous match.
+    SearchPrev,
+    /// Mark the selected version (or unmark it) for a diff.
+    Mark,
+    /// Diff the selected version against the marked one.
+    Diff,
     /// Put the rows of the selected trash file back.
     Restore,
+    /// Make the selected version the one the ObjectStack server answers and loads.
+    Promote,
+    /// The Boot screen: the server's boot replayed.
+    Boot,
     /// The trash screen.
     Trash,
     /// The connection picker.
     Connections,
+    /// The `:` command line.
+    CommandLine,
+    /// The drafts kept from earlier sessions.
+    Drafts,
+    /// Back to the Packages screen, closing everything above it.
+    Home,
     /// Editor: review the document before publishing.
     Review,
     /// Editor: move the cursor to the syntax error.
@@ -59,9 +85,10 @@ impl Action {
     pub fn write(self) -> Option<&'static str> {
         match self {
             Action::Publish => Some("publish"),
-            Action::Hotfix => Some("hotfix"),
+            Action::Hotfix | Action::EditOutside => Some("hotfix"),
             Action::Delete | Action::DeleteAll => Some("delete"),
             Action::Restore => Some("restore"),
+            Action::Promote => Some("promote"),
             _ => None,
         }
     }
@@ -173,9 +200,16 @@ pub const GLOBAL: KeyGroup = KeyGroup {
             Action::Publish,
         ),
         bind(
+            &[Key::Char('b')],
+            "b",
+            "boot: what the ObjectStack server loads from this registry, row by row",
+            Some("b boot"),
+            Action::Boot,
+        ),
+        bind(
             &[Key::Char('t')],
             "t",
-            "the trash: rows saved before a delete or overwrite, to restore",
+            "the trash: rows saved before a delete, an overwrite or a promote, to restore",
             None,
             Action::Trash,
         ),
@@ -186,11 +220,18 @@ pub const GLOBAL: KeyGroup = KeyGroup {
             None,
             Action::Connections,
         ),
+        bind(
+            &[Key::Char(':')],
+            ":",
+            "command line: a package id (id@version for a version) or a screen, Tab completes",
+            None,
+            Action::CommandLine,
+        ),
         bind(&[Key::Char('q')], "q", "quit", Some("q quit"), Action::Quit),
         bind(
             &[Key::Ctrl('c')],
             "Ctrl-C",
-            "quit, even while typing",
+            "quit from anywhere, even while typing (exit status 130)",
             None,
             Action::Quit,
         ),
@@ -320,9 +361,16 @@ pub const FILTER: Binding = bind(
 pub const SORT: Binding = bind(
     &[Key::Char('s')],
     "s",
-    "next sort order",
+    "next sort order (failures first is one of them)",
     Some("s sort"),
     Action::Sort,
+);
+pub const REVERSE_SORT: Binding = bind(
+    &[Key::Char('S')],
+    "S",
+    "reverse the sort order",
+    None,
+    Action::ReverseSort,
 );
 
 pub const HOTFIX: Binding = bind(
@@ -332,12 +380,26 @@ pub const HOTFIX: Binding = bind(
     Some("h hotfix"),
     Action::Hotfix,
 );
+pub const EDIT_OUTSIDE: Binding = bind(
+    &[Key::Char('e')],
+    "e",
+    "hotfix this version in $VISUAL/$EDITOR, not the built-in editor, then review",
+    None,
+    Action::EditOutside,
+);
 pub const DELETE: Binding = bind(
     &[Key::Char('d')],
     "d",
     "delete this version (to the trash; you type the version to confirm)",
     Some("d delete"),
     Action::Delete,
+);
+pub const PROMOTE: Binding = bind(
+    &[Key::Char('P')],
+    "P",
+    "promote: make this version the one the server answers and loads",
+    Some("P promote"),
+    Action::Promote,
 );
 pub const DELETE_ALL: Binding = bind(
     &[Key::Char('D')],
@@ -346,6 +408,56 @@ pub const DELETE_ALL: Binding = bind(
     Some("D delete all"),
     Action::DeleteAll,
 );
+
+pub const COPY: Binding = bind(
+    &[Key::Char('y')],
+    "y",
+    "copy id@version to the clipboard (OSC 52)",
+    Some("y copy"),
+    Action::Copy,
+);
+pub const COPY_HASH: Binding = bind(
+    &[Key::Char('Y')],
+    "Y",
+    "copy the hash to the clipboard (OSC 52)",
+    None,
+    Action::CopyHash,
+);
+pub const MARK: Binding = bind(
+    &[Key::Char('m')],
+    "m",
+    "mark this version (again: unmark) to diff against it with =",
+    None,
+    Action::Mark,
+);
+pub const DIFF: Binding = bind(
+    &[Key::Char('=')],
+    "=",
+    "diff the selected version against the marked one",
+    None,
+    Action::Diff,
+);
+
+/// Keys of a search line while it is being typed; the view handles them itself.
+pub const SEARCH_EDIT: KeyGroup = KeyGroup {
+    title: "Search",
+    bindings: &[
+        bind(
+            &[Key::Code(KeyCode::Enter)],
+            "Enter",
+            "keep the search (n next match, N previous)",
+            Some("Enter keep"),
+            Action::Open,
+        ),
+        bind(
+            &[Key::Code(KeyCode::Esc)],
+            "Esc",
+            "end the search",
+            Some("Esc end"),
+            Action::Back,
+        ),
+    ],
+};
 
 /// Keys of the filter line while it is being typed; the list handles them itself.
 pub const FILTER_EDIT: KeyGroup = KeyGroup {

@@ -3,7 +3,10 @@
 //! load, so a filter keystroke over 20,000 rows is one substring scan and drawing touches
 //! only the rows on screen.
 
+use std::cell::Cell;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
 
 use super::keys::Action;
 
@@ -20,6 +23,8 @@ pub struct ListView {
     selected: usize,
     /// First shown row drawn; kept so the view scrolls only when the selection leaves it.
     offset: usize,
+    /// Where the rows were last drawn and the first position drawn there, for the mouse.
+    drawn: Cell<Option<(Rect, usize)>>,
 }
 
 impl ListView {
@@ -112,6 +117,28 @@ impl ListView {
         };
         self.offset = window_start(self.offset, self.selected, page, self.shown.len());
         true
+    }
+
+    /// Records where the rows were drawn: `area` holds one row a line, from position `start`.
+    pub fn drawn(&self, area: Rect, start: usize) {
+        self.drawn.set(Some((area, start)));
+    }
+
+    /// The position (among the shown rows) drawn at the cell `(x, y)`, if a row is there.
+    pub fn position_at(&self, x: u16, y: u16) -> Option<usize> {
+        let (area, start) = self.drawn.get()?;
+        if x < area.x || x >= area.right() || y < area.y || y >= area.bottom() {
+            return None;
+        }
+        let pos = start + usize::from(y - area.y);
+        (pos < self.shown.len()).then_some(pos)
+    }
+
+    /// Selects the row at position `pos` among the shown rows.
+    pub fn select_position(&mut self, pos: usize) {
+        if pos < self.shown.len() {
+            self.selected = pos;
+        }
     }
 
     /// The first drawn position and the rows to draw in `height` lines.

@@ -5,13 +5,18 @@
 //! [`crate::registry::Registry`] → store → [`protocol::Response`] → [`app::App::apply`] →
 //! [`view`] draws it. `message`, `component` and `protocol` are leaves every other module
 //! may use; screens use them and never `app` or `worker`. This module owns the terminal: raw
-//! mode and the alternate screen are entered here and always left again, on quit, on error
-//! and on panic.
+//! mode, the alternate screen and the mouse are entered here and always left again, on quit,
+//! on error and on panic; stderr is captured meanwhile (`stderr`), an OSC 52 copy is written
+//! here, and the console is suspended here while `$VISUAL`/`$EDITOR` runs. The first frame is
+//! drawn before the worker has opened the registry; quitting lets the worker drop it (a
+//! remote's stream is closed) and exits 0, or 130 after Ctrl-C.
 
 pub mod app;
 pub mod component;
 pub mod console;
 pub mod document;
+pub mod drafts;
+pub mod external;
 pub mod integrity;
 pub mod json;
 pub mod keys;
@@ -19,15 +24,19 @@ pub mod list;
 pub mod message;
 pub mod protocol;
 pub mod screens;
+pub mod search;
+pub mod stderr;
 pub mod theme;
 pub mod view;
 pub mod worker;
 
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseEventKind,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -40,6 +49,7 @@ pub use console::Console;
 use crate::config::Dirs;
 use crate::connect::{self, ConnectError, Request};
 use crate::demo::DemoError;
+use component::ExternalEdit;
 use worker::WorkerError;
 
 /// Why the console could not start or stopped short.
@@ -97,52 +107,63 @@ pub fn run(request: Request, dirs: Dirs, demo: bool) -> Result<i32, ConsoleError
         None
     };
     // The demo keeps its trash and audit log in its scratch directory; drafts still go to
-    // the real data dir, which outlives the demo.
+    // the real data dir, which outlives the demo, and the connection picker offers the
+    // operator's saved connections.
     let console_dirs = match &scratch {
-        Some(d) => d.dirs(),
+        Some(d) => Dirs {
+            data: d.dirs().data,
+            config: dirs.config.clone(),
+        },
         None => dirs.clone(),
     };
-    let registry = match &scratch {
-        Some(d) => connect::open(&d.request(request.read_only), &console_dirs),
-        None => connect::open(&request, &dirs),
-    }?;
+    let request = match &scratch {
+        Some(d) => d.request(request.read_only),
+        None => request,
+    };
+    // Only the arguments and the config file are read here; the worker opens the registry
+    // once the first frame is on screen.
+    let target = connect::resolve_target(&request, &console_dirs)?.to_string();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let mut console = Console::open_in(registry, console_dirs, cwd)?;
-    let outcome = with_terminal(|terminal| event_loop(terminal, &mut console));
+    let mut console = Console::connect(request, &target, console_dirs, cwd)?;
+    let outcome =
+        with_terminal(|terminal, capture| event_loop(terminal, &mut console, capture, &dirs));
+    let code = console.app.exit_code();
     // Quitting with unpublished edits (Ctrl-C in the editor) keeps them: nothing typed is
     // lost silently.
-    if let Some((what, text)) = console.app.unsaved_edits() {
-        match keep_draft(&dirs, &text) {
-            Ok(path) => eprintln!(
-                "pkgdeck: the unpublished edits of {what} were kept in {}",
+    if let Some(edits) = console.app.unsaved_edits() {
+        let what = edits.origin.describe();
+        let path = edits.draft.unwrap_or_else(|| drafts::new_path(&dirs));
+        match drafts::save(&path, &edits.origin, &edits.text) {
+            Ok(()) => eprintln!(
+                "pkgdeck: the unpublished edits of {what} were kept in {}; pkgdeck offers them \
+                 back when it opens",
                 path.display()
             ),
             Err(e) => eprintln!("pkgdeck: the unpublished edits of {what} could not be kept: {e}"),
         }
     }
+    // The registry goes with the worker (a remote's stream is closed), unless it does not
+    // answer within the wait: quitting never hangs on it.
+    console.close(SHUTDOWN_WAIT);
     drop(scratch);
-    outcome.map(|()| 0)
+    outcome.map(|()| code)
 }
 
-/// Writes the editor's text to `<data dir>/drafts/`, returning the file.
-fn keep_draft(dirs: &Dirs, text: &str) -> io::Result<PathBuf> {
-    let dir = dirs.data.join("drafts");
-    std::fs::create_dir_all(&dir)?;
-    let stamp: String = crate::registry::audit::utc_timestamp(std::time::SystemTime::now())
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
-    let path = dir.join(format!("{stamp}-{}.json", std::process::id()));
-    std::fs::write(&path, text)?;
-    Ok(path)
-}
+/// How long quitting waits for the worker to let go of the registry.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Leaves raw mode and the alternate screen; safe to call more than once.
 fn restore_terminal() {
+    stderr::restore();
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Restores the terminal when dropped, so an early return cannot leave it raw.
@@ -155,15 +176,18 @@ impl Drop for TerminalGuard {
 }
 
 fn with_terminal(
-    body: impl FnOnce(&mut Term) -> Result<(), ConsoleError>,
+    body: impl FnOnce(&mut Term, Option<&stderr::Capture>) -> Result<(), ConsoleError>,
 ) -> Result<(), ConsoleError> {
     install_panic_hook();
     let guard = TerminalGuard;
     enable_raw_mode().map_err(ConsoleError::RawMode)?;
-    execute!(io::stdout(), EnterAlternateScreen).map_err(ConsoleError::AlternateScreen)?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+        .map_err(ConsoleError::AlternateScreen)?;
     let mut terminal =
         Terminal::new(CrosstermBackend::new(io::stdout())).map_err(ConsoleError::Backend)?;
-    let result = body(&mut terminal);
+    let capture = stderr::Capture::start();
+    let result = body(&mut terminal, capture.as_ref());
+    drop(capture);
     drop(guard);
     result
 }
@@ -182,7 +206,61 @@ fn install_panic_hook() {
     }));
 }
 
-fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), ConsoleError> {
+/// OSC 52: the terminal puts `text` on the clipboard (tmux, with `set-clipboard on`, keeps
+/// it as a paste buffer). Base64 keeps the text from ever being read as terminal commands.
+fn write_clipboard(out: &mut impl Write, text: &str) -> io::Result<()> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
+}
+
+/// Runs `$VISUAL`/`$EDITOR` on the draft file of `edit`, the console suspended meanwhile
+/// (the editor owns the terminal), and returns the text it left, or why there is none.
+fn edit_outside(
+    terminal: &mut Term,
+    capture: Option<&stderr::Capture>,
+    edit: &ExternalEdit,
+    draft: &std::path::Path,
+) -> Result<String, String> {
+    let command = external::editor().ok_or("neither $VISUAL nor $EDITOR is set")?;
+    drafts::save(draft, &edit.origin, &edit.text).map_err(|e| e.to_string())?;
+    if let Some(c) = capture {
+        c.pause();
+    }
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let status = external::edit(&command, draft);
+    let _ = enable_raw_mode();
+    let _ = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
+    if let Some(c) = capture {
+        c.resume();
+    }
+    let _ = terminal.clear();
+    let shown = draft.display();
+    match status {
+        Err(e) => Err(format!(
+            "cannot run {command}: {e}; the text is kept in {shown}"
+        )),
+        // An editor that exits with a failure (vim's :cq) means "abort", as for git.
+        Ok(s) if !s.success() => Err(format!(
+            "{command} exited with {s}: its text is not taken (it is kept in {shown})"
+        )),
+        Ok(_) => drafts::read(draft).map_err(|e| e.to_string()),
+    }
+}
+
+fn event_loop(
+    terminal: &mut Term,
+    console: &mut Console,
+    capture: Option<&stderr::Capture>,
+    dirs: &Dirs,
+) -> Result<(), ConsoleError> {
     let io_err = ConsoleError::Terminal;
     let size = terminal.size().map_err(io_err)?;
     console.app.resize(size.width, size.height);
@@ -192,9 +270,21 @@ fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), ConsoleE
             terminal.draw(|f| console.draw(f)).map_err(io_err)?;
             dirty = false;
         }
+        if let Some(text) = console.app.take_clipboard() {
+            write_clipboard(terminal.backend_mut(), &text).map_err(io_err)?;
+        }
+        if let Some(edit) = console.app.take_outside_edit() {
+            let draft = edit.draft.clone().unwrap_or_else(|| drafts::new_path(dirs));
+            let text = edit_outside(terminal, capture, &edit, &draft);
+            console.edited_outside(edit, draft, text);
+            dirty = true;
+        }
         if event::poll(POLL).map_err(io_err)? {
             match event::read().map_err(io_err)? {
                 Event::Key(key) if key.kind != KeyEventKind::Release => console.key(key),
+                // Moving the pointer changes nothing on screen.
+                Event::Mouse(mouse) if mouse.kind == MouseEventKind::Moved => continue,
+                Event::Mouse(mouse) => console.mouse(mouse),
                 Event::Resize(w, h) => console.app.resize(w, h),
                 _ => {}
             }
@@ -203,7 +293,13 @@ fn event_loop(terminal: &mut Term, console: &mut Console) -> Result<(), ConsoleE
         if console.pump() > 0 {
             dirty = true;
         }
-        console.tick();
+        for line in capture.map(stderr::Capture::take).unwrap_or_default() {
+            console.app.stray_output(&line);
+            dirty = true;
+        }
+        if console.tick() {
+            dirty = true;
+        }
     }
     Ok(())
 }

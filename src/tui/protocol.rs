@@ -10,13 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::document::{FileError, Validation};
-use crate::connect::{ConnectError, Connections};
+use super::drafts::{Draft, DraftError};
+use crate::connect::{self, ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    DeletePlan, DeleteReport, LoadedRecord, PackageRecord, PackageSummary, PreparedPublish,
-    PublishOptions, PublishReport, PublishReview, RegistryError, Scope, VerifyProgress,
-    VerifyReport, VersionSummary,
+    Allow, Bookkeeping, ChangeMark, DeletePlan, DeleteReport, DoctorReport, LoadedRecord,
+    PackageDiff, PackageRecord, PackageSummary, PreparedPublish, Problem, PromoteOutcome,
+    PromotePlan, PublishOptions, PublishReport, PublishReview, RegistryError, RestorePlan,
+    RestoreReport, Scope, Verification, VerifyProgress, VerifyReport, VersionSummary, Warning,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -25,8 +27,15 @@ pub type Ticket = u64;
 /// What the console asks of the registry.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// Open the registry the operator named: the console's first request, so that its first
+    /// frame is drawn before any storage call returns.
+    Open {
+        request: connect::Request,
+    },
     /// Package and row counts for the header.
     Counts,
+    /// Whether another process changed the registry: its [`ChangeMark`] now.
+    Changes,
     /// The latest version of every package, page by page.
     Packages,
     Versions {
@@ -55,6 +64,8 @@ pub enum Request {
     HotfixSource {
         id: String,
         version: String,
+        /// For `$VISUAL`/`$EDITOR` rather than the built-in editor.
+        outside: bool,
     },
     /// What publishing would replace, and the diff against it (or against the latest).
     Review {
@@ -66,20 +77,55 @@ pub enum Request {
         prepared: Box<PreparedPublish>,
         options: PublishOptions,
     },
+    /// What changed between two versions of a package.
+    Diff {
+        id: String,
+        from: String,
+        to: String,
+    },
     /// The rows a delete would remove, for its confirm dialog.
     DeletePlan {
         id: String,
         version: Option<String>,
     },
-    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first).
+    /// Deletes exactly the rows its confirm dialog showed (saved to the trash first); `allow`
+    /// is what the operator overrode of the guards (spec 8.4) by typing the package id.
     Delete {
         id: String,
         version: Option<String>,
         rows: Vec<PackageRecord>,
+        allow: Allow,
     },
     /// The files in the trash, newest first.
     Trash,
+    /// What restoring a trash file puts back and changes in the server's boot.
+    RestorePlan {
+        path: PathBuf,
+    },
     Restore {
+        path: PathBuf,
+        allow: Allow,
+    },
+    /// The server's boot replayed over the registry (the Boot screen).
+    Boot,
+    /// What promoting a version changes, for its confirm dialog.
+    PromotePlan {
+        id: String,
+        version: String,
+    },
+    Promote {
+        id: String,
+        version: String,
+        allow: Allow,
+    },
+    /// The drafts kept in the data dir, newest first.
+    Drafts,
+    /// A draft's text, to resume it in the editor.
+    ResumeDraft {
+        draft: Draft,
+    },
+    /// Drops a draft: it was published or discarded.
+    DiscardDraft {
         path: PathBuf,
     },
     /// The saved connections of the config file.
@@ -98,10 +144,28 @@ impl Request {
         }
     }
 
+    /// The write this request makes, in a few words for a confirmation; `None` for reads.
+    pub fn write(&self) -> Option<String> {
+        match self {
+            Request::Publish { prepared, .. } => {
+                Some(format!("publish {} {}", prepared.id, prepared.version))
+            }
+            Request::Delete { id, rows, .. } => Some(format!(
+                "delete {} of {id}",
+                super::count(rows.len() as u64, "row")
+            )),
+            Request::Restore { path, .. } => Some(format!("restore {}", super::file_name(path))),
+            Request::Promote { id, version, .. } => Some(format!("promote {id} {version}")),
+            _ => None,
+        }
+    }
+
     /// A few words for the header while the request runs.
     pub fn describe(&self) -> String {
         match self {
+            Request::Open { .. } => "connecting".into(),
             Request::Counts => "counting rows".into(),
+            Request::Changes => "looking for changes".into(),
             Request::Packages => "loading packages".into(),
             Request::Versions { .. } => "loading versions".into(),
             Request::Record { .. } => "loading the version".into(),
@@ -111,10 +175,18 @@ impl Request {
             Request::HotfixSource { .. } => "loading the version to hotfix".into(),
             Request::Review { .. } => "preparing the review".into(),
             Request::Publish { .. } => "publishing".into(),
+            Request::Diff { .. } => "comparing the versions".into(),
             Request::DeletePlan { .. } => "looking up what to delete".into(),
             Request::Delete { .. } => "deleting".into(),
             Request::Trash => "reading the trash".into(),
+            Request::RestorePlan { .. } => "rehearsing the restore".into(),
             Request::Restore { .. } => "restoring".into(),
+            Request::Boot => "replaying the server's boot".into(),
+            Request::PromotePlan { .. } => "rehearsing the promote".into(),
+            Request::Promote { .. } => "promoting".into(),
+            Request::Drafts => "looking for drafts".into(),
+            Request::ResumeDraft { .. } => "reading the draft".into(),
+            Request::DiscardDraft { .. } => "discarding the draft".into(),
             Request::Connections => "reading the saved connections".into(),
             Request::Connect { name } => format!("connecting to {name}"),
         }
@@ -123,7 +195,9 @@ impl Request {
     /// The reply that says this request failed with `error`.
     pub fn failed(self, error: JobError) -> Reply {
         match self {
+            Request::Open { .. } => Reply::Opened(Err(error)),
             Request::Counts => Reply::Counts(Err(error)),
+            Request::Changes => Reply::Changes(Err(error)),
             Request::Packages => Reply::Packages {
                 rows: Err(error),
                 first: true,
@@ -142,6 +216,7 @@ impl Request {
                 scope,
                 report: Err(error),
                 elapsed: Duration::ZERO,
+                rows: Vec::new(),
             },
             Request::ReadFile { path } => Reply::FileRead {
                 path,
@@ -155,9 +230,14 @@ impl Request {
                     message: format!("could not be checked: {error}"),
                 }]),
             },
-            Request::HotfixSource { id, version } => Reply::HotfixSource {
+            Request::HotfixSource {
                 id,
                 version,
+                outside,
+            } => Reply::HotfixSource {
+                id,
+                version,
+                outside,
                 source: Err(error),
             },
             Request::Review { prepared } => Reply::Review {
@@ -167,6 +247,12 @@ impl Request {
             Request::Publish { prepared, .. } => Reply::Published {
                 hash: prepared.hash,
                 report: Err(error),
+            },
+            Request::Diff { id, from, to } => Reply::Diff {
+                id,
+                from,
+                to,
+                diff: Err(error),
             },
             Request::DeletePlan { id, version } => Reply::DeletePlan {
                 id,
@@ -182,17 +268,73 @@ impl Request {
                 dir: PathBuf::new(),
                 entries: Err(error),
             },
-            Request::Restore { path } => Reply::Restored {
+            Request::RestorePlan { path } => Reply::RestorePlan {
                 path,
-                rows: Err(error),
+                plan: Err(error),
+            },
+            Request::Restore { path, .. } => Reply::Restored {
+                path,
+                report: Err(error),
+            },
+            Request::Boot => Reply::Boot(Err(error)),
+            Request::PromotePlan { id, version } => Reply::PromotePlan {
+                id,
+                version,
+                plan: Err(error),
+            },
+            Request::Promote { id, version, .. } => Reply::Promoted {
+                id,
+                version,
+                outcome: Err(error),
+            },
+            Request::Drafts => Reply::Drafts(Vec::new()),
+            Request::ResumeDraft { draft } => Reply::DraftRead {
+                draft,
+                text: Err(error),
+            },
+            Request::DiscardDraft { path } => Reply::DraftDiscarded {
+                path,
+                result: Err(error),
             },
             Request::Connections => Reply::Connections(Err(error)),
             Request::Connect { name } => Reply::Connected {
                 name,
-                target: Err(error),
+                opened: Err(error),
             },
         }
     }
+}
+
+/// One verified row as the console keeps it: which row, a [`fingerprint`] of the stored hash
+/// the result holds for, and what was found (nothing, for an ok row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub id: String,
+    pub version: String,
+    pub hash: u64,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Checked {
+    pub fn of(v: &Verification) -> Checked {
+        Checked {
+            id: v.id.clone(),
+            version: v.version.clone(),
+            hash: fingerprint(&v.stored_hash),
+            problems: v.problems.clone(),
+            warnings: v.warnings.clone(),
+        }
+    }
+}
+
+/// A short stand-in for a stored hash: whether a row still has the hash a result was found
+/// for, without keeping 64 characters for each of 100,000 rows.
+pub fn fingerprint(hash: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    hash.hash(&mut h);
+    h.finish()
 }
 
 /// A request with the ticket its answer will carry.
@@ -200,6 +342,18 @@ impl Request {
 pub struct Job {
     pub ticket: Ticket,
     pub request: Request,
+}
+
+/// A registry the worker opened, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The target, token masked.
+    pub target: String,
+    pub read_only: bool,
+    /// The saved connection's name when it is a production one.
+    pub production: Option<String>,
+    /// How often to ask whether another process changed it.
+    pub poll: Duration,
 }
 
 /// Why a request failed.
@@ -217,6 +371,12 @@ pub enum JobError {
     /// The worker panicked while serving the request; this is the panic's text.
     #[error("internal error: {0}")]
     Panicked(String),
+    /// A draft cannot be read or removed.
+    #[error(transparent)]
+    Draft(#[from] DraftError),
+    /// No registry is open (the one named could not be opened; pick a connection).
+    #[error("no registry is open: pick a connection (c)")]
+    NotConnected,
 }
 
 impl JobError {
@@ -231,7 +391,11 @@ impl JobError {
 
 #[derive(Debug)]
 pub enum Reply {
+    /// Bookkeeping that failed after a write happened (an audit line, a trash file): the
+    /// write stands and the next run finishes it; the footer says so.
+    Bookkeeping(Vec<Bookkeeping>),
     Counts(Result<(u64, u64), JobError>),
+    Changes(Result<ChangeMark, JobError>),
     /// One page of the package list; `first` replaces what was shown, `done` ends the list.
     Packages {
         rows: Result<Vec<PackageSummary>, JobError>,
@@ -256,6 +420,8 @@ pub enum Reply {
         scope: Scope,
         report: Result<VerifyReport, JobError>,
         elapsed: Duration,
+        /// Every row checked, ok ones too, for the results kept by hash.
+        rows: Vec<Checked>,
     },
     /// The file's text, made visible (`document::visible`) for the editor.
     FileRead {
@@ -271,6 +437,7 @@ pub enum Reply {
     HotfixSource {
         id: String,
         version: String,
+        outside: bool,
         source: Result<(String, Option<String>), JobError>,
     },
     /// `hash` is the reviewed document's, so a review of an older text is dropped.
@@ -281,6 +448,12 @@ pub enum Reply {
     Published {
         hash: String,
         report: Result<Box<PublishReport>, JobError>,
+    },
+    Diff {
+        id: String,
+        from: String,
+        to: String,
+        diff: Result<Box<PackageDiff>, JobError>,
     },
     DeletePlan {
         id: String,
@@ -296,15 +469,41 @@ pub enum Reply {
         dir: PathBuf,
         entries: Result<Vec<TrashEntry>, JobError>,
     },
+    RestorePlan {
+        path: PathBuf,
+        plan: Result<RestorePlan, JobError>,
+    },
     Restored {
         path: PathBuf,
-        rows: Result<Vec<PackageRecord>, JobError>,
+        report: Result<RestoreReport, JobError>,
+    },
+    Boot(Result<Box<DoctorReport>, JobError>),
+    PromotePlan {
+        id: String,
+        version: String,
+        plan: Result<PromotePlan, JobError>,
+    },
+    Promoted {
+        id: String,
+        version: String,
+        outcome: Result<Box<PromoteOutcome>, JobError>,
+    },
+    Drafts(Vec<Draft>),
+    DraftRead {
+        draft: Draft,
+        text: Result<String, JobError>,
+    },
+    DraftDiscarded {
+        path: PathBuf,
+        result: Result<(), JobError>,
     },
     Connections(Result<Connections, JobError>),
-    /// The new target (masked) on success; on failure the old registry is still in place.
+    /// The registry the console opened with.
+    Opened(Result<Opened, JobError>),
+    /// The new registry on success; on failure the old one is still in place.
     Connected {
         name: String,
-        target: Result<String, JobError>,
+        opened: Result<Opened, JobError>,
     },
 }
 

@@ -11,6 +11,12 @@ pub const READ_ONLY: Style = Style::new()
     .bg(Color::Yellow)
     .add_modifier(Modifier::BOLD);
 pub const READ_WRITE: Style = Style::new().fg(Color::Black).bg(Color::Green);
+/// A production connection: loud, like k9s's production skin.
+pub const PRODUCTION: Style = Style::new()
+    .fg(Color::White)
+    .bg(Color::Red)
+    .add_modifier(Modifier::BOLD.union(Modifier::REVERSED));
+pub const HEADER_PRODUCTION: Style = Style::new().fg(Color::White).bg(Color::Red);
 pub const COLUMN_HEADER: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
 pub const SELECTED: Style = Style::new()
     .fg(Color::Black)
@@ -23,6 +29,14 @@ pub const INFO: Style = Style::new().fg(Color::Green);
 pub const WARNING: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
 pub const ERROR: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
 pub const FILTER: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
+/// A row that changed in the last reload (another process wrote it).
+pub const CHANGED: Style = Style::new().fg(Color::Black).bg(Color::Green);
+/// A search match in a text view, and the current one.
+pub const SEARCH_MATCH: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
+pub const SEARCH_CURRENT: Style = Style::new()
+    .fg(Color::Black)
+    .bg(Color::LightRed)
+    .add_modifier(Modifier::BOLD);
 pub const MARK: Style = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
 pub const POPUP: Style = Style::new().fg(Color::White).bg(Color::Black);
 pub const TAB: Style = Style::new().fg(Color::Gray);

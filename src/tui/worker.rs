@@ -12,9 +12,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::document::{self, Validation};
-use super::protocol::{Job, JobError, Reply, Request, Response};
+use super::drafts;
+use super::protocol::{Checked, Job, JobError, Opened, Reply, Request, Response};
 use crate::config::Dirs;
-use crate::connect;
+use crate::connect::{self, Profile};
+use crate::registry::Open;
 use crate::registry::Registry;
 
 /// The worker thread's name; the panic hook recognises it and leaves the terminal alone.
@@ -41,20 +43,41 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker thread; it owns `registry` until the console lets go of the handle.
-    /// `dirs` holds the config file the saved connections come from.
-    pub fn spawn(registry: Registry, dirs: Dirs) -> Result<Worker, WorkerError> {
+    /// Starts the worker thread; it owns `registry` (or, when `None`, the one a
+    /// [`Request::Open`] opens) until the console lets go of the handle, and drops it then:
+    /// a remote's stream is closed. `read_only` is the command line's `--read-only`, kept for
+    /// connection switches; `dirs` holds the config file the saved connections come from.
+    pub fn spawn(
+        registry: Option<Registry>,
+        read_only: bool,
+        dirs: Dirs,
+    ) -> Result<Worker, WorkerError> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (out, responses) = mpsc::channel::<Response>();
         thread::Builder::new()
             .name(THREAD_NAME.into())
             .spawn(move || {
-                let mut registry = registry;
+                let mut held = Held {
+                    registry,
+                    read_only,
+                };
                 for job in job_rx {
                     let ticket = job.ticket;
                     let request = job.request.clone();
                     let served =
-                        catch_unwind(AssertUnwindSafe(|| serve(&mut registry, job, &dirs, &out)));
+                        catch_unwind(AssertUnwindSafe(|| serve(&mut held, job, &dirs, &out)));
+                    let unfinished = held
+                        .registry
+                        .as_ref()
+                        .map(Registry::take_bookkeeping)
+                        .unwrap_or_default();
+                    if !unfinished.is_empty() {
+                        let _ = out.send(Response {
+                            ticket,
+                            reply: Reply::Bookkeeping(unfinished),
+                            last: false,
+                        });
+                    }
                     if let Err(payload) = served {
                         let reason = payload
                             .downcast_ref::<&str>()
@@ -71,6 +94,25 @@ impl Worker {
             })
             .map_err(WorkerError::Spawn)?;
         Ok(Worker { jobs, responses })
+    }
+
+    /// Lets the worker go: it finishes the job in hand, drops the registry (closing a
+    /// remote's stream) and ends. Waits at most `wait` for that, so a registry that does not
+    /// answer cannot keep the console from quitting.
+    pub fn shutdown(self, wait: Duration) {
+        let Worker { jobs, responses } = self;
+        drop(jobs);
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            // Answers still in flight are dropped; the end of the channel is the end.
+            if let Err(RecvTimeoutError::Disconnected) = responses.recv_timeout(left) {
+                return;
+            }
+        }
     }
 
     pub fn send(&self, job: Job) -> Result<(), WorkerError> {
@@ -96,8 +138,40 @@ impl Worker {
     }
 }
 
+/// What the worker holds: the registry once one is open, and the command line's
+/// `--read-only` for the connections it switches to.
+struct Held {
+    registry: Option<Registry>,
+    read_only: bool,
+}
+
+/// The console's view of an open registry.
+fn opened(registry: &Registry, profile: &Profile) -> Opened {
+    Opened {
+        target: registry.target().to_owned(),
+        read_only: registry.read_only(),
+        production: profile.production.then(|| profile.name.clone()).flatten(),
+        poll: registry.change_poll_interval(),
+    }
+}
+
+/// Opens what `request` names, and holds it on success.
+fn open(
+    held: &mut Held,
+    request: &connect::Request,
+    dirs: &Dirs,
+    mode: Open,
+) -> Result<Opened, JobError> {
+    let profile = connect::profile(request, dirs)?;
+    let registry = connect::open_as(request, dirs, mode)?;
+    let answer = opened(&registry, &profile);
+    // The old registry (a switch) goes only once the new one is open.
+    held.registry = Some(registry);
+    Ok(answer)
+}
+
 /// Answers one job: one call, its result sent back as it is.
-fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>) {
+fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
     let ticket = job.ticket;
     let send = |reply: Reply, last: bool| {
         out.send(Response {
@@ -107,8 +181,73 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
         })
         .is_ok()
     };
-    let reply = match job.request {
+    // What needs no registry first.
+    let request = match job.request {
+        Request::Open { request } => {
+            // The registry the console starts on may not exist yet: it opens empty.
+            let opened = open(held, &request, dirs, Open::CreateOnWrite);
+            send(Reply::Opened(opened), true);
+            return;
+        }
+        Request::Connect { name } => {
+            let request = connect::Request {
+                db: None,
+                connection: Some(name.clone()),
+                read_only: held.read_only,
+            };
+            // A saved connection switched to must hold a registry.
+            let opened = open(held, &request, dirs, Open::Existing);
+            send(Reply::Connected { name, opened }, true);
+            return;
+        }
+        Request::Connections => {
+            send(
+                Reply::Connections(Ok(connect::saved_connections(dirs))),
+                true,
+            );
+            return;
+        }
+        Request::Drafts => {
+            send(Reply::Drafts(drafts::list(dirs)), true);
+            return;
+        }
+        Request::ResumeDraft { draft } => {
+            let text = drafts::read(&draft.path)
+                .map(|t| document::visible(&t))
+                .map_err(JobError::from);
+            send(Reply::DraftRead { draft, text }, true);
+            return;
+        }
+        Request::DiscardDraft { path } => {
+            let result = drafts::remove(&path).map_err(JobError::from);
+            send(Reply::DraftDiscarded { path, result }, true);
+            return;
+        }
+        Request::ReadFile { path } => {
+            let text = document::read_file(&path).map_err(JobError::from);
+            send(Reply::FileRead { path, text }, true);
+            return;
+        }
+        Request::Validate { text, generation } => {
+            let validation = Validation::of(&text);
+            send(
+                Reply::Validated {
+                    generation,
+                    validation,
+                },
+                true,
+            );
+            return;
+        }
+        other => other,
+    };
+    let Some(registry) = held.registry.as_mut() else {
+        send(request.failed(JobError::NotConnected), true);
+        return;
+    };
+    let reply = match request {
         Request::Counts => Reply::Counts(registry.counts().map_err(JobError::from)),
+        Request::Changes => Reply::Changes(registry.change_mark().map_err(JobError::from)),
         Request::Packages => {
             let mut first = true;
             let listed = registry.list_with(&mut |page| {
@@ -146,33 +285,35 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
         Request::Verify { scope, cancel } => {
             let started = Instant::now();
             let mut last_sent = started;
-            let report = registry.verify(&scope, &mut |progress| {
-                if cancel.load(Ordering::Relaxed) {
-                    return false;
-                }
-                if last_sent.elapsed() >= PROGRESS_EVERY {
-                    last_sent = Instant::now();
-                    let elapsed = started.elapsed();
-                    // A console that went away cancels the scan too.
-                    return send(Reply::Progress { progress, elapsed }, false);
-                }
-                true
-            });
+            let mut rows = Vec::new();
+            let report = registry.verify_rows(
+                &scope,
+                &mut |progress| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    if last_sent.elapsed() >= PROGRESS_EVERY {
+                        last_sent = Instant::now();
+                        let elapsed = started.elapsed();
+                        // A console that went away cancels the scan too.
+                        return send(Reply::Progress { progress, elapsed }, false);
+                    }
+                    true
+                },
+                &mut |v| rows.push(Checked::of(v)),
+            );
             Reply::Verified {
                 scope,
                 report: report.map_err(JobError::from),
                 elapsed: started.elapsed(),
+                rows,
             }
         }
-        Request::ReadFile { path } => {
-            let text = document::read_file(&path).map_err(JobError::from);
-            Reply::FileRead { path, text }
-        }
-        Request::Validate { text, generation } => Reply::Validated {
-            generation,
-            validation: Validation::of(&text),
-        },
-        Request::HotfixSource { id, version } => {
+        Request::HotfixSource {
+            id,
+            version,
+            outside,
+        } => {
             // Pretty-printed here, not on the UI thread: a large document takes a while.
             let source = registry
                 .hotfix_source(&id, &version)
@@ -181,6 +322,7 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             Reply::HotfixSource {
                 id,
                 version,
+                outside,
                 source,
             }
         }
@@ -198,14 +340,28 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
                 .map_err(JobError::from),
             hash: prepared.hash,
         },
+        Request::Diff { id, from, to } => {
+            let diff = registry
+                .diff(&id, &from, &to)
+                .map(Box::new)
+                .map_err(JobError::from);
+            Reply::Diff { id, from, to, diff }
+        }
         Request::DeletePlan { id, version } => {
             let plan = registry
                 .plan_delete(&id, version.as_deref())
                 .map_err(JobError::from);
             Reply::DeletePlan { id, version, plan }
         }
-        Request::Delete { id, version, rows } => {
-            let report = registry.delete_planned(&id, rows).map_err(JobError::from);
+        Request::Delete {
+            id,
+            version,
+            rows,
+            allow,
+        } => {
+            let report = registry
+                .delete_planned(&id, rows, allow)
+                .map_err(JobError::from);
             Reply::Deleted {
                 id,
                 version,
@@ -216,21 +372,44 @@ fn serve(registry: &mut Registry, job: Job, dirs: &Dirs, out: &Sender<Response>)
             dir: registry.trash().dir().to_owned(),
             entries: Ok(registry.trash().entries()),
         },
-        Request::Restore { path } => {
-            let rows = registry.restore(&path).map_err(JobError::from);
-            Reply::Restored { path, rows }
+        Request::RestorePlan { path } => {
+            let plan = registry.plan_restore(&path, true).map_err(JobError::from);
+            Reply::RestorePlan { path, plan }
         }
-        Request::Connections => Reply::Connections(Ok(connect::saved_connections(dirs))),
-        Request::Connect { name } => {
-            // The registry is replaced only once the new one is open.
-            let target = connect::open_saved(&name, registry.read_only(), dirs)
-                .map(|opened| {
-                    *registry = opened;
-                    registry.target().to_owned()
-                })
+        Request::Restore { path, allow } => {
+            let report = registry.restore(&path, allow).map_err(JobError::from);
+            Reply::Restored { path, report }
+        }
+        Request::Boot => Reply::Boot(
+            registry
+                .doctor(&registry.boot_settings().clone())
+                .map(Box::new)
+                .map_err(JobError::from),
+        ),
+        Request::PromotePlan { id, version } => {
+            let plan = registry.plan_promote(&id, &version).map_err(JobError::from);
+            Reply::PromotePlan { id, version, plan }
+        }
+        Request::Promote { id, version, allow } => {
+            let outcome = registry
+                .promote(&id, &version, allow)
+                .map(Box::new)
                 .map_err(JobError::from);
-            Reply::Connected { name, target }
+            Reply::Promoted {
+                id,
+                version,
+                outcome,
+            }
         }
+        // Answered above, before the registry was needed.
+        Request::Open { .. }
+        | Request::Connect { .. }
+        | Request::Drafts
+        | Request::ResumeDraft { .. }
+        | Request::DiscardDraft { .. }
+        | Request::Connections
+        | Request::ReadFile { .. }
+        | Request::Validate { .. } => return,
     };
     send(reply, true);
 }

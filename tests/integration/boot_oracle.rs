@@ -12,15 +12,19 @@
 //! protocol check on thousands of generated ranges and runtimes, and `JSON.parse` acceptance of
 //! every generated column text. Any difference fails the test with the seed and the registry.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use pkgdeck::registry::boot::{self, CodePackage, ListRow, Outcome, RUNTIME_PROTOCOL};
-use pkgdeck::registry::canonical;
-use rusqlite::{params, Connection};
+use pkgdeck::registry::{canonical, AuditLog, BootSettings, DoctorReport, Registry, Trash};
+use pkgdeck::store::sqlite::SqliteStore;
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
+use crate::support::generated::{
+    deep, generate, handpicked, js, manifest, metadata, range_value, show_registry, write_registry,
+    Column, Generated,
+};
+use crate::support::objectstack::Oracle;
 use crate::support::repo_root;
 use pkgdeck_rng::Rng;
 
@@ -28,19 +32,6 @@ use pkgdeck_rng::Rng;
 const REGISTRIES: usize = 600;
 /// Generated `engines` ranges compared with the real `checkProtocolCompat`.
 const RANGES: usize = 4000;
-
-/// The spec 1 statements (what the service runs).
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sys_packages (
-  id TEXT NOT NULL,
-  version TEXT NOT NULL,
-  manifest TEXT NOT NULL,
-  metadata TEXT NOT NULL,
-  hash TEXT NOT NULL,
-  created_at TEXT DEFAULT CURRENT_TIMESTAMP,
-  updated_at TEXT DEFAULT CURRENT_TIMESTAMP,
-  PRIMARY KEY (id, version)
-);
-CREATE INDEX IF NOT EXISTS idx_packages_latest ON sys_packages(id, created_at DESC);";
 
 /// The service's `list()` query, verbatim (dist/index.js of @objectstack/service-package).
 const LIST_SQL: &str = "
@@ -53,495 +44,6 @@ const LIST_SQL: &str = "
 
 /// The service's `get(id)` query for `latest`, verbatim.
 const GET_SQL: &str = "SELECT * FROM sys_packages WHERE id = ? ORDER BY created_at DESC LIMIT 1";
-
-// ---------------------------------------------------------------------------
-// The oracle process
-// ---------------------------------------------------------------------------
-
-/// Runs `scripts/install-objectstack` (idempotent, locked) and answers the directory it prints.
-/// Panics with the script's output when Node, npm or the install fails: never skips.
-fn objectstack_dir() -> PathBuf {
-    let script = repo_root().join("scripts/install-objectstack");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{} failed ({}); the boot oracle needs Node.js, npm and the ObjectStack packages from \
-         npm:\n{stdout}{stderr}",
-        script.display(),
-        out.status
-    );
-    let dir = PathBuf::from(stdout.lines().last().unwrap_or("").trim());
-    assert!(
-        dir.join("node_modules/@objectstack/service-package/package.json")
-            .is_file(),
-        "{} printed {dir:?}, which holds no @objectstack/service-package:\n{stderr}",
-        script.display()
-    );
-    dir
-}
-
-struct Oracle {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Oracle {
-    fn start() -> Oracle {
-        let dir = objectstack_dir();
-        let script = repo_root().join("tests/oracle/boot.mjs");
-        let mut child = Command::new("node")
-            .arg(&script)
-            .arg(&dir)
-            .env_remove("OS_METADATA_COLLISION")
-            .env_remove("OS_REGISTRY_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start `node` ({e}): the boot oracle runs the real ObjectStack server \
-                     in Node.js; install Node.js (https://nodejs.org) and rerun"
-                )
-            });
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        Oracle {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn ask(&mut self, request: &Value) -> Value {
-        let line = serde_json::to_string(request).expect("encode request");
-        writeln!(self.stdin, "{line}")
-            .and_then(|()| self.stdin.flush())
-            .unwrap_or_else(|e| panic!("the oracle stopped reading requests: {e}"));
-        let mut answer = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut answer)
-            .unwrap_or_else(|e| panic!("cannot read the oracle's answer: {e}"));
-        assert!(
-            n > 0,
-            "the oracle (node tests/oracle/boot.mjs) exited without answering {line} (its \
-             stderr is above)"
-        );
-        let answer: Value = serde_json::from_str(&answer).unwrap_or_else(|e| {
-            panic!("the oracle answered something that is not JSON ({e}): {answer}")
-        });
-        assert_eq!(
-            answer["ok"], true,
-            "the oracle could not answer {line}: {answer}"
-        );
-        answer
-    }
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Generated registries
-// ---------------------------------------------------------------------------
-
-/// A column's stored value.
-#[derive(Debug, Clone)]
-enum Column {
-    Text(String),
-    Blob(Vec<u8>),
-}
-
-#[derive(Debug, Clone)]
-struct Row {
-    id: String,
-    version: String,
-    manifest: Column,
-    metadata: Column,
-    /// Seconds after the registry's base time.
-    second: u32,
-    rowid: i64,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Registry {
-    rows: Vec<Row>,
-    code: Vec<CodePackage>,
-}
-
-const IDS: &[&str] = &["com.acme.crm", "com.acme.hr", "p1", "p2", "sys.tool", "5"];
-const VERSIONS: &[&str] = &["1.0.0", "1.1.0", "1.1.1", "2.0.0", "0.9.0", "10.0.0"];
-
-fn js(s: impl AsRef<str>) -> String {
-    serde_json::to_string(s.as_ref()).expect("encode string")
-}
-
-/// Text for a range field: every form `rangeAdmitsMajor` knows, and things it does not.
-fn range(rng: &mut Rng) -> String {
-    const FIXED: &[&str] = &[
-        "^17",
-        "^16",
-        "^18",
-        "~17.2",
-        "~16",
-        "17.x",
-        "17.X",
-        "16.x",
-        "17.*",
-        "*",
-        "x",
-        "latest",
-        "X",
-        ">=17",
-        ">=18",
-        ">17",
-        ">16",
-        ">17.0",
-        "<18",
-        "<17",
-        "<17.0.1",
-        "<=17",
-        "<=16",
-        ">=16 <18",
-        ">=16, <18",
-        ">=18 <19",
-        "16 - 18",
-        "18 - 19",
-        "v16 - v18",
-        "17",
-        "16",
-        "17.1",
-        "17.1.2",
-        "17.1.2.3",
-        "v17",
-        "^v17",
-        "=17",
-        "^16 || ^17",
-        "^17 || ^16",
-        "17.x || 18.x",
-        ">=16 <18 || >=19",
-        "banana",
-        "",
-        " ",
-        "\u{a0}^17\u{3000}",
-        "\u{85}^17",
-        "\u{feff}17",
-        "17 -",
-        ">=",
-        "^",
-        "~>17",
-        "0.17",
-        "017",
-        "17.0.0-beta",
-    ];
-    const OPS: &[&str] = &[
-        "", "^", "~", ">=", ">", "<=", "<", "=", "v", "^v", "~V", ">= ", "< v",
-    ];
-    const MAJORS: &[&str] = &[
-        "0",
-        "15",
-        "16",
-        "17",
-        "18",
-        "19",
-        "x",
-        "*",
-        "99999999999999999999",
-    ];
-    const SPACES: &[&str] = &[" ", "  ", "\t", ",", ", ", "\u{a0}", "\u{2028}", "\u{85}"];
-    let one = |rng: &mut Rng| {
-        let mut s = format!("{}{}", rng.pick(OPS), rng.pick(MAJORS));
-        if rng.chance(40) {
-            s.push('.');
-            s.push_str(rng.pick_str(&["0", "1", "x", "*", "00"]));
-            if rng.chance(50) {
-                s.push('.');
-                s.push_str(rng.pick_str(&["0", "1", "2", "x"]));
-            }
-        }
-        s
-    };
-    match rng.index(10) {
-        0..=3 => rng.pick(FIXED).to_string(),
-        4 | 5 => one(rng),
-        6 => format!("{}{}{}", one(rng), rng.pick(SPACES), one(rng)),
-        7 => format!(
-            "{}{}-{}{}",
-            one(rng),
-            rng.pick(&[" ", "  ", "", "\t"]),
-            rng.pick(&[" ", "", "\u{3000}"]),
-            one(rng)
-        ),
-        8 => format!("{} || {}", one(rng), one(rng)),
-        _ => {
-            let pad = rng
-                .pick(&["", " ", "\u{a0}", "\u{feff}", "\n", "\u{180e}"])
-                .to_string();
-            let inner = if rng.chance(10) {
-                format!("^{}", "1".repeat(120 + rng.index(16)))
-            } else {
-                one(rng)
-            };
-            format!("{pad}{inner}{pad}")
-        }
-    }
-}
-
-/// JSON text for one of the fields `resolveDeclaredRange` reads: a range, or a value of
-/// another type (which throws when it is looked at).
-fn range_value(rng: &mut Rng) -> Option<String> {
-    Some(match rng.index(40) {
-        0..=29 => js(range(rng)),
-        30 | 31 => return None,
-        32 => js(rng.pick(&["", "   "])),
-        33 | 34 => "null".into(),
-        35 => rng.pick(&["17", "0", "17.5"]).to_string(),
-        36 => rng.pick(&["{}", r#"{"trim":1}"#]).to_string(),
-        37 => rng.pick(&["[]", r#"["^17"]"#]).to_string(),
-        38 => rng.pick(&["true", "false"]).to_string(),
-        _ => js(range(rng)),
-    })
-}
-
-fn deep(depth: usize) -> String {
-    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
-}
-
-fn manifest(rng: &mut Rng, row_id: &str, row_version: &str) -> Column {
-    match rng.index(200) {
-        0 => return Column::Blob(format!(r#"{{"id":{}}}"#, js(row_id)).into_bytes()),
-        1..=3 => {
-            let broken = [
-                "{".to_string(),
-                format!(r#"{{"id":{},"#, js(row_id)),
-                "not json".to_string(),
-                String::new(),
-                format!(r#"{{"id":{},}}"#, js(row_id)),
-                format!("\u{feff}{{\"id\":{}}}", js(row_id)),
-                format!(r#"{{"id":{}}} x"#, js(row_id)),
-            ];
-            return Column::Text(broken[rng.index(broken.len())].clone());
-        }
-        4..=9 => {
-            return Column::Text(
-                rng.pick(&["null", "[]", "5", r#""str""#, "true"])
-                    .to_string(),
-            )
-        }
-        _ => {}
-    }
-    let mut members: Vec<(String, String)> = Vec::new();
-    // id
-    let id = match rng.index(200) {
-        0..=149 => Some(js(row_id)),
-        150..=169 => Some(js(rng.pick(IDS))),
-        170..=175 => None,
-        _ => Some(
-            rng.pick(&[
-                r#""""#,
-                "0",
-                "false",
-                "null",
-                "5",
-                r#""5""#,
-                "true",
-                "{}",
-                "[]",
-                "1e400",
-                r#"{"toString":1}"#,
-                "-0",
-            ])
-            .to_string(),
-        ),
-    };
-    if let Some(id) = id {
-        members.push(("id".into(), id));
-    }
-    // version
-    match rng.index(100) {
-        0..=79 => members.push(("version".into(), js(row_version))),
-        80..=87 => members.push(("version".into(), js(rng.pick(VERSIONS)))),
-        88..=92 => {}
-        93..=95 => members.push(("version".into(), "17".into())),
-        _ => members.push(("__proto__".into(), r#"{"version":"9.9.9"}"#.into())),
-    }
-    // name
-    let name = match rng.index(200) {
-        0..=189 => js("A package"),
-        190 | 191 => r#"{"toString":1}"#.into(),
-        192 | 193 => r#"[[{"toString":1}]]"#.into(),
-        _ => r#"{"a":{"toString":1}}"#.into(),
-    };
-    members.push(("name".into(), name));
-    members.push(("type".into(), js("plugin")));
-    // namespace
-    let namespace = match rng.index(200) {
-        0..=89 => None,
-        90..=139 => Some(js(rng.pick(&["crm", "hr", "sales", "ops"]))),
-        140..=159 => Some(js(rng.pick(&["base", "sys", "system"]))),
-        160..=169 => Some(js(rng.pick(&["Base", "SYS", "crm "]))),
-        170..=179 => Some(js("")),
-        180..=185 => Some("5".into()),
-        186..=191 => Some(r#"{"n":1}"#.into()),
-        192..=196 => Some("true".into()),
-        _ => Some(r#"{"toString":1}"#.into()),
-    };
-    if let Some(ns) = namespace {
-        members.push(("namespace".into(), ns));
-    }
-    // engines / engine
-    match rng.index(100) {
-        0..=29 => {}
-        30..=32 => members.push((
-            "engines".into(),
-            rng.pick(&[r#""^17""#, "17", "null", r#"["^17"]"#, "true"])
-                .to_string(),
-        )),
-        _ => {
-            let mut engines = Vec::new();
-            if let Some(v) = range_value(rng) {
-                engines.push(format!(r#""protocol":{v}"#));
-            }
-            if rng.chance(40) {
-                if let Some(v) = range_value(rng) {
-                    engines.push(format!(r#""platform":{v}"#));
-                }
-            }
-            if rng.chance(20) {
-                engines.push(r#""node":">=18""#.to_string());
-            }
-            members.push(("engines".into(), format!("{{{}}}", engines.join(","))));
-        }
-    }
-    if rng.chance(12) {
-        let v = range_value(rng).unwrap_or_else(|| js("^17"));
-        members.push(("engine".into(), format!(r#"{{"objectstack":{v}}}"#)));
-    }
-    if rng.chance(3) {
-        members.push((
-            "x".into(),
-            rng.pick(&["1e400", "-1e999", "[1e400,1]"]).to_string(),
-        ));
-    }
-    if rng.chance(2) {
-        members.push(("deep".into(), deep(600 + rng.index(400))));
-    }
-    // Key order varies: the server reads by name, so it must not matter.
-    if rng.chance(20) {
-        members.reverse();
-    }
-    let body: Vec<String> = members
-        .iter()
-        .map(|(k, v)| format!("{}:{v}", js(k)))
-        .collect();
-    Column::Text(format!("{{{}}}", body.join(",")))
-}
-
-fn metadata(rng: &mut Rng) -> Column {
-    Column::Text(match rng.index(200) {
-        0..=169 => "{}".to_string(),
-        170..=179 => r#"{"objects":[],"views":[{"name":"v"}]}"#.to_string(),
-        180..=182 => rng.pick(&["{", r#"{"objects":[}"#, "nope", ""]).to_string(),
-        183 => return Column::Blob(b"{}".to_vec()),
-        184..=189 => format!(r#"{{"objects":{}}}"#, deep(520 + rng.index(600))),
-        190..=194 => r#"{"n":1e400,"m":[-1e401]}"#.to_string(),
-        _ => rng.pick(&["null", "[]", "0", r#""s""#]).to_string(),
-    })
-}
-
-fn registry(rng: &mut Rng) -> Registry {
-    let mut ids: Vec<&str> = IDS.to_vec();
-    let n_ids = 1 + rng.index(6);
-    let mut reg = Registry::default();
-    let mut rows = Vec::new();
-    for _ in 0..n_ids {
-        let id = ids.remove(rng.index(ids.len()));
-        let mut versions: Vec<&str> = VERSIONS.to_vec();
-        for _ in 0..1 + rng.index(4) {
-            let version = versions.remove(rng.index(versions.len()));
-            rows.push(Row {
-                id: id.to_string(),
-                version: version.to_string(),
-                manifest: manifest(rng, id, version),
-                metadata: metadata(rng),
-                // Three seconds for everything: ties within an id and across ids.
-                second: rng.index(3) as u32,
-                rowid: 0,
-            });
-        }
-    }
-    // Insertion order (rowid) independent of created_at, sometimes with gaps.
-    let mut order: Vec<i64> = (1..=rows.len() as i64).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.index(i + 1));
-    }
-    let gap = if rng.chance(30) { 1000 } else { 0 };
-    for (row, rowid) in rows.iter_mut().zip(order) {
-        row.rowid = rowid + gap * (rowid % 2);
-    }
-    reg.rows = rows;
-    if rng.chance(30) {
-        let mut namespaces = vec![None, Some("crm"), Some("code"), Some("sys"), Some("hr")];
-        for n in 0..1 + rng.index(2) {
-            let ns = namespaces.remove(rng.index(namespaces.len()));
-            let id = if rng.chance(60) {
-                rng.pick(IDS).to_string()
-            } else {
-                format!("code.{n}")
-            };
-            if reg.code.iter().any(|c| c.id == id) {
-                continue;
-            }
-            reg.code.push(CodePackage {
-                id,
-                namespace: ns.map(str::to_string),
-            });
-        }
-    }
-    reg
-}
-
-fn write_registry(path: &Path, reg: &Registry) {
-    let mut conn = Connection::open(path).expect("create registry file");
-    // One transaction: a commit (and its fsync) per registry, not per row.
-    let conn = conn.transaction().expect("begin");
-    conn.execute_batch(SCHEMA).expect("create sys_packages");
-    let mut rows: Vec<&Row> = reg.rows.iter().collect();
-    rows.sort_by_key(|r| r.rowid);
-    for row in rows {
-        let at = format!("2024-05-01 12:00:{:02}", 10 + row.second);
-        let value = |c: &Column| match c {
-            Column::Text(t) => rusqlite::types::Value::Text(t.clone()),
-            Column::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
-        };
-        conn.execute(
-            "INSERT INTO sys_packages (rowid, id, version, manifest, metadata, hash, created_at, \
-             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'h', ?6, ?6)",
-            params![
-                row.rowid,
-                row.id,
-                row.version,
-                value(&row.manifest),
-                value(&row.metadata),
-                at
-            ],
-        )
-        .expect("insert row");
-    }
-    conn.commit().expect("commit");
-}
 
 // ---------------------------------------------------------------------------
 // The Rust side
@@ -640,7 +142,7 @@ fn ours(path: &Path, code: &[CodePackage]) -> Ours {
 }
 
 /// A JSON value as JavaScript writes it, so that `5` and `5.0` compare equal.
-fn js_text(v: &Value) -> String {
+pub(crate) fn js_text(v: &Value) -> String {
     canonical::canonicalize(&v.to_string()).expect("a JSON value")
 }
 
@@ -779,166 +281,83 @@ fn differences(oracle: &Value, ours: &Ours) -> Vec<String> {
     diffs
 }
 
-fn show_registry(reg: &Registry) -> String {
-    let mut out = String::new();
-    let mut rows: Vec<&Row> = reg.rows.iter().collect();
-    rows.sort_by_key(|r| r.rowid);
-    for r in rows {
-        let col = |c: &Column| match c {
-            Column::Text(t) if t.len() > 300 => format!("{:?}… ({} bytes)", &t[..200], t.len()),
-            Column::Text(t) => format!("{t:?}"),
-            Column::Blob(b) => format!("BLOB {:?}", String::from_utf8_lossy(b)),
-        };
-        out.push_str(&format!(
-            "  rowid {} {} {} +{}s manifest {} metadata {}\n",
-            r.rowid,
-            r.id,
-            r.version,
-            r.second,
-            col(&r.manifest),
-            col(&r.metadata)
-        ));
-    }
-    for c in &reg.code {
-        out.push_str(&format!(
-            "  code package {} namespace {:?}\n",
-            c.id, c.namespace
-        ));
-    }
-    out
+/// A read-only registry on a local file, as `pkgdeck --read-only --db FILE` opens it.
+pub(crate) fn local_registry(path: &Path, scratch: &Path) -> Registry {
+    let store = SqliteStore::open(path, true)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    Registry::open(
+        Box::new(store),
+        Trash::new(scratch.join("trash")),
+        AuditLog::disabled(),
+    )
+    .unwrap_or_else(|e| panic!("cannot open the registry {}: {e}", path.display()))
 }
 
-/// Registries picked by hand: one per rule, the cases that surprised, and the fixture the real
-/// service wrote.
-fn handpicked() -> Vec<Registry> {
-    let text = |s: &str| Column::Text(s.to_string());
-    let reg = |rows: &[(&str, &str, &str, u32)]| Registry {
-        rows: rows
-            .iter()
-            .enumerate()
-            .map(|(i, (id, version, manifest, second))| Row {
-                id: id.to_string(),
-                version: version.to_string(),
-                manifest: text(manifest),
-                metadata: text("{}"),
-                second: *second,
-                rowid: i as i64 + 1,
-            })
-            .collect(),
-        code: Vec::new(),
+/// `doctor` through the registry (the code behind `pkgdeck doctor --json`), with `code`.
+pub(crate) fn doctor_of(registry: Registry, code: &[CodePackage]) -> DoctorReport {
+    let settings = BootSettings {
+        code_packages: code.to_vec(),
+        ..BootSettings::default()
     };
-    let mut out = vec![
-        // R1: a corrupt latest row empties the list; a corrupt older row is harmless.
-        reg(&[("a", "1.0.0", r#"{"id":"a"}"#, 0), ("b", "1.0.0", "{", 1)]),
-        reg(&[("a", "1.0.0", "{", 0), ("a", "1.1.0", r#"{"id":"a"}"#, 1)]),
-        // R2 (number, object, platform after an empty protocol) and what follows it.
-        reg(&[
-            ("a", "1.0.0", r#"{"id":"a","engines":{"protocol":17}}"#, 2),
-            ("b", "1.0.0", r#"{"id":"b"}"#, 1),
-        ]),
-        reg(&[
-            (
-                "a",
-                "1.0.0",
-                r#"{"id":"a","engines":{"protocol":" ","platform":{}}}"#,
-                2,
-            ),
-            ("b", "1.0.0", r#"{"id":"b"}"#, 1),
-        ]),
-        // R3, and the namespaces that may be shared.
-        reg(&[
-            ("a", "1.0.0", r#"{"id":"a","namespace":"crm"}"#, 2),
-            ("b", "1.0.0", r#"{"id":"b","namespace":"crm"}"#, 1),
-            ("c", "1.0.0", r#"{"id":"c"}"#, 0),
-        ]),
-        reg(&[
-            ("a", "1.0.0", r#"{"id":"a","namespace":"sys"}"#, 2),
-            ("b", "1.0.0", r#"{"id":"b","namespace":"sys"}"#, 1),
-            ("c", "1.0.0", r#"{"id":"c","namespace":"base"}"#, 1),
-            ("d", "1.0.0", r#"{"id":"d","namespace":"base"}"#, 0),
-        ]),
-        // R4 refused, then a row of the same manifest.id loads (R7).
-        reg(&[
-            (
-                "a",
-                "1.0.0",
-                r#"{"id":"a","namespace":"crm","engines":{"protocol":"^16"}}"#,
-                2,
-            ),
-            ("b", "1.0.0", r#"{"id":"b","namespace":"crm"}"#, 1),
-            (
-                "c",
-                "1.0.0",
-                r#"{"id":"a","engines":{"protocol":"^17"}}"#,
-                0,
-            ),
-        ]),
-        // R6, R8 and number ids.
-        reg(&[
-            ("a", "1.0.0", r#"{"id":5,"version":"9"}"#, 2),
-            ("b", "1.0.0", r#"{"id":"5"}"#, 1),
-            ("c", "1.0.0", r#"{"id":5}"#, 1),
-            ("d", "1.0.0", r#"{"id":0}"#, 0),
-            ("e", "1.0.0", r#"{"name":"no id"}"#, 0),
-        ]),
-        // R9/R10: a same-second tie; 1.0.1 published after 2.0.0 loads.
-        reg(&[
-            ("a", "1.0.0", r#"{"id":"a","version":"1.0.0"}"#, 0),
-            ("a", "1.1.1", r#"{"id":"a","version":"1.1.1"}"#, 0),
-            ("b", "2.0.0", r#"{"id":"b","version":"2.0.0"}"#, 0),
-            ("b", "1.0.1", r#"{"id":"b","version":"1.0.1"}"#, 1),
-        ]),
-        // R11 and the record's prototype.
-        reg(&[
-            ("a", "1.0.0", r#"{"id":"a","name":{"toString":1}}"#, 1),
-            ("b", "1.0.0", r#"{"id":"b"}"#, 0),
-        ]),
-        reg(&[
-            (
-                "a",
-                "1.0.0",
-                r#"{"id":{"toString":1},"engines":{"protocol":"^17"}}"#,
-                1,
-            ),
-            ("b", "1.0.0", r#"{"id":"b"}"#, 0),
-        ]),
-        reg(&[
-            (
-                "a",
-                "1.0.0",
-                r#"{"id":"a","namespace":{"toString":1},"engines":{"protocol":"^17"}}"#,
-                1,
-            ),
-            (
-                "b",
-                "1.0.0",
-                r#"{"id":"b","__proto__":{"version":"7.7.7"}}"#,
-                0,
-            ),
-        ]),
-        // JSON.parse takes what canonical::parse_stored refuses.
-        reg(&[
-            ("a", "1.0.0", r#"{"id":1e400,"x":[-1e999]}"#, 1),
-            ("b", "1.0.0", r#"{"id":1.7976931348623157e308}"#, 0),
-        ]),
-    ];
-    let mut with_code = reg(&[
-        ("a", "1.0.0", r#"{"id":"a"}"#, 2),
-        ("z", "1.0.0", r#"{"id":"z","namespace":"hr"}"#, 1),
-        ("b", "1.0.0", r#"{"id":"b","namespace":"crm"}"#, 0),
-    ]);
-    with_code.code = vec![
-        CodePackage {
-            id: "a".into(),
-            namespace: Some("crm".into()),
-        },
-        CodePackage {
-            id: "z".into(),
-            namespace: None,
-        },
-    ];
-    out.push(with_code);
-    out
+    registry
+        .doctor(&settings)
+        .unwrap_or_else(|e| panic!("doctor on {}: {e}", registry.target()))
+}
+
+/// What `doctor` says `get(id)` answers: the version in `served_differs`, else the latest.
+pub(crate) fn doctor_served(doctor: &DoctorReport, id: &str) -> Option<Option<String>> {
+    if let Some(d) = doctor.served_differs.iter().find(|d| d.id == id) {
+        return Some(d.served.clone());
+    }
+    doctor
+        .latest
+        .iter()
+        .find(|(latest_id, _)| latest_id == id)
+        .map(|(_, version)| Some(version.clone()))
+}
+
+/// Every difference between the real server's boot and `doctor --json`: what loads (as a
+/// set) and what `get(id)` answers for every id.
+pub(crate) fn doctor_differences(oracle: &Value, doctor: &DoctorReport) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let json = serde_json::to_value(doctor).expect("doctor --json");
+    let set = |loads: &Value| {
+        let mut set: Vec<(String, String)> = loads
+            .as_array()
+            .map(|loads| {
+                loads
+                    .iter()
+                    .map(|l| (js_text(&l["id"]), js_text(&l["version"])))
+                    .collect()
+            })
+            .unwrap_or_default();
+        set.sort();
+        set
+    };
+    let (theirs, ours) = (set(&oracle["loaded"]), set(&json["loads"]));
+    if theirs != ours {
+        diffs.push(format!(
+            "doctor --json loads differ:\n  server: {theirs:?}\n  doctor: {ours:?}"
+        ));
+    }
+    let ids = oracle["get"].as_object().cloned().unwrap_or_default();
+    for (id, answer) in &ids {
+        let theirs = answer.as_str().map(str::to_string);
+        match doctor_served(doctor, id) {
+            Some(ours) if ours == theirs => {}
+            ours => diffs.push(format!(
+                "get({id:?}): the server answers {theirs:?}, doctor says {ours:?}"
+            )),
+        }
+    }
+    if ids.len() != doctor.latest.len() {
+        diffs.push(format!(
+            "the server knows {} ids, doctor {}",
+            ids.len(),
+            doctor.latest.len()
+        ));
+    }
+    diffs
 }
 
 // ---------------------------------------------------------------------------
@@ -956,6 +375,7 @@ struct Counts {
     list_failed: usize,
     aborted: usize,
     loads: usize,
+    doctor_ok: usize,
     rules: std::collections::BTreeMap<String, usize>,
 }
 
@@ -972,7 +392,7 @@ fn boot_replay_matches_the_real_server() {
     let mut failures = Vec::new();
     let mut timing = [std::time::Duration::ZERO; 3];
 
-    let mut cases: Vec<(String, Option<Registry>, PathBuf)> = Vec::new();
+    let mut cases: Vec<(String, Option<Generated>, PathBuf)> = Vec::new();
     let fixture = dir.path().join("seed-written.db");
     std::fs::copy(repo_root().join("tests/fixtures/seed-written.db"), &fixture)
         .expect("copy the fixture");
@@ -987,7 +407,7 @@ fn boot_replay_matches_the_real_server() {
         let (name, reg, path) = if let Some(case) = cases.get(n) {
             case.clone()
         } else {
-            let reg = registry(&mut rng);
+            let reg = generate(&mut rng);
             let path = dir.path().join(format!("r{n}.db"));
             let t = std::time::Instant::now();
             write_registry(&path, &reg);
@@ -999,19 +419,12 @@ fn boot_replay_matches_the_real_server() {
             )
         };
         let code = reg.as_ref().map(|r| r.code.clone()).unwrap_or_default();
-        let request = json!({
-            "op": "boot",
-            "db": path,
-            "code_packages": code
-                .iter()
-                .map(|c| json!({"id": c.id, "namespace": c.namespace}))
-                .collect::<Vec<_>>(),
-        });
         let t = std::time::Instant::now();
-        let answer = oracle.ask(&request);
+        let answer = oracle.boot(&path, &code);
         timing[0] += t.elapsed();
         let t = std::time::Instant::now();
         let ours = ours(&path, &code);
+        let doctor = doctor_of(local_registry(&path, dir.path()), &code);
         timing[1] += t.elapsed();
 
         counts.registries += 1;
@@ -1038,7 +451,9 @@ fn boot_replay_matches_the_real_server() {
             *counts.rules.entry(key).or_default() += 1;
         }
 
-        let diffs = differences(&answer, &ours);
+        let mut diffs = differences(&answer, &ours);
+        diffs.extend(doctor_differences(&answer, &doctor));
+        counts.doctor_ok += usize::from(doctor.ok());
         if !diffs.is_empty() {
             failures.push(format!(
                 "{name} ({}):\n{}\n{}  server answer: {answer}\n  our report: {}",
@@ -1054,7 +469,8 @@ fn boot_replay_matches_the_real_server() {
         "boot differential (seed {seed}): {} registries, {} rows, {} list() rows, {} with \
          same-second ties in list(), {} get() answering null, {} get() answering a version \
          that is not the last inserted, {} list() failures, {} aborted boots, {} packages \
-         loaded; differences: {}",
+         loaded, {} registries where doctor says ok; differences (pure replay and doctor \
+         through the registry): {}",
         counts.registries,
         counts.rows,
         counts.list_rows,
@@ -1064,6 +480,7 @@ fn boot_replay_matches_the_real_server() {
         counts.list_failed,
         counts.aborted,
         counts.loads,
+        counts.doctor_ok,
         failures.len()
     );
     eprintln!("steps by rule and outcome: {:?}", counts.rules);

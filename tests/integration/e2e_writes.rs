@@ -192,7 +192,7 @@ fn read_only_console_refuses_delete_and_publish() {
     let versions = t.screen();
     assert_contains(&versions, &["READ-ONLY"]);
     assert!(
-        versions.contains("(read-only) h hotfix  d delete  D delete all  p publish"),
+        versions.contains("(read-only) h hotfix  P promote  d delete"),
         "the writes are marked in the footer: {versions}"
     );
 

@@ -360,30 +360,56 @@ fn read_only_store_refuses_batches_without_asking_the_server() {
 // Batons, base_url and close
 
 #[test]
-fn sqld_like_stream_uses_baton_and_base_url_and_is_closed() {
-    let second = Responder::start(vec![
-        Reply::hrana_ok_with(Some("baton-2"), None),
-        Reply::hrana_closed(),
+fn sqld_like_stream_uses_baton_and_base_url_and_is_closed_by_the_next_request() {
+    let second = Responder::start(vec![Reply::hrana_ok_closed()]);
+    let first = Responder::start(vec![
+        Reply::hrana_ok_with(Some("baton-1"), Some(&second.url)),
+        Reply::hrana_ok_closed(),
     ]);
-    let first = Responder::start(vec![Reply::hrana_ok_with(
-        Some("baton-1"),
-        Some(&second.url),
-    )]);
     let store = open_ok(&first);
     assert!(store.has_stream());
     assert_eq!(first.requests()[0].json()["baton"], json!(null));
+    // The next request uses the stream, at its base_url, and closes it in the same pipeline.
+    store.query(&select_one()).unwrap();
+    assert!(!store.has_stream());
+    let reqs = second.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].json()["baton"], "baton-1");
+    let kinds: Vec<_> = reqs[0].json()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("execute"), json!("close")]);
+    // A later request opens a stream at the target and closes it at once; dropping the store
+    // sends nothing more.
     store.query(&select_one()).unwrap();
     drop(store);
-    let reqs = second.requests();
-    assert_eq!(reqs.len(), 2, "{reqs:?}");
-    assert_eq!(reqs[0].json()["baton"], "baton-1");
-    assert_eq!(
-        reqs[1].json(),
-        json!({"baton": "baton-2", "requests": [{"type": "close"}]})
-    );
-    assert_eq!(first.count(), 1);
+    let reqs = first.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].json()["baton"], json!(null));
+    assert_eq!(reqs[1].json()["requests"][1], json!({"type": "close"}));
+    assert_eq!(second.count(), 1);
     check_requests(&first, true);
     check_requests(&second, true);
+}
+
+#[test]
+fn a_stream_left_open_is_closed_when_the_store_is_dropped() {
+    let r = Responder::start(vec![
+        Reply::hrana_ok_with(Some("baton-1"), None),
+        Reply::hrana_closed(),
+    ]);
+    let store = open_ok(&r);
+    assert!(store.has_stream());
+    drop(store);
+    let reqs = r.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        reqs[1].json(),
+        json!({"baton": "baton-1", "requests": [{"type": "close"}]})
+    );
 }
 
 #[test]
@@ -402,9 +428,9 @@ fn tursodb_like_null_baton_is_never_closed() {
     }
 }
 
-#[test]
-fn expired_stream_is_replaced_even_for_a_batch() {
-    let batch_ok = json!({"baton": null, "base_url": null, "results": [{"type": "ok", "response": {
+/// The answer to a one-statement write batch (6 steps) that inserted one row, then the close.
+fn batch_ok_closed() -> serde_json::Value {
+    json!({"baton": null, "base_url": null, "results": [{"type": "ok", "response": {
     "type": "batch", "result": {
         "step_results": [
             {"cols": [], "rows": [], "affected_row_count": 0},
@@ -415,14 +441,18 @@ fn expired_stream_is_replaced_even_for_a_batch() {
             null
         ],
         "step_errors": [null, null, null, null, null, null]
-    }}}]});
+    }}}, {"type": "ok", "response": {"type": "close"}}]})
+}
+
+#[test]
+fn expired_stream_is_replaced_even_for_a_batch() {
     let r = Responder::start(vec![
         Reply::hrana_ok_with(Some("old-baton"), None),
         Reply::json(
-            500,
+            400,
             json!({"message": "The stream has expired due to inactivity", "code": "STREAM_EXPIRED"}),
         ),
-        Reply::json(200, batch_ok),
+        Reply::json(200, batch_ok_closed()),
     ]);
     let store = open_ok(&r);
     let rows = store.batch(&[insert("a", "1")]).unwrap();
@@ -432,15 +462,21 @@ fn expired_stream_is_replaced_even_for_a_batch() {
     assert_eq!(reqs.len(), 3);
     assert_eq!(reqs[1].json()["baton"], "old-baton");
     assert_eq!(reqs[2].json()["baton"], json!(null), "a fresh stream");
-    // The batch is BEGIN, count, statement, count, COMMIT, ROLLBACK.
+    assert_eq!(
+        reqs[1].json()["requests"],
+        reqs[2].json()["requests"],
+        "the same batch, sent again"
+    );
+    // The batch is BEGIN IMMEDIATE, count, statement, count, COMMIT, ROLLBACK; then close.
     let steps = reqs[2].json()["requests"][0]["batch"]["steps"].clone();
     assert_eq!(steps.as_array().unwrap().len(), 6);
-    assert_eq!(steps[0]["stmt"]["sql"], "BEGIN");
+    assert_eq!(steps[0]["stmt"]["sql"], "BEGIN IMMEDIATE");
     assert_eq!(steps[4]["stmt"]["sql"], "COMMIT");
     assert_eq!(
         steps[5]["condition"],
         json!({"type": "not", "cond": {"type": "ok", "step": 4}})
     );
+    assert_eq!(reqs[2].json()["requests"][1], json!({"type": "close"}));
 }
 
 // ---------------------------------------------------------------------------------------------

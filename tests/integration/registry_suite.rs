@@ -5,32 +5,38 @@
 use std::path::Path;
 
 use pkgdeck::registry::{
-    canonical, AuditLog, Problem, PublishOptions, PublishOutcome, Registry, RegistryError, Scope,
-    Trash, Warning,
+    canonical, Allow, AuditLog, Problem, PublishOptions, PublishOutcome, Registry, RegistryError,
+    Scope, Trash, Warning,
 };
 use pkgdeck::store::hrana::HranaStore;
 use pkgdeck::store::sqlite::SqliteStore;
 use pkgdeck::store::Store;
 
-use crate::support::scratch::{stored_rows, stored_rows_of, Scratch, FIXTURE, GOLDEN};
+use crate::support::scratch::{
+    stored_rows, stored_rows_of, written_audit_lines, Scratch, FIXTURE, GOLDEN,
+};
 use crate::support::tursodb::TursoServer;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Turso,
 }
 
 /// One test's registry: a scratch database file, served by tursodb when the backend is
 /// remote, plus the trash and audit log beside it.
-struct Env {
-    scratch: Scratch,
-    server: Option<TursoServer>,
+pub(crate) struct Env {
+    pub scratch: Scratch,
+    pub server: Option<TursoServer>,
 }
 
 impl Env {
     /// A registry made from the fixture (or empty), after `prepare` has run on the file.
-    fn new(backend: Backend, seed: bool, prepare: impl FnOnce(&rusqlite::Connection)) -> Env {
+    pub(crate) fn new(
+        backend: Backend,
+        seed: bool,
+        prepare: impl FnOnce(&rusqlite::Connection),
+    ) -> Env {
         let scratch = if seed {
             Scratch::new()
         } else {
@@ -47,22 +53,22 @@ impl Env {
         Env { scratch, server }
     }
 
-    fn seeded(backend: Backend) -> Env {
+    pub(crate) fn seeded(backend: Backend) -> Env {
         Env::new(backend, true, |_| {})
     }
 
-    fn empty(backend: Backend) -> Env {
+    pub(crate) fn empty(backend: Backend) -> Env {
         Env::new(backend, false, |_| {})
     }
 
-    fn store(&self, read_only: bool) -> Box<dyn Store> {
+    pub(crate) fn store(&self, read_only: bool) -> Box<dyn Store> {
         match &self.server {
             None => Box::new(SqliteStore::open(&self.scratch.db, read_only).unwrap()),
             Some(s) => Box::new(HranaStore::open(&s.url, None, read_only, s.url.clone()).unwrap()),
         }
     }
 
-    fn registry(&self) -> Registry {
+    pub(crate) fn registry(&self) -> Registry {
         Registry::open(
             self.store(false),
             Trash::new(self.dir().join("trash")),
@@ -71,7 +77,7 @@ impl Env {
         .unwrap()
     }
 
-    fn read_only_registry(&self) -> Registry {
+    pub(crate) fn read_only_registry(&self) -> Registry {
         Registry::open(
             self.store(true),
             Trash::new(self.dir().join("trash")),
@@ -81,23 +87,20 @@ impl Env {
     }
 
     /// Stops the server (if any) and returns a connection to the file as it is on disk.
-    fn finish(&mut self) -> rusqlite::Connection {
+    pub(crate) fn finish(&mut self) -> rusqlite::Connection {
         if let Some(s) = self.server.take() {
             s.stop();
         }
         rusqlite::Connection::open(&self.scratch.db).unwrap()
     }
 
-    fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.scratch.dir.path()
     }
 
-    fn audit_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir().join("audit.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+    /// The outcome lines of the writes that happened.
+    pub(crate) fn audit_lines(&self) -> Vec<serde_json::Value> {
+        written_audit_lines(&self.dir().join("audit.log"))
     }
 }
 
@@ -113,6 +116,17 @@ fn publish(r: &Registry, text: &str, source: &str) -> PublishOutcome {
         .unwrap_or_else(|e| panic!("publish {source}: {e}"))
 }
 
+/// Publishes a version within the second of another one: the server would load the one it
+/// reads first (a same-second tie the guard refuses), which the test allows.
+fn publish_tied(r: &Registry, text: &str, source: &str) -> PublishOutcome {
+    let options = PublishOptions {
+        allow: Allow::EVERYTHING,
+        ..PublishOptions::default()
+    };
+    r.publish(text, source, options)
+        .unwrap_or_else(|e| panic!("publish {source}: {e}"))
+}
+
 /// Publishes with `--allow-overwrite`, over the row with `replacing_hash` when one is given
 /// (as after a review).
 fn publish_over(
@@ -124,6 +138,7 @@ fn publish_over(
     let options = PublishOptions {
         allow_overwrite: true,
         replacing_hash,
+        allow: Allow::NOTHING,
     };
     r.publish(text, source, options)
 }
@@ -300,7 +315,7 @@ fn latest_is_the_most_recently_inserted_even_in_the_same_second(b: Backend) {
     let env = Env::empty(b);
     let r = env.registry();
     for v in ["1.0.0", "2.0.0", "1.1.1", "1.5.0", "1.1.2"] {
-        publish(&r, &doc("p.same", v, "x"), "doc");
+        publish_tied(&r, &doc("p.same", v, "x"), "doc");
     }
     assert_eq!(r.get("p.same", None).unwrap().unwrap().version, "1.1.2");
     assert_eq!(
@@ -423,24 +438,28 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
     let mut env = Env::seeded(b);
     let r = env.registry();
     let before = r.get("com.acme.helpdesk", Some("1.1.0")).unwrap().unwrap();
-    let one = r.delete("com.acme.helpdesk", Some("1.1.0")).unwrap();
+    let one = r
+        .delete("com.acme.helpdesk", Some("1.1.0"), Allow::NOTHING)
+        .unwrap();
     assert_eq!(one.deleted.len(), 1);
     assert!(one.kept.is_empty());
     assert_eq!(
         versions_of(&r, "com.acme.helpdesk"),
         ["1.1.1", "2.0.0", "1.0.0"]
     );
-    let all = r.delete("com.acme.helpdesk", None).unwrap();
+    let all = r.delete("com.acme.helpdesk", None, Allow::NOTHING).unwrap();
     assert_eq!(all.deleted.len(), 3);
     assert!(r.versions("com.acme.helpdesk").unwrap().is_empty());
     assert_eq!(r.list().unwrap().len(), 8);
     assert!(matches!(
-        r.delete("com.acme.helpdesk", None),
+        r.delete("com.acme.helpdesk", None, Allow::NOTHING),
         Err(RegistryError::NotFound { .. })
     ));
     // Restore both trash files: every row back with its texts, hash and timestamps.
-    let restored = r.restore(one.trash_file.as_ref().unwrap()).unwrap();
-    assert_eq!(restored.len(), 1);
+    let restored = r
+        .restore(one.trash_file.as_ref().unwrap(), Allow::NOTHING)
+        .unwrap();
+    assert_eq!(restored.restored.len(), 1);
     let back = r.get("com.acme.helpdesk", Some("1.1.0")).unwrap().unwrap();
     assert_eq!(
         (
@@ -459,7 +478,15 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
         )
     );
     assert_eq!(back.rowid, before.rowid, "restored under its old rowid");
-    r.restore(all.trash_file.as_ref().unwrap()).unwrap();
+    // The three rows tie with 1.1.0 in one second and the server loads the first it reads,
+    // 1.0.0: a downgrade from 1.1.0 (refused without the flag: guard_oracle checks that kind of
+    // refusal against the real server), allowed here.
+    let allow_downgrade = Allow {
+        downgrade: true,
+        ..Allow::NOTHING
+    };
+    r.restore(all.trash_file.as_ref().unwrap(), allow_downgrade)
+        .unwrap();
     // Same-second ties are broken by insertion order, which the restore kept.
     assert_eq!(
         versions_of(&r, "com.acme.helpdesk"),
@@ -471,14 +498,15 @@ fn delete_saves_to_the_trash_and_restore_puts_rows_back_exactly(b: Backend) {
     );
     // Restoring again is a no-op; restoring over a different row is refused.
     assert!(r
-        .restore(all.trash_file.as_ref().unwrap())
+        .restore(all.trash_file.as_ref().unwrap(), Allow::NOTHING)
         .unwrap()
+        .restored
         .is_empty());
     publish(&r, &doc("p.two", "1.0.0", "a"), "d");
-    let gone = r.delete("p.two", None).unwrap();
+    let gone = r.delete("p.two", None, Allow::NOTHING).unwrap();
     publish(&r, &doc("p.two", "1.0.0", "b"), "d");
     assert!(matches!(
-        r.restore(gone.trash_file.as_ref().unwrap()),
+        r.restore(gone.trash_file.as_ref().unwrap(), Allow::NOTHING),
         Err(RegistryError::RestoreConflict { .. })
     ));
     let actions: Vec<String> = env
@@ -506,7 +534,7 @@ fn read_only_refuses_every_write(b: Backend) {
     assert_eq!(r.list().unwrap().len(), 9);
     for err in [
         refused(&r, &doc("p.ro", "1.0.0", "x"), "d"),
-        r.delete("com.acme.crm", None).unwrap_err(),
+        r.delete("com.acme.crm", None, Allow::NOTHING).unwrap_err(),
     ] {
         assert!(matches!(err, RegistryError::ReadOnly { .. }), "{err}");
         assert!(err.to_string().contains("read-only"));
@@ -548,7 +576,7 @@ fn list_pages_keep_one_row_per_package_in_order(b: Backend) {
     let r = env.registry();
     for i in 0..25 {
         for v in ["1.0.0", "1.0.1"] {
-            publish(&r, &doc(&format!("p.{i:02}"), v, "o"), "d");
+            publish_tied(&r, &doc(&format!("p.{i:02}"), v, "o"), "d");
         }
     }
     let all = r.list().unwrap();
@@ -614,11 +642,20 @@ fn remote_operations_take_one_round_trip_each(b: Backend) {
     ];
     let plan = r.delete_plan("p.rt", Some("1.0.0")).unwrap();
     let delete = cost(&|| {
-        assert_eq!(r.delete_rows(plan.clone()).unwrap().deleted.len(), 1);
+        assert_eq!(
+            r.delete_rows(plan.clone(), Allow::NOTHING)
+                .unwrap()
+                .deleted
+                .len(),
+            1
+        );
     });
+    // A write is rehearsed (with the server's list() before and after it) and then done: two
+    // round trips. The fixture's packages tie in one second, so list asks the server's get()
+    // of the tied ones in a second round trip.
     let expected = match b {
         Backend::Sqlite => [0; 6],
-        Backend::Turso => [1; 6],
+        Backend::Turso => [2, 1, 1, 2, 1, 2],
     };
     assert_eq!(
         [per_op.as_slice(), &[delete]].concat(),
@@ -635,16 +672,16 @@ fn a_delete_removes_only_the_rows_it_planned(b: Backend) {
     // Someone overwrites one planned row and adds a version before the delete runs.
     publish_over(&r, &doc("com.acme.helpdesk", "1.0.0", "changed"), "d", None).unwrap();
     publish(&r, &doc("com.acme.helpdesk", "3.0.0", "new"), "d");
-    let out = r.delete_rows(plan).unwrap();
+    let out = r.delete_rows(plan, Allow::NOTHING).unwrap();
     assert_eq!(out.deleted.len(), 3);
     assert_eq!(out.kept.len(), 1);
     assert_eq!(out.kept[0].version, "1.0.0");
     assert_eq!(versions_of(&r, "com.acme.helpdesk"), ["3.0.0", "1.0.0"]);
-    // The trash holds all four planned rows, so even the kept one's old text is safe.
-    assert_eq!(
-        Trash::read(out.trash_file.as_ref().unwrap()).unwrap().len(),
-        4
-    );
+    // The trash holds the three rows that went and not the kept one, which is still in the
+    // registry (its old text is in the trash of the overwrite that changed it).
+    let trashed = Trash::read(out.trash_file.as_ref().unwrap()).unwrap();
+    assert_eq!(trashed.len(), 3);
+    assert!(trashed.iter().all(|t| t.version != "1.0.0"));
 }
 
 fn a_lone_surrogate_written_by_the_service_verifies(b: Backend) {
@@ -709,6 +746,30 @@ fn a_lone_surrogate_written_by_the_service_verifies(b: Backend) {
     assert_eq!(versions_of(&r, "lone"), ["1.0.0"]);
 }
 
+fn the_change_mark_moves_when_another_client_writes(b: Backend) {
+    let env = Env::seeded(b);
+    let console = env.registry();
+    let other = env.registry();
+    let expected = match b {
+        Backend::Sqlite => std::time::Duration::from_millis(500),
+        Backend::Turso => std::time::Duration::from_secs(3),
+    };
+    assert_eq!(console.change_poll_interval(), expected);
+    let start = console.change_mark().unwrap();
+    assert_eq!(console.change_mark().unwrap(), start, "nothing was written");
+    publish(&other, &doc("com.acme.live", "1.0.0", ""), "live.json");
+    let published = console.change_mark().unwrap();
+    assert_ne!(published, start, "another client published");
+    other
+        .delete("com.acme.live", Some("1.0.0"), Allow::NOTHING)
+        .unwrap();
+    assert_ne!(
+        console.change_mark().unwrap(),
+        published,
+        "another client deleted"
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -719,6 +780,8 @@ macro_rules! suite {
         }
     };
 }
+
+pub(crate) use suite;
 
 suite!(
     fixture_written_by_the_service_reads_right,
@@ -736,4 +799,5 @@ suite!(
     remote_operations_take_one_round_trip_each,
     a_delete_removes_only_the_rows_it_planned,
     a_lone_surrogate_written_by_the_service_verifies,
+    the_change_mark_moves_when_another_client_writes,
 );

@@ -124,6 +124,16 @@ fn versions_screen_marks_latest_and_highest_and_warns() {
     let row = |v: &str| row_of(&screen, v).unwrap_or_default();
     assert!(row("1.1.1").contains("latest") && !row("1.1.1").contains("highest"));
     assert!(row("2.0.0").contains("highest"));
+    // The fixture's versions share one second: the server serves the first inserted.
+    assert!(row("1.0.0").contains("served") && !row("1.1.1").contains("served"));
+    assert_contains(
+        &screen,
+        &[
+            "⚠ the ObjectStack server serves 1.0.0, not the latest 1.1.1: a same-second tie its \
+             query does not break; P on 1.1.1 promotes it",
+            "⚠ the highest version is 2.0.0, but the server serves and loads 1.0.0 (a downgrade)",
+        ],
+    );
     assert!(
         screen.contains("Published: 4 versions"),
         "the chart: {screen}"
@@ -161,13 +171,8 @@ fn detail_objects_tab_lists_items_beside_coloured_json() {
     s.open_helpdesk_versions();
     s.press(&[KeyCode::Enter, KeyCode::Tab]);
     let screen = s.screen();
-    assert_contains(
-        &screen,
-        &[
-            "▶ helpdesk_ticket        Ticket",
-            r#""name": "helpdesk_ticket","#,
-        ],
-    );
+    line_with(&screen, &["▶ helpdesk_ticket", "Ticket"]);
+    assert_contains(&screen, &[r#""name": "helpdesk_ticket","#]);
     let buffer = s.buffer();
     assert_eq!(colour_of(&buffer, r#""label""#), Some(Color::Cyan), "keys");
     assert_eq!(
@@ -302,9 +307,17 @@ fn verify_all_shows_a_gauge_then_the_failures() {
     );
     insta::assert_snapshot!("verify_all_results", results);
 
-    // Enter opens the failed version; its badges stay on the lists.
+    // Enter opens the failed version on its Integrity tab; its badges stay on the lists.
     s.press(&[KeyCode::Enter]);
-    assert!(s.screen().contains("Packages › com.acme.helpdesk 1.0.0"));
+    assert_contains(
+        &s.screen(),
+        &[
+            "Packages › com.acme.helpdesk › 1.0.0",
+            "Result          FAIL hash_mismatch",
+        ],
+    );
+    s.press(&[KeyCode::Esc]);
+    assert_contains(&s.screen(), &["Versions of com.acme.helpdesk"]);
     s.press(&[KeyCode::Esc]);
     let packages = s.screen();
     let badge = |id: &str| {
@@ -356,7 +369,11 @@ fn verify_selected_package_sets_its_badge() {
     assert_contains(crm, &["unknown"]);
     s.console.act(Action::Refresh);
     s.settle();
-    assert_contains(line_with(&s.screen(), &["com.acme.helpdesk"]), &["unknown"]);
+    assert_contains(
+        line_with(&s.screen(), &["com.acme.helpdesk"]),
+        &["ok"],
+        // The rows kept their hashes: the result outlives the refresh.
+    );
 }
 
 #[test]
@@ -397,6 +414,7 @@ fn back_goes_up_the_stack_and_stale_answers_are_dropped() {
     assert_eq!(s.console.app.screens().len(), 1);
     s.press(&[KeyCode::Char('q')]);
     assert!(s.console.app.should_quit());
+    assert_eq!(s.console.app.exit_code(), 0, "q is a normal exit");
 }
 
 #[test]
@@ -407,6 +425,11 @@ fn ctrl_c_quits_even_while_typing_a_filter() {
     s.console
         .key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(s.console.app.should_quit());
+    assert_eq!(
+        s.console.app.exit_code(),
+        130,
+        "Ctrl-C exits as an interrupt"
+    );
 }
 
 #[test]

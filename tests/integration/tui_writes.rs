@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use pkgdeck::registry::trash::Trash;
-use pkgdeck::registry::PublishOptions;
+use pkgdeck::registry::{Allow, PublishOptions};
 use pkgdeck::tui::message::MessageKind;
 use pkgdeck::tui::screens::Modal;
 use ratatui::style::{Color, Modifier};
@@ -75,6 +75,31 @@ fn find_stamp(l: &str) -> Option<usize> {
 
 /// A document with the comma after the version (line 4) missing: the error is at line 5.
 const BROKEN: &str = "{\n  \"manifest\": {\n    \"id\": \"com.acme.fresh\",\n    \"version\": \"1.0.0\"\n    \"type\": \"app\",\n    \"name\": \"Fresh\"\n  },\n  \"metadata\": {}\n}\n";
+
+/// A document file whose text holds raw escape sequences (an OSC title, an OSC 52 clipboard
+/// write, a clear-screen, a cursor move) and a bidi override: not JSON, and never drawn raw.
+const RAW_ESCAPES: &str = "{\"manifest\": {\"name\": \"\u{1b}]0;PWNED\u{7}\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J\u{1b}[5;5H\u{202e}evil\"}}\n";
+
+#[test]
+fn editor_draws_raw_escape_sequences_as_placeholders() {
+    let mut s = session();
+    s.scratch.file("raw.json", RAW_ESCAPES);
+    s.press(&[KeyCode::Char('p')]);
+    s.type_text("raw.json");
+    s.press(&[KeyCode::Enter]);
+    assert!(matches!(s.console.app.modal(), Some(Modal::Editor(_))));
+    let buffer = s.buffer();
+    let raw: Vec<String> = buffer
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .filter(|sym| sym.chars().any(|ch| ch.is_control() || ch == '\u{202e}'))
+        .map(|sym| format!("{sym:?}"))
+        .collect();
+    assert!(raw.is_empty(), "raw characters reached the frame: {raw:?}");
+    let screen = s.screen();
+    assert_contains(&screen, &["␛]0;PWNED␇␛]52;c;cHduZWQ=␇␛[2J␛[5;5H"]);
+}
 
 #[test]
 fn editor_shows_a_syntax_error_with_its_line_and_column() {
@@ -266,16 +291,15 @@ fn hotfix_review_shows_the_diff_then_publishes_and_verifies() {
 #[test]
 fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
     let mut s = session();
-    let old = s
-        .registry()
-        .require("com.acme.helpdesk", Some("1.1.0"))
-        .unwrap();
+    // A package the server loads at this version (one version only): overwriting it keeps
+    // what the server loads.
+    let old = s.registry().require("com.acme.crm", Some("1.2.0")).unwrap();
     let doc = s
         .registry()
-        .export("com.acme.helpdesk", Some("1.1.0"))
+        .export("com.acme.crm", Some("1.2.0"))
         .unwrap()
-        .replace("re-published", "fixed in place")
-        .replace("\"views\":[]", "\"views\":[{\"name\":\"all_cases\"}]");
+        .replace("\"Account\"", "\"Accounts\"")
+        .replace("\"views\":[]", "\"views\":[{\"name\":\"all_accounts\"}]");
     s.scratch.file("over.json", doc);
     s.press(&[KeyCode::Char('p')]);
     s.type_text("over.json");
@@ -285,9 +309,9 @@ fn publishing_over_an_existing_version_says_so_and_keeps_the_old_row() {
     assert_contains(
         &review,
         &[
-            "OVERWRITES  the stored com.acme.helpdesk 1.1.0",
+            "OVERWRITES  the stored com.acme.crm 1.2.0",
             "the old row is saved to the trash first: [scratch]/data/trash/",
-            "Diff against com.acme.helpdesk 1.1.0 (the version it replaces)",
+            "Diff against com.acme.crm 1.2.0 (the version it replaces)",
         ],
     );
     s.press(&[KeyCode::Char('y')]);
@@ -398,8 +422,10 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
     let mut s = session();
     let before = stored_rows(&s.scratch.db);
     s.open_helpdesk_versions();
-    s.press(&[KeyCode::Char('G'), KeyCode::Char('d')]);
-    s.type_text("1.0.0");
+    // 1.1.0, which the server does not load (1.0.0 wins the fixture's same-second tie): its
+    // delete and restore change nothing the server loads.
+    s.press(&[KeyCode::Char('G'), KeyCode::Char('k'), KeyCode::Char('d')]);
+    s.type_text("1.1.0");
     s.press(&[KeyCode::Enter, KeyCode::Char('t')]);
     let trash = mask_times(&s.screen());
     assert_contains(
@@ -409,11 +435,11 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
             "Trash (1) · [scratch]/data/trash/",
         ],
     );
-    let row = line_with(&trash, &["delete", "com.acme.helpdesk 1.0.0"]);
+    let row = line_with(&trash, &["delete", "com.acme.helpdesk 1.1.0"]);
     assert_contains(row, &["[registry]"]);
     assert_contains(
         &trash,
-        &["file: [scratch]/data/trash/YYYYMMDDTHHMMSSZ-NNNNNNNNN-delete-com.acme.helpdesk-1.0.0.json"],
+        &["file: [scratch]/data/trash/YYYYMMDDTHHMMSSZ-NNNNNNNNN-delete-com.acme.helpdesk-1.1.0.json"],
     );
     insta::assert_snapshot!("trash_screen", trash);
 
@@ -423,13 +449,13 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
         &confirm,
         &[
             "Restore 1 row from the trash file",
-            "com.acme.helpdesk 1.0.0",
+            "com.acme.helpdesk 1.1.0",
         ],
     );
     s.press(&[KeyCode::Char('y')]);
     assert!(
         s.message().1.starts_with("restored 1 row from ")
-            && s.message().1.ends_with(": com.acme.helpdesk 1.0.0"),
+            && s.message().1.ends_with(": com.acme.helpdesk 1.1.0"),
         "{:?}",
         s.message()
     );
@@ -447,13 +473,19 @@ fn trash_screen_lists_files_and_restores_them_exactly() {
         .export("com.acme.helpdesk", Some("1.1.0"))
         .unwrap()
         .replace("\"1.1.0\"", "\"1.0.0\"");
+    // Published over a newer version (a downgrade the server would load): allowed here, this
+    // test is about the trash.
+    let allowing = PublishOptions {
+        allow: Allow::EVERYTHING,
+        ..PublishOptions::default()
+    };
     s.registry()
-        .publish(&other, "other.json", PublishOptions::default())
+        .publish(&other, "other.json", allowing)
         .unwrap();
     s.press(&[KeyCode::Char('t')]);
     let listed = s.screen();
     assert_eq!(
-        listed.lines().filter(|l| l.contains("  delete  ")).count(),
+        listed.lines().filter(|l| l.contains(" delete ")).count(),
         2,
         "two trash files: {listed}"
     );
@@ -532,8 +564,9 @@ fn read_only_marks_the_writes_and_refuses_them() {
     s.open_helpdesk_versions();
     let screen = s.screen();
     let footer = screen.lines().nth(48).unwrap();
+    // The footer is cut at the terminal's width; the writes come last, struck through.
     assert!(
-        footer.ends_with("(read-only) h hotfix  d delete  D delete all  p publish"),
+        footer.contains("(read-only) h hotfix  P promote  d delete"),
         "{footer}"
     );
     let buffer = s.buffer();
@@ -544,6 +577,7 @@ fn read_only_marks_the_writes_and_refuses_them() {
         ('D', "delete"),
         ('h', "hotfix"),
         ('p', "publish"),
+        ('P', "promote"),
     ] {
         s.press(&[KeyCode::Char(key)]);
         assert!(s.console.app.modal().is_none(), "{key} opened something");

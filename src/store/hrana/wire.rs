@@ -18,11 +18,18 @@ const BASE64_LENIENT: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// The JSON of one pipeline: `requests` on the stream `baton` (a new stream when `None`), with
+/// a `close` after them when `close` is set.
 pub(super) fn pipeline_body(
     baton: Option<&str>,
     requests: &[Request<'_>],
+    close: bool,
 ) -> Result<String, String> {
-    serde_json::to_string(&PipelineReq { baton, requests }).map_err(|e| e.to_string())
+    serde_json::to_string(&PipelineReq {
+        baton,
+        requests: Requests { requests, close },
+    })
+    .map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -31,7 +38,20 @@ pub(super) fn pipeline_body(
 #[derive(Serialize)]
 struct PipelineReq<'a> {
     baton: Option<&'a str>,
+    requests: Requests<'a>,
+}
+
+/// The requests of a pipeline, and the `close` that may end it.
+struct Requests<'a> {
     requests: &'a [Request<'a>],
+    close: bool,
+}
+
+impl Serialize for Requests<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let close = self.close.then_some(&Request::Close);
+        s.collect_seq(self.requests.iter().chain(close))
+    }
 }
 
 #[derive(Serialize)]
@@ -155,6 +175,7 @@ pub(super) enum StreamResponse {
     Batch {
         result: BatchResult,
     },
+    Close,
     #[serde(other)]
     Other,
 }
@@ -162,6 +183,34 @@ pub(super) enum StreamResponse {
 #[derive(Deserialize)]
 pub(super) struct WireError {
     pub(super) message: String,
+    /// sqld's error code (`SQLITE_BUSY`, `RESPONSE_TOO_LARGE`, …); tursodb sends its own.
+    #[serde(default)]
+    pub(super) code: Option<String>,
+}
+
+impl WireError {
+    /// The database was busy (another writer held the lock): the statement did nothing, and
+    /// trying again later may succeed. sqld says `SQLITE_BUSY` ("database is locked") or
+    /// `TRANSACTION_BUSY`; other servers may only say it in the message.
+    pub(super) fn busy(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("SQLITE_BUSY" | "SQLITE_LOCKED" | "TRANSACTION_BUSY")
+        ) || {
+            let m = self.message.to_ascii_lowercase();
+            m.contains("database is locked") || m.contains("database table is locked")
+        }
+    }
+
+    /// The answer would have been larger than the server sends (sqld's
+    /// `--max-response-size`, 10 MB by default): nothing was read; a smaller page may fit.
+    pub(super) fn too_large(&self) -> bool {
+        self.code.as_deref() == Some("RESPONSE_TOO_LARGE")
+            || self
+                .message
+                .to_ascii_lowercase()
+                .contains("response is too large")
+    }
 }
 
 #[derive(Deserialize)]
@@ -392,7 +441,7 @@ mod tests {
             stmt: WireStmt::new(&stmt),
         }];
         let body: serde_json::Value =
-            serde_json::from_str(&pipeline_body(None, &reqs).unwrap()).unwrap();
+            serde_json::from_str(&pipeline_body(None, &reqs, false).unwrap()).unwrap();
         assert_eq!(
             body,
             json!({
@@ -411,11 +460,15 @@ mod tests {
             })
         );
         let body: serde_json::Value =
-            serde_json::from_str(&pipeline_body(Some("b1"), &[Request::Close]).unwrap()).unwrap();
+            serde_json::from_str(&pipeline_body(Some("b1"), &[], true).unwrap()).unwrap();
         assert_eq!(
             body,
             json!({"baton": "b1", "requests": [{"type": "close"}]})
         );
+        let body: serde_json::Value =
+            serde_json::from_str(&pipeline_body(Some("b2"), &reqs, true).unwrap()).unwrap();
+        assert_eq!(body["requests"].as_array().unwrap().len(), 2);
+        assert_eq!(body["requests"][1], json!({"type": "close"}));
     }
 
     #[test]
@@ -431,7 +484,7 @@ mod tests {
         assert!(matches!(
             resp.results[1],
             StreamResult::Ok {
-                response: StreamResponse::Other
+                response: StreamResponse::Close
             }
         ));
         let turso = json!({"baton": null, "base_url": null, "results": []});

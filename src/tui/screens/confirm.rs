@@ -1,10 +1,12 @@
 //! The one confirm dialog. Every question the console asks before it changes something goes
 //! through [`Confirm`]: deletes (the operator types the version or the package id; anything
-//! else cancels), restoring a trash file and discarding the editor's text (`y`/`n`). The
-//! constructors say exactly what goes and where it goes; the component draws and answers
-//! them all the same way.
+//! else cancels), restoring a trash file, promoting a version and discarding the editor's
+//! text (`y`/`n`). The constructors say exactly what goes, where it goes and what the
+//! ObjectStack server would load instead; when a guard of spec 8.4 refuses the write, the
+//! operator overrides it by typing the package id. The component draws and answers them all
+//! the same way.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -12,9 +14,11 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::boot::boot_change_lines;
 use super::centered;
+use super::layout::title;
 use crate::registry::trash::TrashEntry;
-use crate::registry::DeletePlan;
+use crate::registry::{Allow, BootEffect, DeletePlan, PromotePlan, RestorePlan};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
 use crate::tui::message::Message;
@@ -66,15 +70,47 @@ enum Answer {
     Typed {
         expected: String,
         what: &'static str,
+        /// What Enter does once it matches ("delete", "go ahead").
+        verb: &'static str,
     },
     YesNo,
+}
+
+/// How a write's dialog is answered: a guard problem (spec 8.4) is overridden by typing the
+/// package id, and then the write is sent with every guard allowed; else `plain`.
+fn guarded(effect: &BootEffect, id: &str, plain: Answer) -> (Answer, Allow) {
+    if effect.problems.is_empty() {
+        (plain, Allow::NOTHING)
+    } else {
+        (
+            Answer::Typed {
+                expected: id.to_owned(),
+                what: "the package id",
+                verb: "override the guard and go ahead",
+            },
+            Allow::EVERYTHING,
+        )
+    }
+}
+
+/// The dialog lines about the server's boot, with how to override a refusal.
+fn boot_lines(effect: &BootEffect, id: &str) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::raw("")];
+    lines.extend(boot_change_lines(
+        effect,
+        &format!("type the package id {} below", printable(id)),
+    ));
+    lines
 }
 
 /// What yes does.
 enum OnYes {
     Request(Request),
-    /// Close the dialog and the editor under it, dropping its text.
-    Discard,
+    /// A write on a production connection, confirmed: it goes to the worker as it is.
+    Write(Request),
+    /// Close the dialog and the editor under it, dropping its text (and the draft file it
+    /// came from).
+    Discard(Option<PathBuf>),
 }
 
 pub struct Confirm {
@@ -115,10 +151,11 @@ impl Confirm {
                 ),
                 Span::styled(
                     format!(
-                        " created {}  hash {}…{}",
+                        " created {}  hash {}…{}{}",
                         printable(r.created_at.as_deref().unwrap_or("-")),
                         printable(r.hash.get(..12).unwrap_or(&r.hash)),
-                        if r.latest { "  (latest)" } else { "" }
+                        if r.latest { "  (latest)" } else { "" },
+                        if r.served { "  (served)" } else { "" }
                     ),
                     theme::HINT,
                 ),
@@ -143,29 +180,38 @@ impl Confirm {
             "(t opens the trash, where a file puts its rows back exactly)",
             theme::HINT,
         ));
+        body.extend(boot_lines(&plan.boot, id));
         let (expected, what) = match version {
             Some(v) => (v.to_owned(), "the version"),
             None => (id.to_owned(), "the package id"),
         };
+        let plain = Answer::Typed {
+            expected,
+            what,
+            verb: "delete",
+        };
+        let (answer, allow) = guarded(&plan.boot, id, plain);
         Confirm {
             title: match version {
                 Some(v) => format!(" Delete {id_shown} {} ", printable(v)),
                 None => format!(" Delete every version of {id_shown} "),
             },
             body,
-            answer: Answer::Typed { expected, what },
+            answer,
             typed: String::new(),
             on_yes: Some(OnYes::Request(Request::Delete {
                 id: id.to_owned(),
                 version: version.map(str::to_owned),
                 rows: plan.records.clone(),
+                allow,
             })),
             nothing: "nothing deleted",
         }
     }
 
-    /// Putting the rows of a trash file back into the registry `target`.
-    pub fn restore(entry: &TrashEntry, target: &str) -> Confirm {
+    /// Putting the rows of a trash file back into the registry `target`: `plan` says which
+    /// rows go back (those not already there) and what the server would load then.
+    pub fn restore(entry: &TrashEntry, target: &str, plan: &RestorePlan) -> Confirm {
         let rows = &entry.file.rows;
         let mut body = vec![Line::raw(format!(
             "Restore {} from the trash file {}",
@@ -210,20 +256,100 @@ impl Confirm {
              refuses the whole restore.",
             theme::HINT,
         ));
+        let id = rows.first().map(|r| r.id.as_str()).unwrap_or_default();
+        body.extend(boot_lines(&plan.boot, id));
+        if let Some(refused) = &plan.refused {
+            body.push(Line::raw(""));
+            body.push(Line::styled(
+                format!("pkgdeck will refuse this restore: {}", printable(refused)),
+                theme::ERROR,
+            ));
+        }
+        let (answer, allow) = guarded(&plan.boot, id, Answer::YesNo);
         Confirm {
             title: " Restore from the trash ".into(),
             body,
-            answer: Answer::YesNo,
+            answer,
             typed: String::new(),
             on_yes: Some(OnYes::Request(Request::Restore {
                 path: entry.path.clone(),
+                allow,
             })),
             nothing: "nothing restored",
         }
     }
 
+    /// Promoting a version (spec 8.5): it is re-inserted as its package's newest row, so the
+    /// server answers and loads it.
+    pub fn promote(plan: &PromotePlan, target: &str) -> Confirm {
+        let r = &plan.row;
+        let (id, version) = (
+            printable(&r.id).into_owned(),
+            printable(&r.version).into_owned(),
+        );
+        let mut body = vec![
+            Line::from(vec![
+                Span::raw("Promote "),
+                Span::styled(format!("{id} {version}"), theme::WARNING),
+                Span::raw(format!(" in {}:", printable(target))),
+            ]),
+            Line::raw(format!(
+                "it is saved to the trash, deleted and inserted again with the same texts and \
+                 hash (created {} → now), strictly newer than every other version of {id}, so \
+                 the ObjectStack server's get() answers it and its boot loads it.",
+                printable(r.created_at.as_deref().unwrap_or("-"))
+            )),
+        ];
+        body.extend(boot_lines(&plan.boot, &r.id));
+        let (answer, allow) = guarded(&plan.boot, &r.id, Answer::YesNo);
+        Confirm {
+            title: format!(" Promote {id} {version} "),
+            body,
+            answer,
+            typed: String::new(),
+            on_yes: Some(OnYes::Request(Request::Promote {
+                id: r.id.clone(),
+                version: r.version.clone(),
+                allow,
+            })),
+            nothing: "nothing promoted",
+        }
+    }
+
+    /// A write on a production connection: the operator types the connection's name.
+    pub fn production(name: &str, target: &str, what: &str, write: Request) -> Confirm {
+        let body = vec![
+            Line::from(vec![
+                Span::raw("This registry is "),
+                Span::styled("PRODUCTION", theme::PRODUCTION),
+                Span::raw(format!(
+                    ": the saved connection {} ({}).",
+                    printable(name),
+                    printable(target)
+                )),
+            ]),
+            Line::from(vec![
+                Span::raw("About to "),
+                Span::styled(printable(what).into_owned(), theme::WARNING),
+                Span::raw(" there."),
+            ]),
+        ];
+        Confirm {
+            title: format!(" PRODUCTION: {} ", printable(what)),
+            body,
+            answer: Answer::Typed {
+                expected: name.to_owned(),
+                what: "the connection name",
+                verb: "go ahead",
+            },
+            typed: String::new(),
+            on_yes: Some(OnYes::Write(write)),
+            nothing: "nothing written",
+        }
+    }
+
     /// Closing the editor with changes nobody has published or saved.
-    pub fn discard(what: &str) -> Confirm {
+    pub fn discard(what: &str, draft: Option<PathBuf>) -> Confirm {
         Confirm {
             title: " Discard your edits? ".into(),
             body: vec![
@@ -243,7 +369,7 @@ impl Confirm {
             ],
             answer: Answer::YesNo,
             typed: String::new(),
-            on_yes: Some(OnYes::Discard),
+            on_yes: Some(OnYes::Discard(draft)),
             nothing: "back in the editor; nothing discarded",
         }
     }
@@ -256,11 +382,18 @@ impl Confirm {
     fn yes(&mut self) -> Outcome {
         match self.on_yes.take() {
             Some(OnYes::Request(r)) => Outcome::All(vec![Outcome::Back, Outcome::Request(r)]),
-            Some(OnYes::Discard) => Outcome::All(vec![
-                Outcome::Back,
-                Outcome::Back,
-                Outcome::Say(Message::info("edits discarded")),
-            ]),
+            Some(OnYes::Write(r)) => Outcome::All(vec![Outcome::Back, Outcome::Write(r)]),
+            Some(OnYes::Discard(draft)) => {
+                let mut all = vec![
+                    Outcome::Back,
+                    Outcome::Back,
+                    Outcome::Say(Message::info("edits discarded")),
+                ];
+                if let Some(path) = draft {
+                    all.push(Outcome::Request(Request::DiscardDraft { path }));
+                }
+                Outcome::All(all)
+            }
             None => Outcome::Back,
         }
     }
@@ -305,7 +438,7 @@ impl Component for Confirm {
     fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match (action, &self.answer) {
             (Action::Confirm, Answer::YesNo) => self.yes(),
-            (Action::Confirm, Answer::Typed { expected, what }) => {
+            (Action::Confirm, Answer::Typed { expected, what, .. }) => {
                 if &self.typed == expected {
                     self.yes()
                 } else if self.typed.is_empty() {
@@ -325,12 +458,18 @@ impl Component for Confirm {
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let mut lines = self.body.clone();
         match &self.answer {
-            Answer::Typed { expected, what } => {
+            Answer::Typed {
+                expected,
+                what,
+                verb,
+            } => {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
                     Span::raw(format!("Type {what} ")),
                     Span::styled(printable(expected).into_owned(), theme::WARNING),
-                    Span::raw(" and press Enter to delete. Anything else cancels; Esc cancels."),
+                    Span::raw(format!(
+                        " and press Enter to {verb}. Anything else cancels; Esc cancels."
+                    )),
                 ]));
                 lines.push(Line::from(vec![
                     Span::styled("> ", theme::HINT_KEY),
@@ -339,7 +478,7 @@ impl Component for Confirm {
                 ]));
             }
             Answer::YesNo => {
-                if !matches!(self.on_yes, Some(OnYes::Discard)) {
+                if !matches!(self.on_yes, Some(OnYes::Discard(_))) {
                     lines.push(Line::raw(""));
                     lines.push(Line::from(vec![
                         Span::styled("y", theme::HINT_KEY),
@@ -362,7 +501,7 @@ impl Component for Confirm {
         let popup = centered(area, width, height as u16 + 2);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
-            .title(Line::styled(self.title.clone(), theme::WARNING))
+            .title(Line::styled(title(&self.title, "", width), theme::WARNING))
             .border_style(theme::WARNING)
             .padding(Padding::horizontal(1))
             .style(theme::POPUP);

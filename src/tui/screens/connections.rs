@@ -7,11 +7,12 @@ use std::path::PathBuf;
 
 use crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::{centered, draw_table};
+use super::layout::{cut_middle, ESSENTIAL};
+use super::{centered, draw_table, Column, Field};
 use crate::connect::{Connections, SavedConnection};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -35,11 +36,21 @@ const KEYS: KeyGroup = KeyGroup {
     ],
 };
 
+/// The connection's name is never dropped; the token column goes first.
+const COLUMNS: [Column; 4] = [
+    Column::flexible("NAME", 8, 18, ESSENTIAL, false),
+    Column::flexible("TARGET", 12, 40, 5, true),
+    Column::flexible("MODE", 9, 10, 4, false),
+    Column::flexible("TOKEN", 8, 20, 2, false),
+];
+
 pub struct ConnectionPicker {
     current: String,
     config_file: PathBuf,
     saved: Vec<SavedConnection>,
     error: Option<String>,
+    /// Why the registry the console was started on could not be opened.
+    problem: Option<String>,
     /// Row 0 is the current connection, then the saved ones in name order.
     list: ListView,
 }
@@ -58,8 +69,19 @@ impl ConnectionPicker {
             config_file: connections.config_file,
             saved,
             error,
+            problem: None,
             list,
         }
+    }
+
+    /// The picker opened because the registry the console was started on cannot be opened:
+    /// `problem` says why, above the connections to pick from instead.
+    pub fn with_problem(mut self, problem: String) -> ConnectionPicker {
+        self.problem = Some(problem);
+        if !self.saved.is_empty() {
+            self.list.select_position(1);
+        }
+        self
     }
 }
 
@@ -94,58 +116,92 @@ impl Component for ConnectionPicker {
         }
     }
 
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
+
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let rows = self.saved.len() as u16 + 1;
         let note = u16::from(self.error.is_some() || self.saved.is_empty());
-        let popup = centered(
-            area,
-            area.width.saturating_sub(8).min(130),
-            rows + note * 2 + 4,
-        );
+        let width = area.width.saturating_sub(8).min(130);
+        let problem: Vec<Line> = self
+            .problem
+            .iter()
+            .map(|p| Line::styled(format!(" ✗ {}", printable(p)), theme::ERROR))
+            .collect();
+        let problem_rows = problem
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(usize::from(width.max(3) - 2)) as u16)
+            .sum::<u16>()
+            + u16::from(!problem.is_empty());
+        let popup = centered(area, width, rows + note * 2 + 4 + problem_rows);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
             .title(Line::styled(" Connections ", theme::TITLE))
             .title_bottom(Line::styled(
                 format!(
                     " saved in {} ",
-                    printable(&self.config_file.display().to_string())
+                    cut_middle(
+                        &printable(&self.config_file.display().to_string()),
+                        usize::from(popup.width.saturating_sub(14)),
+                    )
                 ),
                 theme::DIM,
             ))
             .style(theme::POPUP);
         let inner = block.inner(popup);
         frame.render_widget(block, popup);
-        let [table_area, note_area] =
-            Layout::vertical([Constraint::Length(rows + 1), Constraint::Min(0)]).areas(inner);
-        let widths = [
-            Constraint::Length(18),
-            Constraint::Fill(3),
-            Constraint::Fill(1),
-        ];
-        let header = Row::new(["NAME", "TARGET", "TOKEN"]);
-        draw_table(frame, table_area, &self.list, header, &widths, |r| {
+        let [problem_area, table_area, note_area] = Layout::vertical([
+            Constraint::Length(problem_rows),
+            Constraint::Length(rows + 1),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        frame.render_widget(
+            Paragraph::new(problem).wrap(ratatui::widgets::Wrap { trim: false }),
+            problem_area,
+        );
+        let row = |r: usize| {
             if r == 0 {
-                return Row::new(vec![
-                    Cell::from("current").style(theme::MARK),
-                    Cell::from(printable(&self.current).into_owned()),
-                    Cell::from("(this session)").style(theme::DIM),
-                ]);
+                return vec![
+                    Field::styled("current", theme::MARK),
+                    Field::new(printable(&self.current)),
+                    Field::new(""),
+                    Field::styled(
+                        if self.problem.is_some() {
+                            "(cannot open)"
+                        } else {
+                            "(this session)"
+                        },
+                        theme::DIM,
+                    ),
+                ];
             }
             let s = &self.saved[r - 1];
-            let mut name = vec![Span::raw(printable(&s.name).into_owned())];
+            let mut name = printable(&s.name).into_owned();
             if s.target == self.current {
-                name.push(Span::styled(" (current)", theme::MARK));
+                name.push_str(" (current)");
             }
-            Row::new(vec![
-                Cell::from(Line::from(name)),
-                Cell::from(printable(&s.target).into_owned()),
-                Cell::from(match &s.token_env {
-                    Some(var) => format!("from ${}", printable(var)),
-                    None => "-".into(),
-                })
-                .style(theme::DIM),
-            ])
-        });
+            let mode = match (s.production, s.read_only) {
+                (true, true) => Field::styled("PROD, R/O", theme::ERROR),
+                (true, false) => Field::styled("PRODUCTION", theme::ERROR),
+                (false, true) => Field::styled("read-only", theme::WARNING),
+                (false, false) => Field::new(""),
+            };
+            vec![
+                Field::new(name),
+                Field::new(printable(&s.target)),
+                mode,
+                Field::styled(
+                    match &s.token_env {
+                        Some(var) => format!("from ${}", printable(var)),
+                        None => "-".into(),
+                    },
+                    theme::DIM,
+                ),
+            ]
+        };
+        draw_table(frame, table_area, &self.list, &COLUMNS, row, |_| None);
         let text = match (&self.error, self.saved.is_empty()) {
             (Some(e), _) => Line::styled(format!(" {}", printable(e)), theme::ERROR),
             (None, true) => Line::styled(
@@ -155,6 +211,9 @@ impl Component for ConnectionPicker {
             ),
             (None, false) => Line::raw(""),
         };
-        frame.render_widget(Paragraph::new(text), note_area);
+        frame.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+            note_area,
+        );
     }
 }

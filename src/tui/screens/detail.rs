@@ -2,25 +2,33 @@
 //! by name and label beside the selected item's coloured JSON) and one for integrity (stored
 //! vs computed hash, identity and canonical-form checks, from `registry::verify_record`).
 
+use std::cell::{Cell, RefCell};
+
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Tabs};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use super::{draw_empty, draw_table, list_block, placeholder};
+use super::layout::{cut, draw_tabs, fit_line, ESSENTIAL};
+use super::{copy_hash, draw_empty, draw_table, list_block, placeholder, Column, Field};
 use crate::registry::canonical::JsValue;
 use crate::registry::diff::{section_items, section_names};
+use crate::registry::pretty::pretty;
 use crate::registry::LoadedRecord;
 use crate::registry::{Problem, Scope, Verification, Warning, SECTIONS};
 use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::document::visible;
 use crate::tui::integrity::{Badge, Verdict};
 use crate::tui::json;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::message::Message;
 use crate::tui::protocol::{JobError, Request};
+use crate::tui::search::{Search, Typed};
 use crate::tui::theme;
 use crate::untrusted::printable;
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent};
+use unicode_width::UnicodeWidthStr;
 
 const MOVE: KeyGroup = KeyGroup {
     title: "Move",
@@ -101,12 +109,27 @@ const KEYS: KeyGroup = KeyGroup {
             hint: None,
             action: Action::PrevTab,
         },
+        keys::open("on a section tab: into the selected item's JSON (Esc comes back)"),
         Binding {
             keys: &[Key::Char('/')],
             shown: "/",
-            does: "filter the items of a section tab",
-            hint: None,
+            does: "search the JSON (n next, N previous); on a section's item list, filter it",
+            hint: Some("/ search"),
             action: Action::Filter,
+        },
+        Binding {
+            keys: &[Key::Char('n')],
+            shown: "n",
+            does: "next match of the search",
+            hint: None,
+            action: Action::SearchNext,
+        },
+        Binding {
+            keys: &[Key::Char('N')],
+            shown: "N",
+            does: "previous match of the search",
+            hint: None,
+            action: Action::SearchPrev,
         },
         Binding {
             keys: &[Key::Char('v')],
@@ -115,11 +138,26 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        Binding {
+            keys: &[Key::Char('y')],
+            shown: "y",
+            does: "copy the manifest, the selected item's JSON, or the hash (Integrity tab)",
+            hint: Some("y copy"),
+            action: Action::Copy,
+        },
+        keys::COPY_HASH,
         keys::HOTFIX,
+        keys::EDIT_OUTSIDE,
         keys::DELETE,
         keys::BACK,
     ],
 };
+
+/// An item's name is never dropped; its label goes when the list is narrow.
+const ITEM_COLUMNS: [Column; 2] = [
+    Column::flexible("NAME", 8, 16, ESSENTIAL, true),
+    Column::flexible("LABEL", 6, 12, 1, true),
+];
 
 /// One item of a metadata section.
 struct Item {
@@ -238,6 +276,15 @@ pub struct DetailScreen {
     tab: usize,
     manifest_scroll: usize,
     integrity_scroll: usize,
+    /// Where each tab title was drawn (x range, tab) and on which line, for the mouse.
+    tab_hits: RefCell<Vec<(u16, u16, usize)>>,
+    tabs_row: Cell<u16>,
+    /// On a section tab: the keys go to the selected item's JSON, not the item list.
+    json_focus: bool,
+    /// Where the selected item's JSON was drawn, for the mouse.
+    json_area: Cell<Rect>,
+    /// The search in the text view shown (manifest, an item's JSON, integrity).
+    search: Option<Search>,
 }
 
 impl DetailScreen {
@@ -251,6 +298,20 @@ impl DetailScreen {
             tab: 0,
             manifest_scroll: 0,
             integrity_scroll: 0,
+            tab_hits: RefCell::default(),
+            tabs_row: Cell::default(),
+            json_focus: false,
+            json_area: Cell::default(),
+            search: None,
+        }
+    }
+
+    /// The detail of a version opened on its Integrity tab (from a verify failure).
+    pub fn on_integrity(id: &str, version: &str) -> DetailScreen {
+        DetailScreen {
+            // Clamped to the last tab, Integrity, once the sections are known.
+            tab: usize::MAX,
+            ..DetailScreen::new(id, version)
         }
     }
 
@@ -275,8 +336,26 @@ impl DetailScreen {
         match record {
             Ok(loaded) => {
                 self.error = None;
-                self.content = Some(Box::new(Content::new(*loaded)));
+                // A reload keeps the item selected in each section, by name.
+                let kept: Vec<(String, String)> = self
+                    .content
+                    .iter()
+                    .flat_map(|c| c.sections.iter())
+                    .filter_map(|s| Some((s.name.clone(), s.selected()?.1.name.clone())))
+                    .collect();
+                let mut content = Content::new(*loaded);
+                for (section, item) in kept {
+                    if let Some(s) = content.sections.iter_mut().find(|s| s.name == section) {
+                        if let Some(row) = s.items.iter().position(|i| i.name == item) {
+                            s.list.select_row(row);
+                        }
+                    }
+                }
+                self.content = Some(Box::new(content));
                 self.tab = self.tab.min(self.tab_count() - 1);
+                if self.search.is_some() {
+                    self.search_again(0);
+                }
             }
             Err(e) => self.error = Some(e.to_string()),
         }
@@ -314,24 +393,118 @@ impl DetailScreen {
         }
     }
 
-    fn tab_titles(&self) -> Vec<Line<'static>> {
-        let mut titles = vec![Line::raw(" Manifest ")];
+    fn tab_titles(&self) -> Vec<String> {
+        let mut titles = vec![" Manifest ".to_owned()];
         match &self.content {
-            Some(c) => titles.extend(c.sections.iter().map(|s| {
-                Line::raw(format!(
-                    " {} ({}) ",
-                    printable(&capitalized(&s.name)),
-                    s.items.len()
-                ))
-            })),
-            None => titles.extend(
-                SECTIONS
+            Some(c) => titles.extend(
+                c.sections
                     .iter()
-                    .map(|s| Line::raw(format!(" {} ", capitalized(s)))),
+                    .map(|s| format!(" {} ({}) ", printable(&capitalized(&s.name)), s.items.len())),
             ),
+            None => titles.extend(SECTIONS.iter().map(|s| format!(" {} ", capitalized(s)))),
         }
-        titles.push(Line::raw(" Integrity "));
+        titles.push(" Integrity ".to_owned());
         titles
+    }
+
+    /// What `y` copies on the current tab: the manifest, the selected item's JSON (pretty,
+    /// with invisible characters as escapes), or the stored hash on Integrity.
+    fn copy(&self) -> Outcome {
+        let Some(c) = &self.content else {
+            return Outcome::Done;
+        };
+        let who = format!("{}@{}", printable(&self.id), printable(&self.version));
+        match self.current() {
+            Tab::Manifest => Outcome::Copy {
+                text: match &c.loaded.manifest {
+                    Ok(m) => visible(&pretty(m)),
+                    Err(_) => printable(&c.loaded.record.manifest).into_owned(),
+                },
+                what: format!("the manifest of {who}"),
+            },
+            Tab::Section(i) => {
+                let (Some(s), Ok(d)) = (c.sections.get(i), &c.loaded.metadata) else {
+                    return Outcome::Done;
+                };
+                let Some((row, item)) = s.selected() else {
+                    return Outcome::Done;
+                };
+                match section_items(d, &s.name).get(row) {
+                    Some((_, value)) => Outcome::Copy {
+                        text: visible(&pretty(value)),
+                        what: format!(
+                            "{} item {} of {who}",
+                            printable(&s.name),
+                            printable(&item.name)
+                        ),
+                    },
+                    None => Outcome::Done,
+                }
+            }
+            Tab::Integrity => copy_hash(&self.id, &self.version, &c.loaded.record.hash),
+        }
+    }
+
+    /// The lines of the text view the keys go to, if one: the manifest, the integrity
+    /// report, or on a section tab the selected item's JSON once it has the focus.
+    fn view_lines(&self) -> Option<&[Line<'static>]> {
+        let c = self.content.as_ref()?;
+        match self.current() {
+            Tab::Manifest => Some(&c.manifest),
+            Tab::Integrity => Some(&c.integrity),
+            Tab::Section(i) if self.json_focus => c
+                .sections
+                .get(i)?
+                .selected()
+                .map(|(_, item)| &item.lines[..]),
+            Tab::Section(_) => None,
+        }
+    }
+
+    /// The first line of the text view shown.
+    fn view_scroll(&self) -> usize {
+        match self.current() {
+            Tab::Manifest => self.manifest_scroll,
+            Tab::Integrity => self.integrity_scroll,
+            Tab::Section(_) => self.section().map_or(0, Section::scroll),
+        }
+    }
+
+    /// Scrolls the text view so that `line` is on screen (a search match).
+    fn reveal(&mut self, line: usize, page: usize) {
+        let page = page.max(1);
+        let top = self.view_scroll();
+        if line >= top && line < top + page {
+            return;
+        }
+        let to = line.saturating_sub(page / 3);
+        match self.current() {
+            Tab::Manifest => self.manifest_scroll = to,
+            Tab::Integrity => self.integrity_scroll = to,
+            Tab::Section(_) => {
+                if let Some(s) = self.section_mut() {
+                    let now = s.scroll() as isize;
+                    s.scroll_by(to as isize - now, 1);
+                }
+            }
+        }
+    }
+
+    /// Looks for the search again in the view shown and scrolls to its current match.
+    fn search_again(&mut self, page: usize) {
+        let lines = self.view_lines().map(<[Line]>::to_vec).unwrap_or_default();
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        search.find(&lines);
+        if let Some(m) = search.current() {
+            self.reveal(m.line, page);
+        }
+    }
+
+    /// Leaving a view ends its search.
+    fn leave_view(&mut self) {
+        self.search = None;
     }
 
     /// Scrolls a text tab (manifest, integrity).
@@ -368,9 +541,24 @@ impl DetailScreen {
                 theme::ERROR,
             ));
         }
+        block = self.search_title(block);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        draw_lines(frame, inner, &content.manifest, self.manifest_scroll);
+        draw_lines(
+            frame,
+            inner,
+            &content.manifest,
+            self.manifest_scroll,
+            self.search.as_ref(),
+        );
+    }
+
+    /// The search line at the bottom of the view's block, when there is a search.
+    fn search_title<'a>(&self, block: Block<'a>) -> Block<'a> {
+        match &self.search {
+            Some(s) => block.title_bottom(Line::styled(s.status(), theme::FILTER)),
+            None => block,
+        }
     }
 
     fn draw_section(&self, frame: &mut Frame, area: Rect, content: &Content, s: &Section) {
@@ -381,6 +569,7 @@ impl DetailScreen {
             format!("{} ({})", printable(&capitalized(&s.name)), s.items.len()),
             None,
             &s.list,
+            left.width,
         );
         let inner = block.inner(left);
         frame.render_widget(block, left);
@@ -400,51 +589,76 @@ impl DetailScreen {
                 "no item matches the filter",
             );
         } else {
-            let widths = [Constraint::Fill(1), Constraint::Fill(1)];
-            let header = Row::new(["NAME", "LABEL"]);
-            draw_table(frame, inner, &s.list, header, &widths, |r| {
+            let row = |r: usize| {
                 let item = &s.items[r];
-                Row::new(vec![
-                    Cell::from(printable(&item.name).into_owned()),
-                    Cell::from(printable(item.label.as_deref().unwrap_or("")).into_owned()),
-                ])
-            });
+                vec![
+                    Field::new(printable(&item.name)),
+                    Field::new(printable(item.label.as_deref().unwrap_or(""))),
+                ]
+            };
+            draw_table(frame, inner, &s.list, &ITEM_COLUMNS, row, |_| None);
         }
         let Some((_, item)) = s.selected() else {
             frame.render_widget(Block::bordered(), right);
             return;
         };
         let scroll = s.scroll();
-        let block = Block::bordered()
+        let position = format!(" line {} of {} ", scroll + 1, item.lines.len());
+        let room = usize::from(right.width).saturating_sub(position.width() + 5);
+        let mut block = Block::bordered()
             .title(Line::styled(
-                format!(" {} ", printable(&item.name)),
+                format!(" {} ", cut(&printable(&item.name), room)),
                 theme::TITLE,
             ))
-            .title(
-                Line::styled(
-                    format!(" line {} of {} ", scroll + 1, item.lines.len()),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
+            .title(Line::styled(position, theme::DIM).right_aligned());
+        if self.json_focus {
+            // The pane the keys go to has the bright border.
+            block = self.search_title(block.border_style(theme::TITLE));
+        }
         let inner = block.inner(right);
         frame.render_widget(block, right);
-        draw_lines(frame, inner, &item.lines, scroll);
+        self.json_area.set(right);
+        let search = self.search.as_ref().filter(|_| self.json_focus);
+        draw_lines(frame, inner, &item.lines, scroll, search);
     }
 
     fn draw_integrity(&self, frame: &mut Frame, area: Rect, content: &Content) {
-        let block = Block::bordered().title(Line::styled(" integrity ", theme::TITLE));
+        let block =
+            self.search_title(Block::bordered().title(Line::styled(" integrity ", theme::TITLE)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        draw_lines(frame, inner, &content.integrity, self.integrity_scroll);
+        draw_lines(
+            frame,
+            inner,
+            &content.integrity,
+            self.integrity_scroll,
+            self.search.as_ref(),
+        );
     }
 }
 
-/// Draws the lines from `scroll` on, cloning only those that fit.
-fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line<'static>], scroll: usize) {
+/// Draws the lines from `scroll` on, cloning only those that fit, with the matches of
+/// `search` highlighted; a line wider than the area is cut with `…`.
+fn draw_lines(
+    frame: &mut Frame,
+    area: Rect,
+    lines: &[Line<'static>],
+    scroll: usize,
+    search: Option<&Search>,
+) {
     let start = scroll.min(lines.len().saturating_sub(area.height as usize));
     let end = (start + area.height as usize).min(lines.len());
-    frame.render_widget(Paragraph::new(Text::from(lines[start..end].to_vec())), area);
+    let width = usize::from(area.width);
+    let shown: Vec<Line> = lines[start..end]
+        .iter()
+        .enumerate()
+        // Cut first: a 100 KB line is highlighted only as far as it is drawn.
+        .map(|(i, l)| match search {
+            Some(s) => s.highlight(start + i, &fit_line(l, width)),
+            None => fit_line(l, width),
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(Text::from(shown)), area);
 }
 
 fn capitalized(s: &str) -> String {
@@ -546,12 +760,53 @@ fn integrity_lines(loaded: &LoadedRecord) -> Vec<Line<'static>> {
             )),
         ]),
     ];
+    lines.extend(schema_lines(loaded));
     if !v.details.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(" Findings", theme::COLUMN_HEADER));
         for d in &v.details {
             lines.push(Line::raw(format!("  • {}", printable(d))));
         }
+    }
+    lines
+}
+
+/// What the ObjectStack schemas (spec 9) say about the row: a line, then each problem at its
+/// JSON path. Warnings: the 17.x server loads such a row; `os plugin build` would not.
+fn schema_lines(loaded: &LoadedRecord) -> Vec<Line<'static>> {
+    let field = Span::styled(format!(" {:<16}", "Schemas"), theme::COLUMN_HEADER);
+    let spec = crate::registry::schema::SPEC_VERSION;
+    let Some(problems) = &loaded.schema else {
+        return vec![Line::from(vec![
+            field,
+            Span::styled("? ", theme::DIM),
+            Span::raw("cannot be checked: a stored text is not JSON"),
+        ])];
+    };
+    if problems.is_empty() {
+        return vec![Line::from(vec![
+            field,
+            check(true),
+            Span::raw(format!(
+                "manifest and every item pass the ObjectStack {spec} schemas"
+            )),
+        ])];
+    }
+    let mut lines = vec![Line::from(vec![
+        field,
+        Span::styled("⚠ ", theme::WARNING),
+        Span::raw(format!(
+            "{} against the ObjectStack {spec} schemas (warnings: the server still loads it)",
+            crate::tui::count(problems.len() as u64, "problem")
+        )),
+    ])];
+    for p in problems {
+        lines.push(Line::from(vec![
+            Span::raw(format!(" {:<16}", "")),
+            Span::styled("▲ ", theme::WARNING),
+            Span::styled(printable(&p.path).into_owned(), theme::COLUMN_HEADER),
+            Span::raw(format!(": {}", printable(&p.message))),
+        ]));
     }
     lines
 }
@@ -563,19 +818,52 @@ impl Component for DetailScreen {
 
     fn handle(&mut self, action: Action, page: usize) -> Outcome {
         let tab = self.current();
+        // On a section tab the arrows move in the item list, or in the JSON once it has
+        // the focus.
+        let list_keys = matches!(tab, Tab::Section(_)) && !self.json_focus;
         match action {
-            Action::NextTab => self.tab = (self.tab + 1) % self.tab_count(),
-            Action::PrevTab => self.tab = (self.tab + self.tab_count() - 1) % self.tab_count(),
+            Action::NextTab => {
+                self.tab = (self.tab.min(self.tab_count() - 1) + 1) % self.tab_count();
+                self.json_focus = false;
+                self.leave_view();
+            }
+            Action::PrevTab => {
+                let tab = self.tab.min(self.tab_count() - 1);
+                self.tab = (tab + self.tab_count() - 1) % self.tab_count();
+                self.json_focus = false;
+                self.leave_view();
+            }
+            Action::Open if list_keys && self.section().is_some_and(|s| s.selected().is_some()) => {
+                self.json_focus = true;
+            }
+            Action::SearchNext | Action::SearchPrev => {
+                let forward = action == Action::SearchNext;
+                match self.search.as_mut().and_then(|s| s.step(forward)) {
+                    Some(m) => self.reveal(m.line, page),
+                    None if self.search.is_none() => {
+                        return Outcome::Say(Message::info("no search: / starts one"))
+                    }
+                    None => {}
+                }
+            }
             Action::Verify => {
                 return Outcome::Request(Request::verify(Scope::Version(
                     self.id.clone(),
                     self.version.clone(),
                 )))
             }
-            Action::Hotfix => {
+            Action::Copy => return self.copy(),
+            Action::CopyHash => {
+                return match &self.content {
+                    Some(c) => copy_hash(&self.id, &self.version, &c.loaded.record.hash),
+                    None => Outcome::Done,
+                }
+            }
+            Action::Hotfix | Action::EditOutside => {
                 return Outcome::Request(Request::HotfixSource {
                     id: self.id.clone(),
                     version: self.version.clone(),
+                    outside: action == Action::EditOutside,
                 })
             }
             Action::Delete => {
@@ -584,6 +872,8 @@ impl Component for DetailScreen {
                     version: Some(self.version.clone()),
                 })
             }
+            Action::Back if self.search.is_some() => self.leave_view(),
+            Action::Back if self.json_focus => self.json_focus = false,
             Action::Back => {
                 let cleared = self.section_mut().is_some_and(|s| s.list.clear_filter());
                 return if cleared {
@@ -592,29 +882,38 @@ impl Component for DetailScreen {
                     Outcome::Back
                 };
             }
+            Action::Filter if self.view_lines().is_some() => self.search = Some(Search::start()),
             Action::Filter => {
                 if let Some(s) = self.section_mut() {
                     s.list.start_filter();
                 }
             }
-            Action::PageUp | Action::PageDown | Action::ScrollUp | Action::ScrollDown
+            Action::Up | Action::Down | Action::Top | Action::Bottom if list_keys => {
+                if let Some(s) = self.section_mut() {
+                    s.list.apply(action, page);
+                }
+                self.leave_view();
+            }
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown
+            | Action::ScrollUp
+            | Action::ScrollDown
                 if matches!(tab, Tab::Section(_)) =>
             {
                 let delta = match action {
                     Action::PageUp => -(page as isize),
                     Action::PageDown => page as isize,
-                    Action::ScrollUp => -1,
+                    Action::ScrollUp | Action::Up => -1,
+                    Action::Top => isize::MIN / 2,
+                    Action::Bottom => isize::MAX / 2,
                     _ => 1,
                 };
                 if let Some(s) = self.section_mut() {
                     s.scroll_by(delta, page);
-                }
-            }
-            Action::Up | Action::Down | Action::Top | Action::Bottom
-                if matches!(tab, Tab::Section(_)) =>
-            {
-                if let Some(s) = self.section_mut() {
-                    s.list.apply(action, page);
                 }
             }
             Action::Up
@@ -630,6 +929,80 @@ impl Component for DetailScreen {
         Outcome::Done
     }
 
+    /// The search line takes the keys while its query is typed; else the item filter does.
+    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
+        if let Some(search) = self.search.as_mut().filter(|s| s.typing()) {
+            match search.key(event) {
+                Typed::Changed => self.search_again(page),
+                Typed::Cancelled => self.leave_view(),
+                Typed::Kept | Typed::Ignored => {}
+            }
+            return Some(Outcome::Done);
+        }
+        let list = self.list_mut().filter(|l| l.editing())?;
+        list.filter_key(event, page);
+        Some(Outcome::Done)
+    }
+
+    /// A click on a tab switches to it; on a section tab, a click on the JSON gives it the
+    /// keys, and a click in the item list selects (a double click moves into the JSON).
+    fn click(&mut self, x: u16, y: u16, double: bool, _page: usize) -> Outcome {
+        let tab = self
+            .tab_hits
+            .borrow()
+            .iter()
+            .find(|(x0, x1, _)| (*x0..*x1).contains(&x))
+            .map(|(_, _, tab)| *tab);
+        let tabs_row = self.tab_hits.borrow().first().map(|_| self.tabs_row.get());
+        if let (Some(tab), Some(row)) = (tab, tabs_row) {
+            if y == row {
+                if tab != self.tab.min(self.tab_count() - 1) {
+                    self.tab = tab;
+                    self.json_focus = false;
+                    self.leave_view();
+                }
+                return Outcome::Done;
+            }
+        }
+        if matches!(self.current(), Tab::Section(_)) {
+            let json = self.json_area.get();
+            if (json.x..json.right()).contains(&x) && (json.y..json.bottom()).contains(&y) {
+                self.json_focus = true;
+                return Outcome::Done;
+            }
+            let Some(list) = self.list_mut() else {
+                return Outcome::Done;
+            };
+            if let Some(pos) = list.position_at(x, y) {
+                list.select_position(pos);
+                self.json_focus = double;
+                self.leave_view();
+            }
+        }
+        Outcome::Done
+    }
+
+    /// The wheel scrolls the text or the JSON; on an item list it moves the selection.
+    fn wheel(&mut self, down: bool, page: usize) -> Outcome {
+        let list_keys = matches!(self.current(), Tab::Section(_)) && !self.json_focus;
+        let action = match (list_keys, down) {
+            (true, true) => Action::Down,
+            (true, false) => Action::Up,
+            (false, true) => Action::ScrollDown,
+            (false, false) => Action::ScrollUp,
+        };
+        self.handle(action, page)
+    }
+
+    fn typing_keys(&self) -> Option<&'static KeyGroup> {
+        if self.search.as_ref().is_some_and(Search::typing) {
+            return Some(&keys::SEARCH_EDIT);
+        }
+        self.list()
+            .filter(|l| l.editing())
+            .map(|_| &keys::FILTER_EDIT)
+    }
+
     fn list_mut(&mut self) -> Option<&mut ListView> {
         self.section_mut().map(|s| &mut s.list)
     }
@@ -641,15 +1014,9 @@ impl Component for DetailScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
         let [tabs_area, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-        frame.render_widget(
-            Tabs::new(self.tab_titles())
-                .select(self.tab)
-                .style(theme::TAB)
-                .highlight_style(theme::TAB_SELECTED)
-                .divider("│")
-                .padding("", ""),
-            tabs_area,
-        );
+        let active = self.tab.min(self.tab_count() - 1);
+        draw_tabs(frame, tabs_area, &self.tab_titles(), active, &self.tab_hits);
+        self.tabs_row.set(tabs_area.y);
         let Some(content) = &self.content else {
             let text = Text::from(vec![
                 Line::raw(""),

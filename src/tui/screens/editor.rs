@@ -2,7 +2,9 @@
 //! is checked by the registry's own `prepare_publish` (on the UI thread for documents up to
 //! [`INLINE_LIMIT`], by the worker once typing pauses for larger ones), and what it finds is
 //! listed under the text: a syntax error with its line and column (the line is marked in the
-//! gutter; `Ctrl-G` moves the cursor there), or every manifest problem with its JSON path.
+//! gutter; `Ctrl-G` moves the cursor there), or every manifest problem with its JSON path,
+//! and once those pass, the ObjectStack schemas' warnings at their paths (spec 9: they do not
+//! stop a publish; the review lists them again).
 //! `Ctrl-S` asks the worker for a review; `Esc` asks before dropping changes.
 
 use std::path::PathBuf;
@@ -18,8 +20,9 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 use tui_textarea::{CursorMove, TextArea};
 
+use super::layout::{fit_lines, title};
 use super::{Confirm, Modal};
-use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::component::{Component, Context, ExternalEdit, Outcome};
 use crate::tui::count;
 use crate::tui::document::{Validation, INLINE_LIMIT};
 use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
@@ -27,6 +30,7 @@ use crate::tui::message::Message;
 use crate::tui::protocol::Request;
 use crate::tui::theme;
 use crate::untrusted::printable;
+use unicode_width::UnicodeWidthStr;
 
 const KEYS: KeyGroup = KeyGroup {
     title: "Editor",
@@ -51,6 +55,13 @@ const KEYS: KeyGroup = KeyGroup {
             does: "close the editor (asks first when there are changes)",
             hint: Some("Esc close"),
             action: Action::Back,
+        },
+        Binding {
+            keys: &[Key::Ctrl('e')],
+            shown: "Ctrl-E",
+            does: "go on editing in $VISUAL/$EDITOR (the text comes back here)",
+            hint: None,
+            action: Action::EditOutside,
         },
         Binding {
             keys: &[Key::Ctrl('u')],
@@ -113,6 +124,9 @@ pub struct Editor {
     stale_since: Option<Instant>,
     /// The hash of the document a review was asked for and has not come back.
     reviewing: Option<String>,
+    /// The draft file this text came from (resumed, or edited outside): it goes once the
+    /// text is published or discarded, and quitting with changes writes to it.
+    draft: Option<PathBuf>,
 }
 
 impl Editor {
@@ -131,10 +145,27 @@ impl Editor {
             generation: 0,
             stale_since: None,
             reviewing: None,
+            draft: None,
         };
         editor.original = editor.text();
         editor.changed(Instant::now());
         editor
+    }
+
+    /// Asks for the review at once (a document that came back from `$EDITOR` valid).
+    pub fn review_now(&mut self) -> Outcome {
+        self.review()
+    }
+
+    /// The editor on a draft's text, kept at `path`.
+    pub fn with_draft(mut self, path: PathBuf) -> Editor {
+        self.draft = Some(path);
+        self
+    }
+
+    /// The draft file behind the text, if there is one.
+    pub fn draft(&self) -> Option<&std::path::Path> {
+        self.draft.as_deref()
     }
 
     pub fn origin(&self) -> &Origin {
@@ -250,6 +281,7 @@ impl Editor {
         if self.modified() {
             Outcome::Overlay(Modal::Confirm(Box::new(Confirm::discard(
                 &self.origin.describe(),
+                self.draft.clone(),
             ))))
         } else {
             Outcome::Back
@@ -286,9 +318,8 @@ impl Editor {
                     theme::DIM,
                 )],
             ),
-            Some(Validation::Valid(p)) => (
-                Line::styled(" ✓ valid ", theme::badge(crate::tui::integrity::Badge::Ok)),
-                vec![Line::from(vec![
+            Some(Validation::Valid(p)) => {
+                let mut lines = vec![Line::from(vec![
                     Span::raw(format!(
                         " {} {} · new hash ",
                         printable(&p.id),
@@ -300,8 +331,28 @@ impl Editor {
                     } else {
                         " · Ctrl-S reviews the publish"
                     }),
-                ])],
-            ),
+                ])];
+                lines.extend(p.schema_warnings.iter().map(|w| {
+                    Line::from(vec![
+                        Span::styled(" ▲ ", theme::WARNING),
+                        Span::styled(printable(&w.path).into_owned(), theme::COLUMN_HEADER),
+                        Span::raw(": "),
+                        Span::raw(printable(&w.message).into_owned()),
+                    ])
+                }));
+                let status = if p.schema_warnings.is_empty() {
+                    Line::styled(" ✓ valid ", theme::badge(crate::tui::integrity::Badge::Ok))
+                } else {
+                    Line::styled(
+                        format!(
+                            " ✓ valid · ⚠ {} ",
+                            count(p.schema_warnings.len() as u64, "ObjectStack schema warning")
+                        ),
+                        theme::WARNING,
+                    )
+                };
+                (status, lines)
+            }
             Some(Validation::Syntax {
                 line,
                 column,
@@ -387,6 +438,14 @@ impl Component for Editor {
             Action::Review => self.review(),
             Action::GoToError => self.go_to_error(),
             Action::Back => self.close(),
+            Action::EditOutside => Outcome::All(vec![
+                Outcome::Back,
+                Outcome::EditOutside(ExternalEdit {
+                    origin: self.origin.clone(),
+                    text: self.text(),
+                    draft: self.draft.clone(),
+                }),
+            ]),
             _ => Outcome::Done,
         }
     }
@@ -399,20 +458,24 @@ impl Component for Editor {
                 .areas(area);
         frame.render_widget(Clear, area);
         let (row, col) = self.textarea.cursor();
+        let position = format!(
+            " Ln {}, Col {}{} ",
+            row + 1,
+            col + 1,
+            if self.modified() { " · modified" } else { "" }
+        );
+        // On a narrow terminal the document's name matters more than the cursor position.
+        let position = if self.title().width() + position.width() + 3 > usize::from(area.width) {
+            String::new()
+        } else {
+            position
+        };
         let block = Block::bordered()
-            .title(Line::styled(self.title(), theme::TITLE))
-            .title(
-                Line::styled(
-                    format!(
-                        " Ln {}, Col {}{} ",
-                        row + 1,
-                        col + 1,
-                        if self.modified() { " · modified" } else { "" }
-                    ),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
+            .title(Line::styled(
+                title(&self.title(), &position, area.width),
+                theme::TITLE,
+            ))
+            .title(Line::styled(position, theme::DIM).right_aligned());
         let inner = block.inner(text_area);
         frame.render_widget(block, text_area);
         frame.render_widget(&self.textarea, inner);
@@ -424,8 +487,9 @@ impl Component for Editor {
                 theme::DIM,
             ));
         }
+        let width = usize::from(report_area.width.saturating_sub(2));
         frame.render_widget(
-            Paragraph::new(Text::from(lines[..shown].to_vec())).block(report),
+            Paragraph::new(Text::from(fit_lines(&lines[..shown], width))).block(report),
             report_area,
         );
     }

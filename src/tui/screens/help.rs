@@ -3,13 +3,14 @@
 //! marked, as in the footer.
 
 use crossterm::event::KeyCode;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
+use super::layout::fit_lines;
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::theme;
@@ -35,6 +36,10 @@ const KEYS: KeyGroup = KeyGroup {
     ],
 };
 
+/// The help's width with one column of keys, and each column's when there are two.
+const ONE_COLUMN: u16 = 100;
+const COLUMN_WIDTH: u16 = 76;
+
 pub struct Help {
     screen: String,
     groups: Vec<&'static KeyGroup>,
@@ -54,28 +59,47 @@ impl Help {
     }
 
     fn lines(&self) -> Vec<Line<'static>> {
-        let mut lines = Vec::new();
-        for group in &self.groups {
-            if !lines.is_empty() {
-                lines.push(Line::raw(""));
+        self.columns(1).concat()
+    }
+
+    /// The groups' lines in `n` columns (1 or 2) of about the same height, a group never
+    /// split between them.
+    fn columns(&self, n: usize) -> Vec<Vec<Line<'static>>> {
+        let groups: Vec<Vec<Line<'static>>> =
+            self.groups.iter().map(|g| self.group_lines(g)).collect();
+        let total: usize = groups.iter().map(Vec::len).sum::<usize>() + groups.len();
+        let mut columns: Vec<Vec<Line<'static>>> = vec![Vec::new(); n.max(1)];
+        let mut at = 0;
+        for group in groups {
+            if at + 1 < columns.len() && columns[at].len() >= total / columns.len() {
+                at += 1;
             }
-            lines.push(Line::styled(group.title, theme::COLUMN_HEADER));
-            for b in group.bindings {
-                if self.read_only && b.action.write().is_some() {
-                    let off = theme::DIM.add_modifier(Modifier::CROSSED_OUT);
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("  {:<12}", b.shown), off),
-                        Span::styled(b.does, off),
-                        Span::raw(" "),
-                        Span::styled("(read-only)", theme::WARNING),
-                    ]));
-                    continue;
-                }
+            let column = &mut columns[at];
+            if !column.is_empty() {
+                column.push(Line::raw(""));
+            }
+            column.extend(group);
+        }
+        columns
+    }
+
+    fn group_lines(&self, group: &KeyGroup) -> Vec<Line<'static>> {
+        let mut lines = vec![Line::styled(group.title, theme::COLUMN_HEADER)];
+        for b in group.bindings {
+            if self.read_only && b.action.write().is_some() {
+                let off = theme::DIM.add_modifier(Modifier::CROSSED_OUT);
                 lines.push(Line::from(vec![
-                    Span::styled(format!("  {:<12}", b.shown), theme::HINT_KEY),
-                    Span::raw(b.does),
+                    Span::styled(format!("  {:<12}", b.shown), off),
+                    Span::styled(b.does, off),
+                    Span::raw(" "),
+                    Span::styled("(read-only)", theme::WARNING),
                 ]));
+                continue;
             }
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<12}", b.shown), theme::HINT_KEY),
+                Span::raw(b.does),
+            ]));
         }
         lines
     }
@@ -97,11 +121,20 @@ impl Component for Help {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {
-        let lines = self.lines();
-        let popup = centered(area, 100, lines.len() as u16 + 2);
+        // Two columns when one would not fit the height and the terminal is wide enough.
+        let single = self.lines().len() as u16 + 2;
+        let two = single > area.height && area.width >= 2 * COLUMN_WIDTH + 7;
+        let columns = self.columns(if two { 2 } else { 1 });
+        let longest = columns.iter().map(Vec::len).max().unwrap_or(0);
+        let width = if two {
+            2 * COLUMN_WIDTH + 7
+        } else {
+            ONE_COLUMN
+        };
+        let popup = centered(area, width, longest as u16 + 2);
         let visible = popup.height.saturating_sub(2) as usize;
-        let scroll = self.scroll.min(lines.len().saturating_sub(visible));
-        let more = if scroll + visible < lines.len() {
+        let scroll = self.scroll.min(longest.saturating_sub(visible));
+        let more = if scroll + visible < longest {
             " ↓ more · Esc closes "
         } else {
             " Esc closes "
@@ -115,11 +148,15 @@ impl Component for Help {
             .title_bottom(Line::styled(more, theme::DIM))
             .padding(Padding::horizontal(1))
             .style(theme::POPUP);
-        frame.render_widget(
-            Paragraph::new(Text::from(lines))
-                .block(block)
-                .scroll((scroll as u16, 0)),
-            popup,
-        );
+        let inner = block.inner(popup);
+        frame.render_widget(block, popup);
+        let areas = Layout::horizontal(vec![Constraint::Fill(1); columns.len()])
+            .spacing(3)
+            .split(inner);
+        for (column, area) in columns.iter().zip(areas.iter()) {
+            let end = (scroll + visible).min(column.len());
+            let shown = fit_lines(&column[scroll.min(end)..end], usize::from(area.width));
+            frame.render_widget(Paragraph::new(Text::from(shown)), *area);
+        }
     }
 }

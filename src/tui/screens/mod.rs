@@ -1,4 +1,5 @@
-//! The console's screens (a stack: Packages → Versions → Detail, and Trash on top of any)
+//! The console's screens (a stack: Packages → Versions → Detail, and Trash or Boot on top of
+//! any)
 //! and overlays (a stack too: help, verify all, the path prompt, the editor with its review
 //! and confirm dialog on top, the connection picker). Each is a [`Component`]: it declares
 //! its keys, draws itself from its own state, and answers an [`Action`] with an
@@ -6,11 +7,16 @@
 //! of the app or of the worker: what they need from the registry they ask for as a
 //! [`Request`], and the app hands them the answer.
 
+pub mod boot;
+pub mod command;
 pub mod confirm;
 pub mod connections;
 pub mod detail;
+pub mod diff;
+pub mod drafts;
 pub mod editor;
 pub mod help;
+pub mod layout;
 pub mod packages;
 pub mod prompt;
 pub mod review;
@@ -20,20 +26,30 @@ pub mod versions;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Text};
-use ratatui::widgets::{Block, HighlightSpacing, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 
-use super::component::Component;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use super::component::{Component, Outcome};
 use super::keys::Action;
 use super::list::ListView;
 use super::protocol::Request;
 use super::theme;
+use crate::untrusted::printable;
 
+pub use boot::BootScreen;
+pub use command::CommandLine;
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
+pub use diff::DiffView;
+pub use drafts::DraftsPicker;
 pub use editor::Editor;
 pub use help::Help;
+pub use layout::{draw_table, Column, Field};
 pub use packages::PackagesScreen;
 pub use prompt::PathPrompt;
 pub use review::Review;
@@ -45,8 +61,9 @@ pub use versions::VersionsScreen;
 pub enum Screen {
     Packages(PackagesScreen),
     Versions(VersionsScreen),
-    Detail(DetailScreen),
+    Detail(Box<DetailScreen>),
     Trash(TrashScreen),
+    Boot(BootScreen),
 }
 
 impl Screen {
@@ -54,8 +71,9 @@ impl Screen {
         match self {
             Screen::Packages(s) => s,
             Screen::Versions(s) => s,
-            Screen::Detail(s) => s,
+            Screen::Detail(s) => s.as_ref(),
             Screen::Trash(s) => s,
+            Screen::Boot(s) => s,
         }
     }
 
@@ -63,8 +81,9 @@ impl Screen {
         match self {
             Screen::Packages(s) => s,
             Screen::Versions(s) => s,
-            Screen::Detail(s) => s,
+            Screen::Detail(s) => s.as_mut(),
             Screen::Trash(s) => s,
+            Screen::Boot(s) => s,
         }
     }
 
@@ -75,6 +94,7 @@ impl Screen {
             Screen::Versions(s) => s.load(),
             Screen::Detail(s) => s.load(),
             Screen::Trash(s) => s.load(),
+            Screen::Boot(s) => s.load(),
         }
     }
 
@@ -84,6 +104,7 @@ impl Screen {
             Screen::Versions(_) => "Versions",
             Screen::Detail(_) => "Detail",
             Screen::Trash(_) => "Trash",
+            Screen::Boot(_) => "Boot",
         }
     }
 
@@ -97,6 +118,7 @@ impl Screen {
             }
             (Screen::Detail(d), _) => format!("{} {}", d.id(), d.version()),
             (Screen::Trash(_), _) => "Trash".into(),
+            (Screen::Boot(_), _) => "Boot".into(),
         }
     }
 }
@@ -110,6 +132,9 @@ pub enum Modal {
     Review(Box<Review>),
     Confirm(Box<Confirm>),
     Connections(Box<ConnectionPicker>),
+    Diff(Box<DiffView>),
+    Command(Box<CommandLine>),
+    Drafts(Box<DraftsPicker>),
 }
 
 impl Modal {
@@ -122,6 +147,9 @@ impl Modal {
             Modal::Review(m) => m.as_ref(),
             Modal::Confirm(m) => m.as_ref(),
             Modal::Connections(m) => m.as_ref(),
+            Modal::Diff(m) => m.as_ref(),
+            Modal::Command(m) => m.as_ref(),
+            Modal::Drafts(m) => m.as_ref(),
         }
     }
 
@@ -134,7 +162,64 @@ impl Modal {
             Modal::Review(m) => m.as_mut(),
             Modal::Confirm(m) => m.as_mut(),
             Modal::Connections(m) => m.as_mut(),
+            Modal::Diff(m) => m.as_mut(),
+            Modal::Command(m) => m.as_mut(),
+            Modal::Drafts(m) => m.as_mut(),
         }
+    }
+}
+
+/// How long rows that changed in a reload stay highlighted.
+pub const CHANGED_FOR: Duration = Duration::from_secs(3);
+
+/// Rows that changed in the last reload, and when: they are highlighted for [`CHANGED_FOR`].
+#[derive(Debug, Default)]
+pub struct Changed {
+    keys: HashSet<String>,
+    at: Option<Instant>,
+}
+
+impl Changed {
+    /// The rows (by key) that are new or differ from `before`'s, from now on.
+    pub fn record<'a>(
+        &mut self,
+        before: &HashMap<&str, String>,
+        after: impl IntoIterator<Item = (&'a str, String)>,
+    ) {
+        self.keys = after
+            .into_iter()
+            .filter(|(key, state)| before.get(key) != Some(state))
+            .map(|(key, _)| key.to_owned())
+            .collect();
+        self.at = (!self.keys.is_empty()).then(Instant::now);
+    }
+
+    /// Whether the row `key` is highlighted at `now`.
+    pub fn shows(&self, key: &str, now: Instant) -> bool {
+        self.at.is_some_and(|at| now < at + CHANGED_FOR) && self.keys.contains(key)
+    }
+
+    /// Whether a highlight is still on (or just ended and must be drawn away) at `now`.
+    pub fn fading(&self, now: Instant) -> bool {
+        self.at
+            .is_some_and(|at| now < at + CHANGED_FOR + Duration::from_millis(250))
+    }
+}
+
+/// Copying `id@version` (made printable: nothing invisible goes to the clipboard).
+pub fn copy_id_version(id: &str, version: &str) -> Outcome {
+    let text = format!("{}@{}", printable(id), printable(version));
+    Outcome::Copy {
+        what: text.clone(),
+        text,
+    }
+}
+
+/// Copying the stored hash of `id@version`.
+pub fn copy_hash(id: &str, version: &str, hash: &str) -> Outcome {
+    Outcome::Copy {
+        text: printable(hash).into_owned(),
+        what: format!("the hash of {}@{}", printable(id), printable(version)),
     }
 }
 
@@ -149,11 +234,18 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     cell
 }
 
-/// The bordered frame of a list: title, sort order, and the filter line when there is one.
-pub fn list_block<'a>(title: String, sort: Option<&str>, list: &ListView) -> Block<'a> {
-    let mut block = Block::bordered().title(Line::styled(format!(" {title} "), theme::TITLE));
+/// The bordered frame of a list `width` cells wide: title (cut with `…` so the sort order
+/// still shows), sort order, and the filter line when there is one.
+pub fn list_block<'a>(title: String, sort: Option<&str>, list: &ListView, width: u16) -> Block<'a> {
+    let sort = sort.map(|s| format!(" sort: {s} "));
+    let sort_width = sort.as_ref().map_or(0, |s| s.width() + 1);
+    let room = usize::from(width).saturating_sub(4 + sort_width);
+    let mut block = Block::bordered().title(Line::styled(
+        format!(" {} ", layout::cut(&title, room)),
+        theme::TITLE,
+    ));
     if let Some(sort) = sort {
-        block = block.title(Line::styled(format!(" sort: {sort} "), theme::DIM).right_aligned());
+        block = block.title(Line::styled(sort, theme::DIM).right_aligned());
     }
     if list.editing() {
         block = block.title_bottom(Line::styled(
@@ -205,27 +297,6 @@ pub fn list_action(list: &mut ListView, action: Action, page: usize) -> bool {
         return true;
     }
     false
-}
-
-/// Draws the rows of `list` that fit in `area` under `header`, the selected one marked;
-/// `row` builds the row for a row index, and is called for the visible rows only.
-pub fn draw_table<'a>(
-    frame: &mut Frame,
-    area: Rect,
-    list: &ListView,
-    header: Row<'a>,
-    widths: &[Constraint],
-    row: impl Fn(usize) -> Row<'a>,
-) {
-    let (start, window) = list.window(area.height.saturating_sub(1) as usize);
-    let rows: Vec<Row> = window.iter().map(|&r| row(r as usize)).collect();
-    let mut state = TableState::default().with_selected(list.selected().checked_sub(start));
-    let table = Table::new(rows, widths.iter().copied())
-        .header(header.style(theme::COLUMN_HEADER))
-        .row_highlight_style(theme::SELECTED)
-        .highlight_symbol("▶ ")
-        .highlight_spacing(HighlightSpacing::Always);
-    frame.render_stateful_widget(table, area, &mut state);
 }
 
 /// Draws why a list shows no rows: still loading, the error, nothing there (`nothing`), or

@@ -1,16 +1,23 @@
 //! The Packages screen: one row per package (its latest version), filterable and sortable,
-//! with the integrity badge of what was verified this session.
+//! with the integrity badge of what was verified this session, and a mark where the
+//! ObjectStack server serves another version than the latest (a same-second tie, or a row it
+//! cannot read).
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::time::Instant;
 
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::{Cell, Row};
+use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use super::{draw_list_frame, draw_table, list_action, list_block, Screen, VersionsScreen};
-use crate::registry::{PackageSummary, Scope};
+use super::layout::ESSENTIAL;
+use super::{
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
+    Column, Field, Screen, VersionsScreen,
+};
+use crate::registry::{PackageSummary, Scope, Served};
 use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::integrity::{Badge, Integrity};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
 use crate::tui::protocol::{JobError, Request};
@@ -23,6 +30,7 @@ const KEYS: KeyGroup = KeyGroup {
         keys::open("the versions of the selected package"),
         keys::FILTER,
         keys::SORT,
+        keys::REVERSE_SORT,
         Binding {
             keys: &[Key::Char('v')],
             shown: "v",
@@ -30,10 +38,26 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::COPY,
+        keys::COPY_HASH,
         keys::DELETE_ALL,
         keys::CLEAR_FILTER,
     ],
 };
+
+/// The ID and the latest version are never dropped; when space is short CREATED goes first,
+/// then TYPE, then the version count.
+const COLUMNS: [Column; 8] = [
+    Column::flexible("ID", 20, 28, ESSENTIAL, true),
+    Column::flexible("NAME", 12, 24, 5, true),
+    Column::flexible("LATEST", 10, 12, ESSENTIAL, false),
+    // Blank where the server serves the latest: the mark stands out where it does not.
+    Column::flexible("SERVED", 8, 15, 6, false),
+    Column::flexible("TYPE", 7, 9, 2, false),
+    Column::fixed("VERSIONS", 8, 3).right_aligned(),
+    Column::fixed("CREATED", 19, 1),
+    Column::flexible("INTEGRITY", 7, 9, 6, false),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sort {
@@ -43,6 +67,8 @@ enum Sort {
     Name,
     Versions,
     Type,
+    /// Failed packages first, then warned, then not verified, then ok.
+    Failures,
 }
 
 impl Sort {
@@ -52,7 +78,8 @@ impl Sort {
             Sort::Id => Sort::Name,
             Sort::Name => Sort::Versions,
             Sort::Versions => Sort::Type,
-            Sort::Type => Sort::Newest,
+            Sort::Type => Sort::Failures,
+            Sort::Failures => Sort::Newest,
         }
     }
 
@@ -63,12 +90,13 @@ impl Sort {
             Sort::Name => "name",
             Sort::Versions => "most versions",
             Sort::Type => "type",
+            Sort::Failures => "failures first",
         }
     }
 
     fn compare(self, a: &PackageSummary, b: &PackageSummary) -> Ordering {
         match self {
-            Sort::Newest => Ordering::Equal,
+            Sort::Newest | Sort::Failures => Ordering::Equal,
             Sort::Id => a.id.cmp(&b.id),
             Sort::Name => a.name.cmp(&b.name),
             Sort::Versions => b.versions.cmp(&a.versions),
@@ -77,14 +105,43 @@ impl Sort {
     }
 }
 
+/// Where a badge goes when failures come first: failed, warned, not verified, ok.
+pub fn failure_rank(badge: Badge) -> u8 {
+    match badge {
+        Badge::Fail => 0,
+        Badge::Warn => 1,
+        Badge::Unknown => 2,
+        Badge::Ok => 3,
+    }
+}
+
+/// A sort label, with the direction when it is reversed.
+pub fn sort_label(label: &str, reversed: bool) -> String {
+    if reversed {
+        format!("{label} (reversed)")
+    } else {
+        label.to_owned()
+    }
+}
+
 pub struct PackagesScreen {
     rows: Vec<PackageSummary>,
     list: ListView,
     sort: Sort,
+    /// `S`: the sort order upside down.
+    reversed: bool,
+    /// Each row's failure rank (see [`failure_rank`]) as of the last integrity news.
+    ranks: Vec<u8>,
     loading: bool,
     error: Option<String>,
     /// The package selected when a reload started, to select it again.
     reselect: Option<String>,
+    /// Whether a whole list arrived once: later loads are reloads.
+    loaded: bool,
+    /// A reload's pages, gathered out of sight until the last one.
+    incoming: Option<Vec<PackageSummary>>,
+    /// Packages that changed in the last reload, highlighted for a while.
+    changed: Changed,
 }
 
 impl Default for PackagesScreen {
@@ -93,9 +150,14 @@ impl Default for PackagesScreen {
             rows: Vec::new(),
             list: ListView::default(),
             sort: Sort::Newest,
+            reversed: false,
+            ranks: Vec::new(),
             loading: true,
             error: None,
             reselect: None,
+            loaded: false,
+            incoming: None,
+            changed: Changed::default(),
         }
     }
 }
@@ -130,6 +192,16 @@ impl PackagesScreen {
         done: bool,
     ) {
         match rows {
+            // A reload replaces the list at once, when it is whole: the selection, the
+            // filter and the scroll never jump to a first page and back.
+            Ok(rows) if self.loaded => {
+                self.error = None;
+                let incoming = self.incoming.get_or_insert_with(Vec::new);
+                if first {
+                    incoming.clear();
+                }
+                incoming.extend(rows);
+            }
             Ok(rows) => {
                 self.error = None;
                 if first {
@@ -140,10 +212,17 @@ impl PackagesScreen {
                     self.rows.extend(rows);
                 }
             }
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => {
+                self.error = Some(e.to_string());
+                self.incoming = None;
+            }
         }
         if done {
             self.loading = false;
+            if let Some(rows) = self.incoming.take() {
+                self.swap(rows);
+            }
+            self.loaded |= self.error.is_none();
             self.resort();
             if let Some(id) = self.reselect.take() {
                 if let Some(row) = self.rows.iter().position(|p| p.id == id) {
@@ -153,11 +232,36 @@ impl PackagesScreen {
         }
     }
 
+    /// A reloaded list in place of the old one; the packages that are new or changed (latest
+    /// version, hash, version count) are highlighted for a while.
+    fn swap(&mut self, rows: Vec<PackageSummary>) {
+        let state = |p: &PackageSummary| format!("{} {} {}", p.version, p.hash, p.versions);
+        let before: HashMap<&str, String> = self
+            .rows
+            .iter()
+            .map(|p| (p.id.as_str(), state(p)))
+            .collect();
+        self.changed
+            .record(&before, rows.iter().map(|p| (p.id.as_str(), state(p))));
+        self.list.replace(rows.iter().map(search_key));
+        self.rows = rows;
+    }
+
     fn resort(&mut self) {
         let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
-        if self.sort != Sort::Newest {
-            let rows = &self.rows;
-            order.sort_by(|&a, &b| self.sort.compare(&rows[a as usize], &rows[b as usize]));
+        match self.sort {
+            Sort::Newest => {}
+            Sort::Failures => {
+                let ranks = &self.ranks;
+                order.sort_by_key(|&r| ranks.get(r as usize).copied().unwrap_or(2));
+            }
+            sort => {
+                let rows = &self.rows;
+                order.sort_by(|&a, &b| sort.compare(&rows[a as usize], &rows[b as usize]));
+            }
+        }
+        if self.reversed {
+            order.reverse();
         }
         self.list.set_order(order);
     }
@@ -176,6 +280,27 @@ impl PackagesScreen {
         self.rows.is_empty()
     }
 
+    /// Selects the package `id` (now, or once the list arrives).
+    pub fn select_id(&mut self, id: &str) {
+        match self.rows.iter().position(|p| p.id == id) {
+            Some(row) if !self.loading => {
+                self.list.clear_filter();
+                self.list.select_row(row);
+            }
+            _ => self.reselect = Some(id.to_owned()),
+        }
+    }
+
+    /// The package `id`, when the list holds it.
+    pub fn package(&self, id: &str) -> Option<&PackageSummary> {
+        self.rows.iter().find(|p| p.id == id)
+    }
+
+    /// The ids of the packages received.
+    pub fn ids(&self) -> std::collections::HashSet<&str> {
+        self.rows.iter().map(|p| p.id.as_str()).collect()
+    }
+
     pub fn selected(&self) -> Option<&PackageSummary> {
         self.list.selected_row().and_then(|r| self.rows.get(r))
     }
@@ -192,7 +317,7 @@ impl Component for PackagesScreen {
         }
         match action {
             Action::Open => match self.selected() {
-                Some(p) => Outcome::Push(Screen::Versions(VersionsScreen::new(p))),
+                Some(p) => Outcome::Push(Box::new(Screen::Versions(VersionsScreen::new(p)))),
                 None => Outcome::Done,
             },
             Action::Sort => {
@@ -200,6 +325,19 @@ impl Component for PackagesScreen {
                 self.resort();
                 Outcome::Done
             }
+            Action::ReverseSort => {
+                self.reversed = !self.reversed;
+                self.resort();
+                Outcome::Done
+            }
+            Action::Copy => match self.selected() {
+                Some(p) => copy_id_version(&p.id, &p.version),
+                None => Outcome::Done,
+            },
+            Action::CopyHash => match self.selected() {
+                Some(p) => copy_hash(&p.id, &p.version, &p.hash),
+                None => Outcome::Done,
+            },
             Action::Verify => match self.selected() {
                 Some(p) => Outcome::Request(Request::verify(Scope::Package(p.id.clone()))),
                 None => Outcome::Done,
@@ -223,6 +361,22 @@ impl Component for PackagesScreen {
         Some(&mut self.list)
     }
 
+    fn animating(&self, now: Instant) -> bool {
+        self.changed.fading(now)
+    }
+
+    fn integrity_changed(&mut self, integrity: &Integrity) {
+        if self.sort != Sort::Failures {
+            return;
+        }
+        self.ranks = self
+            .rows
+            .iter()
+            .map(|p| failure_rank(integrity.package(&p.id, p.versions)))
+            .collect();
+        self.resort();
+    }
+
     fn list(&self) -> Option<&ListView> {
         Some(&self.list)
     }
@@ -230,8 +384,9 @@ impl Component for PackagesScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context) {
         let block = list_block(
             format!("Packages ({})", self.rows.len()),
-            Some(self.sort.label()),
+            Some(&sort_label(self.sort.label(), self.reversed)),
             &self.list,
+            area.width,
         );
         let Some(inner) = draw_list_frame(
             frame,
@@ -244,41 +399,37 @@ impl Component for PackagesScreen {
         ) else {
             return;
         };
-        let widths = [
-            Constraint::Fill(3),
-            Constraint::Fill(3),
-            Constraint::Length(12),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Length(19),
-            Constraint::Length(9),
-        ];
-        let header = Row::new([
-            "ID",
-            "NAME",
-            "LATEST",
-            "TYPE",
-            "VERSIONS",
-            "CREATED",
-            "INTEGRITY",
-        ]);
-        draw_table(frame, inner, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             let p = &self.rows[r];
-            let badge = cx.integrity.package(&p.id);
+            let badge = cx.integrity.package(&p.id, p.versions);
             let name = match (&p.name, p.manifest_readable) {
-                (Some(n), _) => Cell::from(printable(n).into_owned()),
-                (None, false) => Cell::from("(manifest is not JSON)").style(theme::ERROR),
-                (None, true) => Cell::from("-").style(theme::DIM),
+                (Some(n), _) => Field::new(printable(n)),
+                (None, false) => Field::styled("(manifest is not JSON)", theme::ERROR),
+                (None, true) => Field::styled("-", theme::DIM),
             };
-            Row::new(vec![
-                Cell::from(printable(&p.id).into_owned()),
+            let served = match &p.served {
+                Served::Latest => Field::new(""),
+                Served::Tie { version } => {
+                    Field::styled(format!("⚠ {} (tie)", printable(version)), theme::WARNING)
+                }
+                Served::Unreadable { .. } => Field::styled("⚠ none (corrupt)", theme::ERROR),
+            };
+            vec![
+                Field::new(printable(&p.id)),
                 name,
-                Cell::from(printable(&p.version).into_owned()),
-                Cell::from(printable(p.kind.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(Line::from(p.versions.to_string()).right_aligned()),
-                Cell::from(printable(p.created_at.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(badge.label()).style(theme::badge(badge)),
-            ])
-        });
+                Field::new(printable(&p.version)),
+                served,
+                Field::new(printable(p.kind.as_deref().unwrap_or("-"))),
+                Field::new(p.versions.to_string()),
+                Field::new(printable(p.created_at.as_deref().unwrap_or("-"))),
+                Field::styled(badge.label(), theme::badge(badge)),
+            ]
+        };
+        let changed = |r: usize| {
+            self.changed
+                .shows(&self.rows[r].id, cx.now)
+                .then_some(theme::CHANGED)
+        };
+        draw_table(frame, inner, &self.list, &COLUMNS, row, changed);
     }
 }

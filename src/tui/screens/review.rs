@@ -1,22 +1,24 @@
 //! The review between the editor and a publish: id, version, the new hash, whether it
 //! overwrites a stored row (which then goes to the trash), and the diff against the version
 //! it replaces or else the package's latest, per manifest key and per metadata section item,
-//! with a coloured line diff of every changed item. `y` publishes; the registry reads the row
-//! back and verifies it, and the result replaces the summary. `n`/`Esc` go back to the
-//! editor, whose text and cursor were never touched.
+//! with a coloured line diff of every changed item, and what the ObjectStack server would load
+//! after it (spec 8.4). `y` publishes; when a guard refuses the publish, the operator overrides
+//! it by typing the package id instead. The registry reads the row back and verifies it, and
+//! the result replaces the summary. `n`/`Esc` go back to the editor, whose text and cursor were
+//! never touched.
 
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
+use super::boot::boot_change_lines;
 use super::confirm::trash_dir;
-use crate::registry::diff::text_diff;
-use crate::registry::PackageDiff;
-use crate::registry::{PublishReport, PublishReview};
+use super::diff::package_diff_lines;
+use super::layout::{fit_lines, title};
+use crate::registry::{Allow, PreparedPublish, PublishReport, PublishReview};
 use crate::tui::component::{Component, Context, Outcome};
-use crate::tui::count;
 use crate::tui::integrity::{self, Badge};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::protocol::{JobError, Request};
@@ -38,6 +40,27 @@ const READY: KeyGroup = KeyGroup {
             shown: "n Esc",
             does: "back to the editor, nothing published",
             hint: Some("n/Esc back to the editor"),
+            action: Action::Back,
+        },
+    ],
+};
+
+/// When a guard refuses the publish: the package id is typed to override it.
+const TYPED: KeyGroup = KeyGroup {
+    title: "Review (refused by a guard)",
+    bindings: &[
+        Binding {
+            keys: &[Key::Code(KeyCode::Enter)],
+            shown: "Enter",
+            does: "publish anyway if you typed the package id, else go back",
+            hint: Some("type the package id, Enter publish anyway"),
+            action: Action::Confirm,
+        },
+        Binding {
+            keys: &[Key::Code(KeyCode::Esc)],
+            shown: "Esc",
+            does: "back to the editor, nothing published",
+            hint: Some("Esc back to the editor"),
             action: Action::Back,
         },
     ],
@@ -99,9 +122,6 @@ const DONE: KeyGroup = KeyGroup {
     }],
 };
 
-/// Unchanged lines of a changed item kept around each change; longer runs are folded.
-const CONTEXT: usize = 2;
-
 enum State {
     Ready,
     Publishing,
@@ -114,22 +134,55 @@ pub struct Review {
     diff: Vec<Line<'static>>,
     scroll: usize,
     state: State,
+    /// What the operator typed to override a guard (only when one refuses the publish).
+    typed: String,
 }
 
 impl Review {
     pub fn new(data: Box<PublishReview>) -> Review {
+        let mut summary = summary_lines(&data);
+        summary.extend(boot_lines(&data));
         Review {
-            summary: summary_lines(&data),
+            summary,
             diff: diff_lines(&data),
             data,
             scroll: 0,
             state: State::Ready,
+            typed: String::new(),
         }
+    }
+
+    /// Whether a guard refuses this publish, so that only the typed package id publishes it.
+    fn guarded(&self) -> bool {
+        !self.data.unchanged() && !self.data.boot.problems.is_empty()
+    }
+
+    fn publish(&mut self, allow: Allow) -> Outcome {
+        self.state = State::Publishing;
+        let mut options = self.data.options();
+        options.allow = allow;
+        Outcome::Request(Request::Publish {
+            prepared: Box::new(self.data.prepared.clone()),
+            // Only the row this review showed and the operator just confirmed.
+            options,
+        })
     }
 
     /// The hash of the reviewed document.
     pub fn hash(&self) -> &str {
         &self.data.prepared.hash
+    }
+
+    /// The publish waits for a production confirmation: `y` may be pressed again.
+    pub fn unconfirm(&mut self) {
+        if matches!(self.state, State::Publishing) {
+            self.state = State::Ready;
+        }
+    }
+
+    /// The production confirmation came: the publish is on its way.
+    pub fn confirmed(&mut self) {
+        self.state = State::Publishing;
     }
 
     pub fn publishing(&self) -> bool {
@@ -151,6 +204,18 @@ impl Review {
         let mut lines = match &self.state {
             State::Done(result) => result_lines(&self.data, result),
             State::Publishing => vec![Line::styled(" publishing…", theme::WARNING)],
+            State::Ready if self.guarded() => vec![Line::from(vec![
+                Span::styled(" > ", theme::HINT_KEY),
+                Span::raw(printable(&self.typed).into_owned()),
+                Span::styled("█", theme::HINT_KEY),
+                Span::styled(
+                    format!(
+                        "   type {} and press Enter to publish anyway; Esc goes back",
+                        printable(&self.data.prepared.id)
+                    ),
+                    theme::ERROR,
+                ),
+            ])],
             State::Ready => Vec::new(),
         };
         if !lines.is_empty() {
@@ -239,6 +304,57 @@ fn summary_lines(d: &PublishReview) -> Vec<Line<'static>> {
             ]));
         }
     }
+    lines.extend(schema_lines(p));
+    lines
+}
+
+/// What the ObjectStack schemas (spec 9) say about the document: warnings, each at its path.
+fn schema_lines(p: &PreparedPublish) -> Vec<Line<'static>> {
+    let spec = crate::registry::schema::SPEC_VERSION;
+    if p.schema_warnings.is_empty() {
+        return vec![Line::from(vec![
+            field("schemas"),
+            Span::styled(
+                format!("passes the ObjectStack {spec} schemas"),
+                theme::INFO,
+            ),
+        ])];
+    }
+    let mut lines = vec![Line::from(vec![
+        field("schemas"),
+        Span::styled(
+            format!(
+                "{} against the ObjectStack {spec} schemas: the server loads it anyway, \
+                 `pkgdeck publish --strict` would refuse it",
+                crate::tui::count(p.schema_warnings.len() as u64, "warning")
+            ),
+            theme::WARNING,
+        ),
+    ])];
+    for w in &p.schema_warnings {
+        lines.push(Line::from(vec![
+            field(""),
+            Span::styled("▲ ", theme::WARNING),
+            Span::styled(printable(&w.path).into_owned(), theme::COLUMN_HEADER),
+            Span::raw(format!(": {}", printable(&w.message))),
+        ]));
+    }
+    lines
+}
+
+/// The boot change, and how a refusal is overridden.
+fn boot_lines(d: &PublishReview) -> Vec<Line<'static>> {
+    if d.unchanged() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::raw("")];
+    lines.extend(boot_change_lines(
+        &d.boot,
+        &format!(
+            "type the package id {} and press Enter",
+            printable(&d.prepared.id)
+        ),
+    ));
     lines
 }
 
@@ -277,101 +393,6 @@ fn diff_lines(d: &PublishReview) -> Vec<Line<'static>> {
         Ok(diff) => package_diff_lines(diff, &mut lines),
     }
     lines
-}
-
-fn package_diff_lines(diff: &PackageDiff, lines: &mut Vec<Line<'static>>) {
-    let added = theme::badge(Badge::Ok);
-    if !diff.manifest.is_empty() {
-        lines.push(Line::styled(
-            format!(
-                "   manifest: {} changed",
-                count(diff.manifest.len() as u64, "key")
-            ),
-            theme::COLUMN_HEADER,
-        ));
-        for f in &diff.manifest {
-            let key = printable(&f.key).into_owned();
-            let value = |v: &str| printable(v).into_owned();
-            lines.push(match (&f.old, &f.new) {
-                (None, Some(new)) => Line::styled(format!("     + {key}: {}", value(new)), added),
-                (Some(old), None) => {
-                    Line::styled(format!("     - {key}: {}", value(old)), theme::ERROR)
-                }
-                (Some(old), Some(new)) => Line::from(vec![
-                    Span::styled(format!("     ~ {key}: "), theme::WARNING),
-                    Span::styled(value(old), theme::ERROR),
-                    Span::raw(" → "),
-                    Span::styled(value(new), added),
-                ]),
-                (None, None) => Line::raw(""),
-            });
-        }
-    }
-    for s in &diff.sections {
-        lines.push(Line::styled(
-            format!(
-                "   {}: {} added, {} removed, {} changed",
-                printable(&s.section),
-                s.added.len(),
-                s.removed.len(),
-                s.changed.len()
-            ),
-            theme::COLUMN_HEADER,
-        ));
-        for name in &s.added {
-            lines.push(Line::styled(format!("     + {}", printable(name)), added));
-        }
-        for name in &s.removed {
-            lines.push(Line::styled(
-                format!("     - {}", printable(name)),
-                theme::ERROR,
-            ));
-        }
-        for item in &s.changed {
-            lines.push(Line::styled(
-                format!("     ~ {}", printable(&item.name)),
-                theme::WARNING,
-            ));
-            item_diff_lines(&item.old, &item.new, lines);
-        }
-    }
-}
-
-/// The line diff of one changed item, long unchanged runs folded to a count.
-fn item_diff_lines(old: &str, new: &str, lines: &mut Vec<Line<'static>>) {
-    let diff = text_diff(old, new);
-    let near_change = |i: usize| {
-        let lo = i.saturating_sub(CONTEXT);
-        let hi = (i + CONTEXT + 1).min(diff.len());
-        diff[lo..hi].iter().any(|(tag, _)| *tag != ' ')
-    };
-    let mut folded = 0usize;
-    let flush = |folded: &mut usize, lines: &mut Vec<Line<'static>>| {
-        if *folded > 0 {
-            lines.push(Line::styled(
-                format!("         ⋯ {} unchanged", count(*folded as u64, "line")),
-                theme::DIM,
-            ));
-            *folded = 0;
-        }
-    };
-    for (i, (tag, text)) in diff.iter().enumerate() {
-        if *tag == ' ' && !near_change(i) {
-            folded += 1;
-            continue;
-        }
-        flush(&mut folded, lines);
-        let style = match tag {
-            '+' => theme::badge(Badge::Ok),
-            '-' => theme::ERROR,
-            _ => theme::DIM,
-        };
-        lines.push(Line::styled(
-            format!("       {tag} {}", printable(text)),
-            style,
-        ));
-    }
-    flush(&mut folded, lines);
 }
 
 fn result_lines(
@@ -462,23 +483,49 @@ fn result_lines(
 impl Component for Review {
     fn keys(&self) -> Vec<&'static KeyGroup> {
         match self.state {
+            State::Ready if self.guarded() => vec![&TYPED, &SCROLL],
             State::Ready => vec![&READY, &SCROLL],
             State::Publishing => vec![&PUBLISHING],
             State::Done(_) => vec![&DONE, &SCROLL],
         }
     }
 
+    /// While a guard refuses the publish, letters are the package id being typed.
+    fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
+        if !matches!(self.state, State::Ready) || !self.guarded() {
+            return None;
+        }
+        match event.code {
+            KeyCode::Char(c) if !event.modifiers.intersects(KeyModifiers::CONTROL) => {
+                self.typed.push(c);
+                Some(Outcome::Done)
+            }
+            KeyCode::Backspace => {
+                self.typed.pop();
+                Some(Outcome::Done)
+            }
+            _ => keys::lookup(&[&TYPED, &SCROLL], event).map(|a| self.handle(a, page)),
+        }
+    }
+
     fn handle(&mut self, action: Action, page: usize) -> Outcome {
         let last = self.lines().len().saturating_sub(1);
         match (&self.state, action) {
-            (State::Ready, Action::Confirm) => {
-                self.state = State::Publishing;
-                Outcome::Request(Request::Publish {
-                    prepared: Box::new(self.data.prepared.clone()),
-                    // Only the row this review showed and the operator just confirmed.
-                    options: self.data.options(),
-                })
+            (State::Ready, Action::Confirm) if self.guarded() => {
+                if self.typed == self.data.prepared.id {
+                    self.publish(Allow::EVERYTHING)
+                } else {
+                    let typed = std::mem::take(&mut self.typed);
+                    Outcome::All(vec![
+                        Outcome::Back,
+                        Outcome::Say(crate::tui::message::Message::info(format!(
+                            "nothing published: you typed {typed:?}, not the package id {}",
+                            self.data.prepared.id
+                        ))),
+                    ])
+                }
             }
+            (State::Ready, Action::Confirm) => self.publish(Allow::NOTHING),
             (State::Ready, Action::Back) => Outcome::Back,
             // Published: the editor's text is in the registry now, close both.
             (State::Done(Ok(_)), Action::Back) => Outcome::CloseAll,
@@ -506,27 +553,26 @@ impl Component for Review {
         frame.render_widget(Clear, area);
         let visible = area.height.saturating_sub(2) as usize;
         let scroll = self.scroll.min(lines.len().saturating_sub(visible));
-        let mut block = Block::bordered().title(Line::styled(
-            format!(
-                " Review: {} {} ",
-                printable(&self.data.prepared.id),
-                printable(&self.data.prepared.version)
-            ),
-            theme::TITLE,
-        ));
-        if lines.len() > visible {
-            block = block.title(
-                Line::styled(
-                    format!(" line {} of {} ", scroll + 1, lines.len()),
-                    theme::DIM,
-                )
-                .right_aligned(),
-            );
-        }
+        let position = if lines.len() > visible {
+            format!(" line {} of {} ", scroll + 1, lines.len())
+        } else {
+            String::new()
+        };
+        let name = format!(
+            " Review: {} {} ",
+            printable(&self.data.prepared.id),
+            printable(&self.data.prepared.version)
+        );
+        let block = Block::bordered()
+            .title(Line::styled(
+                title(&name, &position, area.width),
+                theme::TITLE,
+            ))
+            .title(Line::styled(position, theme::DIM).right_aligned());
+        let end = (scroll + visible).min(lines.len());
+        let width = usize::from(area.width.saturating_sub(2));
         frame.render_widget(
-            Paragraph::new(Text::from(lines))
-                .block(block)
-                .scroll((scroll as u16, 0)),
+            Paragraph::new(Text::from(fit_lines(&lines[scroll..end], width))).block(block),
             area,
         );
     }

@@ -1,19 +1,21 @@
 //! The Trash screen: the files in `<data dir>/trash/`, newest first, each the rows a delete
 //! or an overwrite removed (when, which action, how many rows, which package and versions,
-//! from which registry). `Enter`/`u` restores the selected file after the confirm dialog;
-//! the registry refuses a restore that would overwrite a different row, and says so.
+//! from which registry). `Enter`/`u` restores the selected file after the confirm dialog,
+//! which says what the ObjectStack server would load then; the registry refuses a restore
+//! that would overwrite a different row, and says so.
 
 use std::path::PathBuf;
 
 use crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
 use super::confirm::trash_dir;
-use super::{draw_list_frame, draw_table, list_action, list_block, Confirm, Modal};
+use super::layout::{cut_middle, ESSENTIAL};
+use super::{draw_list_frame, draw_table, list_action, list_block, Column, Confirm, Field};
 use crate::registry::trash::TrashEntry;
+use crate::registry::RestorePlan;
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
@@ -35,6 +37,15 @@ const KEYS: KeyGroup = KeyGroup {
         keys::BACK,
     ],
 };
+
+/// What the file holds is never dropped; where it came from goes first, then the row count.
+const COLUMNS: [Column; 5] = [
+    Column::fixed("SAVED AT (UTC)", 20, 4),
+    Column::flexible("ACTION", 6, 10, 3, false),
+    Column::fixed("ROWS", 4, 2).right_aligned(),
+    Column::flexible("WHAT", 14, 30, ESSENTIAL, true),
+    Column::flexible("FROM", 10, 30, 1, true),
+];
 
 pub struct TrashScreen {
     /// The registry a restore writes to, for the confirm dialog.
@@ -112,6 +123,12 @@ impl TrashScreen {
     fn selected(&self) -> Option<&TrashEntry> {
         self.list.selected_row().and_then(|r| self.entries.get(r))
     }
+
+    /// The restore dialog of the file at `path`, with what rehearsing it found.
+    pub fn restore_dialog(&self, path: &std::path::Path, plan: &RestorePlan) -> Option<Confirm> {
+        let entry = self.entries.iter().find(|e| e.path == path)?;
+        Some(Confirm::restore(entry, &self.target, plan))
+    }
 }
 
 impl Component for TrashScreen {
@@ -124,10 +141,12 @@ impl Component for TrashScreen {
             return Outcome::Done;
         }
         match action {
+            // The dialog opens once the registry rehearsed the restore (what the server would
+            // load then).
             Action::Restore => match self.selected() {
-                Some(e) => {
-                    Outcome::Overlay(Modal::Confirm(Box::new(Confirm::restore(e, &self.target))))
-                }
+                Some(e) => Outcome::Request(Request::RestorePlan {
+                    path: e.path.clone(),
+                }),
                 None => Outcome::Done,
             },
             Action::Back if self.list.clear_filter() => Outcome::Done,
@@ -154,6 +173,7 @@ impl Component for TrashScreen {
             format!("Trash ({}) · {dir}", self.entries.len()),
             Some("newest first"),
             &self.list,
+            area.width,
         );
         let Some(inner) = draw_list_frame(
             frame,
@@ -170,28 +190,27 @@ impl Component for TrashScreen {
         // columns are better spent on what the file holds.
         let [table_area, file_area] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-        let widths = [
-            Constraint::Length(21),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Fill(1),
-            Constraint::Fill(1),
-        ];
-        let header = Row::new(["SAVED AT (UTC)", "ACTION", "ROWS", "WHAT", "FROM"]);
-        draw_table(frame, table_area, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             let e = &self.entries[r];
-            Row::new(vec![
-                Cell::from(printable(&e.file.saved_at).into_owned()),
-                Cell::from(printable(&e.file.action).into_owned()),
-                Cell::from(Line::from(e.file.rows.len().to_string()).right_aligned()),
-                Cell::from(printable(&contents(e)).into_owned()),
-                Cell::from(printable(&e.file.target).into_owned()),
-            ])
-        });
+            vec![
+                Field::new(printable(&e.file.saved_at)),
+                Field::new(printable(&e.file.action)),
+                Field::new(e.file.rows.len().to_string()),
+                Field::new(printable(&contents(e))),
+                Field::new(printable(&e.file.target)),
+            ]
+        };
+        draw_table(frame, table_area, &self.list, &COLUMNS, row, |_| None);
         if let Some(e) = self.selected() {
             frame.render_widget(
                 Line::styled(
-                    format!(" file: {}", printable(&e.path.display().to_string())),
+                    format!(
+                        " file: {}",
+                        cut_middle(
+                            &printable(&e.path.display().to_string()),
+                            usize::from(file_area.width.saturating_sub(7)),
+                        )
+                    ),
                     theme::DIM,
                 ),
                 file_area,

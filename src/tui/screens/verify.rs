@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Cell, Clear, Gauge, Paragraph, Row};
+use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{centered, draw_table, DetailScreen, Screen};
+use super::layout::ESSENTIAL;
+use super::{centered, draw_table, Column, Field};
 use crate::registry::{Problem, Verification, VerifyProgress, VerifyReport};
-use crate::tui::component::{Component, Context, Outcome};
+use crate::tui::component::{Component, Context, Jump, Outcome};
 use crate::tui::integrity;
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
@@ -42,6 +43,14 @@ const RESULTS: KeyGroup = KeyGroup {
         keys::close("close the results"),
     ],
 };
+
+/// The failed row's id and version are never dropped; the detail goes first.
+const COLUMNS: [Column; 4] = [
+    Column::flexible("ID", 14, 24, ESSENTIAL, true),
+    Column::flexible("VERSION", 8, 12, ESSENTIAL, false),
+    Column::flexible("PROBLEMS", 13, 22, 5, false),
+    Column::flexible("DETAIL", 12, 40, 2, true),
+];
 
 pub struct VerifyRun {
     ticket: Ticket,
@@ -180,7 +189,10 @@ impl VerifyRun {
         } else {
             theme::INFO
         };
-        frame.render_widget(Paragraph::new(Line::styled(summary, style)), summary_area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(summary, style)).wrap(Wrap { trim: false }),
+            summary_area,
+        );
         if self.flagged.is_empty() {
             frame.render_widget(
                 Paragraph::new(Line::styled(" no problems found", theme::INFO)),
@@ -188,24 +200,18 @@ impl VerifyRun {
             );
             return;
         }
-        let widths = [
-            Constraint::Fill(2),
-            Constraint::Length(12),
-            Constraint::Length(22),
-            Constraint::Fill(4),
-        ];
-        let header = Row::new(["ID", "VERSION", "PROBLEMS", "DETAIL"]);
-        draw_table(frame, table_area, &self.list, header, &widths, |r| {
+        let row = |r: usize| {
             let v = &self.flagged[r];
             let codes = integrity::codes(v);
             let style = if v.ok() { theme::WARNING } else { theme::ERROR };
-            Row::new(vec![
-                Cell::from(printable(&v.id).into_owned()),
-                Cell::from(printable(&v.version).into_owned()),
-                Cell::from(codes.join(", ")).style(style),
-                Cell::from(printable(&short_detail(v)).into_owned()),
-            ])
-        });
+            vec![
+                Field::new(printable(&v.id)),
+                Field::new(printable(&v.version)),
+                Field::styled(codes.join(", "), style),
+                Field::new(printable(&short_detail(v))),
+            ]
+        };
+        draw_table(frame, table_area, &self.list, &COLUMNS, row, |_| None);
     }
 }
 
@@ -252,12 +258,21 @@ impl Component for VerifyRun {
         }
         match action {
             Action::Back => Outcome::Back,
+            // A failure is about integrity: it opens on the Integrity tab.
             Action::Open => match self.list.selected_row().and_then(|r| self.flagged.get(r)) {
-                Some(v) => Outcome::Push(Screen::Detail(DetailScreen::new(&v.id, &v.version))),
+                Some(v) => Outcome::Jump(Jump::Version {
+                    id: v.id.clone(),
+                    version: v.version.clone(),
+                    integrity: true,
+                }),
                 None => Outcome::Done,
             },
             _ => Outcome::Done,
         }
+    }
+
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        (!self.running()).then_some(&mut self.list)
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, _cx: &Context) {

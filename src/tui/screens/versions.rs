@@ -1,21 +1,30 @@
-//! The Versions screen: every version of one package, newest first. It marks the version the
-//! registry serves as latest (inserted last) and the highest semver version, warns when they
-//! differ (a 1.1.1 hotfix published after 2.0.0 becomes "latest"), and charts when the
-//! versions were published.
+//! The Versions screen: every version of one package, newest first. It marks the latest version
+//! (inserted last), the highest semver version and the version the ObjectStack server serves
+//! (what its `get(id)` answers), warns when they differ (a same-second tie; a 1.1.1 hotfix
+//! published after 2.0.0), `P` promotes the selected version, and it charts when the versions
+//! were published.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::time::Instant;
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline};
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
-use super::{draw_list_frame, draw_table, list_action, list_block, DetailScreen, Screen};
+use super::layout::{fit_lines, ESSENTIAL};
+use super::packages::{failure_rank, sort_label};
+use super::{
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
+    Column, DetailScreen, Field, Screen,
+};
 use crate::registry::{PackageSummary, Scope, VersionSummary};
 use crate::tui::component::{Component, Context, Outcome};
-use crate::tui::integrity::Badge;
+use crate::tui::integrity::{Badge, Integrity};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
 use crate::tui::list::ListView;
+use crate::tui::message::Message;
 use crate::tui::protocol::{JobError, Request};
 use crate::tui::theme;
 use crate::untrusted::printable;
@@ -27,6 +36,7 @@ const KEYS: KeyGroup = KeyGroup {
         keys::BACK,
         keys::FILTER,
         keys::SORT,
+        keys::REVERSE_SORT,
         Binding {
             keys: &[Key::Char('v')],
             shown: "v",
@@ -34,11 +44,28 @@ const KEYS: KeyGroup = KeyGroup {
             hint: Some("v verify"),
             action: Action::Verify,
         },
+        keys::COPY,
+        keys::COPY_HASH,
+        keys::MARK,
+        keys::DIFF,
         keys::HOTFIX,
+        keys::EDIT_OUTSIDE,
+        keys::PROMOTE,
         keys::DELETE,
         keys::DELETE_ALL,
     ],
 };
+
+/// The version is never dropped; when space is short UPDATED goes first, then the short
+/// hash, then CREATED. Timestamps are dropped whole rather than cut.
+const COLUMNS: [Column; 6] = [
+    Column::flexible("VERSION", 8, 14, ESSENTIAL, false),
+    Column::flexible("MARKS", 7, 24, 5, false),
+    Column::fixed("CREATED", 19, 4),
+    Column::fixed("UPDATED", 19, 2),
+    Column::fixed("HASH", 12, 3),
+    Column::flexible("INTEGRITY", 7, 9, 6, true),
+];
 
 /// Lines the publication chart takes, borders included.
 const CHART_HEIGHT: u16 = 6;
@@ -50,6 +77,8 @@ enum Sort {
     /// Highest semver first; versions that are not semver last.
     Semver,
     Oldest,
+    /// Failed versions first, then warned, then not verified, then ok.
+    Failures,
 }
 
 impl Sort {
@@ -57,7 +86,8 @@ impl Sort {
         match self {
             Sort::Newest => Sort::Semver,
             Sort::Semver => Sort::Oldest,
-            Sort::Oldest => Sort::Newest,
+            Sort::Oldest => Sort::Failures,
+            Sort::Failures => Sort::Newest,
         }
     }
 
@@ -66,6 +96,7 @@ impl Sort {
             Sort::Newest => "newest",
             Sort::Semver => "highest version",
             Sort::Oldest => "oldest",
+            Sort::Failures => "failures first",
         }
     }
 }
@@ -78,21 +109,41 @@ pub struct VersionsScreen {
     semver: Vec<Option<semver::Version>>,
     list: ListView,
     sort: Sort,
+    /// `S`: the sort order upside down.
+    reversed: bool,
+    /// Each row's failure rank as of the last integrity news.
+    ranks: Vec<u8>,
     loading: bool,
     error: Option<String>,
+    /// The version to select when the rows arrive (a jump to it).
+    select: Option<String>,
+    /// The version marked with `m`, to diff against with `=`.
+    marked: Option<String>,
+    /// Versions that changed in the last reload, highlighted for a while.
+    changed: Changed,
 }
 
 impl VersionsScreen {
     pub fn new(package: &PackageSummary) -> VersionsScreen {
+        VersionsScreen::of(&package.id, package.name.clone(), None)
+    }
+
+    /// The versions of `id` (`name` when known), with `version` selected once they arrive.
+    pub fn of(id: &str, name: Option<String>, version: Option<&str>) -> VersionsScreen {
         VersionsScreen {
-            id: package.id.clone(),
-            name: package.name.clone(),
+            id: id.to_owned(),
+            name,
             rows: Vec::new(),
             semver: Vec::new(),
             list: ListView::default(),
             sort: Sort::Newest,
+            reversed: false,
+            ranks: Vec::new(),
             loading: true,
             error: None,
+            select: version.map(str::to_owned),
+            marked: None,
+            changed: Changed::default(),
         }
     }
 
@@ -111,12 +162,25 @@ impl VersionsScreen {
         self.loading = false;
         match rows {
             Ok(rows) => {
-                let keep = self.selected().map(|v| v.version.clone());
+                let keep = self
+                    .select
+                    .take()
+                    .or_else(|| self.selected().map(|v| v.version.clone()));
                 self.error = None;
                 self.semver = rows
                     .iter()
                     .map(|v| semver::Version::parse(&v.version).ok())
                     .collect();
+                if !self.rows.is_empty() {
+                    let state = |v: &VersionSummary| format!("{} {}", v.hash, v.latest);
+                    let before: HashMap<&str, String> = self
+                        .rows
+                        .iter()
+                        .map(|v| (v.version.as_str(), state(v)))
+                        .collect();
+                    self.changed
+                        .record(&before, rows.iter().map(|v| (v.version.as_str(), state(v))));
+                }
                 self.list.replace(rows.iter().map(|v| v.version.clone()));
                 self.rows = rows;
                 self.resort();
@@ -143,6 +207,13 @@ impl VersionsScreen {
                     (None, None) => Ordering::Equal,
                 });
             }
+            Sort::Failures => {
+                let ranks = &self.ranks;
+                order.sort_by_key(|&r| ranks.get(r as usize).copied().unwrap_or(2));
+            }
+        }
+        if self.reversed {
+            order.reverse();
         }
         self.list.set_order(order);
     }
@@ -165,23 +236,57 @@ impl VersionsScreen {
         self.rows.iter().position(|v| v.latest)
     }
 
-    /// The warning when the version served as latest is not the highest one.
-    fn pitfall(&self) -> Option<Line<'static>> {
-        let (latest, highest) = (self.latest()?, self.highest()?);
-        if latest == highest || self.semver[latest] == self.semver[highest] {
-            return None;
+    fn served(&self) -> Option<usize> {
+        self.rows.iter().position(|v| v.served)
+    }
+
+    /// What the operator must know: the server serves another version than the latest (and
+    /// why), or the latest is not the highest version. Each warning is true of the server.
+    fn warnings(&self) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        let Some(latest) = self.latest() else {
+            return lines;
+        };
+        let l = printable(&self.rows[latest].version).into_owned();
+        let loaded = match self.served() {
+            Some(s) if s == latest => latest,
+            Some(s) => {
+                let v = printable(&self.rows[s].version).into_owned();
+                lines.push(Line::styled(
+                    format!(
+                        " ⚠ the ObjectStack server serves {v}, not the latest {l}: a same-second \
+                         tie its query does not break; P on {l} promotes it"
+                    ),
+                    theme::WARNING,
+                ));
+                s
+            }
+            None => {
+                lines.push(Line::styled(
+                    " ⚠ the ObjectStack server serves no version: the row its get() reads is \
+                     not JSON, so it answers \"not found\""
+                        .to_string(),
+                    theme::ERROR,
+                ));
+                return lines;
+            }
+        };
+        if let Some(h) = self.highest() {
+            if self.semver[loaded] != self.semver[h] {
+                let (s, h) = (
+                    printable(&self.rows[loaded].version).into_owned(),
+                    printable(&self.rows[h].version).into_owned(),
+                );
+                lines.push(Line::styled(
+                    format!(
+                        " ⚠ the highest version is {h}, but the server serves and loads {s} \
+                         (a downgrade)"
+                    ),
+                    theme::WARNING,
+                ));
+            }
         }
-        let (l, h) = (
-            printable(&self.rows[latest].version).into_owned(),
-            printable(&self.rows[highest].version).into_owned(),
-        );
-        Some(Line::styled(
-            format!(
-                " ⚠ latest is {l} (inserted last) but the highest version is {h}: \
-                 clients asking for the latest get {l}, not {h}"
-            ),
-            theme::WARNING,
-        ))
+        lines
     }
 
     fn draw_table(&self, frame: &mut Frame, area: Rect, cx: &Context) {
@@ -191,8 +296,9 @@ impl VersionsScreen {
         };
         let block = list_block(
             format!("{title} · {}", self.rows.len()),
-            Some(self.sort.label()),
+            Some(&sort_label(self.sort.label(), self.reversed)),
             &self.list,
+            area.width,
         );
         let Some(inner) = draw_list_frame(
             frame,
@@ -205,43 +311,43 @@ impl VersionsScreen {
         ) else {
             return;
         };
-        let (latest, highest) = (self.latest(), self.highest());
-        let widths = [
-            Constraint::Length(14),
-            Constraint::Length(15),
-            Constraint::Length(20),
-            Constraint::Length(20),
-            Constraint::Length(13),
-            Constraint::Fill(1),
-        ];
-        let header = Row::new(["VERSION", "", "CREATED", "UPDATED", "HASH", "INTEGRITY"]);
-        draw_table(frame, inner, &self.list, header, &widths, |r| {
+        let (latest, highest, served) = (self.latest(), self.highest(), self.served());
+        let row = |r: usize| {
             let v = &self.rows[r];
             let mut marks = Vec::new();
             if Some(r) == latest {
-                marks.push(Span::styled("latest", theme::MARK));
+                marks.push("latest");
+            }
+            if Some(r) == served {
+                marks.push("served");
             }
             if Some(r) == highest {
-                if !marks.is_empty() {
-                    marks.push(Span::raw(" "));
-                }
-                marks.push(Span::styled("highest", theme::MARK));
+                marks.push("highest");
             }
-            let verdict = cx.integrity.version(&self.id, &v.version);
+            if self.marked.as_deref() == Some(v.version.as_str()) {
+                marks.insert(0, "◆");
+            }
+            let verdict = cx.integrity.version(&self.id, &v.version, &v.hash);
             let badge = verdict.as_ref().map_or(Badge::Unknown, |v| v.badge);
             let mut integrity = badge.label().to_owned();
             if let Some(v) = verdict.filter(|v| !v.codes.is_empty()) {
                 integrity = format!("{integrity} {}", v.codes.join(","));
             }
-            Row::new(vec![
-                Cell::from(printable(&v.version).into_owned()),
-                Cell::from(Line::from(marks)),
-                Cell::from(printable(v.created_at.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(printable(v.updated_at.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(printable(v.hash.get(..12).unwrap_or(&v.hash)).into_owned()),
-                Cell::from(integrity).style(theme::badge(badge)),
-            ])
-        });
+            vec![
+                Field::new(printable(&v.version)),
+                Field::styled(marks.join(" "), theme::MARK),
+                Field::new(printable(v.created_at.as_deref().unwrap_or("-"))),
+                Field::new(printable(v.updated_at.as_deref().unwrap_or("-"))),
+                Field::new(printable(v.hash.get(..12).unwrap_or(&v.hash))),
+                Field::styled(integrity, theme::badge(badge)),
+            ]
+        };
+        let changed = |r: usize| {
+            self.changed
+                .shows(&self.rows[r].version, cx.now)
+                .then_some(theme::CHANGED)
+        };
+        draw_table(frame, inner, &self.list, &COLUMNS, row, changed);
     }
 
     fn draw_chart(&self, frame: &mut Frame, area: Rect) {
@@ -304,7 +410,9 @@ impl Component for VersionsScreen {
         }
         match action {
             Action::Open => match self.selected() {
-                Some(v) => Outcome::Push(Screen::Detail(DetailScreen::new(&self.id, &v.version))),
+                Some(v) => Outcome::Push(Box::new(Screen::Detail(Box::new(DetailScreen::new(
+                    &self.id, &v.version,
+                ))))),
                 None => Outcome::Done,
             },
             Action::Back if self.list.clear_filter() => Outcome::Done,
@@ -314,6 +422,48 @@ impl Component for VersionsScreen {
                 self.resort();
                 Outcome::Done
             }
+            Action::ReverseSort => {
+                self.reversed = !self.reversed;
+                self.resort();
+                Outcome::Done
+            }
+            Action::Copy => match self.selected() {
+                Some(v) => copy_id_version(&self.id, &v.version),
+                None => Outcome::Done,
+            },
+            Action::CopyHash => match self.selected() {
+                Some(v) => copy_hash(&self.id, &v.version, &v.hash),
+                None => Outcome::Done,
+            },
+            Action::Mark => match self.selected().map(|v| v.version.clone()) {
+                Some(v) if self.marked.as_deref() == Some(v.as_str()) => {
+                    self.marked = None;
+                    Outcome::Say(Message::info(format!("{} unmarked", printable(&v))))
+                }
+                Some(v) => {
+                    let said = format!(
+                        "{} marked: select another version and press = to diff against it",
+                        printable(&v)
+                    );
+                    self.marked = Some(v);
+                    Outcome::Say(Message::info(said))
+                }
+                None => Outcome::Done,
+            },
+            Action::Diff => match (&self.marked, self.selected()) {
+                (None, _) => Outcome::Say(Message::warning(
+                    "no version is marked: m marks the one to diff against",
+                )),
+                (Some(m), Some(v)) if *m == v.version => Outcome::Say(Message::warning(
+                    "this is the marked version: select another one to diff against it",
+                )),
+                (Some(m), Some(v)) => Outcome::Request(Request::Diff {
+                    id: self.id.clone(),
+                    from: m.clone(),
+                    to: v.version.clone(),
+                }),
+                (Some(_), None) => Outcome::Done,
+            },
             Action::Verify => match self.selected() {
                 Some(v) => Outcome::Request(Request::verify(Scope::Version(
                     self.id.clone(),
@@ -321,8 +471,16 @@ impl Component for VersionsScreen {
                 ))),
                 None => Outcome::Done,
             },
-            Action::Hotfix => match self.selected() {
+            Action::Hotfix | Action::EditOutside => match self.selected() {
                 Some(v) => Outcome::Request(Request::HotfixSource {
+                    id: self.id.clone(),
+                    version: v.version.clone(),
+                    outside: action == Action::EditOutside,
+                }),
+                None => Outcome::Done,
+            },
+            Action::Promote => match self.selected() {
+                Some(v) => Outcome::Request(Request::PromotePlan {
                     id: self.id.clone(),
                     version: v.version.clone(),
                 }),
@@ -347,23 +505,49 @@ impl Component for VersionsScreen {
         Some(&mut self.list)
     }
 
+    fn animating(&self, now: Instant) -> bool {
+        self.changed.fading(now)
+    }
+
+    fn integrity_changed(&mut self, integrity: &Integrity) {
+        if self.sort != Sort::Failures {
+            return;
+        }
+        self.ranks = self
+            .rows
+            .iter()
+            .map(|v| {
+                let verdict = integrity.version(&self.id, &v.version, &v.hash);
+                failure_rank(verdict.map_or(Badge::Unknown, |v| v.badge))
+            })
+            .collect();
+        self.resort();
+    }
+
     fn list(&self) -> Option<&ListView> {
         Some(&self.list)
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context) {
-        let warning = self.pitfall();
+        let warnings = self.warnings();
+        // On a short terminal the rows matter more than the chart.
+        let chart = if area.height >= CHART_HEIGHT * 3 {
+            CHART_HEIGHT
+        } else {
+            0
+        };
         let [warn_area, table_area, chart_area] = Layout::vertical([
-            Constraint::Length(u16::from(warning.is_some())),
+            Constraint::Length(warnings.len() as u16),
             Constraint::Min(4),
-            Constraint::Length(CHART_HEIGHT),
+            Constraint::Length(chart),
         ])
         .areas(area);
-        if let Some(w) = warning {
-            frame.render_widget(Paragraph::new(w), warn_area);
-        }
+        let lines = fit_lines(&warnings, usize::from(warn_area.width));
+        frame.render_widget(Paragraph::new(Text::from(lines)), warn_area);
         self.draw_table(frame, table_area, cx);
-        self.draw_chart(frame, chart_area);
+        if chart > 0 {
+            self.draw_chart(frame, chart_area);
+        }
     }
 }
 

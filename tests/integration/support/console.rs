@@ -40,6 +40,18 @@ impl Session {
         Session::start(scratch, console)
     }
 
+    /// The console as `pkgdeck ARGS` opens it: on what `request` names (a saved connection
+    /// of the scratch config, say), opened by the worker after the first frame.
+    pub fn connect(scratch: Scratch, request: pkgdeck::connect::Request) -> Session {
+        let cwd = scratch.dir.path().to_owned();
+        let target = pkgdeck::connect::resolve_target(&request, &scratch.dirs())
+            .expect("a target")
+            .to_string();
+        let console =
+            Console::connect(request, &target, scratch.dirs(), cwd).expect("start the console");
+        Session::start(scratch, console)
+    }
+
     /// Sizes the console like the 160×50 terminal the tests draw into, and waits for what it
     /// loads on open.
     fn start(scratch: Scratch, mut console: Console) -> Session {
@@ -77,6 +89,13 @@ impl Session {
 
     pub fn buffer(&self) -> Buffer {
         self.buffer_sized(160, 50)
+    }
+
+    /// The screen drawn as at `now` (a highlight that has ended by then is gone).
+    pub fn buffer_at(&self, now: std::time::Instant) -> Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
+        terminal.draw(|f| self.console.draw_at(f, now)).unwrap();
+        terminal.backend().buffer().clone()
     }
 
     pub fn buffer_sized(&self, width: u16, height: u16) -> Buffer {

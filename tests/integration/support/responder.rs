@@ -1,10 +1,12 @@
 //! A tiny scripted HTTP/1.1 server on loopback for the Hrana error paths: each request gets
-//! a canned reply (an answer, a delay, a dropped connection or garbage bytes), and every
-//! request it read is recorded for the test to inspect.
+//! a canned reply (an answer, a delay, a dropped connection, garbage bytes, an endless or huge
+//! body, a body that drips a byte a second, a body cut short), or the reply a handler computes
+//! from the request (see `sqld`, which plays sqld in front of a real tursodb). Every request it
+//! read is recorded for the test to inspect, and so is every byte of body it sent.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -25,7 +27,27 @@ pub enum Reply {
     Close,
     /// Raw bytes instead of an HTTP answer.
     Garbage(Vec<u8>),
+    /// A 200 answer whose body is `prefix`, then `chunk` again and again until `total` bytes
+    /// were sent, or without end (until the client goes away) when `total` is `None`. Its
+    /// Content-Length is `declared`; without one the body runs to the end of the connection.
+    Stream {
+        declared: Option<u64>,
+        prefix: Vec<u8>,
+        chunk: Vec<u8>,
+        total: Option<u64>,
+    },
+    /// A 200 answer that sends one byte every `every` and never ends: of the body (its
+    /// Content-Length promises a megabyte), or, with `in_head`, of the status line itself.
+    Drip { every: Duration, in_head: bool },
+    /// A 200 answer whose Content-Length promises `declared` bytes, of which only `body` is
+    /// sent before the connection closes.
+    Cut { declared: usize, body: String },
 }
+
+/// The start of a valid pipeline answer that never gets to its end: what an endless body
+/// looks like when it is made to pass for Hrana as long as possible.
+const ENDLESS_PREFIX: &str = r#"{"baton":null,"base_url":null,"results":[{"type":"ok","response":{"type":"execute","result":{"cols":[{"name":"x","decltype":null}],"rows":["#;
+const ENDLESS_ROW: &str = r#"[{"type":"text","value":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}],"#;
 
 impl Reply {
     pub fn status(status: u16, body: &str) -> Reply {
@@ -58,14 +80,31 @@ impl Reply {
             serde_json::json!({
                 "baton": baton,
                 "base_url": base_url,
-                "results": [{"type": "ok", "response": {"type": "execute", "result": {
-                    "cols": [{"name": "1", "decltype": null}],
-                    "rows": [[{"type": "integer", "value": "1"}]],
-                    "affected_row_count": 0,
-                    "last_insert_rowid": null
-                }}}]
+                "results": [Reply::execute_one()]
             }),
         )
+    }
+
+    /// sqld's answer to a pipeline of one `execute` and a `close`: the row `1`, the stream
+    /// closed.
+    pub fn hrana_ok_closed() -> Reply {
+        Reply::json(
+            200,
+            serde_json::json!({
+                "baton": null,
+                "base_url": null,
+                "results": [Reply::execute_one(), {"type": "ok", "response": {"type": "close"}}]
+            }),
+        )
+    }
+
+    fn execute_one() -> serde_json::Value {
+        serde_json::json!({"type": "ok", "response": {"type": "execute", "result": {
+            "cols": [{"name": "1", "decltype": null}],
+            "rows": [[{"type": "integer", "value": "1"}]],
+            "affected_row_count": 0,
+            "last_insert_rowid": null
+        }}})
     }
 
     /// The answer to a pipeline holding one `close` request.
@@ -79,6 +118,44 @@ impl Reply {
 
     pub fn delayed(self, by: Duration) -> Reply {
         Reply::Delay(by, Box::new(self))
+    }
+
+    /// An endless body that looks like a pipeline answer with ever more rows.
+    pub fn endless() -> Reply {
+        Reply::Stream {
+            declared: None,
+            prefix: ENDLESS_PREFIX.into(),
+            chunk: ENDLESS_ROW.into(),
+            total: None,
+        }
+    }
+
+    /// A body that says it is `declared` bytes long and sends that many (or until the client
+    /// goes away).
+    pub fn huge(declared: u64) -> Reply {
+        Reply::Stream {
+            declared: Some(declared),
+            prefix: ENDLESS_PREFIX.into(),
+            chunk: ENDLESS_ROW.into(),
+            total: Some(declared),
+        }
+    }
+
+    /// A body sent one byte a second, forever.
+    pub fn drip() -> Reply {
+        Reply::Drip {
+            every: Duration::from_secs(1),
+            in_head: false,
+        }
+    }
+
+    /// A pipeline answer cut off in the middle of its JSON, the connection closed early.
+    pub fn cut() -> Reply {
+        let full = r#"{"baton":null,"base_url":null,"results":[{"type":"ok","response":{"type":"execute","result":{"cols":[],"rows":[],"affected_row_count":0}}}]}"#;
+        Reply::Cut {
+            declared: full.len(),
+            body: full[..full.len() / 2].to_owned(),
+        }
     }
 }
 
@@ -107,14 +184,19 @@ impl Recorded {
     }
 }
 
+/// What a [`Responder`] computes a reply from: the request it read.
+pub type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
+
 /// A tiny HTTP/1.1 server on 127.0.0.1:0 that answers with canned replies: request `i` gets
-/// `replies[i]`, and every request after the last gets the last. Every answer closes the
-/// connection. It records the requests it read.
+/// `replies[i]`, and every request after the last gets the last (or, with
+/// [`Responder::with_handler`], what the handler makes of each request). Every answer closes
+/// the connection. It records the requests it read and counts the body bytes it sent.
 pub struct Responder {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     pub port: u16,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    sent: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -122,24 +204,36 @@ pub struct Responder {
 impl Responder {
     pub fn start(replies: Vec<Reply>) -> Responder {
         assert!(!replies.is_empty(), "a Responder needs at least one reply");
+        let served = AtomicU64::new(0);
+        Responder::with_handler(move |_| {
+            let i = served.fetch_add(1, Ordering::SeqCst) as usize;
+            replies[i.min(replies.len() - 1)].clone()
+        })
+    }
+
+    /// A responder whose every reply is `handler`'s answer to the request.
+    pub fn with_handler(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Responder {
+        let handler: Arc<Handler> = Arc::new(handler);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local addr").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let sent = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let requests = Arc::clone(&requests);
+            let sent = Arc::clone(&sent);
             let stop = Arc::clone(&stop);
             thread::spawn(move || {
-                let mut served = 0usize;
                 for conn in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
-                    let reply = replies[served.min(replies.len() - 1)].clone();
-                    served += 1;
                     let requests = Arc::clone(&requests);
-                    thread::spawn(move || serve(conn, reply, &requests));
+                    let sent = Arc::clone(&sent);
+                    let handler = Arc::clone(&handler);
+                    let stop = Arc::clone(&stop);
+                    thread::spawn(move || serve(conn, &*handler, &requests, &sent, &stop));
                 }
             })
         };
@@ -147,9 +241,16 @@ impl Responder {
             url: format!("http://127.0.0.1:{port}"),
             port,
             requests,
+            sent,
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// Body bytes written to clients so far (what an endless body got out before the client
+    /// stopped reading).
+    pub fn body_bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
     }
 
     /// The requests read so far, in arrival order.
@@ -173,13 +274,19 @@ impl Drop for Responder {
     }
 }
 
-fn serve(mut conn: TcpStream, reply: Reply, requests: &Mutex<Vec<Recorded>>) {
+fn serve(
+    mut conn: TcpStream,
+    handler: &Handler,
+    requests: &Mutex<Vec<Recorded>>,
+    sent: &AtomicU64,
+    stop: &AtomicBool,
+) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let Some(request) = read_request(&conn) else {
         return;
     };
+    let mut reply = handler(&request);
     requests.lock().unwrap().push(request);
-    let mut reply = reply;
     loop {
         match reply {
             Reply::Delay(by, inner) => {
@@ -192,6 +299,68 @@ fn serve(mut conn: TcpStream, reply: Reply, requests: &Mutex<Vec<Recorded>>) {
             }
             Reply::Garbage(bytes) => {
                 let _ = conn.write_all(&bytes);
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            Reply::Stream {
+                declared,
+                prefix,
+                chunk,
+                total,
+            } => {
+                let mut head =
+                    String::from("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
+                if let Some(n) = declared {
+                    head.push_str(&format!("Content-Length: {n}\r\n"));
+                }
+                head.push_str("Connection: close\r\n\r\n");
+                if conn.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let total = total.unwrap_or(u64::MAX);
+                let mut written = 0u64;
+                let mut next: &[u8] = &prefix;
+                // A big buffer of whole chunks, so that an endless body goes out fast.
+                let many = chunk.repeat((256 * 1024 / chunk.len().max(1)).max(1));
+                while written < total && !stop.load(Ordering::SeqCst) {
+                    let n = next.len().min((total - written) as usize);
+                    if conn.write_all(&next[..n]).is_err() {
+                        break;
+                    }
+                    written += n as u64;
+                    sent.fetch_add(n as u64, Ordering::SeqCst);
+                    next = &many;
+                }
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            Reply::Drip { every, in_head } => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n";
+                let (first, drip): (&[u8], &[u8]) = if in_head {
+                    (b"", head.as_bytes())
+                } else {
+                    (head.as_bytes(), b"{\"baton\":null,\"results\":[")
+                };
+                if conn.write_all(first).is_err() {
+                    return;
+                }
+                for byte in drip.iter().chain(std::iter::repeat(&b' ')) {
+                    if stop.load(Ordering::SeqCst) || conn.write_all(&[*byte]).is_err() {
+                        return;
+                    }
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    thread::sleep(every);
+                }
+                return;
+            }
+            Reply::Cut { declared, body } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(body.as_bytes());
+                sent.fetch_add(body.len() as u64, Ordering::SeqCst);
+                let _ = conn.flush();
                 let _ = conn.shutdown(Shutdown::Both);
                 return;
             }
@@ -212,6 +381,7 @@ fn serve(mut conn: TcpStream, reply: Reply, requests: &Mutex<Vec<Recorded>>) {
                 head.push_str("\r\n");
                 let _ = conn.write_all(head.as_bytes());
                 let _ = conn.write_all(body.as_bytes());
+                sent.fetch_add(body.len() as u64, Ordering::SeqCst);
                 let _ = conn.flush();
                 let _ = conn.shutdown(Shutdown::Write);
                 // Let the client read everything before the socket goes away.
@@ -267,6 +437,7 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
+        429 => "Too Many Requests",
         404 => "Not Found",
         500 => "Internal Server Error",
         502 => "Bad Gateway",

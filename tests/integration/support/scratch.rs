@@ -145,15 +145,45 @@ impl Scratch {
     }
 }
 
-/// The real `pkgdeck` binary with its data and config dirs set to `dirs`, and no
-/// `PKGDECK_DB` inherited from the environment the tests run in.
+/// Variables of the machine running the tests that would change where pkgdeck connects or
+/// what it trusts; every spawned pkgdeck starts without them (a test sets what it needs).
+pub const INHERITED_NETWORK_VARS: &[&str] = &[
+    "PKGDECK_DB",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "PKGDECK_CA_FILE",
+    "SSL_CERT_FILE",
+    "PKGDECK_AUTH_TOKEN",
+    "TURSO_AUTH_TOKEN",
+    "LIBSQL_AUTH_TOKEN",
+];
+
+/// The real `pkgdeck` binary with its data and config dirs set to `dirs`, and none of
+/// [`INHERITED_NETWORK_VARS`] inherited from the environment the tests run in.
 pub fn pkgdeck(dirs: &Dirs) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pkgdeck"));
     command
         .env("PKGDECK_DATA_DIR", &dirs.data)
-        .env("PKGDECK_CONFIG_DIR", &dirs.config)
-        .env_remove("PKGDECK_DB");
+        .env("PKGDECK_CONFIG_DIR", &dirs.config);
+    for var in INHERITED_NETWORK_VARS {
+        command.env_remove(var);
+    }
     command
+}
+
+/// A writable copy of [`FIXTURE`] named `seed-written.db` in `dir`.
+pub fn fixture_copy(dir: &Path) -> PathBuf {
+    let db = dir.join("seed-written.db");
+    std::fs::copy(FIXTURE, &db).expect("copy the fixture registry");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))
+        .expect("make the copy writable");
+    db
 }
 
 /// The SHA-256 of a file's bytes, to prove that nothing was written to it.
@@ -204,4 +234,15 @@ pub fn stored_rows_of(c: &rusqlite::Connection) -> Vec<StoredRow> {
         .and_then(|rows| rows.collect::<Result<Vec<StoredRow>, _>>())
         .expect("read every row");
     rows
+}
+
+/// The audit log's outcome lines of writes that happened (`"outcome":"written"`), in order:
+/// every write also has an intent line, and attempts that wrote nothing have other outcomes.
+pub fn written_audit_lines(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("an audit line is JSON"))
+        .filter(|l| l["phase"] == "outcome" && l["outcome"] == "written")
+        .collect()
 }

@@ -71,8 +71,9 @@ pub fn line_with<'a>(screen: &'a str, needles: &[&str]) -> &'a str {
         .unwrap_or_else(|| panic!("no line holds all of {needles:?}:\n{screen}"))
 }
 
-/// The Versions screen of com.acme.helpdesk in the fixture: newest first, and the warning
-/// that the latest (inserted last) is not the highest version.
+/// The Versions screen of com.acme.helpdesk in the fixture: newest first, and the warnings
+/// that the server serves another version (its versions share one second) and that what it
+/// loads is not the highest version.
 #[track_caller]
 pub fn assert_helpdesk_versions(screen: &str) {
     assert_eq!(
@@ -82,6 +83,9 @@ pub fn assert_helpdesk_versions(screen: &str) {
     );
     assert_contains(
         screen,
-        &["⚠ latest is 1.1.1 (inserted last) but the highest version is 2.0.0"],
+        &[
+            "⚠ the ObjectStack server serves 1.0.0, not the latest 1.1.1",
+            "⚠ the highest version is 2.0.0, but the server serves and loads 1.0.0",
+        ],
     );
 }

@@ -40,10 +40,21 @@ impl Tmux {
     /// Runs `pkgdeck ARGS…` for `scratch` (its data and config dirs in the environment) in a
     /// fresh tmux server; when the binary exits, its status goes to a file and the pane stays.
     pub fn start(scratch: &Scratch, args: &[&str]) -> Tmux {
+        Tmux::start_with(scratch, &[], args)
+    }
+
+    /// [`Tmux::start`] with more variables in the environment (`EDITOR=…`).
+    pub fn start_with(scratch: &Scratch, env: &[(&str, &str)], args: &[&str]) -> Tmux {
         tmux_binary_present();
-        let socket = scratch.dir.path().join("tmux.sock");
+        // A socket of its own: a second console in the same scratch directory must not meet
+        // the first one's server while it shuts down.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = scratch.dir.path().join(format!("tmux-{n}.sock"));
         let exit_file = scratch.dir.path().join("exit-status");
         let dirs = scratch.dirs();
+        // A second run in the same scratch directory must not read the first one's status.
+        let _ = std::fs::remove_file(&exit_file);
         let tmux = Tmux { socket, exit_file };
         // "$@" keeps every path one argument whatever it contains.
         let script = r#"out="$1"; shift; "$@"; echo "EXIT=$?" > "$out"; exec sleep 600"#;
@@ -64,6 +75,10 @@ impl Tmux {
         command.push(format!("PKGDECK_DATA_DIR={}", dirs.data.display()));
         command.push("-e".into());
         command.push(format!("PKGDECK_CONFIG_DIR={}", dirs.config.display()));
+        for (name, value) in env {
+            command.push("-e".into());
+            command.push(format!("{name}={value}"));
+        }
         command.extend(["sh", "-c", script, "sh"].map(String::from));
         command.push(tmux.exit_file.display().to_string());
         command.push(env!("CARGO_BIN_EXE_pkgdeck").to_owned());
@@ -93,6 +108,25 @@ impl Tmux {
             .expect("run tmux")
     }
 
+    /// Runs a tmux command on this server (`set -s set-clipboard on`, …); panics when it fails.
+    pub fn tmux(&self, args: &[&str]) {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The newest paste buffer (what an OSC 52 clipboard write left), or `None` when there is
+    /// none.
+    pub fn buffer(&self) -> Option<String> {
+        let out = self.run(&["show-buffer"]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Sends tmux key names (`Enter`, `Escape`, `BTab`, `C-c`, `q`…), one call each, so
     /// that an Escape is never read together with the next key as Alt+key.
     pub fn keys(&self, keys: &[&str]) {
@@ -114,6 +148,12 @@ impl Tmux {
     /// The pane's text now.
     pub fn screen(&self) -> String {
         let out = self.run(&["capture-pane", "-p", "-t", PANE]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pane's text with its colours and styles as escape sequences.
+    pub fn screen_with_styles(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-e", "-t", PANE]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

@@ -114,6 +114,8 @@ fn installed_tursodb() -> Option<PathBuf> {
 pub struct TursoServer {
     /// `http://127.0.0.1:PORT`, the Hrana base URL.
     pub url: String,
+    /// The loopback port it listens on.
+    pub port: u16,
     child: Option<Child>,
     log: tempfile::NamedTempFile,
 }
@@ -140,6 +142,7 @@ impl TursoServer {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
             let mut server = TursoServer {
                 url: format!("http://127.0.0.1:{port}"),
+                port,
                 child: Some(child),
                 log,
             };
@@ -194,9 +197,36 @@ impl TursoServer {
 
     /// Runs one statement through the raw HTTP API (no pkgdeck code) and returns the JSON answer.
     pub fn raw_execute(&self, sql: &str) -> Result<serde_json::Value, String> {
+        self.raw_pipeline(&serde_json::json!([{"type": "execute", "stmt": {"sql": sql}}]))
+    }
+
+    /// Runs `sql` with text arguments through the raw HTTP API and returns its rows, each value
+    /// as the wire has it (`{"type": "text", "value": …}`).
+    pub fn raw_rows(
+        &self,
+        sql: &str,
+        args: &[&str],
+    ) -> Result<Vec<Vec<serde_json::Value>>, String> {
+        let args: Vec<serde_json::Value> = args
+            .iter()
+            .map(|a| serde_json::json!({"type": "text", "value": a}))
+            .collect();
+        let answer = self.raw_pipeline(&serde_json::json!([
+            {"type": "execute", "stmt": {"sql": sql, "args": args}}
+        ]))?;
+        let result = &answer["results"][0];
+        if result["type"] != "ok" {
+            return Err(format!("{sql} failed: {answer}"));
+        }
+        serde_json::from_value(result["response"]["result"]["rows"].clone())
+            .map_err(|e| format!("{e}: {answer}"))
+    }
+
+    /// Sends one pipeline of `requests` (no baton) through the raw HTTP API.
+    pub fn raw_pipeline(&self, requests: &serde_json::Value) -> Result<serde_json::Value, String> {
         let body = serde_json::json!({
             "baton": null,
-            "requests": [{"type": "execute", "stmt": {"sql": sql}}]
+            "requests": requests
         });
         let resp = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(10))

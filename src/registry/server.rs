@@ -1,0 +1,476 @@
+//! The ObjectStack server's view of the registry (spec 8.1–8.3): its `list()` and `get(id)`
+//! queries, run verbatim on the target's own engine (how an engine orders same-second ties is
+//! never guessed), the version each package is served at, and `doctor`: the boot replayed over
+//! what the engine answers, with the served versions and the downgrades.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::boot::{self, BootReport, CodePackage, ListRow, Outcome, ParsedRow, Rule};
+use super::{Registry, RegistryError, LATEST_FIRST};
+use crate::store::{Rows, Stmt, Value, ValueRef};
+
+/// The service's `list()` query, verbatim (`dist/index.js` of `@objectstack/service-package`
+/// 17.4.0, whitespace included): the rows the server boots from, ties included, in the order
+/// the engine returns them.
+pub const SERVER_LIST_SQL: &str = "
+              SELECT * FROM sys_packages
+              WHERE (id, created_at) IN (
+                SELECT id, MAX(created_at) FROM sys_packages GROUP BY id
+              )
+              ORDER BY created_at DESC
+            ";
+
+/// The service's `get(id)` query for `latest`, verbatim: what clients asking for the latest
+/// version receive.
+pub const SERVER_GET_SQL: &str =
+    "SELECT * FROM sys_packages WHERE id = ? ORDER BY created_at DESC LIMIT 1";
+
+/// pkgdeck's latest version of one package (the one inserted last).
+fn latest_version_sql() -> String {
+    format!("SELECT version FROM sys_packages WHERE id = ? ORDER BY {LATEST_FIRST} LIMIT 1")
+}
+
+/// Every (id, version) of the registry: the primary key's index holds them all.
+const ALL_VERSIONS_SQL: &str = "SELECT id, version FROM sys_packages";
+
+/// What the server boots with besides the registry: its protocol version and the packages it
+/// defines in code (`[runtime]` in config.toml, `doctor --runtime-protocol`, `--code-package`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootSettings {
+    pub runtime_protocol: String,
+    pub code_packages: Vec<CodePackage>,
+}
+
+impl Default for BootSettings {
+    fn default() -> Self {
+        BootSettings {
+            runtime_protocol: boot::RUNTIME_PROTOCOL.to_string(),
+            code_packages: Vec::new(),
+        }
+    }
+}
+
+/// One row as the server's `SELECT *` returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerRow {
+    pub id: String,
+    pub version: String,
+    /// `None` when the column does not hold text (the service's `JSON.parse` never accepts
+    /// what its client hands over for a BLOB).
+    pub manifest: Option<String>,
+    pub metadata: Option<String>,
+}
+
+impl ServerRow {
+    pub fn list_row(&self) -> ListRow<'_> {
+        ListRow {
+            row_id: &self.id,
+            row_version: &self.version,
+            manifest: self.manifest.as_deref(),
+            metadata: self.metadata.as_deref(),
+        }
+    }
+}
+
+/// Where the columns the server reads sit in a `SELECT *` row, found by name.
+#[derive(Debug, Clone, Copy, Default)]
+struct ServerColumns {
+    id: Option<usize>,
+    version: Option<usize>,
+    manifest: Option<usize>,
+    metadata: Option<usize>,
+}
+
+impl ServerColumns {
+    fn of(columns: &[String]) -> ServerColumns {
+        let at = |name: &str| columns.iter().position(|c| c == name);
+        ServerColumns {
+            id: at("id"),
+            version: at("version"),
+            manifest: at("manifest"),
+            metadata: at("metadata"),
+        }
+    }
+
+    /// The row, its values taken (a row of a large registry holds megabytes of text).
+    fn take(&self, mut row: Vec<Value>) -> ServerRow {
+        let mut take = |i: Option<usize>| {
+            i.and_then(|i| row.get_mut(i))
+                .map(|v| std::mem::replace(v, Value::Null))
+                .unwrap_or(Value::Null)
+        };
+        let text = |v: Value| v.into_text().unwrap_or_default();
+        // JSON.parse never accepts what the service's client hands over for a non-text value.
+        let json = |v: Value| match v {
+            Value::Text(t) => Some(t),
+            _ => None,
+        };
+        ServerRow {
+            id: text(take(self.id)),
+            version: text(take(self.version)),
+            manifest: json(take(self.manifest)),
+            metadata: json(take(self.metadata)),
+        }
+    }
+}
+
+/// The rows of a `SELECT *`, columns found by name.
+pub(crate) fn server_rows(rows: Rows) -> Vec<ServerRow> {
+    let columns = ServerColumns::of(&rows.columns);
+    rows.rows.into_iter().map(|row| columns.take(row)).collect()
+}
+
+/// `JSON.parse` of every row, on two threads: it is most of the work of a boot replay.
+pub(crate) fn parse_rows(rows: &[ServerRow]) -> Vec<ParsedRow> {
+    let parse = |rows: &[ServerRow]| -> Vec<ParsedRow> {
+        rows.iter()
+            .map(|r| ParsedRow::parse(&r.list_row()))
+            .collect()
+    };
+    if rows.len() < 256 {
+        return parse(rows);
+    }
+    let (first, second) = rows.split_at(rows.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| parse(second));
+        let mut parsed = parse(first);
+        // A panic while parsing is a bug; the rows are parsed again here rather than lost.
+        parsed.extend(other.join().unwrap_or_else(|_| parse(second)));
+        parsed
+    })
+}
+
+/// Which version the server's `get(id)` answers, when it is not pkgdeck's latest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Served {
+    /// `get(id)` answers pkgdeck's latest version (the one inserted last).
+    #[default]
+    Latest,
+    /// A same-second tie: several versions share the newest `created_at` and the engine's plan
+    /// answers `version`, not the one inserted last.
+    Tie { version: String },
+    /// The row `get(id)` reads (`version`) is not JSON, so it answers "not found".
+    Unreadable { version: String },
+}
+
+impl Served {
+    /// What the server's `get(id)` answers for a package whose latest version is `latest`.
+    pub fn version<'a>(&'a self, latest: &'a str) -> Option<&'a str> {
+        match self {
+            Served::Latest => Some(latest),
+            Served::Tie { version } => Some(version),
+            Served::Unreadable { .. } => None,
+        }
+    }
+
+    pub fn differs(&self) -> bool {
+        *self != Served::Latest
+    }
+
+    /// What `get(id)` answering `row` means for a package whose latest version is `latest`.
+    fn of_row(row: &ServerRow, latest: &str) -> Served {
+        Served::judged(row, ParsedRow::parse(&row.list_row()).parses(), latest)
+    }
+
+    /// [`Served::of_row`] for a row whose texts are known to parse or not.
+    fn judged(row: &ServerRow, parses: bool, latest: &str) -> Served {
+        if !parses {
+            Served::Unreadable {
+                version: row.version.clone(),
+            }
+        } else if row.version == latest {
+            Served::Latest
+        } else {
+            Served::Tie {
+                version: row.version.clone(),
+            }
+        }
+    }
+
+    /// One sentence for the operator: what clients receive, why, and the way out; `None` when
+    /// they receive the latest version.
+    pub fn explain(&self, id: &str, latest: &str) -> Option<String> {
+        match self {
+            Served::Latest => None,
+            Served::Tie { version } => Some(format!(
+                "the ObjectStack server serves {id} {version}, not {latest}: both were \
+                 published in the same second and the server's query does not break the tie \
+                 by insertion order; `pkgdeck promote {id} {latest}` makes {latest} the one it \
+                 serves"
+            )),
+            Served::Unreadable { version } => Some(format!(
+                "the ObjectStack server serves no version of {id}: the row it reads ({version}) \
+                 is not JSON, so its get() answers \"not found\"; publish or promote a readable \
+                 version"
+            )),
+        }
+    }
+}
+
+/// A package whose served version is not pkgdeck's latest, as `doctor --json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServedDiffers {
+    pub id: String,
+    pub latest: String,
+    /// `null` when the server answers "not found".
+    pub served: Option<String>,
+}
+
+/// `doctor`: the boot replayed on the target's engine, and what is served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoctorReport {
+    #[serde(flatten)]
+    pub boot: BootReport,
+    pub served_differs: Vec<ServedDiffers>,
+    /// Every package with pkgdeck's latest version, newest first.
+    #[serde(skip)]
+    pub latest: Vec<(String, String)>,
+}
+
+impl DoctorReport {
+    /// Spec 8.3's exit 0: every package loads at pkgdeck's latest version, and no row is
+    /// refused, skipped or aborts (a warning is fine).
+    pub fn ok(&self) -> bool {
+        let boot = &self.boot;
+        if boot.list_failed.is_some() || boot.aborted.is_some() {
+            return false;
+        }
+        if boot
+            .steps
+            .iter()
+            .any(|s| !matches!(s.outcome, Outcome::Loads | Outcome::Warns))
+        {
+            return false;
+        }
+        self.not_at_latest() == 0
+    }
+
+    /// How many packages do not load at pkgdeck's latest version (under their own id).
+    pub fn not_at_latest(&self) -> usize {
+        let loaded: HashSet<(&str, &str)> = self
+            .boot
+            .loads
+            .iter()
+            .filter(|l| l.id.as_str() == Some(l.row_id.as_str()))
+            .map(|l| (l.row_id.as_str(), l.row_version.as_str()))
+            .collect();
+        self.latest
+            .iter()
+            .filter(|(id, version)| !loaded.contains(&(id.as_str(), version.as_str())))
+            .count()
+    }
+}
+
+/// The highest version of each package that reads as semver.
+fn highest_versions(rows: &Rows) -> HashMap<String, semver::Version> {
+    let mut highest: HashMap<String, semver::Version> = HashMap::new();
+    for row in &rows.rows {
+        let (Some(Value::Text(id)), Some(Value::Text(version))) = (row.first(), row.get(1)) else {
+            continue;
+        };
+        let Ok(v) = semver::Version::parse(version) else {
+            continue;
+        };
+        match highest.get_mut(id) {
+            Some(h) if *h >= v => {}
+            Some(h) => *h = v,
+            None => {
+                highest.insert(id.clone(), v);
+            }
+        }
+    }
+    highest
+}
+
+/// R10: a loaded version lower than the highest version of its package is a downgrade.
+fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Version>) {
+    let step_of: HashMap<(&str, &str), usize> = report
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s.outcome, Outcome::Loads | Outcome::Warns))
+        .map(|(i, s)| ((s.row_id.as_str(), s.row_version.as_str()), i))
+        .collect();
+    let mut marks = Vec::new();
+    for load in &report.loads {
+        let Some(loaded) = load
+            .version
+            .as_str()
+            .and_then(|v| semver::Version::parse(v).ok())
+        else {
+            continue;
+        };
+        let Some(top) = highest.get(&load.row_id).filter(|top| loaded < **top) else {
+            continue;
+        };
+        if let Some(&i) = step_of.get(&(load.row_id.as_str(), load.row_version.as_str())) {
+            marks.push((
+                i,
+                format!(
+                    "; the highest version of {} in the registry is {top}",
+                    load.row_id
+                ),
+            ));
+        }
+    }
+    for (i, tail) in marks {
+        let step = &mut report.steps[i];
+        step.rule = Rule::R10;
+        step.message = format!("a downgrade: {}{tail}", step.message);
+    }
+}
+
+impl Registry {
+    /// The rows the server's `list()` returns, in the engine's order, and every (id, version)
+    /// of the registry. A local file streams the rows (no copy of the whole answer); a remote
+    /// asks both in one round trip.
+    fn server_list_and_versions(&self) -> Result<(Vec<ServerRow>, Rows), RegistryError> {
+        let list = Stmt::new(SERVER_LIST_SQL, vec![]);
+        let versions = Stmt::new(ALL_VERSIONS_SQL, vec![]);
+        if self.store.pages() {
+            let mut answers = self.store.query_many(&[list, versions])?.into_iter();
+            let rows = server_rows(answers.next().unwrap_or_default());
+            return Ok((rows, answers.next().unwrap_or_default()));
+        }
+        let columns = ServerColumns::of(
+            &self
+                .store
+                .query(&Stmt::new("SELECT * FROM sys_packages LIMIT 0", vec![]))?
+                .columns,
+        );
+        let mut rows = Vec::new();
+        self.store.scan(&list, &mut |row| {
+            rows.push(columns.take(row.iter().map(ValueRef::to_value).collect()));
+            true
+        })?;
+        Ok((rows, self.store.query(&versions)?))
+    }
+
+    /// The rows the server's `list()` returns, in the engine's order.
+    pub fn server_list(&self) -> Result<Vec<ServerRow>, RegistryError> {
+        Ok(self.server_list_and_versions()?.0)
+    }
+
+    /// The version the server serves for each of `ids` (pkgdeck's latest given with each), in
+    /// one round trip: its `get(id)` run verbatim.
+    pub(crate) fn served_of(&self, ids: &[(&str, &str)]) -> Result<Vec<Served>, RegistryError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stmts: Vec<Stmt> = ids
+            .iter()
+            .map(|(id, _)| Stmt::new(SERVER_GET_SQL, vec![(*id).into()]))
+            .collect();
+        let answers = self.store.query_many(&stmts)?;
+        Ok(answers
+            .into_iter()
+            .zip(ids)
+            .map(|(rows, (_, latest))| match server_rows(rows).first() {
+                Some(row) => Served::of_row(row, latest),
+                None => Served::Latest,
+            })
+            .collect())
+    }
+
+    /// `doctor` (spec 8.3): the server's `list()` on the target's engine, the boot replayed
+    /// over it with `settings`, the served version of every package, and R10 (a downgrade)
+    /// marked. One round trip remotely, two when some package's newest second is shared.
+    pub fn doctor(&self, settings: &BootSettings) -> Result<DoctorReport, RegistryError> {
+        let (list, versions) = self.server_list_and_versions()?;
+        let parsed = parse_rows(&list);
+        let mut boot =
+            boot::replay_parsed(&parsed, &settings.code_packages, &settings.runtime_protocol);
+        mark_downgrades(&mut boot, &highest_versions(&versions));
+
+        // Every package, newest first: in the order of its list() rows, then those that have
+        // none (every created_at NULL).
+        let mut rows_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut ids: Vec<&str> = Vec::new();
+        for (i, row) in list.iter().enumerate() {
+            let rows = rows_of.entry(row.id.as_str()).or_default();
+            if rows.is_empty() {
+                ids.push(row.id.as_str());
+            }
+            rows.push(i);
+        }
+        let mut missing: Vec<&str> = versions
+            .rows
+            .iter()
+            .filter_map(|r| r.first().and_then(Value::as_str))
+            .filter(|id| !rows_of.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        ids.extend(missing);
+
+        // A package with exactly one list() row: that row is its latest and what get() reads
+        // (the one row with the newest created_at). A tie, or no row: ask the engine, its
+        // latest and the server's get() verbatim, in one round trip.
+        let mut ask = Vec::new();
+        for id in &ids {
+            if rows_of.get(id).is_none_or(|rows| rows.len() != 1) {
+                ask.push(Stmt::new(latest_version_sql(), vec![(*id).into()]));
+                ask.push(Stmt::new(SERVER_GET_SQL, vec![(*id).into()]));
+            }
+        }
+        let mut asked = self.store.query_many(&ask)?.into_iter();
+        let mut latest = Vec::with_capacity(ids.len());
+        let mut served_differs = Vec::new();
+        for id in ids {
+            let (version, served) = match rows_of.get(id).map(Vec::as_slice) {
+                Some([only]) => {
+                    let row = &list[*only];
+                    let served = if parsed[*only].parses() {
+                        Served::Latest
+                    } else {
+                        Served::Unreadable {
+                            version: row.version.clone(),
+                        }
+                    };
+                    (row.version.clone(), served)
+                }
+                _ => {
+                    let version = asked
+                        .next()
+                        .and_then(|r| r.rows.into_iter().next())
+                        .and_then(|r| r.into_iter().next())
+                        .and_then(Value::into_text)
+                        .unwrap_or_default();
+                    // The row get() reads is one of the package's list() rows, already
+                    // parsed: compared by its texts, so a row that changed since is parsed.
+                    let served = asked
+                        .next()
+                        .map(server_rows)
+                        .and_then(|rows| rows.into_iter().next())
+                        .map_or(Served::Latest, |row| {
+                            let known = rows_of
+                                .get(id)
+                                .into_iter()
+                                .flatten()
+                                .find(|&&i| list[i] == row);
+                            match known {
+                                Some(&i) => Served::judged(&row, parsed[i].parses(), &version),
+                                None => Served::of_row(&row, &version),
+                            }
+                        });
+                    (version, served)
+                }
+            };
+            if served.differs() {
+                served_differs.push(ServedDiffers {
+                    id: id.to_string(),
+                    served: served.version(&version).map(str::to_string),
+                    latest: version.clone(),
+                });
+            }
+            latest.push((id.to_string(), version));
+        }
+        Ok(DoctorReport {
+            boot,
+            served_differs,
+            latest,
+        })
+    }
+}
