@@ -8,8 +8,8 @@
 //! the way it needs it: reads with [`connect::open_existing`] (nothing is created), writes
 //! with [`connect::open`] (the first write creates the registry).
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -19,16 +19,17 @@ use crate::config::Dirs;
 use crate::connect::{self, ConnectError, Request};
 use crate::input::{self, InputError, Source};
 use crate::output::{write_output, OutputError};
-use crate::registry::trash::{Trash, TrashEntry};
+use crate::registry::trash::Trash;
 use crate::registry::{
     self, Allow, BootChange, PackageDiff, PackageRecord, PublishOptions, PublishReport, Registry,
-    RegistryError, Scope, VerifyOptions, VerifyProgress,
+    RegistryError, VerifyOptions,
 };
 use crate::store::StoreError;
-use crate::tui::count;
 use crate::untrusted::{cut, printable, printable_lines};
 
 mod check;
+mod trash;
+mod verify;
 
 /// Terminal console and CLI for ObjectStack package registries.
 #[derive(Debug, Parser)]
@@ -422,28 +423,6 @@ struct PublishJson<'a> {
     boot: &'a BootChange,
 }
 
-#[derive(Serialize)]
-struct Failed<'a> {
-    id: &'a str,
-    version: &'a str,
-    problems: &'a [registry::Problem],
-}
-
-#[derive(Serialize)]
-struct Warned<'a> {
-    id: &'a str,
-    version: &'a str,
-    codes: &'a [registry::Warning],
-}
-
-#[derive(Serialize)]
-struct VerifyJson<'a> {
-    checked: u64,
-    ok: u64,
-    failed: Vec<Failed<'a>>,
-    warnings: Vec<Warned<'a>>,
-}
-
 fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
 }
@@ -520,7 +499,7 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
     let outcome = match command {
         Command::Completions { shell } => return completions(shell),
         Command::Help { command } => return help(&command),
-        Command::Trash { json } => return trash(&Trash::new(dirs.trash()), json),
+        Command::Trash { json } => return trash::trash(&Trash::new(dirs.trash()), json),
         Command::List { json } => list(&existing()?, json),
         Command::Versions { id, json } => versions(&existing()?, &id, json),
         Command::Get { id, version, json } => get(&existing()?, &id, version.as_deref(), json),
@@ -605,7 +584,7 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
             version,
             schema,
             json,
-        } => verify(&existing()?, id, version, VerifyOptions { schema }, json),
+        } => verify::verify(&existing()?, id, version, VerifyOptions { schema }, json),
         Command::Export {
             id,
             version,
@@ -618,7 +597,7 @@ pub fn run(command: Command, request: &Request, dirs: &Dirs) -> Outcome {
             guards,
         } => {
             let registry = connect::open(request, dirs)?;
-            let result = restore(&registry, &file, force, guards.allow());
+            let result = trash::restore(&registry, &file, force, guards.allow());
             report_bookkeeping(&registry);
             result
         }
@@ -936,105 +915,6 @@ fn delete(registry: &Registry, id: &str, version: Option<&str>, allow: Allow) ->
     Ok(0)
 }
 
-fn verify(
-    registry: &Registry,
-    id: Option<String>,
-    version: Option<String>,
-    options: VerifyOptions,
-    json: bool,
-) -> Outcome {
-    let scope = match (id, version) {
-        (None, _) => Scope::All,
-        (Some(id), None) => Scope::Package(id),
-        (Some(id), Some(v)) => Scope::Version(id, v),
-    };
-    let show_progress = std::io::stderr().is_terminal();
-    let started = std::time::Instant::now();
-    let mut last_draw = started;
-    let report = registry.verify_with(
-        &scope,
-        options,
-        &mut |p: VerifyProgress| {
-            if show_progress && last_draw.elapsed().as_millis() >= 100 {
-                last_draw = std::time::Instant::now();
-                let rate = p.checked as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                eprint!(
-                    "\rverifying {}/{} rows, {} failed, {:.0} rows/s",
-                    p.checked, p.total, p.failed, rate
-                );
-            }
-            true
-        },
-        None,
-    )?;
-    if show_progress {
-        eprint!("\r\x1b[2K");
-    }
-    if report.checked == 0 {
-        if let Scope::Package(id) | Scope::Version(id, _) = &scope {
-            let what = match &scope {
-                Scope::Version(_, v) => format!("package {id} version {v}"),
-                _ => format!("package {id}"),
-            };
-            return Err(Failure::new(
-                1,
-                format!("{what} was not found in {}", registry.target()),
-            ));
-        }
-    }
-    if json {
-        write_json(&VerifyJson {
-            checked: report.checked,
-            ok: report.ok,
-            failed: report
-                .failed
-                .iter()
-                .map(|v| Failed {
-                    id: &v.id,
-                    version: &v.version,
-                    problems: &v.problems,
-                })
-                .collect(),
-            warnings: report
-                .warnings
-                .iter()
-                .map(|v| Warned {
-                    id: &v.id,
-                    version: &v.version,
-                    codes: &v.warnings,
-                })
-                .collect(),
-        })?;
-    } else {
-        let mut text = String::new();
-        for v in report
-            .failed
-            .iter()
-            .chain(report.warnings.iter().filter(|v| v.ok()))
-        {
-            let label = if v.ok() { "WARN" } else { "FAIL" };
-            for d in &v.details {
-                // One line per problem: a line break inside a row's text is shown.
-                text.push_str(&format!(
-                    "{label} {} {}: {}\n",
-                    printable(&v.id),
-                    printable(&v.version),
-                    printable(d)
-                ));
-            }
-        }
-        text.push_str(&format!(
-            "checked {}: {} ok, {} failed, {} with warnings\n",
-            count(report.checked, "row"),
-            report.ok,
-            report.failed.len(),
-            report.warnings.len()
-        ));
-        emit_human(&text)?;
-    }
-    Ok(if report.failed.is_empty() { 0 } else { 1 })
-}
-
 fn export(
     registry: &Registry,
     id: &str,
@@ -1098,98 +978,6 @@ fn diff(registry: &Registry, id: &str, from: &str, to: &str, json: bool) -> Outc
     } else {
         emit_human(&diff_text(&d))?;
     }
-    Ok(0)
-}
-
-fn restore(registry: &Registry, file: &Path, force: bool, allow: Allow) -> Outcome {
-    let report = {
-        let _writing = crate::interrupt::writing();
-        if force {
-            registry.restore_forced(file, allow)?
-        } else {
-            registry.restore(file, allow)?
-        }
-    };
-    let mut text = String::new();
-    for r in &report.restored {
-        text.push_str(&format!("restored {} {}\n", r.id, r.version));
-    }
-    if report.restored.is_empty() {
-        text.push_str("every row of the file is already in the registry; nothing written\n");
-    } else {
-        text.push_str(&server::boot_change_text(&report.boot));
-    }
-    emit_human(&text)?;
-    Ok(0)
-}
-
-#[derive(Serialize)]
-struct TrashRowJson<'a> {
-    id: &'a str,
-    version: &'a str,
-    hash: &'a str,
-}
-
-#[derive(Serialize)]
-struct TrashJson<'a> {
-    file: String,
-    saved_at: &'a str,
-    state: &'a str,
-    action: &'a str,
-    target: &'a str,
-    rows: Vec<TrashRowJson<'a>>,
-}
-
-/// `trash`: every trash file, newest first, without opening the registry.
-fn trash(trash: &Trash, json: bool) -> Outcome {
-    let entries = trash.entries();
-    print_listing(
-        &entries,
-        json,
-        |e: &TrashEntry| TrashJson {
-            file: e.path.display().to_string(),
-            saved_at: &e.file.saved_at,
-            state: e.file.state.label(),
-            action: &e.file.action,
-            target: &e.file.target,
-            rows: e
-                .file
-                .rows
-                .iter()
-                .map(|r| TrashRowJson {
-                    id: &r.id,
-                    version: &r.version,
-                    hash: &r.hash,
-                })
-                .collect(),
-        },
-        &[
-            Column("SAVED", CELL),
-            Column("ACTION", CELL),
-            Column("STATE", CELL),
-            Column("ROWS", CELL),
-            Column("PACKAGE VERSIONS", CELL),
-            Column("FROM", CELL),
-            Column("FILE", NEVER_CUT),
-        ],
-        |e| {
-            let versions: Vec<String> = e
-                .file
-                .rows
-                .iter()
-                .map(|r| format!("{} {}", r.id, r.version))
-                .collect();
-            vec![
-                e.file.saved_at.clone(),
-                e.file.action.clone(),
-                e.file.state.label().to_owned(),
-                e.file.rows.len().to_string(),
-                versions.join(", "),
-                e.file.target.clone(),
-                e.path.display().to_string(),
-            ]
-        },
-    )?;
     Ok(0)
 }
 

@@ -185,6 +185,14 @@ fn shown(id: &Json) -> String {
 }
 
 /// Why the package of `load` (which loaded before) does not load in `after`.
+/// Package ids for a sentence: all of them up to six, else the first five and how many more.
+fn id_list(ids: &[String]) -> String {
+    if ids.len() <= 6 {
+        return ids.join(", ");
+    }
+    format!("{} and {} more", ids[..5].join(", "), ids.len() - 5)
+}
+
 fn why_not_loaded(after: &BootReport, load: &BootLoad) -> String {
     if let Some(failed) = &after.list_failed {
         return format!("{} (R1)", failed.message);
@@ -253,6 +261,7 @@ pub fn boot_effect(
     let gone: HashSet<Json> = plan.gone.iter().map(|id| Json::from(id.as_str())).collect();
 
     // A package that loaded and is not deleted by this write must still load.
+    let mut no_longer: Vec<(String, Vec<String>)> = Vec::new();
     for load in &before.loads {
         match after_ids.get(&load.id.to_string()) {
             Some(now) if now.version != load.version => change.changed.push(VersionChange {
@@ -264,17 +273,21 @@ pub fn boot_effect(
             None => {
                 change.lost.push(load.id.clone());
                 if !gone.contains(&load.id) {
-                    problems.push(GuardProblem {
-                        flag: GuardFlag::BootChange,
-                        message: format!(
-                            "the server would no longer load {}: {}",
-                            shown(&load.id),
-                            why_not_loaded(&after, load)
-                        ),
-                    });
+                    let why = why_not_loaded(&after, load);
+                    match no_longer.iter_mut().find(|(w, _)| *w == why) {
+                        Some((_, ids)) => ids.push(shown(&load.id)),
+                        None => no_longer.push((why, vec![shown(&load.id)])),
+                    }
                 }
             }
         }
+    }
+    // One problem per reason: an abort loses every later package for the same reason.
+    for (why, ids) in no_longer {
+        problems.push(GuardProblem {
+            flag: GuardFlag::BootChange,
+            message: format!("the server would no longer load {}: {why}", id_list(&ids)),
+        });
     }
 
     // A written row that the server reads as its package's newest must load, under its id.

@@ -84,6 +84,31 @@ pub trait Component {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context);
     /// `page` is how many list rows fit on screen.
     fn handle(&mut self, action: Action, page: usize) -> Outcome;
+    /// Whether the component is a list screen: its list takes the moves, `/` and the `Esc`
+    /// that clears a filter before [`Component::handle`] sees them (see [`Component::act`]).
+    fn list_screen(&self) -> bool {
+        false
+    }
+    /// What the console calls for an action: on a list screen the list's own keys first,
+    /// then [`Component::handle`].
+    fn act(&mut self, action: Action, page: usize) -> Outcome {
+        if self.list_screen() {
+            if let Some(list) = self.list_mut() {
+                if list.apply(action, page) {
+                    return Outcome::Done;
+                }
+                match action {
+                    Action::Filter => {
+                        list.start_filter();
+                        return Outcome::Done;
+                    }
+                    Action::Back if list.clear_filter() => return Outcome::Done,
+                    _ => {}
+                }
+            }
+        }
+        self.handle(action, page)
+    }
     /// A key for a component that is taking text (the filter line, the editor, a prompt).
     /// `None` when it is not: the key then maps to an action through [`Component::keys`].
     fn input(&mut self, event: &KeyEvent, page: usize) -> Option<Outcome> {
@@ -110,7 +135,7 @@ pub trait Component {
         };
         list.select_position(pos);
         if double {
-            self.handle(Action::Open, page)
+            self.act(Action::Open, page)
         } else {
             Outcome::Done
         }
@@ -121,7 +146,7 @@ pub trait Component {
     }
     /// The mouse wheel: a line down (`down`) or up.
     fn wheel(&mut self, down: bool, page: usize) -> Outcome {
-        self.handle(if down { Action::Down } else { Action::Up }, page)
+        self.act(if down { Action::Down } else { Action::Up }, page)
     }
     /// The list a `/` filter is typed into, if the component has one now.
     fn list_mut(&mut self) -> Option<&mut ListView> {

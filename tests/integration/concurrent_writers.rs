@@ -5,9 +5,12 @@
 
 use crate::support::scratch::{pkgdeck, Scratch};
 
+/// A small document that passes the ObjectStack schemas (a warning on stderr would count as
+/// a surfaced failure here).
 fn doc(id: &str, version: &str) -> String {
+    let object = format!("o_{}", version.replace('.', "_"));
     format!(
-        r#"{{"manifest":{{"id":"{id}","version":"{version}","type":"app","name":"W {id}"}},"metadata":{{"objects":[{{"name":"o_{version}"}}]}}}}"#
+        r#"{{"manifest":{{"id":"{id}","version":"{version}","type":"app","name":"W {id}"}},"metadata":{{"objects":[{{"name":"{object}","fields":{{"title":{{"type":"text"}}}}}}]}}}}"#
     )
 }
 

@@ -294,10 +294,11 @@ fn the_delete_dialog_says_what_the_server_loads_instead() {
 fn the_real_binary_opens_the_boot_screen_with_b() {
     let scratch = Scratch::new();
     let t = Tmux::console(&scratch);
-    t.wait_for("com.acme.crm");
-    assert_contains(&t.screen(), &["⚠ 1.0.0 (tie)", "b boot"]);
+    // The served marks come with the list; the footer with the first frame.
+    assert_contains(&t.wait_for("⚠ 1.0.0 (tie)"), &["com.acme.crm", "b boot"]);
     t.keys(&["b"]);
-    let boot = t.wait_for("package(s) load");
+    // The screen is drawn as soon as it opens, then again when the worker's report arrives.
+    let boot = t.wait_for("same-second tie with");
     assert_contains(
         &boot,
         &[

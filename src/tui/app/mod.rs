@@ -442,7 +442,7 @@ impl App {
         }
         let page = self.page();
         if let Some(modal) = self.modals.last_mut() {
-            let outcome = modal.component_mut().handle(action, page);
+            let outcome = modal.component_mut().act(action, page);
             return self.carry_out(outcome, true);
         }
         let outcome = match action {
@@ -481,7 +481,7 @@ impl App {
                 self.screens.truncate(1);
                 Outcome::Done
             }
-            _ => self.screen_mut().component_mut().handle(action, page),
+            _ => self.screen_mut().component_mut().act(action, page),
         };
         self.carry_out(outcome, false);
         // A sort by integrity needs what is known now.

@@ -11,9 +11,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::layout::{fit_lines, ESSENTIAL};
-use super::{
-    draw_list_frame, draw_table, list_action, list_block, Column, DetailScreen, Field, Screen,
-};
+use super::{draw_list_frame, draw_table, list_block, Column, DetailScreen, Field, Screen};
 use crate::registry::boot::{BootLoad, BootStep, Outcome as StepOutcome, Rule};
 use crate::registry::{BootEffect, DoctorReport};
 use crate::tui::component::{Component, Context, Outcome};
@@ -190,10 +188,11 @@ impl Component for BootScreen {
         vec![&keys::LIST, &KEYS]
     }
 
-    fn handle(&mut self, action: Action, page: usize) -> Outcome {
-        if list_action(&mut self.list, action, page) {
-            return Outcome::Done;
-        }
+    fn list_screen(&self) -> bool {
+        true
+    }
+
+    fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match action {
             Action::Open => match self.selected() {
                 Some(s) => Outcome::Push(Box::new(Screen::Detail(Box::new(DetailScreen::new(
@@ -202,7 +201,6 @@ impl Component for BootScreen {
                 ))))),
                 None => Outcome::Done,
             },
-            Action::Back if self.list.clear_filter() => Outcome::Done,
             Action::Back => Outcome::Back,
             _ => Outcome::Done,
         }
@@ -245,10 +243,12 @@ impl Component for BootScreen {
         let [inner, why_area] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
         if let Some(step) = self.selected() {
+            // One column of margin on both lines, as the table's cells have.
+            let why_area = why_area.inner(ratatui::layout::Margin::new(1, 0));
             frame.render_widget(
                 Paragraph::new(Line::styled(
                     format!(
-                        " {} {}: {}",
+                        "{} {}: {}",
                         printable(&step.row_id),
                         printable(&step.row_version),
                         printable(&step.message)

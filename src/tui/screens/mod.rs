@@ -34,7 +34,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::component::{Component, Outcome};
-use super::keys::Action;
 use super::list::ListView;
 use super::protocol::Request;
 use super::theme;
@@ -284,19 +283,6 @@ pub fn draw_list_frame(
         return None;
     }
     Some(inner)
-}
-
-/// The actions a filterable list answers the same on every screen: moving the selection, and
-/// `/` to start typing a filter. Returns whether `action` was one of them.
-pub fn list_action(list: &mut ListView, action: Action, page: usize) -> bool {
-    if list.apply(action, page) {
-        return true;
-    }
-    if action == Action::Filter {
-        list.start_filter();
-        return true;
-    }
-    false
 }
 
 /// Draws why a list shows no rows: still loading, the error, nothing there (`nothing`), or

@@ -12,8 +12,8 @@ use ratatui::Frame;
 
 use super::layout::ESSENTIAL;
 use super::{
-    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
-    Column, Field, Screen, VersionsScreen,
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_block, Changed, Column, Field,
+    Screen, VersionsScreen,
 };
 use crate::registry::{PackageSummary, Scope, Served};
 use crate::tui::component::{Component, Context, Outcome};
@@ -311,10 +311,11 @@ impl Component for PackagesScreen {
         vec![&keys::LIST, &KEYS]
     }
 
-    fn handle(&mut self, action: Action, page: usize) -> Outcome {
-        if list_action(&mut self.list, action, page) {
-            return Outcome::Done;
-        }
+    fn list_screen(&self) -> bool {
+        true
+    }
+
+    fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match action {
             Action::Open => match self.selected() {
                 Some(p) => Outcome::Push(Box::new(Screen::Versions(VersionsScreen::new(p)))),
@@ -349,10 +350,6 @@ impl Component for PackagesScreen {
                 }),
                 None => Outcome::Done,
             },
-            Action::Back => {
-                self.list.clear_filter();
-                Outcome::Done
-            }
             _ => Outcome::Done,
         }
     }

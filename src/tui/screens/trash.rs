@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 use super::confirm::trash_dir;
 use super::layout::{cut_middle, ESSENTIAL};
-use super::{draw_list_frame, draw_table, list_action, list_block, Column, Confirm, Field};
+use super::{draw_list_frame, draw_table, list_block, Column, Confirm, Field};
 use crate::registry::trash::TrashEntry;
 use crate::registry::RestorePlan;
 use crate::tui::component::{Component, Context, Outcome};
@@ -136,10 +136,11 @@ impl Component for TrashScreen {
         vec![&keys::LIST, &KEYS]
     }
 
-    fn handle(&mut self, action: Action, page: usize) -> Outcome {
-        if list_action(&mut self.list, action, page) {
-            return Outcome::Done;
-        }
+    fn list_screen(&self) -> bool {
+        true
+    }
+
+    fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match action {
             // The dialog opens once the registry rehearsed the restore (what the server would
             // load then).
@@ -149,7 +150,6 @@ impl Component for TrashScreen {
                 }),
                 None => Outcome::Done,
             },
-            Action::Back if self.list.clear_filter() => Outcome::Done,
             Action::Back => Outcome::Back,
             _ => Outcome::Done,
         }

@@ -16,8 +16,8 @@ use ratatui::Frame;
 use super::layout::{fit_lines, ESSENTIAL};
 use super::packages::{failure_rank, sort_label};
 use super::{
-    copy_hash, copy_id_version, draw_list_frame, draw_table, list_action, list_block, Changed,
-    Column, DetailScreen, Field, Screen,
+    copy_hash, copy_id_version, draw_list_frame, draw_table, list_block, Changed, Column,
+    DetailScreen, Field, Screen,
 };
 use crate::registry::{PackageSummary, Scope, VersionSummary};
 use crate::tui::component::{Component, Context, Outcome};
@@ -404,10 +404,11 @@ impl Component for VersionsScreen {
         vec![&keys::LIST, &KEYS]
     }
 
-    fn handle(&mut self, action: Action, page: usize) -> Outcome {
-        if list_action(&mut self.list, action, page) {
-            return Outcome::Done;
-        }
+    fn list_screen(&self) -> bool {
+        true
+    }
+
+    fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match action {
             Action::Open => match self.selected() {
                 Some(v) => Outcome::Push(Box::new(Screen::Detail(Box::new(DetailScreen::new(
@@ -415,7 +416,6 @@ impl Component for VersionsScreen {
                 ))))),
                 None => Outcome::Done,
             },
-            Action::Back if self.list.clear_filter() => Outcome::Done,
             Action::Back => Outcome::Back,
             Action::Sort => {
                 self.sort = self.sort.next();
