@@ -439,7 +439,13 @@ impl Registry {
             each_row,
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if *scope == Scope::All && total >= PARALLEL_MIN_ROWS && threads > 1 {
+        let remote = self.store.pages();
+        if remote {
+            // The next page is fetched on a stream of its own while this one is checked.
+            if let Some(reader) = self.store.reader() {
+                return self.verify_prefetching(reader, filter, &args, tally, wants);
+            }
+        } else if *scope == Scope::All && total >= PARALLEL_MIN_ROWS && threads > 1 {
             let readers: Vec<Box<dyn Store>> =
                 (0..threads).map_while(|_| self.store.reader()).collect();
             if readers.len() > 1 {
@@ -492,6 +498,81 @@ impl Registry {
                 return Ok(tally.finish(false));
             }
         }
+    }
+
+    /// The rows of a remote scope, page by page: a thread reads the pages through `reader`
+    /// one after the other (each as many rows as fit in one answer), at most one page ahead of
+    /// this thread, which checks them; the report comes out in rowid order as the pages do.
+    fn verify_prefetching(
+        &self,
+        reader: Box<dyn Store>,
+        filter: &str,
+        args: &[Value],
+        mut tally: Tally<'_, '_>,
+        wants: Wants,
+    ) -> Result<VerifyReport, RegistryError> {
+        let (sender, receiver) = mpsc::sync_channel::<Result<Vec<Vec<Value>>, StoreError>>(1);
+        let mut outcome = Ok(false);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut last_rowid = i64::MIN;
+                loop {
+                    let from = last_rowid;
+                    let stmt = |limit: usize| {
+                        let mut page_args = vec![Value::Integer(from)];
+                        page_args.extend(args.iter().cloned());
+                        Stmt::new(
+                            format!(
+                                "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid > ?{filter} \
+                                 ORDER BY rowid LIMIT {limit}"
+                            ),
+                            page_args,
+                        )
+                    };
+                    let mut rows = Vec::new();
+                    let asked = match reader.query_page(REMOTE_PAGE, &stmt, &mut |row| {
+                        rows.push(row.to_vec());
+                        true
+                    }) {
+                        Ok(asked) => asked,
+                        Err(e) => {
+                            let _ = sender.send(Err(e));
+                            return;
+                        }
+                    };
+                    let last = rows.len() < asked;
+                    last_rowid = match rows.last().and_then(|r| r.first()).and_then(Value::as_i64) {
+                        Some(rowid) => rowid,
+                        None => return,
+                    };
+                    // The checking thread went away (a cancel): stop reading.
+                    if sender.send(Ok(rows)).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            let mut hasher = Hasher::new();
+            'pages: for page in receiver.iter() {
+                let rows = match page {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                };
+                for row in &rows {
+                    let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+                    if !tally.count(check(&values, &mut hasher, wants)) {
+                        outcome = Ok(true);
+                        break 'pages;
+                    }
+                }
+            }
+            // A reader blocked on the full channel wakes up with an error and ends.
+            drop(receiver);
+        });
+        let cancelled = outcome?;
+        Ok(tally.finish(cancelled))
     }
 
     /// Every row, split among `readers` by rowid ranges; each reader checks its rows as they

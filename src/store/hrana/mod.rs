@@ -94,8 +94,9 @@ pub struct HranaStore {
     /// The open stream, if the server keeps one; the lock also serialises requests, as batons
     /// require.
     stream: Mutex<StreamState>,
-    /// HTTP requests sent so far (the benchmark reports round trips per operation).
-    round_trips: std::sync::atomic::AtomicU64,
+    /// HTTP requests sent so far (the benchmark reports round trips per operation), shared
+    /// with this store's readers.
+    round_trips: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The server refused `BEGIN IMMEDIATE` once: batches begin with plain `BEGIN`.
     plain_begin: AtomicBool,
     /// Bytes per row in the last page read (0: none yet), to size the next page.
@@ -367,6 +368,25 @@ impl Store for HranaStore {
 
     fn pages(&self) -> bool {
         true
+    }
+
+    /// Another store on the same target, read-only, with a stream of its own (so its requests
+    /// do not wait for this one's), counting its requests with this store's and sizing its
+    /// pages from what this one has learnt. Nothing is sent until it is used.
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        let mut reader = Self::connect(
+            &self.url(),
+            self.token.clone(),
+            true,
+            self.shown.clone(),
+            self.connect_timeout,
+            self.request_timeout,
+        )
+        .ok()?;
+        reader.round_trips = self.round_trips.clone();
+        reader.row_bytes = AtomicUsize::new(self.row_bytes.load(Ordering::Relaxed));
+        reader.page_bytes = AtomicUsize::new(self.page_bytes.load(Ordering::Relaxed));
+        Some(Box::new(reader))
     }
 
     fn round_trips(&self) -> u64 {
