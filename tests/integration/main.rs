@@ -19,6 +19,10 @@ mod registry_suite;
 // row-by-row reading, byte for byte.
 mod verify_streaming;
 
+// list --json however the list is read (streamed locally, by keys and rowid pages remotely)
+// against a plain reading, byte for byte.
+mod list_streaming;
+
 // The server's view (spec 8): the boot replay and `doctor` against the real ObjectStack service
 // booting the same registries, on SQLite files and on tursodb.
 mod boot_oracle;

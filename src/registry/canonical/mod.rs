@@ -50,7 +50,8 @@ mod write;
 pub use hash::{hex_eq, integrity_hash, to_hex, Hasher};
 pub use parse::{parse, CanonicalError, MAX_DEPTH};
 pub use stored::{
-    canonical_id_and_version, is_canonical, is_canonical_stored, is_written_form, parse_stored,
+    canonical_id_and_version, canonical_string_members, is_canonical, is_canonical_stored,
+    is_written_form, parse_stored,
 };
 pub use write::{canonicalize, canonicalize_into, stringify, write_into};
 

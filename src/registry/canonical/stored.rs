@@ -110,6 +110,44 @@ pub fn canonical_id_and_version(text: &[u8]) -> Option<(&str, &str)> {
     }
 }
 
+/// The top-level string members `keys` of a manifest's bytes, read without building a tree,
+/// when the answer is certain (as [`canonical_id_and_version`]): each is what
+/// `parse_stored(text)?.get(key)?.as_str()` gives, `None` for a member that is missing or not a
+/// string. `None` overall means "not sure" (another shape, a wanted string with an escape).
+pub fn canonical_string_members<'a, const N: usize>(
+    text: &'a [u8],
+    keys: [&[u8]; N],
+) -> Option<[Option<&'a str>; N]> {
+    if !is_written_form(text) || text.first() != Some(&b'{') {
+        return None;
+    }
+    let b = text;
+    let mut found = [None; N];
+    if b.get(1) == Some(&b'}') {
+        return Some(found);
+    }
+    let mut i = 1;
+    loop {
+        let key_end = written_string_end(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        let start = key_end + 1;
+        let end = written_value_end(b, start)?;
+        if let Some(k) = keys.iter().position(|wanted| *wanted == key) {
+            if let [b'"', inner @ .., b'"'] = &b[start..end] {
+                if inner.contains(&b'\\') {
+                    return None;
+                }
+                found[k] = Some(std::str::from_utf8(inner).ok()?);
+            }
+        }
+        match b.get(end) {
+            Some(b',') => i = end + 1,
+            Some(b'}') if end + 1 == b.len() => return Some(found),
+            _ => return None,
+        }
+    }
+}
+
 /// A key and its ':' at `i`: records the key in `keys` and returns where its value starts.
 #[inline(always)]
 fn key(b: &[u8], i: usize, keys: &mut Vec<Key>) -> Option<usize> {
