@@ -239,3 +239,61 @@ fn split_verify_reports_every_row_counts_progress_and_cancels() {
         );
     }
 }
+
+#[test]
+fn remote_verify_with_prefetched_pages_counts_progress_cancels_and_keeps_its_requests() {
+    use pkgdeck::registry::{AuditLog, Registry, Trash};
+    use pkgdeck::store::hrana::HranaStore;
+
+    let (scratch, _) = planted();
+    {
+        let conn = rusqlite::Connection::open(&scratch.db).expect("open the planted registry");
+        conn.execute("DELETE FROM sys_packages WHERE version LIKE '%-utf8'", [])
+            .expect("delete the invalid UTF-8 rows");
+    }
+    let expected: serde_json::Value =
+        serde_json::from_str(&reference_verify_json(&scratch.db)).expect("reference JSON");
+    let total = expected["checked"].as_u64().expect("checked");
+    let server = TursoServer::start(&scratch.db);
+    let store = HranaStore::open(&server.url, None, true, server.url.clone())
+        .expect("open the tursodb registry");
+    let reg = Registry::open(
+        Box::new(store),
+        Trash::new(scratch.dir.path().join("remote-trash")),
+        AuditLog::disabled(),
+    )
+    .expect("open the registry");
+
+    let before = reg.round_trips();
+    let mut calls = 0u64;
+    let report = reg
+        .verify(&Scope::All, &mut |p| {
+            calls += 1;
+            assert_eq!((p.checked, p.total), (calls, total));
+            true
+        })
+        .expect("verify through tursodb");
+    assert_eq!((report.checked, calls), (total, total));
+    assert_eq!(report.ok, expected["ok"].as_u64().expect("ok"));
+    assert!(report.failed.windows(2).all(|w| w[0].rowid < w[1].rowid));
+    // The reader's requests are the registry's: the count, then several pages.
+    assert!(
+        reg.round_trips() - before > 2,
+        "{} requests for {total} rows",
+        reg.round_trips() - before
+    );
+
+    let mut calls = 0u64;
+    let cancelled = reg
+        .verify(&Scope::All, &mut |p| {
+            calls += 1;
+            p.checked < 1_234
+        })
+        .expect("verify until cancelled");
+    assert!(cancelled.cancelled);
+    assert_eq!((cancelled.checked, calls), (1_234, 1_234));
+    assert_eq!(cancelled.ok + cancelled.failed.len() as u64, 1_234);
+    for v in &cancelled.failed {
+        assert!(report.failed.contains(v), "{} {}", v.id, v.version);
+    }
+}

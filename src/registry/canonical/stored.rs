@@ -511,6 +511,51 @@ mod tests {
     use crate::registry::canonical::parse;
 
     #[test]
+    fn string_members_are_what_the_tree_says_or_not_sure() {
+        let cases = [
+            r#"{"name":"N","type":"app"}"#,
+            r#"{"type":"app","x":{"name":"inner"},"name":"N"}"#,
+            r#"{"name":42,"type":null}"#,
+            r#"{"id":"x"}"#,
+            "{}",
+            r#"{"name":"say \"hi\""}"#,
+            r#"{"name":"a","name":"b"}"#,
+            r#"{ "name":"N"}"#,
+            r#"["name"]"#,
+            r#"{"name":"\ud800"}"#,
+            r#"{"s":"}","name":"é"}"#,
+        ];
+        for text in cases {
+            let tree = parse_stored(text).ok();
+            let field = |k: &str| {
+                tree.as_ref()
+                    .and_then(|m| m.get(k))
+                    .and_then(JsValue::as_str)
+                    .map(str::to_owned)
+            };
+            match canonical_string_members(text.as_bytes(), [b"name", b"type"]) {
+                Some([name, kind]) => {
+                    assert!(tree.is_some(), "{text}: vouched for but not JSON");
+                    assert_eq!(name.map(str::to_owned), field("name"), "{text}");
+                    assert_eq!(kind.map(str::to_owned), field("type"), "{text}");
+                }
+                // Not sure: only texts that are not an object written as JSON.stringify
+                // writes it, or with an escape in a wanted string.
+                None => assert!(
+                    !is_written_form(text.as_bytes())
+                        || !text.starts_with('{')
+                        || text.contains('\\'),
+                    "{text}: not sure without a reason"
+                ),
+            }
+        }
+        assert_eq!(
+            canonical_string_members(br#"{"name":"N","type":"app"}"#, [b"name", b"type"]),
+            Some([Some("N"), Some("app")])
+        );
+    }
+
+    #[test]
     fn is_canonical_agrees_with_canonicalize() {
         for text in [
             r#"{"a":1}"#,
