@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use pkgdeck::store::sqlite::SqliteStore;
-use pkgdeck::store::{Rows, Stmt, Store, StoreError, Value, ValueRef};
+use pkgdeck::store::{Rows, Span, Stmt, Store, StoreError, Value, ValueRef};
 use sha2::{Digest, Sha256};
 
 use crate::sample::{open_on, open_read_only, scratch_dir};
@@ -57,10 +57,11 @@ impl Store for Recording {
     fn scan(
         &self,
         stmt: &Stmt,
+        span: Span,
         each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
     ) -> Result<(), StoreError> {
         self.record(stmt);
-        self.inner.scan(stmt, each)
+        self.inner.scan(stmt, span, each)
     }
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
         for stmt in stmts {

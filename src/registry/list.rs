@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::canonical::{self, JsValue};
 use super::{summary_from_row, PackageSummary, Registry, RegistryError, Served, REMOTE_PAGE};
-use crate::store::{Stmt, Value, ValueRef};
+use crate::store::{Span, Stmt, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
 const CHUNK: usize = 256;
@@ -139,7 +139,7 @@ impl Registry {
         }
         let mut chunk = Vec::with_capacity(CHUNK);
         let (mut failed, mut stopped) = (None, false);
-        self.store.scan(&local_stmt(), &mut |values| {
+        self.store.scan(&local_stmt(), Span::Part, &mut |values| {
             chunk.push(summary_from_values(values));
             if chunk.len() < CHUNK {
                 return true;

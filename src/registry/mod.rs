@@ -33,7 +33,7 @@ pub mod verify;
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
-use crate::store::{Rows, Stmt, Store, StoreError, Value, ValueRef};
+use crate::store::{Rows, Span, Stmt, Store, StoreError, Value, ValueRef};
 use canonical::{CanonicalError, JsValue};
 pub use record::*;
 
@@ -232,12 +232,13 @@ impl TableStore {
     fn scan(
         &self,
         stmt: &Stmt,
+        span: Span,
         each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
     ) -> Result<(), StoreError> {
         if !self.table_exists()? {
             return Ok(());
         }
-        self.store.scan(stmt, each)
+        self.store.scan(stmt, span, each)
     }
     /// [`Store::reader`], once `sys_packages` exists (before, there is nothing to read).
     fn reader(&self) -> Option<Box<dyn Store>> {

@@ -12,7 +12,7 @@ use super::manifest::DocumentProblem;
 use super::record::{PackageRecord, Problem, Verification, VerifyReport, Warning};
 use super::schema;
 use super::{Registry, RegistryError, REMOTE_PAGE};
-use crate::store::{Stmt, Store, StoreError, Value, ValueRef};
+use crate::store::{Span, Stmt, Store, StoreError, Value, ValueRef};
 
 /// Which rows a verify covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,7 +483,7 @@ impl Registry {
             let asked = match page {
                 // A local file: one borrowed pass over the rows.
                 None => {
-                    self.store.scan(&stmt(usize::MAX), &mut one)?;
+                    self.store.scan(&stmt(usize::MAX), Span::Whole, &mut one)?;
                     usize::MAX
                 }
                 Some(rows) => self.store.query_page(rows, &stmt, &mut |row| {
@@ -633,7 +633,7 @@ impl Registry {
                         let sql = format!(
                             "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid >= ?{upper} ORDER BY rowid"
                         );
-                        let read = reader.scan(&Stmt::new(sql, args), &mut |values| {
+                        let read = reader.scan(&Stmt::new(sql, args), Span::Whole, &mut |values| {
                             batch.push(check(values, &mut hasher, wants));
                             if batch.len() == BATCH {
                                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));

@@ -46,6 +46,17 @@ impl Value {
     }
 }
 
+/// How much of the database a [`Store::scan`] goes through. A local store maps the file into
+/// memory for a read of all of it (fewer copies; the pages it touches then count in the
+/// process's resident memory) and reads page by page otherwise, so that memory stays flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Every row, or nearly (verify, the server's `list()`).
+    Whole,
+    /// A part spread across the file (the latest row of each package).
+    Part,
+}
+
 /// A value of a row as the store holds it, borrowed rather than copied: what
 /// [`Store::scan`] hands over, valid only for the row it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -266,12 +277,13 @@ pub trait Store: Send {
     /// Runs one read that goes through much of the database in one pass (the ObjectStack
     /// server's `list()`, verify, the list), handing each row's values borrowed from the
     /// store's own buffers instead of copied (valid for that row only; `false` stops). A local
-    /// store reads the file through a memory map and sorts in memory for it. Only how the
-    /// engine reads and where it keeps its sort change, never what it answers or in which
-    /// order.
+    /// store sorts in memory for it, and reads the file through a memory map when `span` is
+    /// the whole file. Only how the engine reads and where it keeps its sort change, never
+    /// what it answers or in which order.
     fn scan(
         &self,
         stmt: &Stmt,
+        _span: Span,
         each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
     ) -> Result<(), StoreError> {
         self.query_each(stmt, &mut |row| {
