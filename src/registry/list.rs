@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use super::canonical::{self, JsValue};
-use super::{summary_from_row, PackageSummary, Registry, RegistryError, Served, REMOTE_PAGE};
+use super::{
+    summary_from_row, PackageSummary, Registry, RegistryError, Served, BYTE_BOUND_ROWS, REMOTE_PAGE,
+};
 use crate::store::{Span, Stmt, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
@@ -243,7 +245,7 @@ impl Registry {
             let rest = &rowids[at..];
             let mut got = Vec::new();
             let asked = self.store.query_page(
-                REMOTE_PAGE.min(rest.len()),
+                BYTE_BOUND_ROWS.min(rest.len()),
                 &|limit| rows_stmt(&rest[..limit.min(rest.len())]),
                 &mut |row| {
                     got.push(summary_from_row(row.to_vec()));

@@ -11,7 +11,7 @@ use super::canonical::{self, CanonicalError, Hasher, JsValue};
 use super::manifest::DocumentProblem;
 use super::record::{PackageRecord, Problem, Verification, VerifyReport, Warning};
 use super::schema;
-use super::{Registry, RegistryError, REMOTE_PAGE};
+use super::{Registry, RegistryError, BYTE_BOUND_ROWS};
 use crate::store::{Span, Stmt, Store, StoreError, Value, ValueRef};
 
 /// Which rows a verify covers.
@@ -453,7 +453,7 @@ impl Registry {
             }
         }
         let mut hasher = Hasher::new();
-        let page = self.store.pages().then_some(REMOTE_PAGE);
+        let page = self.store.pages().then_some(BYTE_BOUND_ROWS);
         let mut last_rowid = i64::MIN;
         loop {
             let from = last_rowid;
@@ -530,7 +530,7 @@ impl Registry {
                         )
                     };
                     let mut rows = Vec::new();
-                    let asked = match reader.query_page(REMOTE_PAGE, &stmt, &mut |row| {
+                    let asked = match reader.query_page(BYTE_BOUND_ROWS, &stmt, &mut |row| {
                         rows.push(row.to_vec());
                         true
                     }) {
