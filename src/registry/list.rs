@@ -6,9 +6,7 @@
 use std::collections::HashMap;
 
 use super::canonical::{self, JsValue};
-use super::{
-    summary_from_row, PackageSummary, Registry, RegistryError, Served, BYTE_BOUND_ROWS, REMOTE_PAGE,
-};
+use super::{summary_from_row, PackageSummary, Registry, RegistryError, Served, REMOTE_PAGE};
 use crate::store::{Span, Stmt, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
@@ -245,7 +243,8 @@ impl Registry {
             let rest = &rowids[at..];
             let mut got = Vec::new();
             let asked = self.store.query_page(
-                BYTE_BOUND_ROWS.min(rest.len()),
+                // A cap of rows as well as bytes: tursodb reads a long IN list slowly.
+                REMOTE_PAGE.min(rest.len()),
                 &|limit| rows_stmt(&rest[..limit.min(rest.len())]),
                 &mut |row| {
                     got.push(summary_from_row(row.to_vec()));

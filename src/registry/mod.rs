@@ -68,8 +68,8 @@ const RECORD_COLUMNS: &str = "rowid, id, version, manifest, metadata, hash, crea
 /// Rows per request when a store pages (remote targets); local scans stream unpaged.
 const REMOTE_PAGE: usize = 1000;
 
-/// The row cap of a remote page that only its bytes should bound (verify, the list's rows by
-/// rowid): the store's byte budget decides how many rows it asks for.
+/// The row cap of a remote page that only its bytes should bound (verify): the store's byte
+/// budget decides how many rows it asks for.
 const BYTE_BOUND_ROWS: usize = 100_000;
 
 /// Rows a local list hands over first, before the rest (see [`Registry::list_with`]).
