@@ -355,6 +355,56 @@ fn print_listing<'a, R, J: Serialize>(
     }
 }
 
+/// `list --json`: the JSON array written package by package as the registry hands them over
+/// (the same bytes as the whole list serialized at once), so memory stays flat at any size.
+fn list_json(registry: &Registry) -> Outcome {
+    use serde::ser::{SerializeSeq, Serializer as _};
+    let written = |e: serde_json::Error| match e.io_error_kind() {
+        // A closed pipe (`| head`) is not an error worth a message.
+        Some(std::io::ErrorKind::BrokenPipe) => Ok(0),
+        Some(_) => Err(Failure::new(3, format!("cannot write the output: {e}"))),
+        None => Err(Failure::new(3, e.to_string())),
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    let mut seq = match serializer.serialize_seq(None) {
+        Ok(seq) => seq,
+        Err(e) => return written(e),
+    };
+    let mut failed = None;
+    registry.list_each(&mut |r| {
+        let row = ListRow {
+            id: &r.id,
+            version: &r.version,
+            name: r.name.as_deref(),
+            kind: r.kind.as_deref(),
+            hash: &r.hash,
+            created_at: r.created_at.as_deref(),
+            updated_at: r.updated_at.as_deref(),
+            versions: r.versions,
+            served: r.served.version(&r.version),
+        };
+        match seq.serialize_element(&row) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return written(e);
+    }
+    if let Err(e) = seq.end() {
+        return written(e);
+    }
+    match out.write_all(b"\n").and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Failure::new(3, format!("cannot write the output: {e}"))),
+    }
+}
+
 /// Writes `text` to standard output exactly (JSON, an exported document).
 fn emit(text: &str) -> Result<(), Failure> {
     let mut o = std::io::stdout().lock();
@@ -624,26 +674,10 @@ fn report_bookkeeping(registry: &Registry) {
 }
 
 fn list(registry: &Registry, json: bool) -> Outcome {
-    let rows = registry.list()?;
     if json {
-        write_json(
-            &rows
-                .iter()
-                .map(|r| ListRow {
-                    id: &r.id,
-                    version: &r.version,
-                    name: r.name.as_deref(),
-                    kind: r.kind.as_deref(),
-                    hash: &r.hash,
-                    created_at: r.created_at.as_deref(),
-                    updated_at: r.updated_at.as_deref(),
-                    versions: r.versions,
-                    served: r.served.version(&r.version),
-                })
-                .collect::<Vec<_>>(),
-        )?;
-        return Ok(0);
+        return list_json(registry);
     }
+    let rows = registry.list()?;
     // The SERVED column appears only when some package is served another version.
     let differs = rows.iter().any(|r| r.served.differs());
     let mut columns = vec![Column("ID", CELL), Column("VERSION", CELL)];

@@ -382,7 +382,7 @@ mod tests {
                 &Scope::All,
                 crate::registry::VerifyOptions { schema: true },
                 &mut |_| true,
-                &mut |_| {},
+                None,
             )
             .unwrap();
         let warned: Vec<(&str, &str)> = schema

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-/// A command line to run: the program, its arguments, extra environment.
+/// A command line to run: the program, its arguments, extra environment, and the exit codes
+/// that mean it did its job when it is timed.
 #[derive(Clone)]
 pub struct Cmd {
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
+    pub ok: Vec<i32>,
 }
 
 impl Cmd {
@@ -17,7 +19,14 @@ impl Cmd {
         Cmd {
             argv: argv.into_iter().map(Into::into).collect(),
             env: vec![],
+            ok: vec![0],
         }
+    }
+    /// Exit codes other than 0 that a timed run may end with (`doctor` exits 1 when a
+    /// package would not load, `compare` when the registries differ).
+    pub fn exits(mut self, codes: &[i32]) -> Cmd {
+        self.ok = codes.to_vec();
+        self
     }
     pub fn shell(script: &str) -> Cmd {
         Cmd::new(["sh", "-c", script])
@@ -100,6 +109,10 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The `pkgdeck` binary that cargo built with this harness, same profile: the one under test
+/// unless a run names another.
+pub const PKGDECK: &str = env!("CARGO_BIN_EXE_pkgdeck");
+
 /// The `pkgdeck` binary under test, with data and config dirs of its own under `home`, and
 /// where a run writes (`out`) and how often it repeats each timing.
 pub struct Env {
@@ -110,6 +123,31 @@ pub struct Env {
 }
 
 impl Env {
+    /// `binary` (else [`PKGDECK`]) writing under `out`, with a fresh `out/home`.
+    pub fn for_binary(binary: Option<PathBuf>, out: PathBuf, reps: usize) -> Result<Env, String> {
+        let pkgdeck = binary.unwrap_or_else(|| PathBuf::from(PKGDECK));
+        if !pkgdeck.is_file() {
+            return Err(format!(
+                "{} is missing: build it first (cargo bench --bench pkgdeck --no-run)",
+                pkgdeck.display()
+            ));
+        }
+        let home = out.join("home");
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home)
+            .map_err(|e| format!("cannot create {}: {e}", home.display()))?;
+        Ok(Env {
+            pkgdeck,
+            out,
+            home,
+            reps,
+        })
+    }
+
+    /// Whether the binary under test has `command` (its `--help` succeeds).
+    pub fn has_command(&self, command: &str) -> bool {
+        self.pkgdeck(&[command, "--help"]).output(&[0]).is_ok()
+    }
     /// The pkgdeck binary with `args`, in its own data and config dirs.
     pub fn pkgdeck(&self, args: &[&str]) -> Cmd {
         let mut argv = vec![self.pkgdeck.display().to_string()];

@@ -51,7 +51,26 @@ pub struct PackageShape {
     deps: Vec<(String, String)>,
 }
 
-pub fn package_shape(p: usize, packages: usize) -> PackageShape {
+/// How much metadata a generated row carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// Every package of the smallest size class: rows of about a kilobyte, each fitting in a
+    /// page.
+    Light,
+    /// The size classes mixed (about 2.8 kB a row on average; the large ones overflow pages).
+    Heavy,
+}
+
+impl Weight {
+    pub fn name(self) -> &'static str {
+        match self {
+            Weight::Light => "light",
+            Weight::Heavy => "heavy",
+        }
+    }
+}
+
+pub fn package_shape(p: usize, packages: usize, weight: Weight) -> PackageShape {
     let mut r = rng::seeded(p as u64 * 7919 + 17);
     let vendor = VENDORS[p % VENDORS.len()];
     let noun = NOUNS[(p / VENDORS.len()) % NOUNS.len()];
@@ -69,6 +88,7 @@ pub fn package_shape(p: usize, packages: usize) -> PackageShape {
     );
     let kind = r.pick_str(TYPES);
     let size = match r.between(0, 99) {
+        _ if weight == Weight::Light => 0,
         0..=11 => 0,
         12..=44 => 1,
         45..=91 => 2,

@@ -2,13 +2,13 @@
 //! correct hashes, `CURRENT_TIMESTAMP`-shaped times with same-second ties, rows inserted in
 //! time order.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use pkgdeck::registry::audit::utc_timestamp;
 use pkgdeck::registry::{self, canonical};
 
-use crate::document::{document, package_shape, version_sequence, PackageShape};
+use crate::document::{document, package_shape, version_sequence, PackageShape, Weight};
 use crate::rng;
 use crate::sample::registry_counts;
 use crate::Opts;
@@ -69,12 +69,65 @@ fn history(packages: usize, versions: usize) -> Vec<Event> {
     events
 }
 
-/// Generates `packages` x `versions` rows into `path` (through a temporary file, so a cache
-/// is never half written), unless `path` already holds exactly that. Returns whether it wrote.
+/// The version of what [`generate`] writes. Cached registries carry it in their file names:
+/// change it whenever the generator's output changes, and the next run regenerates them.
+pub const GENERATOR_VERSION: u32 = 2;
+
+/// One generated registry the benchmark measures: its size and the weight of its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generated {
+    pub packages: usize,
+    pub versions: usize,
+    pub weight: Weight,
+}
+
+impl Generated {
+    pub fn rows(&self) -> usize {
+        self.packages * self.versions
+    }
+
+    /// "100k light" for the table.
+    pub fn label(&self) -> String {
+        let rows = self.rows();
+        let size = if rows >= 1000 && rows.is_multiple_of(1000) {
+            format!("{}k", rows / 1000)
+        } else {
+            rows.to_string()
+        };
+        format!("{size} {}", self.weight.name())
+    }
+
+    /// The cache file's name: the shape and the generator version that wrote it.
+    fn file_name(&self, version: u32) -> String {
+        format!(
+            "registry-{}-{}x{}-g{version}.db",
+            self.weight.name(),
+            self.packages,
+            self.versions
+        )
+    }
+
+    /// The registry in `dir`, generated unless a file of this generator version is there
+    /// with the right counts; files of older generator versions are removed. Returns the
+    /// path and whether it was generated now.
+    pub fn cached(&self, dir: &Path) -> Result<(PathBuf, bool), String> {
+        for old in 1..GENERATOR_VERSION {
+            let _ = std::fs::remove_file(dir.join(self.file_name(old)));
+        }
+        let path = dir.join(self.file_name(GENERATOR_VERSION));
+        let wrote = generate(&path, self.packages, self.versions, self.weight, false)?;
+        Ok((path, wrote))
+    }
+}
+
+/// Generates `packages` x `versions` rows of `weight` into `path` (through a temporary file,
+/// so a cache is never half written), unless `path` already holds that many rows. Returns
+/// whether it wrote.
 pub fn generate(
     path: &Path,
     packages: usize,
     versions: usize,
+    weight: Weight,
     force: bool,
 ) -> Result<bool, String> {
     if !force && path.exists() {
@@ -99,7 +152,9 @@ pub fn generate(
     for stmt in registry::SCHEMA {
         conn.execute_batch(stmt).map_err(sql_err)?;
     }
-    let shapes: Vec<PackageShape> = (0..packages).map(|p| package_shape(p, packages)).collect();
+    let shapes: Vec<PackageShape> = (0..packages)
+        .map(|p| package_shape(p, packages, weight))
+        .collect();
     let sequences: Vec<Vec<String>> = (0..packages)
         .map(|p| version_sequence(p, versions))
         .collect();
@@ -174,10 +229,11 @@ pub fn generate(
     std::fs::rename(&tmp, path)
         .map_err(|e| format!("cannot move {} into place: {e}", tmp.display()))?;
     eprintln!(
-        "generated {} ({} packages x {} versions, {:.0} MB of JSON) in {:.1} s",
+        "generated {} ({} packages x {} versions, {} rows, {:.0} MB of JSON) in {:.1} s",
         path.display(),
         packages,
         versions,
+        weight.name(),
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
@@ -187,10 +243,16 @@ pub fn generate(
 pub fn cmd_gen(args: &[String]) -> Result<(), String> {
     let o = Opts::parse(args, &["packages", "versions"])?;
     let path = o.path("PATH")?;
+    let weight = if o.flag("light") {
+        Weight::Light
+    } else {
+        Weight::Heavy
+    };
     let wrote = generate(
         &path,
         o.num("packages", 20_000)?,
         o.num("versions", 5)?,
+        weight,
         o.flag("force"),
     )?;
     if !wrote {

@@ -1,69 +1,68 @@
-//! The CLI against the sqlite3 shell on the same file: `list --json` and `verify` side by side
-//! with their sqlite3 equivalents, what the list reads, peak memory; and the `sql` command for
-//! looking at one statement through the bundled SQLite.
+//! The local rows: `verify` and `list --json` of the pkgdeck binary side by side with their
+//! floors on each registry, list's peak memory and the bytes it reads, `doctor` against
+//! `list --json`, `compare` against two lists; and the `sql` command for looking at one
+//! statement through the bundled SQLite.
 
 use std::path::Path;
 
-use crate::command::{shell_quote, Cmd, Env};
+use crate::command::{Cmd, Env};
 use crate::report::{Row, Table};
-use crate::sample::{open_read_only, open_sqlite, size_label};
+use crate::sample::{open_read_only, open_sqlite};
 use crate::timing::{fmt_ms, peak_rss_kb, time_fn, time_pair};
 use crate::Opts;
 
-/// The sqlite3 shell's equivalent of `pkgdeck list --json`: one row per package, latest by
-/// `created_at DESC, rowid DESC`, the same columns (name and type through json_extract), JSON
-/// output. The same index-driven plan as pkgdeck's own query.
-pub const SQLITE3_LIST: &str =
-    "SELECT p.id, p.version, json_extract(p.manifest, '$.name') AS name, \
-json_extract(p.manifest, '$.type') AS type, p.hash, p.created_at, p.updated_at, g.n AS versions \
-FROM (SELECT o.id AS id, count(*) AS n, (SELECT q.rowid FROM sys_packages q WHERE q.id = o.id \
-ORDER BY q.created_at DESC, q.rowid DESC LIMIT 1) AS rid FROM sys_packages o GROUP BY o.id) g \
-JOIN sys_packages p ON p.rowid = g.rid ORDER BY p.created_at DESC, p.rowid DESC;";
-
-/// Reads the same bytes as a verify of every row.
-const SQLITE3_READ_ALL: &str = "SELECT manifest, metadata FROM sys_packages;";
-
-/// `list --json` of pkgdeck and the sqlite3 query must agree row for row.
-fn check_list_agrees(env: &Env, db: &str) -> Result<usize, String> {
-    let ours = env
-        .pkgdeck(&["--db", db, "--read-only", "list", "--json"])
-        .output(&[0])?;
-    let theirs = Cmd::new(["sqlite3", "-readonly", "-json", db, SQLITE3_LIST]).output(&[0])?;
-    let ours: serde_json::Value =
-        serde_json::from_slice(&ours).map_err(|e| format!("pkgdeck list --json: {e}"))?;
-    let theirs: serde_json::Value =
-        serde_json::from_slice(&theirs).map_err(|e| format!("sqlite3 -json: {e}"))?;
-    let (Some(a), Some(b)) = (ours.as_array(), theirs.as_array()) else {
-        return Err("list output is not an array".into());
-    };
-    if a.len() != b.len() {
-        return Err(format!(
-            "pkgdeck list has {} rows, the sqlite3 query {}",
-            a.len(),
-            b.len()
-        ));
-    }
-    for (x, y) in a.iter().zip(b) {
-        if x != y {
-            return Err(format!(
-                "pkgdeck list and the sqlite3 query differ: {x} vs {y}"
-            ));
-        }
-    }
-    Ok(a.len())
+/// One of the registries a run measures: its file, its label ("100k light"), and where the
+/// list statements pkgdeck runs on it were written for the floor.
+pub struct Measured<'a> {
+    pub db: &'a Path,
+    pub label: String,
+    pub list_statements: &'a Path,
 }
 
-/// The query plan of `sql` on `conn`, one line per step.
-fn query_plan(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<String>, String> {
-    let mut stmt = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", sql.trim_end_matches(';')))
-        .map_err(|e| e.to_string())?;
-    let details = stmt
-        .query_map([], |row| row.get::<_, String>(3))
-        .map_err(|e| e.to_string())?
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string());
-    details
+/// A pkgdeck command against what it is held to, side by side: the row of pkgdeck's whole
+/// process, held to `factor` × the other's median, and (for a floor) the floor's own row.
+pub struct Versus<'a> {
+    pub what: String,
+    pub ours: &'a Cmd,
+    /// How the budget names what it is compared with ("floor", "list --json").
+    pub against_name: String,
+    /// The other command's own row, or `None` when it is shown elsewhere.
+    pub against_row: Option<String>,
+    pub against: &'a Cmd,
+    pub factor: f64,
+}
+
+impl Versus<'_> {
+    /// Times both and pushes the rows; returns pkgdeck's median seconds.
+    pub fn measure(&self, env: &Env, reps: usize, table: &mut Table) -> Result<f64, String> {
+        let (a, b) = time_pair(self.ours, self.against, reps, &env.out)?;
+        let mut row = Row::at_most(
+            self.what.as_str(),
+            a.shown(),
+            format!(
+                "≤ {} × {} ({})",
+                self.factor,
+                self.against_name,
+                fmt_ms(b.wall.median)
+            ),
+            a.wall.median,
+            self.factor * b.wall.median,
+        );
+        row.ratio = format!("{:.2}×", a.wall.median / b.wall.median);
+        table.push(row);
+        if let Some(what) = &self.against_row {
+            table.push(Row::info(what.as_str(), b.shown(), "(floor)"));
+        }
+        Ok(a.wall.median)
+    }
+}
+
+/// This bench executable with a floor command and its arguments.
+pub fn floor_cmd(command: &str, args: &[&str]) -> Result<Cmd, String> {
+    let me = std::env::current_exe().map_err(|e| format!("cannot find the bench itself: {e}"))?;
+    let mut argv = vec![me.display().to_string(), command.to_owned()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    Ok(Cmd::new(argv))
 }
 
 /// Bytes this process has read through read(2) and pread(2) so far (`rchar` of
@@ -77,136 +76,184 @@ fn self_rchar() -> u64 {
         .unwrap_or(0)
 }
 
-/// Bytes read from the file by one `list()`, and by one 60-row `list_page`, each on a freshly
-/// opened registry (empty page cache): what the list really reads, whatever its plan.
-fn list_reads(db: &Path, state: &Path) -> Result<(u64, u64), String> {
+/// Bytes read from the file by one `list()` on a freshly opened registry (an empty page
+/// cache of its own): what the list really reads, whatever its plan.
+fn list_reads(db: &Path, state: &Path) -> Result<u64, String> {
     let reg = open_sqlite(db, true, state)?;
     let before = self_rchar();
     reg.list().map_err(|e| e.to_string())?;
-    let list = self_rchar() - before;
-    drop(reg);
-    let reg = open_sqlite(db, true, state)?;
-    let before = self_rchar();
-    reg.list_page(None, Some(60)).map_err(|e| e.to_string())?;
-    Ok((list, self_rchar() - before))
+    Ok(self_rchar() - before)
 }
 
-/// A pkgdeck command against its sqlite3 baseline: the row of pkgdeck's whole process, held to
-/// `factor` × the baseline's median, and the baseline's row.
-struct SideBySide<'a> {
-    what: String,
-    ours: &'a Cmd,
-    baseline_name: &'a str,
-    baseline_what: &'a str,
-    baseline: &'a Cmd,
-    factor: f64,
-}
-
-impl SideBySide<'_> {
-    fn measure(&self, env: &Env, table: &mut Table) -> Result<(), String> {
-        let (a, b) = time_pair(self.ours, self.baseline, env.reps, &env.out)?;
-        let mut row = Row::at_most(
-            self.what.as_str(),
-            a.shown(),
-            format!(
-                "≤ {} × {} ({})",
-                self.factor,
-                self.baseline_name,
-                fmt_ms(b.wall.median)
-            ),
-            a.wall.median,
-            self.factor * b.wall.median,
-        );
-        row.ratio = format!("{:.2}×", a.wall.median / b.wall.median);
-        table.push(row);
-        table.push(Row::info(self.baseline_what, b.shown(), "(baseline)"));
-        Ok(())
-    }
-}
-
-/// `list --json` and `verify` of the pkgdeck binary against the sqlite3 shell on `db`.
-pub fn local_cli(env: &Env, db: &Path, table: &mut Table) -> Result<(), String> {
-    let dbs = db.display().to_string();
-    let reps = env.reps;
-    eprintln!("list: checking that pkgdeck and the sqlite3 query agree …");
-    let rows = check_list_agrees(env, &dbs)?;
-    table.note(format!(
-        "list: pkgdeck `list --json` and the sqlite3 query return the same {rows} rows"
-    ));
-
-    table.note(format!(
-        "sqlite3 list query plan: {}",
-        query_plan(&open_read_only(db)?, SQLITE3_LIST)?.join(" / ")
-    ));
-    let file = std::fs::metadata(db)
-        .map_err(|e| format!("{}: {e}", db.display()))?
-        .len();
-    let (list_bytes, page_bytes) = list_reads(db, &env.home.join("reads"))?;
-    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
-    table.push(Row::at_most(
-        "list reads only the latest rows (bytes read by list())",
-        format!("{} of a {} file", mb(list_bytes), mb(file)),
-        "< 50% of the file (a scan reads all)",
-        list_bytes as f64,
-        0.5 * file as f64,
-    ));
-    table.push(Row::info(
-        "list_page(first 60 rows): bytes read",
-        mb(page_bytes),
-        "(index + 60 rows)",
-    ));
-
-    let ours = env.pkgdeck(&["--db", &dbs, "list", "--json"]);
-    eprintln!("list: timing pkgdeck and sqlite3 ({reps} runs each) …");
-    SideBySide {
-        what: format!("list --json ({}), whole process", size_label(db)?),
-        ours: &ours,
-        baseline_name: "sqlite3",
-        baseline_what: "sqlite3 shell, same list query",
-        baseline: &Cmd::new(["sqlite3", "-readonly", "-json", &dbs, SQLITE3_LIST]),
+/// `verify` against its floor, and `list --json` against its floor, on one registry.
+pub fn verify_and_list(env: &Env, r: &Measured<'_>, table: &mut Table) -> Result<(), String> {
+    let db = r.db.display().to_string();
+    let verify = env.pkgdeck(&["--db", &db, "--read-only", "verify"]);
+    let check = String::from_utf8_lossy(&verify.output(&[0])?).into_owned();
+    table.note(format!("verify {}: {}", r.label, check.trim()));
+    eprintln!("verify {}: pkgdeck and its floor …", r.label);
+    Versus {
+        what: format!("verify ({})", r.label),
+        ours: &verify,
+        against_name: "floor".into(),
+        against_row: Some(format!(
+            "floor: SQLite + SHA-256, 2 threads over rowid halves ({})",
+            r.label
+        )),
+        against: &floor_cmd("floor-verify", &[&db])?,
         factor: 1.5,
     }
-    .measure(env, table)?;
-    match peak_rss_kb(&ours, &env.out)? {
-        Some(kb) => table.push(Row::at_most(
-            "list --json peak RSS",
+    .measure(env, env.reps, table)?;
+
+    let list = env.pkgdeck(&["--db", &db, "--read-only", "list", "--json"]);
+    eprintln!("list {}: pkgdeck and its floor …", r.label);
+    Versus {
+        what: format!("list --json ({})", r.label),
+        ours: &list,
+        against_name: "floor".into(),
+        against_row: Some(format!(
+            "floor: SQLite alone, pkgdeck's list statements ({})",
+            r.label
+        )),
+        against: &floor_cmd(
+            "floor-list",
+            &[&db, &r.list_statements.display().to_string()],
+        )?,
+        factor: 1.25,
+    }
+    .measure(env, env.reps, table)?;
+    Ok(())
+}
+
+/// Peak memory of `list --json` on `r`, held to 64 MB when `budget`.
+pub fn list_memory(
+    env: &Env,
+    r: &Measured<'_>,
+    budget: bool,
+    table: &mut Table,
+) -> Result<(), String> {
+    let db = r.db.display().to_string();
+    let list = env.pkgdeck(&["--db", &db, "--read-only", "list", "--json"]);
+    let what = format!("list --json peak RSS ({})", r.label);
+    match peak_rss_kb(&list, &env.out)? {
+        Some(kb) if budget => table.push(Row::at_most(
+            what,
             format!("{:.1} MB", kb as f64 / 1024.0),
-            "< 64 MB",
+            "≤ 64 MB",
             kb as f64,
             64.0 * 1024.0,
         )),
-        None => table.push(Row::todo(
-            "list --json peak RSS",
-            "not measured (/usr/bin/time missing)",
-            "< 64 MB",
-        )),
-    }
-
-    let ours = env.pkgdeck(&["--db", &dbs, "verify"]);
-    let check = String::from_utf8_lossy(&ours.output(&[0])?).into_owned();
-    table.note(format!("verify: {}", check.trim()));
-    eprintln!("verify: timing pkgdeck and sqlite3 | sha256sum ({reps} runs each) …");
-    SideBySide {
-        what: format!("verify ({}), whole process", size_label(db)?),
-        ours: &ours,
-        baseline_name: "sqlite3|sha256sum",
-        baseline_what: "sqlite3 | sha256sum, same bytes",
-        baseline: &Cmd::shell(&format!(
-            "sqlite3 -readonly {} {} | sha256sum",
-            shell_quote(&dbs),
-            shell_quote(SQLITE3_READ_ALL)
-        )),
-        factor: 2.0,
-    }
-    .measure(env, table)?;
-    if let Some(kb) = peak_rss_kb(&ours, &env.out)? {
-        table.push(Row::info(
-            "verify peak RSS",
+        Some(kb) => table.push(Row::info(
+            what,
             format!("{:.1} MB", kb as f64 / 1024.0),
-            "(streams: no budget)",
-        ));
+            "(budget at the largest registry)",
+        )),
+        None => table.push(Row::todo(
+            what,
+            "not measured (/usr/bin/time missing)",
+            "≤ 64 MB",
+        )),
     }
     Ok(())
+}
+
+/// What one list reads of the file: less than half (a scan of every row reads it all).
+pub fn list_bytes(env: &Env, r: &Measured<'_>, table: &mut Table) -> Result<(), String> {
+    let file = std::fs::metadata(r.db)
+        .map_err(|e| format!("{}: {e}", r.db.display()))?
+        .len();
+    let read = list_reads(r.db, &env.home.join("reads"))?;
+    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
+    table.push(Row::at_most(
+        format!("list never reads the blobs of all rows ({})", r.label),
+        format!("{} read of a {} file", mb(read), mb(file)),
+        "< 50% of the file",
+        read as f64,
+        0.5 * file as f64,
+    ));
+    Ok(())
+}
+
+/// `doctor --json` against `list --json` on `r`, when the binary has `doctor`.
+pub fn doctor(env: &Env, r: &Measured<'_>, table: &mut Table) -> Result<(), String> {
+    let what = format!("doctor --json ({})", r.label);
+    if !env.has_command("doctor") {
+        table.push(Row::todo(
+            what,
+            "not measured (this pkgdeck has no doctor command)",
+            "≤ 1.5 × list --json",
+        ));
+        return Ok(());
+    }
+    let db = r.db.display().to_string();
+    let doctor = env
+        .pkgdeck(&["--db", &db, "--read-only", "doctor", "--json"])
+        .exits(&[0, 1]);
+    let list = env.pkgdeck(&["--db", &db, "--read-only", "list", "--json"]);
+    eprintln!("doctor {}: doctor and list …", r.label);
+    Versus {
+        what,
+        ours: &doctor,
+        against_name: "list --json".into(),
+        against_row: None,
+        against: &list,
+        factor: 1.5,
+    }
+    .measure(env, env.reps, table)?;
+    Ok(())
+}
+
+/// `compare A B --json` against `list --json` of A then of B, when the binary has `compare`.
+/// B is A with some rows changed and some deleted (`make_compare_b`).
+pub fn compare(env: &Env, a: &Measured<'_>, b: &Path, table: &mut Table) -> Result<(), String> {
+    let what = format!("compare A B --json (A {}, B a changed copy)", a.label);
+    if !env.has_command("compare") {
+        table.push(Row::todo(
+            what,
+            "not measured (this pkgdeck has no compare command)",
+            "≤ 2.5 × (list A + list B)",
+        ));
+        return Ok(());
+    }
+    let (da, db) = (a.db.display().to_string(), b.display().to_string());
+    let compare = env
+        .pkgdeck(&["--read-only", "compare", &da, &db, "--json"])
+        .exits(&[0, 1]);
+    let list = |d: &str| {
+        env.pkgdeck(&["--db", d, "--read-only", "list", "--json"])
+            .shown()
+    };
+    let mut both = Cmd::shell(&format!(
+        "{} >/dev/null && {} >/dev/null",
+        list(&da),
+        list(&db)
+    ));
+    both.env = env.pkgdeck(&[]).env;
+    eprintln!("compare: compare and two lists …");
+    Versus {
+        what,
+        ours: &compare,
+        against_name: "(list A + list B)".into(),
+        against_row: None,
+        against: &both,
+        factor: 2.5,
+    }
+    .measure(env, env.reps, table)?;
+    Ok(())
+}
+
+/// B of the compare row: a copy of `a` in which one row in a hundred has another hash (the
+/// same id@version with different contents) and one in two hundred is gone.
+pub fn make_compare_b(a: &Path, b: &Path) -> Result<(), String> {
+    crate::sample::copy_scratch(a, b)?;
+    let conn = rusqlite::Connection::open(b).map_err(|e| format!("{}: {e}", b.display()))?;
+    conn.execute_batch(
+        "UPDATE sys_packages \
+           SET hash = (CASE WHEN substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END) || substr(hash, 2) \
+           WHERE rowid % 100 = 7; \
+         DELETE FROM sys_packages WHERE rowid % 200 = 13;",
+    )
+    .map_err(|e| format!("{}: {e}", b.display()))
 }
 
 /// `sql PATH SQL`: one statement through the bundled SQLite, its plan, its time and its reads.
@@ -218,8 +265,18 @@ pub fn cmd_sql(args: &[String]) -> Result<(), String> {
     let db = Path::new(db);
     let conn = open_read_only(db)?;
     let e = |e: rusqlite::Error| e.to_string();
-    for line in query_plan(&conn, sql)? {
-        println!("plan: {line}");
+    {
+        let mut plan = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", sql.trim_end_matches(';')))
+            .map_err(e)?;
+        let lines = plan
+            .query_map([], |row| row.get::<_, String>(3))
+            .map_err(e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        for line in lines {
+            println!("plan: {line}");
+        }
     }
     let mut stmt = conn.prepare(sql).map_err(e)?;
     let width = stmt.column_count();

@@ -2,11 +2,14 @@
 //! with `cargo bench --no-run` and runs `run`; `cargo bench --bench pkgdeck -- COMMAND` runs any
 //! command. It is not part of the product: `cargo install` ships only `pkgdeck`.
 //!
-//! It generates registries the way the reference service writes them, times the real `pkgdeck`
-//! binary against the `sqlite3` shell on the same file, times single operations in process
-//! through the library, times the console through its public API, measures the remote store
-//! against `tursodb --sync-server` through a request-counting proxy, and prints one table (also
-//! written as markdown to `<out>/latest.md`) with every measurement, its budget and PASS/FAIL.
+//! It generates registries the way the reference service writes them (10k, 100k light and
+//! heavy, 500k rows, cached by generator version), and measures every row of section 7 against
+//! its floor in the same run: the floors are programs of this executable (`floor-verify`,
+//! `floor-list`, `floor-remote-list`), timed as whole processes beside the real `pkgdeck`
+//! binary; the console is timed through its public API; the remote rows run against
+//! `tursodb --sync-server` through a request-counting proxy. One table (also written as
+//! markdown to `<out>/latest.md`, and with `--readme` into README.md) shows every measurement,
+//! its budget and PASS/FAIL.
 //!
 //! A failed budget is printed, not fatal: the exit code is non-zero only when the benchmark
 //! itself broke (a command failed, a file could not be written).
@@ -14,6 +17,7 @@
 mod command;
 mod console;
 mod document;
+mod floor;
 mod generate;
 mod local;
 mod ops;
@@ -35,28 +39,35 @@ use pkgdeck::registry::Scope;
 const USAGE: &str = "\
 usage: cargo bench --bench pkgdeck -- COMMAND   (or the bench executable: COMMAND)
 
-  run [--out DIR] [--reps N] [--quick] [--no-remote]
-        the whole benchmark against the pkgdeck binary cargo built with it; prints the table
-        and writes DIR/latest.md (DIR defaults to target/bench). `cargo bench --bench pkgdeck`
-        alone runs it with the defaults.
-        --quick: a 2,000-package registry and 3 repetitions; tursodb is found through
-        PKGDECK_TURSODB or .tools/tursodb (scripts/install-tursodb)
-  gen PATH [--packages N] [--versions V] [--force]
-        writes a registry of N packages x V versions (default 20000 x 5) to PATH, or keeps
-        PATH when it already holds that many rows
+  run [--out DIR] [--reps N] [--quick] [--no-remote] [--readme] [--pkgdeck BIN]
+        the whole benchmark against the pkgdeck binary cargo built with it (or BIN); prints
+        the table and writes DIR/latest.md (DIR defaults to target/bench). `cargo bench
+        --bench pkgdeck` alone runs it with the defaults.
+        --quick: registries of 1k, 5k and 20k rows and 3 repetitions (a smoke run)
+        --readme: also rewrite README.md's benchmark section with the results
+        tursodb is found through PKGDECK_TURSODB or .tools/ (scripts/install-tursodb)
+  readme [--out DIR]
+        rewrite README.md's benchmark section from DIR/latest.md, without measuring
+  gen PATH [--packages N] [--versions V] [--light] [--force]
+        writes a registry of N packages x V versions (default 20000 x 5, heavy rows) to
+        PATH, or keeps PATH when it already holds that many rows
+  floor-verify DB | floor-list DB STATEMENTS | floor-remote-list URL STATEMENTS
+        the floors (see floor.rs); STATEMENTS is a file `run` writes
+  console-probe DB
+        a console on DB in this process: prints its peak RSS (kB) and first frame (ms)
   ops PATH [--reps N]
         in-process timings of get, publish, diff, list and verify on PATH (publish writes
         new versions into PATH: use a scratch copy)
   time [--reps N] -- COMMAND [ARGS...]
         median wall time of COMMAND (stdout to /dev/null)
-  console PATH [--reps N]
-        console first frame and the slowest filter keystroke (pkgdeck::tui::Console)
+  console SMALL LARGE [--reps N]
+        the console rows: first frame on LARGE against SMALL, peak memory, keystrokes
   sql PATH SQL [--reps N]
         median time of one statement through the bundled SQLite (all rows stepped, every
         column read), its query plan, and the bytes one run reads from the file
   remote PATH --tursodb BIN [--reps N]
-        list/get/publish/delete/verify against `tursodb --sync-server` serving a copy of PATH,
-        with HTTP round trips counted by a proxy
+        the remote rows against `tursodb --sync-server` serving a copy of PATH, with HTTP
+        requests counted by a proxy
 
 Run by `cargo test` (no command, no --bench), it runs a self-check instead: a small generated
 registry must verify clean and draw in the console.
@@ -73,8 +84,14 @@ fn main() {
     let under_cargo_test = !under_cargo_bench && std::env::var_os("CARGO").is_some();
     let result = match args.first().map(String::as_str) {
         Some("run") => run::cmd_run(&args[1..]),
+        Some("readme") => run::cmd_readme(&args[1..]),
+        Some("floor-verify") => floor::cmd_floor_verify(&args[1..]),
+        Some("floor-list") => floor::cmd_floor_list(&args[1..]),
+        Some("floor-remote-list") => floor::cmd_floor_remote_list(&args[1..]),
+        Some("console-probe") => console::cmd_console_probe(&args[1..]),
         Some("gen") => generate::cmd_gen(&args[1..]),
         Some("ops") => ops::cmd_ops(&args[1..]),
+        Some("canonical") => ops::cmd_canonical(&args[1..]),
         Some("time") => timing::cmd_time(&args[1..]),
         Some("console") => console::cmd_console(&args[1..]),
         Some("remote") => remote::cmd_remote(&args[1..]),
@@ -105,7 +122,7 @@ fn self_check(ignored: &[String]) -> Result<(), String> {
     }
     let dir = sample::scratch_dir("self-check")?;
     let db = dir.path().join("registry.db");
-    generate::generate(&db, PACKAGES, VERSIONS, false)?;
+    generate::generate(&db, PACKAGES, VERSIONS, document::Weight::Heavy, false)?;
     let reg = sample::open_sqlite(&db, true, dir.path())?;
     let e = |e: pkgdeck::registry::RegistryError| e.to_string();
     let report = reg.verify(&Scope::All, &mut |_| true).map_err(e)?;

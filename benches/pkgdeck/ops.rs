@@ -1,17 +1,13 @@
-//! Single operations: get, publish, diff, list and verify timed in process through the library
-//! (with a check that the console's paged list equals the whole list), and get, diff and
-//! publish as whole `pkgdeck` processes.
+//! Single operations timed in process through the library (the `ops` command, for looking
+//! closer; not part of `run`): get, publish, diff, list and verify, with a check that the
+//! console's paged list equals the whole list.
 
 use std::path::Path;
 
 use pkgdeck::registry::{self, PublishOptions, Scope};
 
-use crate::command::Env;
-use crate::report::{Row, Table};
-use crate::sample::{
-    copy_scratch, new_version_document, open_sqlite, sample_packages, scratch_dir, size_label,
-};
-use crate::timing::{after_warm_up, time_fn, timed_cmd_stats, Stats};
+use crate::sample::{new_version_document, open_sqlite, sample_packages, scratch_dir};
+use crate::timing::{time_fn, Stats};
 use crate::Opts;
 
 /// Medians and spreads of the single operations, in process.
@@ -101,96 +97,6 @@ fn ops_in_process(db: &Path, state: &Path, reps: usize) -> Result<OpTimes, Strin
     })
 }
 
-/// The single operations on a scratch copy of `db`: in process, then as whole pkgdeck processes.
-pub fn local_ops(env: &Env, db: &Path, table: &mut Table) -> Result<(), String> {
-    let scratch = env.out.join("scratch.db");
-    eprintln!("ops: copying the registry to {} …", scratch.display());
-    copy_scratch(db, &scratch)?;
-    let state = env.home.join("inprocess");
-    eprintln!("ops: in-process timings …");
-    let t = ops_in_process(&scratch, &state, env.reps.max(30))?;
-    let size = size_label(db)?;
-    for (what, stats, reference) in [
-        ("get ID VERSION".to_owned(), t.get, "reference 0.05–0.07 ms"),
-        (
-            "get ID (latest)".to_owned(),
-            t.get_latest,
-            "reference 0.05–0.07 ms",
-        ),
-        (
-            "publish (new version)".to_owned(),
-            t.publish,
-            "reference ≈ 1 ms",
-        ),
-        ("diff ID FIRST LAST".to_owned(), t.diff, "—"),
-        (format!("list ({size})"), t.list, "reference list() 443 ms"),
-        ("list_page(first 60 rows)".to_owned(), t.first_page, "—"),
-        (format!("verify ({size})"), t.verify, "—"),
-    ] {
-        table.push(Row::info(
-            format!("{what}, in process"),
-            stats.ms(),
-            reference,
-        ));
-    }
-
-    eprintln!("ops: whole-process timings …");
-    let sample = sample_packages(&scratch, 50)?;
-    let dbs = scratch.display().to_string();
-    let (id, versions) = &sample[sample.len() / 2];
-    let get = timed_cmd_stats(
-        &env.pkgdeck(&["--db", &dbs, "get", id, &versions[1], "--json"]),
-        env.reps,
-    )?;
-    table.push(Row::info(
-        "pkgdeck get ID VERSION --json, whole process",
-        get.ms(),
-        "—",
-    ));
-    let diff = timed_cmd_stats(
-        &env.pkgdeck(&[
-            "--db",
-            &dbs,
-            "diff",
-            id,
-            &versions[0],
-            &versions[versions.len() - 1],
-        ]),
-        env.reps,
-    )?;
-    table.push(Row::info(
-        "pkgdeck diff ID FIRST LAST, whole process",
-        diff.ms(),
-        "—",
-    ));
-    let reg = open_sqlite(&scratch, false, &state)?;
-    let docs_dir = env.out.join("docs");
-    std::fs::create_dir_all(&docs_dir)
-        .map_err(|e| format!("cannot create {}: {e}", docs_dir.display()))?;
-    let publish = after_warm_up(env.reps, |i| {
-        let version = format!("8.{}.{}", std::process::id() % 1000, i);
-        let doc = new_version_document(&reg, id, &version)?;
-        let file = docs_dir.join(format!("publish-{i}.json"));
-        std::fs::write(&file, doc).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-        env.pkgdeck(&[
-            "--db",
-            &dbs,
-            "publish",
-            &file.display().to_string(),
-            "--json",
-        ])
-        .timed(&[0])
-    })?;
-    table.push(Row::info(
-        "pkgdeck publish FILE --json, whole process",
-        publish.ms(),
-        "—",
-    ));
-    drop(reg);
-    let _ = std::fs::remove_file(&scratch);
-    Ok(())
-}
-
 /// `ops PATH`: the in-process timings alone, printed.
 pub fn cmd_ops(args: &[String]) -> Result<(), String> {
     let o = Opts::parse(args, &["reps"])?;
@@ -204,5 +110,46 @@ pub fn cmd_ops(args: &[String]) -> Result<(), String> {
     println!("list            {}", t.list.ms());
     println!("list first 60   {}", t.first_page.ms());
     println!("verify          {}", t.verify.ms());
+    Ok(())
+}
+
+/// `canonical PATH [--reps N]`: the canonical-form check (`is_canonical_stored`) and the
+/// integrity hash over every stored text of PATH, loaded into memory first: the two pieces of
+/// verify's work per byte, without SQLite.
+pub fn cmd_canonical(args: &[String]) -> Result<(), String> {
+    use pkgdeck::registry::canonical;
+    let o = Opts::parse(args, &["reps"])?;
+    let db = o.path("PATH")?;
+    let conn = crate::sample::open_read_only(&db)?;
+    let mut stmt = conn
+        .prepare("SELECT manifest, metadata FROM sys_packages")
+        .map_err(|e| e.to_string())?;
+    let texts: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(|e| e.to_string())?
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let bytes: usize = texts.iter().map(|(m, d)| m.len() + d.len()).sum();
+    let reps = o.num("reps", 5)?;
+    let check = time_fn(reps, |_| {
+        Ok(texts
+            .iter()
+            .filter(|(m, d)| {
+                canonical::canonical_id_and_version(m.as_bytes()).is_some()
+                    && canonical::is_written_form(d.as_bytes())
+            })
+            .count())
+    })?;
+    let mut hasher = canonical::Hasher::new();
+    let hash = time_fn(reps, |_| {
+        Ok(texts
+            .iter()
+            .map(|(m, d)| hasher.hash(m, d)[0] as usize)
+            .sum::<usize>())
+    })?;
+    let rate = |s: &Stats| format!("{:.2} GB/s", bytes as f64 / s.median / 1e9);
+    println!("{} texts, {:.0} MB", texts.len() * 2, bytes as f64 / 1e6);
+    println!("canonical check  {}  {}", check.ms(), rate(&check));
+    println!("integrity hash   {}  {}", hash.ms(), rate(&hash));
     Ok(())
 }

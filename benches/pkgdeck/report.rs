@@ -1,5 +1,6 @@
 //! The table a run prints and writes: rows with their budgets and verdicts, notes, the machine
-//! description, and the markdown of `latest.md`, whose table is the one the README shows.
+//! description, the markdown of `latest.md`, and the README's benchmark section, which is
+//! replaced from it between two markers (`run --readme`, or the `readme` command).
 
 use std::process::Command;
 
@@ -118,7 +119,7 @@ impl Table {
         let mut t = String::from(
             "| measurement | measured | budget | ratio | status |\n|---|---|---|---:|---|\n",
         );
-        // A '|' inside a cell (sqlite3 | sha256sum) would end the cell.
+        // A '|' inside a cell would end the cell.
         let cell = |c: &str| c.replace('|', "\\|");
         for r in &self.rows {
             t.push_str(&format!(
@@ -196,17 +197,6 @@ pub fn machine_description() -> Vec<String> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let sqlite3 = Command::new("sqlite3")
-        .arg("--version")
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .unwrap_or_else(|_| "missing".into());
     let commit = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .output()
@@ -224,10 +214,7 @@ pub fn machine_description() -> Vec<String> {
         format!("nproc: {nproc}"),
         format!("cpu: {model} (sha_ni: {sha_ni})"),
         format!("memory: {:.1} GiB", mem_kb as f64 / 1024.0 / 1024.0),
-        format!(
-            "sqlite3 shell: {sqlite3}; bundled SQLite (rusqlite): {}",
-            rusqlite::version()
-        ),
+        format!("bundled SQLite (rusqlite): {}", rusqlite::version()),
         format!(
             "commit: {commit}{}",
             if dirty {
@@ -240,10 +227,13 @@ pub fn machine_description() -> Vec<String> {
     ]
 }
 
-/// `latest.md`: the machine, the table (the README's table is a copy of it), the notes and the
-/// sqlite3 query the list is compared with.
-pub fn latest_markdown(machine: &[String], reps: usize, table: &Table, list_query: &str) -> String {
-    let mut md = String::from("# pkgdeck benchmark (spec section 7)\n\n");
+/// The README's benchmark section is what lies between these two lines.
+pub const README_BEGIN: &str = "<!-- benchmark:begin (written by scripts/bench --readme) -->";
+pub const README_END: &str = "<!-- benchmark:end -->";
+
+/// The part of `latest.md` the README shows: the machine, the table and the notes.
+pub fn results_markdown(machine: &[String], reps: usize, table: &Table) -> String {
+    let mut md = String::new();
     for m in machine {
         md.push_str(&format!("- {m}\n"));
     }
@@ -253,8 +243,41 @@ pub fn latest_markdown(machine: &[String], reps: usize, table: &Table, list_quer
     for n in &table.notes {
         md.push_str(&format!("- {n}\n"));
     }
-    md.push_str(&format!(
-        "\nsqlite3 list query:\n\n```sql\n{list_query}\n```\n"
-    ));
     md
+}
+
+/// `latest.md`: [`results_markdown`] under a title, then the list statements the list floors
+/// run (captured from pkgdeck).
+pub fn latest_markdown(results: &str, list_statements: &str) -> String {
+    format!(
+        "# pkgdeck benchmark (spec section 7)\n\n{results}\nThe list statements pkgdeck runs (and the list floors run):\n\n```sql\n{list_statements}\n```\n"
+    )
+}
+
+/// `readme` with the text between [`README_BEGIN`] and [`README_END`] replaced by `results`.
+pub fn replace_readme_section(readme: &str, results: &str) -> Result<String, String> {
+    let begin = readme
+        .find(README_BEGIN)
+        .ok_or(format!("README.md has no line {README_BEGIN}"))?;
+    let after_begin = begin + README_BEGIN.len();
+    let end = readme[after_begin..]
+        .find(README_END)
+        .map(|i| after_begin + i)
+        .ok_or(format!(
+            "README.md has no line {README_END} after {README_BEGIN}"
+        ))?;
+    Ok(format!(
+        "{}\n\n{}\n{}",
+        &readme[..after_begin],
+        results.trim_end(),
+        &readme[end..]
+    ))
+}
+
+/// Writes `results` into the README at `path` between the markers.
+pub fn update_readme(path: &std::path::Path, results: &str) -> Result<(), String> {
+    let readme = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let updated = replace_readme_section(&readme, results)?;
+    std::fs::write(path, updated).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

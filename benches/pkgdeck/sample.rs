@@ -26,12 +26,6 @@ pub fn registry_counts(path: &Path) -> Result<(u64, u64), String> {
         .map_err(|e| e.to_string())
 }
 
-/// "20000 packages, 100000 rows" for the table.
-pub fn size_label(db: &Path) -> Result<String, String> {
-    let (packages, rows) = registry_counts(db)?;
-    Ok(format!("{packages} packages, {rows} rows"))
-}
-
 /// Package ids and their versions (insertion order), read without pkgdeck.
 pub fn sample_packages(db: &Path, count: usize) -> Result<Vec<(String, Vec<String>)>, String> {
     let conn = open_read_only(db)?;

@@ -61,7 +61,7 @@ pub(super) fn verify(
             }
             true
         },
-        &mut |_| {},
+        None,
     )?;
     if show_progress {
         eprint!("\r\x1b[2K");

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 
 use super::{text, Registry, RegistryError, REMOTE_PAGE};
-use crate::store::{Stmt, Value};
+use crate::store::{Span, Stmt, Value, ValueRef};
 
 /// Rows a local side hands over per chunk (a remote side sizes its own pages).
 const LOCAL_CHUNK: usize = 4096;
@@ -321,8 +321,14 @@ pub fn compare_in_parallel<E: From<RegistryError> + Send>(
                         "SELECT id, version, hash FROM sys_packages ORDER BY id, version",
                         vec![],
                     ),
-                    &mut |row: &[Value]| {
-                        let cell = |i: usize| text(row.get(i).cloned());
+                    Span::Whole,
+                    &mut |row: &[ValueRef<'_>]| {
+                        let cell = |i: usize| {
+                            row.get(i)
+                                .and_then(|v| v.text())
+                                .map(std::borrow::Cow::into_owned)
+                                .unwrap_or_default()
+                        };
                         chunk.push((cell(0), cell(1), cell(2)));
                         if chunk.len() >= LOCAL_CHUNK {
                             let full =

@@ -19,6 +19,7 @@ pub(crate) mod delete;
 pub(crate) mod diff;
 pub mod guard;
 pub(crate) mod journal;
+mod list;
 pub(crate) mod live;
 pub(crate) mod manifest;
 pub(crate) mod pretty;
@@ -34,7 +35,7 @@ pub(crate) mod verify;
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
-use crate::store::{Rows, Stmt, Store, StoreError, Value};
+use crate::store::{Rows, Span, Stmt, Store, StoreError, Value, ValueRef};
 use canonical::{CanonicalError, JsValue};
 pub use record::*;
 
@@ -70,6 +71,10 @@ const RECORD_COLUMNS: &str = "rowid, id, version, manifest, metadata, hash, crea
 
 /// Rows per request when a store pages (remote targets); local scans stream unpaged.
 const REMOTE_PAGE: usize = 1000;
+
+/// The row cap of a remote page that only its bytes should bound (verify): the store's byte
+/// budget decides how many rows it asks for.
+const BYTE_BOUND_ROWS: usize = 100_000;
 
 /// Rows a local list hands over first, before the rest (see [`Registry::list_with`]).
 pub const FIRST_PAGE: usize = 100;
@@ -232,11 +237,23 @@ impl TableStore {
         }
         self.store.query_page(rows, page, each)
     }
-    fn scan(&self, stmt: &Stmt, each: &mut dyn FnMut(&[Value]) -> bool) -> Result<(), StoreError> {
+    fn scan(
+        &self,
+        stmt: &Stmt,
+        span: Span,
+        each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<(), StoreError> {
         if !self.table_exists()? {
             return Ok(());
         }
-        self.store.scan(stmt, each)
+        self.store.scan(stmt, span, each)
+    }
+    /// [`Store::reader`], once `sys_packages` exists (before, there is nothing to read).
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        if !self.table_exists().ok()? {
+            return None;
+        }
+        self.store.reader()
     }
     fn query_many(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
         if !self.table_exists()? {
@@ -500,21 +517,12 @@ impl Registry {
 
     /// The statement of [`Registry::list_page`].
     fn list_page_stmt(after: Option<(&str, i64)>, limit: Option<usize>) -> Stmt {
-        // `tied`: another version shares the newest second, so the server's get(id) may answer
-        // it instead (asked afterwards, for those packages only).
-        const COLUMNS: &str =
-            "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at, \
-             EXISTS (SELECT 1 FROM sys_packages t WHERE t.id = p.id \
-                     AND t.created_at IS p.created_at AND t.rowid <> p.rowid) AS tied";
-        let latest_rowid = format!(
-            "(SELECT q.rowid FROM sys_packages q WHERE q.id = o.id ORDER BY {LATEST_FIRST} LIMIT 1)"
-        );
+        use list::{latest_set_sql, LIST_COLUMNS};
         let mut args = Vec::new();
         let Some(limit) = limit else {
             let mut sql = format!(
-                "SELECT {COLUMNS}, g.n \
-                 FROM (SELECT count(*) AS n, {latest_rowid} AS rid FROM sys_packages o GROUP BY o.id) g \
-                 JOIN sys_packages p ON p.rowid = g.rid"
+                "SELECT {LIST_COLUMNS}, g.n FROM ({}) g JOIN sys_packages p ON p.rowid = g.rid",
+                latest_set_sql()
             );
             if let Some((created_at, rowid)) = after {
                 sql.push_str(
@@ -526,10 +534,8 @@ impl Registry {
             return Stmt::new(sql, args);
         };
         let mut sql = format!(
-            "SELECT {COLUMNS}, k.n \
-             FROM (SELECT rid, ca, n FROM \
-                    (SELECT count(*) AS n, coalesce(max(o.created_at), '') AS ca, {latest_rowid} AS rid \
-                     FROM sys_packages o GROUP BY o.id)"
+            "SELECT {LIST_COLUMNS}, k.n FROM (SELECT rid, ca, n FROM ({})",
+            latest_set_sql()
         );
         if let Some((created_at, rowid)) = after {
             sql.push_str(" WHERE ca < ? OR (ca = ? AND rid < ?)");
@@ -552,49 +558,30 @@ impl Registry {
         &self,
         each_page: &mut dyn FnMut(Vec<PackageSummary>),
     ) -> Result<(), RegistryError> {
-        let remote = self.store.pages();
-        let mut page = Some(if remote { REMOTE_PAGE } else { FIRST_PAGE });
-        let mut after: Option<(String, i64)> = None;
-        loop {
-            let after_key = after.as_ref().map(|(c, r)| (c.as_str(), *r));
-            let (got, asked) = if remote {
-                let mut got = Vec::new();
-                let asked = self.store.query_page(
-                    REMOTE_PAGE,
-                    &|limit| Self::list_page_stmt(after_key, Some(limit)),
-                    &mut |row| {
-                        got.push(summary_from_row(row.to_vec()));
-                        true
-                    },
-                )?;
-                (self.with_served(got)?, Some(asked))
-            } else {
-                (self.list_page(after_key, page)?, page)
-            };
-            let done = asked.is_none_or(|p| got.len() < p);
-            after = got
-                .last()
-                .map(|s| (s.created_at.clone().unwrap_or_default(), s.rowid));
-            each_page(got);
-            if done {
-                return Ok(());
-            }
-            if !remote {
-                page = None;
-            }
+        if self.store.pages() {
+            return self.list_remote(each_page);
         }
+        let first = self.list_page(None, Some(FIRST_PAGE))?;
+        let after = first
+            .last()
+            .map(|s| (s.created_at.clone().unwrap_or_default(), s.rowid));
+        let done = first.len() < FIRST_PAGE;
+        each_page(first);
+        if let (false, Some((created_at, rowid))) = (done, after) {
+            each_page(self.list_page(Some((&created_at, rowid)), None)?);
+        }
+        Ok(())
     }
 
-    /// The latest version of every package, newest first: exactly one row per package. A
-    /// local file is read in one query.
+    /// The latest version of every package, newest first: exactly one row per package
+    /// ([`Registry::list_each`] collected).
     pub fn list(&self) -> Result<Vec<PackageSummary>, RegistryError> {
-        if self.store.pages() {
-            let mut all = Vec::new();
-            self.list_with(&mut |page| all.extend(page))?;
-            Ok(all)
-        } else {
-            self.list_page(None, None)
-        }
+        let mut all = Vec::new();
+        self.list_each(&mut |summary| {
+            all.push(summary);
+            true
+        })?;
+        Ok(all)
     }
 
     /// Every version of `id`, newest first by the same rule as latest, with the one the

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::boot::{self, BootReport, CodePackage, ListRow, Outcome, ParsedRow, Rule};
 use super::{schema, Registry, RegistryError, LATEST_FIRST};
-use crate::store::{Rows, Stmt, Value};
+use crate::store::{Rows, Span, Stmt, Value, ValueRef};
 
 /// The service's `list()` query, verbatim (`dist/index.js` of `@objectstack/service-package`
 /// 17.4.0, whitespace included): the rows the server boots from, ties included, in the order
@@ -358,8 +358,8 @@ impl Registry {
                 .columns,
         );
         let mut rows = Vec::new();
-        self.store.scan(&list, &mut |row| {
-            rows.push(columns.take(row.to_vec()));
+        self.store.scan(&list, Span::Whole, &mut |row| {
+            rows.push(columns.take(row.iter().map(ValueRef::to_value).collect()));
             true
         })?;
         Ok((rows, self.store.query(&versions)?))

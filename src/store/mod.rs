@@ -5,6 +5,8 @@ pub mod hrana;
 pub mod sqlite;
 pub(crate) mod target;
 
+use std::borrow::Cow;
+
 pub use target::Target;
 
 /// A value bound to, or read from, a statement.
@@ -40,6 +42,82 @@ impl Value {
             Value::Integer(i) => Some(i.to_string()),
             Value::Real(f) => Some(f.to_string()),
             Value::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        }
+    }
+}
+
+/// How much of the database a [`Store::scan`] goes through. A local store maps the file into
+/// memory for a read of all of it (fewer copies; the pages it touches then count in the
+/// process's resident memory) and reads page by page otherwise, so that memory stays flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Every row, or nearly (verify, the server's `list()`).
+    Whole,
+    /// A part spread across the file (the latest row of each package).
+    Part,
+}
+
+/// A value of a row as the store holds it, borrowed rather than copied: what
+/// [`Store::scan`] hands over, valid only for the row it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    /// The bytes of a TEXT value (SQLite does not promise UTF-8).
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
+impl<'a> ValueRef<'a> {
+    /// As [`Value::as_i64`].
+    pub fn as_i64(self) -> Option<i64> {
+        match self {
+            ValueRef::Integer(i) => Some(i),
+            ValueRef::Real(f) => Some(f as i64),
+            ValueRef::Text(t) => std::str::from_utf8(t).ok()?.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Exactly the text [`Value::into_text`] gives for the same value (invalid UTF-8 made
+    /// lossy, a number rendered), borrowed whenever it can be.
+    pub fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            ValueRef::Null => None,
+            // from_utf8 first: its ASCII fast path is several times quicker than
+            // from_utf8_lossy's on the JSON texts that make up a registry.
+            ValueRef::Text(t) => Some(match std::str::from_utf8(t) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(t),
+            }),
+            ValueRef::Integer(i) => Some(Cow::Owned(i.to_string())),
+            ValueRef::Real(f) => Some(Cow::Owned(f.to_string())),
+            ValueRef::Blob(b) => Some(String::from_utf8_lossy(b)),
+        }
+    }
+
+    /// An owned copy of this value; text is made valid UTF-8 as [`ValueRef::text`] does.
+    pub fn to_value(&self) -> Value {
+        match *self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(_) => Value::Text(self.text().unwrap_or_default().into_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        }
+    }
+}
+
+impl Value {
+    /// This value borrowed, as [`Store::scan`] hands values over.
+    pub fn as_value_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
         }
     }
 }
@@ -196,12 +274,28 @@ pub trait Store: Send {
         }
         Ok(())
     }
-    /// [`Store::query_each`] for one read that goes through much of the database in one pass
-    /// (the ObjectStack server's `list()`, which sorts every newest row whole): a local store
-    /// may read the file through a memory map and sort in memory for it. Only how the engine
-    /// reads and where it keeps its sort change, never what it answers or in which order.
-    fn scan(&self, stmt: &Stmt, each: &mut dyn FnMut(&[Value]) -> bool) -> Result<(), StoreError> {
-        self.query_each(stmt, each)
+    /// Runs one read that goes through much of the database in one pass (the ObjectStack
+    /// server's `list()`, verify, the list), handing each row's values borrowed from the
+    /// store's own buffers instead of copied (valid for that row only; `false` stops). A local
+    /// store sorts in memory for it, and reads the file through a memory map when `span` is
+    /// the whole file. Only how the engine reads and where it keeps its sort change, never
+    /// what it answers or in which order.
+    fn scan(
+        &self,
+        stmt: &Stmt,
+        _span: Span,
+        each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+    ) -> Result<(), StoreError> {
+        self.query_each(stmt, &mut |row| {
+            let row_ref: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+            each(&row_ref)
+        })
+    }
+    /// Another connection to the same database, read-only, for reading on another thread
+    /// (verify splits the rows among several); `None` when the store cannot open one, and then
+    /// the caller reads through this store alone.
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        None
     }
     /// Runs several read statements and returns the rows of each, in order: one round trip on
     /// a remote store.

@@ -15,6 +15,14 @@ mod canonical_node;
 // The registry's behaviour, every test run once on SQLite and once on tursodb.
 mod registry_suite;
 
+// Verify of a whole registry (split among readers, quick checks first) against a plain
+// row-by-row reading, byte for byte.
+mod verify_streaming;
+
+// list --json however the list is read (streamed locally, by keys and rowid pages remotely)
+// against a plain reading, byte for byte.
+mod list_streaming;
+
 // The server's view (spec 8): the boot replay and `doctor` against the real ObjectStack service
 // booting the same registries, on SQLite files and on tursodb.
 mod boot_oracle;

@@ -28,10 +28,15 @@ impl Hasher {
 
     /// SHA-256 of `'{"manifest":' + manifest_text + ',"metadata":' + metadata_text + '}'`.
     pub fn hash(&mut self, manifest_text: &str, metadata_text: &str) -> [u8; 32] {
+        self.hash_bytes(manifest_text.as_bytes(), metadata_text.as_bytes())
+    }
+
+    /// [`Hasher::hash`] of the texts' bytes as the store holds them.
+    pub fn hash_bytes(&mut self, manifest: &[u8], metadata: &[u8]) -> [u8; 32] {
         self.sha.update(HASH_PREFIX);
-        self.sha.update(manifest_text.as_bytes());
+        self.sha.update(manifest);
         self.sha.update(HASH_MIDDLE);
-        self.sha.update(metadata_text.as_bytes());
+        self.sha.update(metadata);
         self.sha.update(HASH_SUFFIX);
         self.sha.finalize_reset().into()
     }
@@ -70,23 +75,17 @@ pub fn to_hex(digest: &[u8; 32]) -> String {
     s
 }
 
-/// Whether `hex` (either case) spells `digest`.
+/// Whether `hex` (either case) spells `digest`: the digest written in lowercase, compared
+/// byte for byte (case folded only when that differs).
 pub fn hex_eq(digest: &[u8; 32], hex: &str) -> bool {
-    let h = hex.as_bytes();
-    if h.len() != 64 {
-        return false;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut lower = [0u8; 64];
+    for (pair, &b) in lower.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[(b >> 4) as usize];
+        pair[1] = HEX[(b & 0xf) as usize];
     }
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    digest.iter().enumerate().all(|(i, &b)| {
-        matches!((nibble(h[2 * i]), nibble(h[2 * i + 1])), (Some(hi), Some(lo)) if (hi << 4 | lo) == b)
-    })
+    let hex = hex.as_bytes();
+    hex == lower || hex.eq_ignore_ascii_case(&lower)
 }
 
 #[cfg(test)]

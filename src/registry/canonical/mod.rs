@@ -49,7 +49,10 @@ mod write;
 
 pub use hash::{hex_eq, integrity_hash, to_hex, Hasher};
 pub use parse::{parse, CanonicalError, MAX_DEPTH};
-pub use stored::{is_canonical, is_canonical_stored, parse_stored};
+pub use stored::{
+    canonical_id_and_version, canonical_string_members, is_canonical, is_canonical_stored,
+    is_written_form, parse_stored,
+};
 pub use write::{canonicalize, canonicalize_into, stringify, write_into};
 
 /// A parsed JSON value as JavaScript holds it.

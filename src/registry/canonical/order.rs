@@ -10,7 +10,13 @@ use super::JsValue;
 /// 4294967294; not "01", "-1" or "4294967295").
 #[inline]
 pub(super) fn array_index(key: &str) -> Option<u32> {
-    let b = key.as_bytes();
+    array_index_bytes(key.as_bytes())
+}
+
+/// [`array_index`] of a key's bytes, with no UTF-8 check: an index is ASCII digits, and a
+/// key whose first byte is not a digit is answered at once.
+#[inline]
+pub(super) fn array_index_bytes(b: &[u8]) -> Option<u32> {
     match b {
         [] => None,
         [b'0'] => Some(0),
@@ -111,9 +117,7 @@ pub(super) struct Span {
 #[inline]
 fn quoted_array_index(key: &[u8]) -> Option<u32> {
     match key {
-        [b'"', inner @ .., b'"'] if inner.first().is_some_and(u8::is_ascii_digit) => {
-            std::str::from_utf8(inner).ok().and_then(array_index)
-        }
+        [b'"', inner @ .., b'"'] => array_index_bytes(inner),
         _ => None,
     }
 }

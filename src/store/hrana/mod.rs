@@ -95,8 +95,9 @@ pub struct HranaStore {
     /// The open stream, if the server keeps one; the lock also serialises requests, as batons
     /// require.
     stream: Mutex<StreamState>,
-    /// HTTP requests sent so far (the benchmark reports round trips per operation).
-    round_trips: std::sync::atomic::AtomicU64,
+    /// HTTP requests sent so far (the benchmark reports round trips per operation), shared
+    /// with this store's readers.
+    round_trips: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The server refused `BEGIN IMMEDIATE` once: batches begin with plain `BEGIN`.
     plain_begin: AtomicBool,
     /// Bytes per row in the last page read (0: none yet), to size the next page.
@@ -183,7 +184,7 @@ impl HranaStore {
             trust: Mutex::new(None),
             routes: Mutex::new(Vec::new()),
             stream: Mutex::new(StreamState::default()),
-            round_trips: std::sync::atomic::AtomicU64::default(),
+            round_trips: std::sync::Arc::default(),
             plain_begin: AtomicBool::new(false),
             row_bytes: AtomicUsize::new(0),
             page_bytes: AtomicUsize::new(PAGE_BYTES),
@@ -374,6 +375,25 @@ impl Store for HranaStore {
 
     fn pages(&self) -> bool {
         true
+    }
+
+    /// Another store on the same target, read-only, with a stream of its own (so its requests
+    /// do not wait for this one's), counting its requests with this store's and sizing its
+    /// pages from what this one has learnt. Nothing is sent until it is used.
+    fn reader(&self) -> Option<Box<dyn Store>> {
+        let mut reader = Self::connect(
+            &self.url(),
+            self.token.clone(),
+            true,
+            self.shown.clone(),
+            self.connect_timeout,
+            self.request_timeout,
+        )
+        .ok()?;
+        reader.round_trips = self.round_trips.clone();
+        reader.row_bytes = AtomicUsize::new(self.row_bytes.load(Ordering::Relaxed));
+        reader.page_bytes = AtomicUsize::new(self.page_bytes.load(Ordering::Relaxed));
+        Some(Box::new(reader))
     }
 
     fn round_trips(&self) -> u64 {
@@ -618,7 +638,7 @@ mod test_support {
             trust: Mutex::new(None),
             routes: Mutex::new(Vec::new()),
             stream: Mutex::new(StreamState::default()),
-            round_trips: std::sync::atomic::AtomicU64::default(),
+            round_trips: std::sync::Arc::default(),
             plain_begin: AtomicBool::new(false),
             row_bytes: AtomicUsize::new(0),
             page_bytes: AtomicUsize::new(PAGE_BYTES),

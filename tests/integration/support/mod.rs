@@ -1,4 +1,5 @@
-//! What the integration tests share: scratch registries, a real `tursodb` server, a scripted
+//! What the integration tests share: scratch registries, a generated registry with planted
+//! failures, a real `tursodb` server, a scripted
 //! HTTP responder (and sqld's behaviours played by it in front of tursodb), a tmux driver for
 //! the real binary, console sessions drawn into a `TestBackend`, and the real ObjectStack
 //! packages for the Node oracles.
@@ -8,6 +9,7 @@ pub mod console;
 pub mod generated;
 pub mod objectstack;
 pub mod peak;
+pub mod planted;
 pub mod responder;
 pub mod scratch;
 pub mod screen;

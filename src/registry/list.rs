@@ -1,0 +1,266 @@
+//! The latest version of every package, streamed: a local file in one borrowed pass whose
+//! sort holds only keys, a remote store with the latest set computed once (only its keys, in
+//! the list's order) and the rows then fetched page by page by rowid, so no page runs the
+//! whole latest-per-package query again.
+
+use std::collections::HashMap;
+
+use super::canonical::{self, JsValue};
+use super::{summary_from_row, PackageSummary, Registry, RegistryError, Served, REMOTE_PAGE};
+use crate::store::{Span, Stmt, Value, ValueRef};
+
+/// Rows of a local list between two asks for the versions the server serves.
+const CHUNK: usize = 256;
+
+/// The most keys one answer of the latest set asks for (the store still bounds it by bytes).
+const KEYS_PAGE: usize = 1_000_000;
+
+/// The latest row of every package: its rowid and its `coalesce(max(created_at), '')`, the
+/// first key of the list's order (the latest row's `created_at` is its package's maximum).
+pub(super) fn latest_set_sql() -> String {
+    format!(
+        "SELECT count(*) AS n, coalesce(max(o.created_at), '') AS ca, \
+         (SELECT q.rowid FROM sys_packages q WHERE q.id = o.id ORDER BY {} LIMIT 1) AS rid \
+         FROM sys_packages o GROUP BY o.id",
+        super::LATEST_FIRST
+    )
+}
+
+/// The columns of a list row, `p` being the latest row: what [`summary_from_row`] reads.
+/// `tied`: another version shares the newest second, so the server's get(id) may answer it
+/// instead (asked afterwards, for those packages only).
+pub(super) const LIST_COLUMNS: &str =
+    "p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at, \
+     EXISTS (SELECT 1 FROM sys_packages t WHERE t.id = p.id \
+             AND t.created_at IS p.created_at AND t.rowid <> p.rowid) AS tied";
+
+/// Every list row of a local file, newest first. The latest set is sorted on its keys alone
+/// and only then joined to the table (`LIMIT -1` keeps it a sorted table of its own, and the
+/// CROSS JOIN keeps it the outer loop), so the sort never holds a manifest.
+fn local_stmt() -> Stmt {
+    Stmt::new(
+        format!(
+            "SELECT {LIST_COLUMNS}, k.n \
+             FROM (SELECT rid, ca, n FROM ({}) ORDER BY ca DESC, rid DESC LIMIT -1) k \
+             CROSS JOIN sys_packages p ON p.rowid = k.rid",
+            latest_set_sql()
+        ),
+        vec![],
+    )
+}
+
+/// A list row as [`summary_from_row`] reads it, from values borrowed from the store: a
+/// manifest in its written form gives its name and type without a tree.
+fn summary_from_values(row: &[ValueRef<'_>]) -> (PackageSummary, bool) {
+    let text = |i: usize| row.get(i).and_then(|v| v.text());
+    let owned = |i: usize| text(i).map(std::borrow::Cow::into_owned);
+    let raw = match row.get(3) {
+        Some(ValueRef::Text(b) | ValueRef::Blob(b)) => Some(*b),
+        _ => None,
+    };
+    let (name, kind, readable) =
+        match raw.and_then(|b| canonical::canonical_string_members(b, [b"name", b"type"])) {
+            Some([name, kind]) => (name.map(str::to_owned), kind.map(str::to_owned), true),
+            None => {
+                let manifest = text(3).unwrap_or_default();
+                // For display: a lone surrogate escape the service stored shows as U+FFFD.
+                let parsed = canonical::parse_stored(&manifest).ok();
+                let field = |key: &str| {
+                    parsed
+                        .as_ref()
+                        .and_then(|m| m.get(key))
+                        .and_then(JsValue::as_str)
+                        .map(str::to_owned)
+                };
+                (field("name"), field("type"), parsed.is_some())
+            }
+        };
+    let summary = PackageSummary {
+        rowid: row.first().and_then(|v| v.as_i64()).unwrap_or_default(),
+        id: owned(1).unwrap_or_default(),
+        version: owned(2).unwrap_or_default(),
+        name,
+        kind,
+        manifest_readable: readable,
+        hash: owned(4).unwrap_or_default(),
+        created_at: owned(5),
+        updated_at: owned(6),
+        versions: row.get(8).and_then(|v| v.as_i64()).unwrap_or(0) as u64,
+        served: Served::Latest,
+    };
+    let tied = row.get(7).and_then(|v| v.as_i64()).unwrap_or(0) != 0;
+    (summary, tied)
+}
+
+/// The keys of the latest set after `after` (a `(created_at, rowid)` key), newest first, at
+/// most `limit`.
+fn keys_stmt(after: Option<&(String, i64)>, limit: usize) -> Stmt {
+    let mut sql = format!("SELECT ca, rid FROM ({})", latest_set_sql());
+    let mut args = Vec::new();
+    if let Some((created_at, rowid)) = after {
+        sql.push_str(" WHERE ca < ? OR (ca = ? AND rid < ?)");
+        args.extend([
+            created_at.as_str().into(),
+            created_at.as_str().into(),
+            Value::Integer(*rowid),
+        ]);
+    }
+    sql.push_str(&format!(" ORDER BY ca DESC, rid DESC LIMIT {limit}"));
+    Stmt::new(sql, args)
+}
+
+/// The list rows of `rowids` (in no particular order), each with its package's row count.
+fn rows_stmt(rowids: &[i64]) -> Stmt {
+    let list: Vec<String> = rowids.iter().map(i64::to_string).collect();
+    Stmt::new(
+        format!(
+            "SELECT {LIST_COLUMNS}, (SELECT count(*) FROM sys_packages c WHERE c.id = p.id) AS n \
+             FROM sys_packages p WHERE p.rowid IN ({})",
+            list.join(", ")
+        ),
+        vec![],
+    )
+}
+
+impl Registry {
+    /// The latest version of every package, newest first, one at a time to `each` (which
+    /// returns `false` to stop); nothing is held but a few hundred rows.
+    pub fn list_each(
+        &self,
+        each: &mut dyn FnMut(PackageSummary) -> bool,
+    ) -> Result<(), RegistryError> {
+        if self.store.pages() {
+            let mut going = true;
+            return self.list_remote(&mut |page| {
+                for summary in page {
+                    going = going && each(summary);
+                }
+            });
+        }
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let (mut failed, mut stopped) = (None, false);
+        self.store.scan(&local_stmt(), Span::Part, &mut |values| {
+            chunk.push(summary_from_values(values));
+            if chunk.len() < CHUNK {
+                return true;
+            }
+            match self.hand_over(&mut chunk, each) {
+                Ok(going) => {
+                    stopped = !going;
+                    going
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !stopped {
+            self.hand_over(&mut chunk, each)?;
+        }
+        Ok(())
+    }
+
+    /// The rows of `chunk` with the versions the server serves, to `each`; `false` when it
+    /// stopped.
+    fn hand_over(
+        &self,
+        chunk: &mut Vec<(PackageSummary, bool)>,
+        each: &mut dyn FnMut(PackageSummary) -> bool,
+    ) -> Result<bool, RegistryError> {
+        for summary in self.with_served(std::mem::take(chunk))? {
+            if !each(summary) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The rowids of the latest set after `after`, in the list's order (newest first). The set
+    /// is computed once per answer: usually one answer, as many as the store's byte bound needs.
+    fn latest_rowids(&self, mut after: Option<(String, i64)>) -> Result<Vec<i64>, RegistryError> {
+        let mut rowids = Vec::new();
+        loop {
+            let mut got = 0usize;
+            let mut last = None;
+            let asked = self.store.query_page(
+                KEYS_PAGE,
+                &|limit| keys_stmt(after.as_ref(), limit),
+                &mut |row| {
+                    got += 1;
+                    let rowid = row.get(1).and_then(Value::as_i64).unwrap_or_default();
+                    rowids.push(rowid);
+                    last = Some((
+                        row.first()
+                            .cloned()
+                            .and_then(Value::into_text)
+                            .unwrap_or_default(),
+                        rowid,
+                    ));
+                    true
+                },
+            )?;
+            if got < asked || last.is_none() {
+                return Ok(rowids);
+            }
+            after = last;
+        }
+    }
+
+    /// [`Registry::list_with`] on a remote store: the first page as before (the whole list of a
+    /// small registry, in one request); then the keys of the rest of the latest set, and its
+    /// rows by rowid, a page at a time (as many as the store finds fit in one answer), each
+    /// page put back in the list's order. A row deleted between the reads is left out.
+    pub(super) fn list_remote(
+        &self,
+        each_page: &mut dyn FnMut(Vec<PackageSummary>),
+    ) -> Result<(), RegistryError> {
+        // The first page as the console's first screen wants it, in one request (the whole
+        // list of a small registry).
+        let mut first = Vec::new();
+        let asked = self.store.query_page(
+            REMOTE_PAGE,
+            &|limit| Self::list_page_stmt(None, Some(limit)),
+            &mut |row| {
+                first.push(summary_from_row(row.to_vec()));
+                true
+            },
+        )?;
+        let done = first.len() < asked;
+        let after = first
+            .last()
+            .map(|(s, _)| (s.created_at.clone().unwrap_or_default(), s.rowid));
+        each_page(self.with_served(first)?);
+        if done || after.is_none() {
+            return Ok(());
+        }
+        let rowids = self.latest_rowids(after)?;
+        let mut at = 0;
+        while at < rowids.len() {
+            let rest = &rowids[at..];
+            let mut got = Vec::new();
+            let asked = self.store.query_page(
+                // A cap of rows as well as bytes: tursodb reads a long IN list slowly.
+                REMOTE_PAGE.min(rest.len()),
+                &|limit| rows_stmt(&rest[..limit.min(rest.len())]),
+                &mut |row| {
+                    got.push(summary_from_row(row.to_vec()));
+                    true
+                },
+            )?;
+            let asked = asked.clamp(1, rest.len());
+            let place: HashMap<i64, usize> = rest[..asked]
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (*r, i))
+                .collect();
+            got.sort_by_key(|(s, _)| place.get(&s.rowid).copied().unwrap_or(usize::MAX));
+            at += asked;
+            each_page(self.with_served(got)?);
+        }
+        Ok(())
+    }
+}
