@@ -712,18 +712,26 @@ fn percent_decode(text: &str) -> String {
 /// close (at most 2 edits, and fewer than a third of the key's length).
 fn closest<'k>(key: &str, allowed: &'k [String]) -> Option<&'k str> {
     let limit = (key.chars().count() / 3).clamp(1, 2);
+    let key: Vec<char> = key.to_lowercase().chars().collect();
     allowed
         .iter()
-        .map(|candidate| (edit_distance(key, candidate), candidate))
+        .filter_map(|candidate| {
+            // The distance is at least the difference in length: most keys go unmeasured
+            // (lower-casing keeps an ASCII key's length, so it is known before it is made).
+            if candidate.is_ascii() && candidate.len().abs_diff(key.len()) > limit {
+                return None;
+            }
+            let other: Vec<char> = candidate.to_lowercase().chars().collect();
+            (other.len().abs_diff(key.len()) <= limit)
+                .then(|| (edit_distance(&key, &other), candidate))
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, candidate)| candidate.as_str())
 }
 
 /// Levenshtein distance with adjacent transpositions counted as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
+fn edit_distance(a: &[char], b: &[char]) -> usize {
     let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
