@@ -59,6 +59,7 @@ mod terminal_injection;
 
 // The console drawn into a TestBackend, driven through its key handling: reading, writing,
 // and what an operator relies on all day.
+mod tui_compare;
 mod tui_layout;
 mod tui_operator;
 mod tui_screens;

@@ -31,9 +31,9 @@ use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Opened, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    BootScreen, CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, DraftsPicker,
-    Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen, TrashScreen, VerifyRun,
-    VersionsScreen,
+    BootScreen, CommandLine, CompareScreen, Confirm, ConnectionPicker, DetailScreen, DiffView,
+    DraftsPicker, Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen, TrashScreen,
+    VerifyRun, VersionsScreen,
 };
 use super::worker::WorkerError;
 use crate::registry::{
@@ -515,14 +515,22 @@ impl App {
                 self.modals.clear();
                 self.push(*screen);
             }
-            Outcome::Request(r) => match (&self.production, r.write()) {
-                // On production, every write asks for the connection's name first.
-                (Some(name), Some(what)) => {
-                    let name = name.clone();
-                    self.ask_production(&name, &what, r);
+            Outcome::Request(r) => {
+                // A copy into the compared registry is guarded by that connection's mode.
+                let production = match &r {
+                    Request::Copy {
+                        to_other: true,
+                        production,
+                        ..
+                    } => production.clone(),
+                    _ => self.production.clone(),
+                };
+                match (production, r.write()) {
+                    // On production, every write asks for the connection's name first.
+                    (Some(name), Some(what)) => self.ask_production(&name, &what, r),
+                    _ => self.dispatch(r),
                 }
-                _ => self.dispatch(r),
-            },
+            }
             Outcome::Write(r) => {
                 if let Request::Publish { prepared, .. } = &r {
                     if let Some(review) = self.review_mut(&prepared.hash) {
