@@ -146,13 +146,16 @@ impl CompareScreen {
             .partition(|&r| self.state_of(r as usize) == VersionState::Differs);
         order.extend(rest);
         self.list.set_order(order);
-        if let Some((id, version)) = keep {
-            if let Some(row) = self.rows.iter().position(|&(p, v)| {
+        let kept = keep.and_then(|(id, version)| {
+            self.rows.iter().position(|&(p, v)| {
                 let (pkg, ver) = self.at(p, v);
                 pkg.id == id && ver.version == version
-            }) {
-                self.list.select_row(row);
-            }
+            })
+        });
+        match kept {
+            Some(row) => self.list.select_row(row),
+            // First shown: the first row that differs, if any.
+            None => self.list.select_position(0),
         }
     }
 
