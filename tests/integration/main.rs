@@ -68,6 +68,7 @@ mod tui_writes;
 
 // The real binary in a real terminal (tmux): reading, then writing, then what an operator
 // relies on all day.
+mod e2e_compare;
 mod e2e_console;
 mod e2e_hostile;
 mod e2e_operator;
