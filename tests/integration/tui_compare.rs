@@ -147,7 +147,15 @@ fn a_read_only_console_refuses_a_copy_across() {
     let b = second_registry(&scratch);
     let before = stored_rows(&b);
     let mut s = Session::in_scratch(scratch, true);
-    s.press(&[KeyCode::Char('c'), KeyCode::Down, KeyCode::Char('=')]);
+    // `:compare NAME` opens the same screen as the picker's `=`.
+    s.press(&[KeyCode::Char(':')]);
+    s.type_text("compare other");
+    s.press(&[KeyCode::Enter]);
+    assert!(
+        s.screen().contains("1 differ, 1 only A, 0 only B, 10 same"),
+        "{}",
+        s.screen()
+    );
     s.type_text("/order");
     s.press(&[KeyCode::Enter, KeyCode::Char('C')]);
     let (kind, text) = s.message();

@@ -628,9 +628,13 @@ impl App {
     /// the Packages screen: whatever was open above Packages closes first.
     fn jump(&mut self, to: Jump) {
         self.modals.clear();
+        if let Jump::Compare(name) = &to {
+            let screen = CompareScreen::new(&self.target, name);
+            return self.push(Screen::Compare(Box::new(screen)));
+        }
         self.screens.truncate(1);
         let (id, version, integrity) = match &to {
-            Jump::Package(id) => (id.as_str(), None, false),
+            Jump::Package(id) | Jump::Compare(id) => (id.as_str(), None, false),
             Jump::Version {
                 id,
                 version,
