@@ -156,6 +156,8 @@ pub enum Request {
         options: CopyOptions,
         production: Option<String>,
     },
+    /// The Compare screen closed: the compared registry is let go.
+    EndCompare,
     /// What differs between `id@version` in the current registry and in the compared one.
     CompareDiff {
         id: String,
@@ -221,6 +223,7 @@ impl Request {
             Request::CopyPlan { .. } => "rehearsing the copy".into(),
             Request::Copy { .. } => "copying".into(),
             Request::CompareDiff { .. } => "comparing the two rows".into(),
+            Request::EndCompare => "closing the compared registry".into(),
         }
     }
 
@@ -352,6 +355,7 @@ impl Request {
                 version: row.version,
                 report: Err(error),
             },
+            Request::EndCompare => Reply::CompareEnded,
             Request::CompareDiff { id, version } => Reply::Diff {
                 from: format!("{version} (A)"),
                 to: format!("{version} (B)"),
@@ -586,6 +590,8 @@ pub enum Reply {
         version: String,
         report: Result<Box<PublishReport>, JobError>,
     },
+    /// The compared registry was let go.
+    CompareEnded,
 }
 
 /// The current registry (A) compared with a saved connection (B).

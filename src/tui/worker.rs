@@ -213,6 +213,11 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             send(Reply::Connected { name, opened }, true);
             return;
         }
+        Request::EndCompare => {
+            held.other = None;
+            send(Reply::CompareEnded, true);
+            return;
+        }
         Request::Connections => {
             send(
                 Reply::Connections(Ok(connect::saved_connections(dirs))),
@@ -486,6 +491,7 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         | Request::ResumeDraft { .. }
         | Request::DiscardDraft { .. }
         | Request::Connections
+        | Request::EndCompare
         | Request::ReadFile { .. }
         | Request::Validate { .. } => return,
     };

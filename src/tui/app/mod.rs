@@ -488,7 +488,9 @@ impl App {
                 Outcome::Overlay(Modal::Command(Box::new(CommandLine::new(ids))))
             }
             Action::Home => {
+                let comparing = self.comparing();
                 self.screens.truncate(1);
+                self.left_compare(comparing);
                 Outcome::Done
             }
             _ => self.screen_mut().component_mut().act(action, page),
@@ -508,7 +510,9 @@ impl App {
             }
             Outcome::Back => {
                 if self.screens.len() > 1 {
+                    let comparing = self.comparing();
                     self.screens.pop();
+                    self.left_compare(comparing);
                 }
             }
             Outcome::Push(screen) => {
@@ -632,7 +636,9 @@ impl App {
             let screen = CompareScreen::new(&self.target, name);
             return self.push(Screen::Compare(Box::new(screen)));
         }
+        let comparing = self.comparing();
         self.screens.truncate(1);
+        self.left_compare(comparing);
         let (id, version, integrity) = match &to {
             Jump::Package(id) | Jump::Compare(id) => (id.as_str(), None, false),
             Jump::Version {
@@ -655,6 +661,18 @@ impl App {
             } else {
                 DetailScreen::new(id, version)
             })));
+        }
+    }
+
+    /// Whether a Compare screen is open (the worker holds a second registry for it).
+    fn comparing(&self) -> bool {
+        self.screens.iter().any(|s| matches!(s, Screen::Compare(_)))
+    }
+
+    /// The worker lets the compared registry go once the last Compare screen closed.
+    fn left_compare(&mut self, was_comparing: bool) {
+        if was_comparing && !self.comparing() {
+            self.dispatch_quietly(Request::EndCompare);
         }
     }
 

@@ -346,6 +346,7 @@ impl App {
                 )),
                 Err(e) => self.error(format!("cannot switch to {name}: {e}")),
             },
+            Reply::CompareEnded => {}
             Reply::Compared { name, compared } => {
                 if let Err(e) = &compared {
                     self.error(format!("cannot compare with {name}: {e}"));
@@ -574,7 +575,9 @@ impl App {
             _ => false,
         });
         if let Some(at) = first_gone.filter(|&at| at > 0) {
+            let comparing = self.comparing();
             self.screens.truncate(at);
+            self.left_compare(comparing);
         }
         if r.remaining == 0 {
             text.push_str(&format!("; {id} has no versions left"));
