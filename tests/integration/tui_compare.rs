@@ -164,3 +164,70 @@ fn a_read_only_console_refuses_a_copy_across() {
     assert!(s.console.app.modal().is_none());
     assert_eq!(stored_rows(&b), before);
 }
+
+#[test]
+fn a_differing_row_is_copied_over_b_after_the_dialog_says_it_overwrites() {
+    let scratch = Scratch::new();
+    let b = second_registry(&scratch);
+    let mut s = Session::in_scratch(scratch, false);
+    s.press(&[KeyCode::Char('c'), KeyCode::Down, KeyCode::Char('=')]);
+    // The row that differs is the one selected first.
+    s.press(&[KeyCode::Char('C')]);
+    let dialog = s.screen();
+    assert!(
+        dialog.contains("Copy keys 1.0.0 to B") && dialog.contains("It overwrites"),
+        "{dialog}"
+    );
+    if dialog.contains("Type the package id") {
+        s.type_text(DIFFERS.0);
+        s.press(&[KeyCode::Enter]);
+    } else {
+        s.press(&[KeyCode::Char('y')]);
+    }
+    let (kind, text) = s.message();
+    assert_eq!(kind, MessageKind::Info, "{text}");
+    let a = s.scratch.db.clone();
+    assert_eq!(
+        texts(&b, DIFFERS.0, DIFFERS.1),
+        texts(&a, DIFFERS.0, DIFFERS.1)
+    );
+    assert_eq!(
+        compare_state(&s, DIFFERS.0, DIFFERS.1),
+        Some(VersionState::Same)
+    );
+    // B's old row went to the trash first.
+    assert!(!s.scratch.trash_files().is_empty());
+}
+
+#[test]
+fn a_read_only_destination_refuses_the_copy_before_any_dialog() {
+    let scratch = Scratch::new();
+    let b = second_registry(&scratch);
+    std::fs::write(
+        scratch.dirs().config.join("config.toml"),
+        format!(
+            "[connections.other]\ntarget = {:?}\nread_only = true\n",
+            b.display().to_string()
+        ),
+    )
+    .unwrap();
+    let before = stored_rows(&b);
+    let mut s = Session::in_scratch(scratch, false);
+    s.press(&[KeyCode::Char('c'), KeyCode::Down, KeyCode::Char('=')]);
+    s.type_text("/order");
+    s.press(&[KeyCode::Enter, KeyCode::Char('C')]);
+    let (kind, text) = s.message();
+    assert_eq!(kind, MessageKind::Error, "{text}");
+    assert!(text.starts_with("nothing copied: order 1.0.0: "), "{text}");
+    assert!(s.console.app.modal().is_none());
+    assert_eq!(stored_rows(&b), before);
+
+    // Narrow: the id and the version still show (cut with `…` at most).
+    let narrow = crate::support::screen::text_of(&s.buffer_sized(60, 20));
+    assert!(
+        narrow
+            .lines()
+            .any(|l| l.contains("order") && l.contains("1.0.0")),
+        "{narrow}"
+    );
+}
