@@ -4,6 +4,9 @@
 //! `document` or `connect` function) and sends the typed result back. It decides nothing. A
 //! verify streams progress (at most every [`PROGRESS_EVERY`]) and stops when its cancel flag
 //! is raised; switching the connection replaces the registry it owns, and only on success.
+//! While the Compare screen is open it also holds the compared registry (a saved connection)
+//! beside the current one: the comparison, a copy across and a diff across are registry
+//! calls on the two.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;

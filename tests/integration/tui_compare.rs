@@ -218,7 +218,11 @@ fn a_read_only_destination_refuses_the_copy_before_any_dialog() {
     s.press(&[KeyCode::Enter, KeyCode::Char('C')]);
     let (kind, text) = s.message();
     assert_eq!(kind, MessageKind::Error, "{text}");
-    assert!(text.starts_with("nothing copied: order 1.0.0: "), "{text}");
+    assert!(
+        text.starts_with("nothing copied: order 1.0.0: ")
+            && text.ends_with("is open read-only: copy refused"),
+        "{text}"
+    );
     assert!(s.console.app.modal().is_none());
     assert_eq!(stored_rows(&b), before);
 
