@@ -101,7 +101,11 @@ fn compare_shows_the_states_copies_across_and_diffs() {
     s.press(&[KeyCode::Char('=')]);
     assert!(matches!(s.console.app.modal(), Some(Modal::Diff(_))));
     let diff = s.screen();
-    assert!(diff.contains("changed_in_b"), "{diff}");
+    assert!(
+        diff.contains("changed_in_b") && diff.contains("keys 1.0.0 (A) → 1.0.0 (B)"),
+        "{diff}"
+    );
+    assert!(diff.contains("(registry A → registry B)"), "{diff}");
     s.press(&[KeyCode::Esc]);
 
     // `C` on the row only in A: the review, then the copy into B.
