@@ -75,6 +75,8 @@ pub enum Jump {
         version: String,
         integrity: bool,
     },
+    /// The Compare screen with the saved connection of this name (`:compare NAME`).
+    Compare(String),
 }
 
 /// The uniform shape of every screen and overlay.

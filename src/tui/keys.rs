@@ -62,6 +62,8 @@ pub enum Action {
     Trash,
     /// The connection picker.
     Connections,
+    /// Compare: copy the selected version to the other registry.
+    CopyAcross,
     /// The `:` command line.
     CommandLine,
     /// The drafts kept from earlier sessions.
@@ -89,6 +91,7 @@ impl Action {
             Action::Delete | Action::DeleteAll => Some("delete"),
             Action::Restore => Some("restore"),
             Action::Promote => Some("promote"),
+            Action::CopyAcross => Some("copy"),
             _ => None,
         }
     }

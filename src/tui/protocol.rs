@@ -15,10 +15,11 @@ use crate::connect::{self, ConnectError, Connections};
 use crate::registry::manifest::DocumentProblem;
 use crate::registry::trash::TrashEntry;
 use crate::registry::{
-    Allow, Bookkeeping, ChangeMark, DeletePlan, DeleteReport, DoctorReport, LoadedRecord,
-    PackageDiff, PackageRecord, PackageSummary, PreparedPublish, Problem, PromoteOutcome,
-    PromotePlan, PublishOptions, PublishReport, PublishReview, RegistryError, RestorePlan,
-    RestoreReport, Scope, Verification, VerifyProgress, VerifyReport, VersionSummary, Warning,
+    Allow, Bookkeeping, ChangeMark, CompareSummary, CopyOptions, CopyStep, DeletePlan,
+    DeleteReport, DoctorReport, LoadedRecord, PackageComparison, PackageDiff, PackageRecord,
+    PackageSummary, PreparedPublish, Problem, PromoteOutcome, PromotePlan, PublishOptions,
+    PublishReport, PublishReview, RegistryError, RestorePlan, RestoreReport, Scope, Verification,
+    VerifyProgress, VerifyReport, VersionSummary, Warning,
 };
 
 /// Identifies one job; every response carries the ticket of the job it answers.
@@ -134,6 +135,34 @@ pub enum Request {
     Connect {
         name: String,
     },
+    /// The registry compared with the saved connection `name` (spec 11): the worker opens
+    /// it (or keeps the one it opened for the same name) and holds it beside the current one.
+    Compare {
+        name: String,
+    },
+    /// What copying `id@version` across would do at the destination (its review), for the
+    /// confirm dialog; `to_other` copies from the current registry to the compared one.
+    CopyPlan {
+        id: String,
+        version: String,
+        to_other: bool,
+    },
+    /// Copies exactly the row its dialog showed; `production` is the destination's
+    /// connection name when it is a production one (the compared registry's; the current
+    /// one's is the app's own).
+    Copy {
+        row: Box<PackageRecord>,
+        to_other: bool,
+        options: CopyOptions,
+        production: Option<String>,
+    },
+    /// The Compare screen closed: the compared registry is let go.
+    EndCompare,
+    /// What differs between `id@version` in the current registry and in the compared one.
+    CompareDiff {
+        id: String,
+        version: String,
+    },
 }
 
 impl Request {
@@ -156,6 +185,7 @@ impl Request {
             )),
             Request::Restore { path, .. } => Some(format!("restore {}", super::file_name(path))),
             Request::Promote { id, version, .. } => Some(format!("promote {id} {version}")),
+            Request::Copy { row, .. } => Some(format!("copy {} {}", row.id, row.version)),
             _ => None,
         }
     }
@@ -189,6 +219,11 @@ impl Request {
             Request::DiscardDraft { .. } => "discarding the draft".into(),
             Request::Connections => "reading the saved connections".into(),
             Request::Connect { name } => format!("connecting to {name}"),
+            Request::Compare { name } => format!("comparing with {name}"),
+            Request::CopyPlan { .. } => "rehearsing the copy".into(),
+            Request::Copy { .. } => "copying".into(),
+            Request::CompareDiff { .. } => "comparing the two rows".into(),
+            Request::EndCompare => "closing the compared registry".into(),
         }
     }
 
@@ -301,6 +336,32 @@ impl Request {
                 name,
                 opened: Err(error),
             },
+            Request::Compare { name } => Reply::Compared {
+                name,
+                compared: Err(error),
+            },
+            Request::CopyPlan {
+                id,
+                version,
+                to_other,
+            } => Reply::CopyPlan {
+                id,
+                version,
+                to_other,
+                plan: Err(error),
+            },
+            Request::Copy { row, .. } => Reply::Copied {
+                id: row.id,
+                version: row.version,
+                report: Err(error),
+            },
+            Request::EndCompare => Reply::CompareEnded,
+            Request::CompareDiff { id, version } => Reply::Diff {
+                from: format!("{version} (A)"),
+                to: format!("{version} (B)"),
+                id,
+                diff: Err(error),
+            },
         }
     }
 }
@@ -382,6 +443,10 @@ pub enum JobError {
     /// No registry is open (the one named could not be opened; pick a connection).
     #[error("no registry is open: pick a connection (c)")]
     NotConnected,
+    /// A copy or diff across two registries with no second registry open (the Compare
+    /// screen opens it).
+    #[error("no registry is open to compare with: pick one in the connection picker (c, then =)")]
+    NotCompared,
 }
 
 impl JobError {
@@ -510,6 +575,43 @@ pub enum Reply {
         name: String,
         opened: Result<Opened, JobError>,
     },
+    Compared {
+        name: String,
+        compared: Result<Box<Compared>, JobError>,
+    },
+    CopyPlan {
+        id: String,
+        version: String,
+        to_other: bool,
+        plan: Result<Box<CopyPlan>, JobError>,
+    },
+    Copied {
+        id: String,
+        version: String,
+        report: Result<Box<PublishReport>, JobError>,
+    },
+    /// The compared registry was let go.
+    CompareEnded,
+}
+
+/// The current registry (A) compared with a saved connection (B).
+#[derive(Debug)]
+pub struct Compared {
+    /// The compared registry as the console shows it.
+    pub other: Opened,
+    /// Every package of both, in id order.
+    pub packages: Vec<PackageComparison>,
+    pub summary: CompareSummary,
+}
+
+/// A copy across, rehearsed: the source row and what writing it at the destination does.
+#[derive(Debug)]
+pub struct CopyPlan {
+    pub row: PackageRecord,
+    pub step: CopyStep,
+    /// The source and destination targets.
+    pub from: String,
+    pub to: String,
 }
 
 /// One answer to a job.

@@ -4,6 +4,9 @@
 //! `document` or `connect` function) and sends the typed result back. It decides nothing. A
 //! verify streams progress (at most every [`PROGRESS_EVERY`]) and stops when its cancel flag
 //! is raised; switching the connection replaces the registry it owns, and only on success.
+//! While the Compare screen is open it also holds the compared registry (a saved connection)
+//! beside the current one: the comparison, a copy across and a diff across are registry
+//! calls on the two.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -13,11 +16,12 @@ use std::time::{Duration, Instant};
 
 use super::document::{self, Validation};
 use super::drafts;
-use super::protocol::{Checked, Job, JobError, Opened, Reply, Request, Response};
+use super::protocol::{
+    Checked, Compared, CopyPlan, Job, JobError, Opened, Reply, Request, Response,
+};
 use crate::config::Dirs;
 use crate::connect::{self, Profile};
-use crate::registry::Open;
-use crate::registry::Registry;
+use crate::registry::{self as reg, Open, Registry, RegistryError};
 
 /// The worker thread's name; the panic hook recognises it and leaves the terminal alone.
 pub const THREAD_NAME: &str = "pkgdeck-worker";
@@ -60,6 +64,7 @@ impl Worker {
                 let mut held = Held {
                     registry,
                     read_only,
+                    other: None,
                 };
                 for job in job_rx {
                     let ticket = job.ticket;
@@ -143,6 +148,9 @@ impl Worker {
 struct Held {
     registry: Option<Registry>,
     read_only: bool,
+    /// The saved connection the Compare screen compares with (its name, the registry and how
+    /// the console shows it), held beside the current one while that screen reloads.
+    other: Option<(String, Registry, Opened)>,
 }
 
 /// The console's view of an open registry.
@@ -203,7 +211,14 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
             };
             // A saved connection switched to must hold a registry.
             let opened = open(held, &request, dirs, Open::Existing);
+            // The registry compared with was the old current one's partner.
+            held.other = None;
             send(Reply::Connected { name, opened }, true);
+            return;
+        }
+        Request::EndCompare => {
+            held.other = None;
+            send(Reply::CompareEnded, true);
             return;
         }
         Request::Connections => {
@@ -407,6 +422,71 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
                 outcome,
             }
         }
+        Request::Compare { name } => {
+            let compared = compare(registry, &mut held.other, &name, held.read_only, dirs);
+            Reply::Compared { name, compared }
+        }
+        Request::CopyPlan {
+            id,
+            version,
+            to_other,
+        } => {
+            let plan = match &held.other {
+                Some((_, other, _)) => copy_plan(registry, other, &id, &version, to_other),
+                None => Err(JobError::NotCompared),
+            };
+            Reply::CopyPlan {
+                id,
+                version,
+                to_other,
+                plan,
+            }
+        }
+        Request::Copy {
+            row,
+            to_other,
+            options,
+            ..
+        } => {
+            let destination = if to_other {
+                held.other.as_ref().map(|(_, other, _)| other)
+            } else {
+                Some(&*registry)
+            };
+            let report = match destination {
+                Some(to) => to
+                    .copy_in(&row, options)
+                    .map(Box::new)
+                    .map_err(JobError::from),
+                None => Err(JobError::NotCompared),
+            };
+            if to_other {
+                if let Some((_, other, _)) = &held.other {
+                    // The compared registry's unfinished bookkeeping is told like the current one's.
+                    let unfinished = other.take_bookkeeping();
+                    if !unfinished.is_empty() {
+                        send(Reply::Bookkeeping(unfinished), false);
+                    }
+                }
+            }
+            Reply::Copied {
+                id: row.id,
+                version: row.version,
+                report,
+            }
+        }
+        Request::CompareDiff { id, version } => {
+            let diff = match &held.other {
+                Some((_, other, _)) => compare_diff(registry, other, &id, &version).map(Box::new),
+                None => Err(JobError::NotCompared),
+            };
+            Reply::Diff {
+                from: format!("{version} (A)"),
+                to: format!("{version} (B)"),
+                id,
+                diff,
+            }
+        }
         // Answered above, before the registry was needed.
         Request::Open { .. }
         | Request::Connect { .. }
@@ -414,8 +494,99 @@ fn serve(held: &mut Held, job: Job, dirs: &Dirs, out: &Sender<Response>) {
         | Request::ResumeDraft { .. }
         | Request::DiscardDraft { .. }
         | Request::Connections
+        | Request::EndCompare
         | Request::ReadFile { .. }
         | Request::Validate { .. } => return,
     };
     send(reply, true);
+}
+
+/// Compares the current registry with the saved connection `name`, opened once (in the
+/// console's mode) and kept in `other` while the Compare screen reloads.
+fn compare(
+    current: &Registry,
+    other: &mut Option<(String, Registry, Opened)>,
+    name: &str,
+    read_only: bool,
+    dirs: &Dirs,
+) -> Result<Box<Compared>, JobError> {
+    if other.as_ref().is_none_or(|(held, _, _)| held != name) {
+        *other = None;
+        let request = connect::Request {
+            db: None,
+            connection: Some(name.to_owned()),
+            read_only,
+        };
+        let profile = connect::profile(&request, dirs)?;
+        let registry = connect::open_as(&request, dirs, Open::Existing)?;
+        let shown = opened(&registry, &profile);
+        *other = Some((name.to_owned(), registry, shown));
+    }
+    let Some((_, b, shown)) = other.as_ref() else {
+        return Err(JobError::NotCompared);
+    };
+    let mut packages = Vec::new();
+    let summary = reg::compare(current, b, &mut |p| {
+        packages.push(p);
+        true
+    })?;
+    Ok(Box::new(Compared {
+        other: shown.clone(),
+        packages,
+        summary,
+    }))
+}
+
+/// The source row of a copy across and the destination's review of it.
+fn copy_plan(
+    current: &Registry,
+    other: &Registry,
+    id: &str,
+    version: &str,
+    to_other: bool,
+) -> Result<Box<CopyPlan>, JobError> {
+    let (from, to) = if to_other {
+        (current, other)
+    } else {
+        (other, current)
+    };
+    if to.read_only() {
+        return Err(RegistryError::ReadOnly {
+            target: to.target().to_owned(),
+            action: "copy".into(),
+        }
+        .into());
+    }
+    let mut rows = from.copy_source(id, Some(version), false)?;
+    let mut steps = to.plan_copy(&rows)?;
+    let (Some(row), Some(step)) = (rows.pop(), steps.pop()) else {
+        return Err(JobError::NotCompared);
+    };
+    Ok(Box::new(CopyPlan {
+        row,
+        step,
+        from: from.target().to_owned(),
+        to: to.target().to_owned(),
+    }))
+}
+
+/// What differs between `id@version` in the current registry (A) and the compared one (B).
+fn compare_diff(
+    a: &Registry,
+    b: &Registry,
+    id: &str,
+    version: &str,
+) -> Result<reg::PackageDiff, JobError> {
+    let old = a.require(id, Some(version))?;
+    let new = b.require(id, Some(version))?;
+    let mut diff =
+        reg::diff::diff_records(&old, &new).map_err(|(in_b, reason)| RegistryError::Corrupt {
+            target: if in_b { b.target() } else { a.target() }.to_owned(),
+            id: id.to_owned(),
+            version: version.to_owned(),
+            reason,
+        })?;
+    diff.from = format!("{version} (A)");
+    diff.to = format!("{version} (B)");
+    Ok(diff)
 }

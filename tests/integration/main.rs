@@ -67,6 +67,7 @@ mod terminal_injection;
 
 // The console drawn into a TestBackend, driven through its key handling: reading, writing,
 // and what an operator relies on all day.
+mod tui_compare;
 mod tui_layout;
 mod tui_operator;
 mod tui_screens;
@@ -75,6 +76,7 @@ mod tui_writes;
 
 // The real binary in a real terminal (tmux): reading, then writing, then what an operator
 // relies on all day.
+mod e2e_compare;
 mod e2e_console;
 mod e2e_hostile;
 mod e2e_operator;

@@ -553,6 +553,11 @@ fn the_readme_keys_table_lists_every_key_of_the_main_screens() {
     check(&s, "Versions");
     s.press(&[KeyCode::Enter]);
     check(&s, "Detail");
+    crate::tui_compare::second_registry(&s.scratch);
+    s.press(&[KeyCode::Char('c'), KeyCode::Down]);
+    check(&s, "Connections");
+    s.press(&[KeyCode::Char('=')]);
+    check(&s, "Compare");
     missing.dedup();
     assert!(
         missing.is_empty(),

@@ -31,9 +31,9 @@ use super::message::{Message, MessageKind};
 use super::protocol::{Job, JobError, Opened, Reply, Request, Response, Ticket};
 use super::screens::editor::Origin;
 use super::screens::{
-    BootScreen, CommandLine, Confirm, ConnectionPicker, DetailScreen, DiffView, DraftsPicker,
-    Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen, TrashScreen, VerifyRun,
-    VersionsScreen,
+    BootScreen, CommandLine, CompareScreen, Confirm, ConnectionPicker, DetailScreen, DiffView,
+    DraftsPicker, Editor, Help, Modal, PackagesScreen, PathPrompt, Review, Screen, TrashScreen,
+    VerifyRun, VersionsScreen,
 };
 use super::worker::WorkerError;
 use crate::registry::{
@@ -488,7 +488,9 @@ impl App {
                 Outcome::Overlay(Modal::Command(Box::new(CommandLine::new(ids))))
             }
             Action::Home => {
+                let comparing = self.comparing();
                 self.screens.truncate(1);
+                self.left_compare(comparing);
                 Outcome::Done
             }
             _ => self.screen_mut().component_mut().act(action, page),
@@ -508,21 +510,31 @@ impl App {
             }
             Outcome::Back => {
                 if self.screens.len() > 1 {
+                    let comparing = self.comparing();
                     self.screens.pop();
+                    self.left_compare(comparing);
                 }
             }
             Outcome::Push(screen) => {
                 self.modals.clear();
                 self.push(*screen);
             }
-            Outcome::Request(r) => match (&self.production, r.write()) {
-                // On production, every write asks for the connection's name first.
-                (Some(name), Some(what)) => {
-                    let name = name.clone();
-                    self.ask_production(&name, &what, r);
+            Outcome::Request(r) => {
+                // A copy into the compared registry is guarded by that connection's mode.
+                let production = match &r {
+                    Request::Copy {
+                        to_other: true,
+                        production,
+                        ..
+                    } => production.clone(),
+                    _ => self.production.clone(),
+                };
+                match (production, r.write()) {
+                    // On production, every write asks for the connection's name first.
+                    (Some(name), Some(what)) => self.ask_production(&name, &what, r),
+                    _ => self.dispatch(r),
                 }
-                _ => self.dispatch(r),
-            },
+            }
             Outcome::Write(r) => {
                 if let Request::Publish { prepared, .. } = &r {
                     if let Some(review) = self.review_mut(&prepared.hash) {
@@ -620,9 +632,15 @@ impl App {
     /// the Packages screen: whatever was open above Packages closes first.
     fn jump(&mut self, to: Jump) {
         self.modals.clear();
+        if let Jump::Compare(name) = &to {
+            let screen = CompareScreen::new(&self.target, name);
+            return self.push(Screen::Compare(Box::new(screen)));
+        }
+        let comparing = self.comparing();
         self.screens.truncate(1);
+        self.left_compare(comparing);
         let (id, version, integrity) = match &to {
-            Jump::Package(id) => (id.as_str(), None, false),
+            Jump::Package(id) | Jump::Compare(id) => (id.as_str(), None, false),
             Jump::Version {
                 id,
                 version,
@@ -643,6 +661,18 @@ impl App {
             } else {
                 DetailScreen::new(id, version)
             })));
+        }
+    }
+
+    /// Whether a Compare screen is open (the worker holds a second registry for it).
+    fn comparing(&self) -> bool {
+        self.screens.iter().any(|s| matches!(s, Screen::Compare(_)))
+    }
+
+    /// The worker lets the compared registry go once the last Compare screen closed.
+    fn left_compare(&mut self, was_comparing: bool) {
+        if was_comparing && !self.comparing() {
+            self.dispatch_quietly(Request::EndCompare);
         }
     }
 

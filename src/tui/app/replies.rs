@@ -3,10 +3,10 @@
 //! answers open, a registry opened or switched to.
 
 use super::{
-    integrity, App, Confirm, ConnectionPicker, DeleteReport, DiffView, DraftsPicker, Editor,
-    ExternalEdit, JobError, Live, Message, MessageKind, Modal, Opened, Origin, PackageRecord,
-    PackagesScreen, PathBuf, PublishReview, RegistryError, Reply, Request, Response, Review, Scope,
-    Screen, Ticket, VerifyReport, VerifyRun,
+    integrity, App, CompareScreen, Confirm, ConnectionPicker, DeleteReport, DiffView, DraftsPicker,
+    Editor, ExternalEdit, JobError, Live, Message, MessageKind, Modal, Opened, Origin,
+    PackageRecord, PackagesScreen, PathBuf, PublishReview, RegistryError, Reply, Request, Response,
+    Review, Scope, Screen, Ticket, VerifyReport, VerifyRun,
 };
 
 impl App {
@@ -346,7 +346,82 @@ impl App {
                 )),
                 Err(e) => self.error(format!("cannot switch to {name}: {e}")),
             },
+            Reply::CompareEnded => {}
+            Reply::Compared { name, compared } => {
+                if let Err(e) = &compared {
+                    self.error(format!("cannot compare with {name}: {e}"));
+                }
+                if let Some(c) = self.compare_screen(&name) {
+                    c.receive(compared);
+                }
+            }
+            Reply::CopyPlan {
+                id,
+                version,
+                to_other,
+                plan,
+            } => match plan {
+                Ok(plan) if plan.step.review.unchanged() => self.say(Message::info(format!(
+                    "{id} {version} is already stored exactly like this there: nothing to copy"
+                ))),
+                Ok(plan) if self.modals.is_empty() => {
+                    let production = if to_other {
+                        self.compared().and_then(|o| o.production.clone())
+                    } else {
+                        None
+                    };
+                    self.message = None;
+                    self.modals.push(Modal::Confirm(Box::new(Confirm::copy(
+                        &plan, to_other, production,
+                    ))));
+                }
+                Ok(_) => {}
+                Err(e) => self.error(format!("nothing copied: {id} {version}: {e}")),
+            },
+            Reply::Copied {
+                id,
+                version,
+                report,
+            } => match report {
+                Ok(r) => {
+                    let text = match &r.readback {
+                        _ if r.outcome.unchanged => format!(
+                            "{id} {version} was already stored exactly like this: nothing written"
+                        ),
+                        Ok(read) if read.ok() => format!(
+                            "copied {id} {version}; read back and verified: ok{}",
+                            boot_summary(&r.outcome.boot)
+                                .map(|b| format!("; {b}"))
+                                .unwrap_or_default()
+                        ),
+                        _ => format!(
+                            "copied {id} {version}, but reading it back found a problem: run verify"
+                        ),
+                    };
+                    self.wrote();
+                    self.integrity.forget(&id, &version);
+                    self.say(Message::info(text));
+                    self.reload();
+                }
+                Err(e) => self.error(format!("not copied: {e}")),
+            },
         }
+    }
+
+    /// The Compare screen with `name`, if it is open.
+    pub(super) fn compare_screen(&mut self, name: &str) -> Option<&mut CompareScreen> {
+        self.screens.iter_mut().rev().find_map(|s| match s {
+            Screen::Compare(c) if c.name() == name => Some(c.as_mut()),
+            _ => None,
+        })
+    }
+
+    /// The registry the open Compare screen compares with.
+    pub(super) fn compared(&self) -> Option<&Opened> {
+        self.screens.iter().rev().find_map(|s| match s {
+            Screen::Compare(c) => c.other(),
+            _ => None,
+        })
     }
 
     /// The review of the document with `hash`, if it is open.
@@ -364,7 +439,13 @@ impl App {
                 review.unconfirm();
             }
         }
-        let confirm = Confirm::production(name, &self.target, what, write);
+        let target = match &write {
+            Request::Copy { to_other: true, .. } => self
+                .compared()
+                .map_or_else(|| self.target.clone(), |o| o.target.clone()),
+            _ => self.target.clone(),
+        };
+        let confirm = Confirm::production(name, &target, what, write);
         self.modals.push(Modal::Confirm(Box::new(confirm)));
     }
 
@@ -494,7 +575,9 @@ impl App {
             _ => false,
         });
         if let Some(at) = first_gone.filter(|&at| at > 0) {
+            let comparing = self.comparing();
             self.screens.truncate(at);
+            self.left_compare(comparing);
         }
         if r.remaining == 0 {
             text.push_str(&format!("; {id} has no versions left"));

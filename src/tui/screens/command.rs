@@ -77,6 +77,15 @@ pub fn parse(line: &str, ids: &[String]) -> Command {
     if line.is_empty() {
         return Command::Empty;
     }
+    // `compare NAME`: the Compare screen with a saved connection; alone, the picker to pick it.
+    if let Some(rest) = line.strip_prefix("compare") {
+        if rest.is_empty() {
+            return Command::Act(Action::Connections);
+        }
+        if rest.starts_with(' ') {
+            return Command::Jump(Jump::Compare(rest.trim().to_owned()));
+        }
+    }
     let named: Vec<&str> = COMMANDS
         .iter()
         .map(|(c, _)| *c)
@@ -315,6 +324,11 @@ mod tests {
         );
         assert_eq!(parse("com.acme", &ids), Command::Unknown("com.acme".into()));
         assert_eq!(parse("  ", &ids), Command::Empty);
+        assert_eq!(
+            parse("compare prod", &ids),
+            Command::Jump(Jump::Compare("prod".into()))
+        );
+        assert_eq!(parse("compare", &ids), Command::Act(Action::Connections));
         assert_eq!(
             matches("com.acme.", &ids),
             ["com.acme.crm", "com.acme.helpdesk"]

@@ -1,7 +1,7 @@
 //! The one confirm dialog. Every question the console asks before it changes something goes
 //! through [`Confirm`]: deletes (the operator types the version or the package id; anything
 //! else cancels), restoring a trash file, promoting a version and discarding the editor's
-//! text (`y`/`n`). The constructors say exactly what goes, where it goes and what the
+//! text (`y`/`n`), copying a version across two registries. The constructors say exactly what goes, where it goes and what the
 //! ObjectStack server would load instead; when a guard of spec 8.4 refuses the write, the
 //! operator overrides it by typing the package id. The component draws and answers them all
 //! the same way.
@@ -18,11 +18,11 @@ use super::boot::boot_change_lines;
 use super::centered;
 use super::layout::title;
 use crate::registry::trash::TrashEntry;
-use crate::registry::{Allow, BootEffect, DeletePlan, PromotePlan, RestorePlan};
+use crate::registry::{Allow, BootEffect, CopyOptions, DeletePlan, PromotePlan, RestorePlan};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
 use crate::tui::message::Message;
-use crate::tui::protocol::Request;
+use crate::tui::protocol::{CopyPlan, Request};
 use crate::tui::theme;
 use crate::tui::{count, file_name};
 use crate::untrusted::printable;
@@ -313,6 +313,69 @@ impl Confirm {
                 allow,
             })),
             nothing: "nothing promoted",
+        }
+    }
+
+    /// Copying a version across two registries (spec 11): the exact stored texts and hash,
+    /// written at the destination as a publish is (guards, trash, audit, read-back).
+    /// `production` is the destination's connection name when it is the compared registry
+    /// and a production one.
+    pub fn copy(plan: &CopyPlan, to_other: bool, production: Option<String>) -> Confirm {
+        let r = &plan.row;
+        let review = &plan.step.review;
+        let (id, version) = (
+            printable(&r.id).into_owned(),
+            printable(&r.version).into_owned(),
+        );
+        let side = |other: bool| if other { "B" } else { "A" };
+        let mut body = vec![
+            Line::from(vec![
+                Span::raw("Copy "),
+                Span::styled(format!("{id} {version}"), theme::WARNING),
+                Span::raw(format!(
+                    " from {} {} to {} {}",
+                    side(!to_other),
+                    printable(&plan.from),
+                    side(to_other),
+                    printable(&plan.to)
+                )),
+            ]),
+            Line::styled(
+                format!(
+                    "the exact stored manifest, metadata and hash {}…, read back and verified there",
+                    printable(r.hash.get(..12).unwrap_or(&r.hash))
+                ),
+                theme::HINT,
+            ),
+        ];
+        if let Some(existing) = review.existing.as_ref().filter(|_| review.overwrites()) {
+            body.push(Line::raw(""));
+            body.push(Line::from(vec![
+                Span::styled("It overwrites", theme::ERROR),
+                Span::raw(format!(
+                    " the row there with other contents (hash {}…); it goes to the trash first: ",
+                    printable(existing.hash.get(..12).unwrap_or(&existing.hash))
+                )),
+                Span::styled(trash_dir(&review.trash_dir), theme::TITLE),
+            ]));
+        }
+        body.extend(boot_lines(&review.boot, &r.id));
+        let (answer, allow) = guarded(&review.boot, &r.id, Answer::YesNo);
+        Confirm {
+            title: format!(" Copy {id} {version} to {} ", side(to_other)),
+            body,
+            answer,
+            typed: String::new(),
+            on_yes: Some(OnYes::Request(Request::Copy {
+                row: Box::new(r.clone()),
+                to_other,
+                options: CopyOptions {
+                    allow_overwrite: review.overwrites(),
+                    allow,
+                },
+                production,
+            })),
+            nothing: "nothing copied",
         }
     }
 

@@ -1,7 +1,8 @@
 //! The connection picker of `c`: the registry the console is on ("current") and the
 //! connections saved in `<config dir>/config.toml`. Enter on a saved one asks the worker to
 //! open it in the current mode; the worker swaps registries only if that works, so a failure
-//! leaves the console where it was, with the reason in the footer.
+//! leaves the console where it was, with the reason in the footer. `=` on a saved one opens
+//! the Compare screen between the current registry and it.
 
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::layout::{cut_middle, ESSENTIAL};
-use super::{centered, draw_table, Column, Field};
+use super::{centered, draw_table, Column, CompareScreen, Field, Screen};
 use crate::connect::{Connections, SavedConnection};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
@@ -31,6 +32,13 @@ const KEYS: KeyGroup = KeyGroup {
             does: "switch to the selected connection",
             hint: Some("Enter switch"),
             action: Action::Open,
+        },
+        Binding {
+            keys: &[Key::Char('=')],
+            shown: "=",
+            does: "compare with the selected connection (the Compare screen)",
+            hint: Some("= compare"),
+            action: Action::Diff,
         },
         keys::close("close, staying on the current connection"),
     ],
@@ -110,6 +118,14 @@ impl Component for ConnectionPicker {
                         Outcome::Request(Request::Connect { name }),
                     ])
                 }
+            },
+            Action::Diff => match self.list.selected_row() {
+                Some(0) | None => Outcome::Say(Message::info(
+                    "pick a saved connection to compare the current registry with",
+                )),
+                Some(row) => Outcome::Push(Box::new(Screen::Compare(Box::new(
+                    CompareScreen::new(&self.current, &self.saved[row - 1].name),
+                )))),
             },
             Action::Back => Outcome::Back,
             _ => Outcome::Done,

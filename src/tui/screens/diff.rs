@@ -78,7 +78,15 @@ impl DiffView {
                 ),
                 theme::TITLE,
             ),
-            Span::styled(" (marked → selected)", theme::DIM),
+            // A diff across two registries (the Compare screen's `=`) names its sides.
+            Span::styled(
+                if diff.from.ends_with(" (A)") && diff.to.ends_with(" (B)") {
+                    " (registry A → registry B)"
+                } else {
+                    " (marked → selected)"
+                },
+                theme::DIM,
+            ),
         ])];
         if diff.is_empty() {
             lines.push(Line::styled(

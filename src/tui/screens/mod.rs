@@ -9,6 +9,7 @@
 
 pub mod boot;
 pub mod command;
+pub mod compare;
 pub mod confirm;
 pub mod connections;
 pub mod detail;
@@ -41,6 +42,7 @@ use crate::untrusted::printable;
 
 pub use boot::BootScreen;
 pub use command::CommandLine;
+pub use compare::CompareScreen;
 pub use confirm::Confirm;
 pub use connections::ConnectionPicker;
 pub use detail::DetailScreen;
@@ -63,6 +65,7 @@ pub enum Screen {
     Detail(Box<DetailScreen>),
     Trash(TrashScreen),
     Boot(BootScreen),
+    Compare(Box<CompareScreen>),
 }
 
 impl Screen {
@@ -73,6 +76,7 @@ impl Screen {
             Screen::Detail(s) => s.as_ref(),
             Screen::Trash(s) => s,
             Screen::Boot(s) => s,
+            Screen::Compare(s) => s.as_ref(),
         }
     }
 
@@ -83,6 +87,7 @@ impl Screen {
             Screen::Detail(s) => s.as_mut(),
             Screen::Trash(s) => s,
             Screen::Boot(s) => s,
+            Screen::Compare(s) => s.as_mut(),
         }
     }
 
@@ -94,6 +99,7 @@ impl Screen {
             Screen::Detail(s) => s.load(),
             Screen::Trash(s) => s.load(),
             Screen::Boot(s) => s.load(),
+            Screen::Compare(s) => s.load(),
         }
     }
 
@@ -104,6 +110,7 @@ impl Screen {
             Screen::Detail(_) => "Detail",
             Screen::Trash(_) => "Trash",
             Screen::Boot(_) => "Boot",
+            Screen::Compare(_) => "Compare",
         }
     }
 
@@ -118,6 +125,7 @@ impl Screen {
             (Screen::Detail(d), _) => format!("{} {}", d.id(), d.version()),
             (Screen::Trash(_), _) => "Trash".into(),
             (Screen::Boot(_), _) => "Boot".into(),
+            (Screen::Compare(s), _) => format!("Compare with {}", s.name()),
         }
     }
 }
