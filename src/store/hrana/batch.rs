@@ -37,12 +37,37 @@ pub(super) enum BatchFailure {
 /// `total_changes()` steps exist because `tursodb --sync-server` reports `affected_row_count: 0`
 /// for every statement; the difference around a statement is the number of rows it changed
 /// (sqld's own count is used when it is not zero).
+/// A batch as it is sent (its steps) and read back (one `Rows` per caller statement, or the
+/// first failure): a write's [`BatchPlan`] and a rehearsal's [`RehearsalPlan`].
+pub(super) trait Plan<'a> {
+    fn steps(&self) -> &[WireStep<'a>];
+    fn collect(&self, result: BatchResult, store: &HranaStore) -> Result<Vec<Rows>, BatchFailure>;
+}
+
 pub(super) struct BatchPlan<'a> {
     stmts: &'a [Stmt],
     pub(super) steps: Vec<WireStep<'a>>,
 }
 
 const COUNT_SQL: &str = "SELECT total_changes()";
+
+impl<'a> Plan<'a> for BatchPlan<'a> {
+    fn steps(&self) -> &[WireStep<'a>] {
+        &self.steps
+    }
+    fn collect(&self, result: BatchResult, store: &HranaStore) -> Result<Vec<Rows>, BatchFailure> {
+        BatchPlan::collect(self, result, store)
+    }
+}
+
+impl<'a> Plan<'a> for RehearsalPlan<'a> {
+    fn steps(&self) -> &[WireStep<'a>] {
+        &self.steps
+    }
+    fn collect(&self, result: BatchResult, store: &HranaStore) -> Result<Vec<Rows>, BatchFailure> {
+        RehearsalPlan::collect(self, result, store)
+    }
+}
 
 impl<'a> BatchPlan<'a> {
     pub(super) fn new(stmts: &'a [Stmt], begin: &'static str) -> Self {

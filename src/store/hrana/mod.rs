@@ -54,7 +54,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Rows, Stmt, Store, StoreError, Value};
-use batch::{BatchFailure, BatchPlan, RehearsalPlan, BEGIN_IMMEDIATE, BEGIN_PLAIN};
+use batch::{BatchFailure, BatchPlan, Plan, RehearsalPlan, BEGIN_IMMEDIATE, BEGIN_PLAIN};
 use error::{mib, sql_excerpt};
 use http::{Origin, Retry, Route};
 use proxy::ProxyEnv;
@@ -501,56 +501,13 @@ impl Store for HranaStore {
                 action: "rehearsing a write".into(),
             });
         }
-        // As a batch: a busy database is waited for, a server without BEGIN IMMEDIATE gets
-        // a plain BEGIN; nothing is kept whatever happens, so a failed exchange may be sent
-        // again.
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let begin = if self.plain_begin.load(Ordering::Relaxed) {
-                BEGIN_PLAIN
-            } else {
-                BEGIN_IMMEDIATE
-            };
-            let plan = RehearsalPlan::new(stmts, begin);
-            let requests = [Request::Batch {
-                batch: WireBatch {
-                    steps: plan.steps.clone(),
-                },
-            }];
-            let (mut results, _) = self.pipeline(&requests, Retry::Rehearsal)?;
-            let failure = match results.pop() {
-                Some(StreamResult::Ok {
-                    response: StreamResponse::Batch { result },
-                }) => match plan.collect(result, self) {
-                    Ok(rows) => return Ok(rows),
-                    Err(failure) => failure,
-                },
-                Some(StreamResult::Error { error }) => {
-                    let e = self.sql_error(&error.message, "the rehearsal was refused".into());
-                    if error.busy() {
-                        BatchFailure::Busy(e)
-                    } else {
-                        BatchFailure::Failed(e)
-                    }
-                }
-                _ => {
-                    return Err(self.protocol("the answer to a batch request is not a batch result"))
-                }
-            };
-            match failure {
-                BatchFailure::Busy(_) if started.elapsed() < BUSY_TIMEOUT => {
-                    std::thread::sleep(busy_pause(attempt));
-                    attempt += 1;
-                }
-                BatchFailure::ImmediateRefused(_) if begin == BEGIN_IMMEDIATE => {
-                    self.plain_begin.store(true, Ordering::Relaxed);
-                }
-                BatchFailure::Busy(e)
-                | BatchFailure::ImmediateRefused(e)
-                | BatchFailure::Failed(e) => return Err(e),
-            }
-        }
+        // As a batch: nothing is kept whatever happens, so a failed exchange may be sent again.
+        self.send_batch(
+            stmts,
+            RehearsalPlan::new,
+            Retry::Rehearsal,
+            "the rehearsal was refused",
+        )
     }
 
     fn batch(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, StoreError> {
@@ -563,6 +520,22 @@ impl Store for HranaStore {
         if stmts.is_empty() {
             return Ok(Vec::new());
         }
+        // The batch as a whole refused means none of it ran.
+        self.send_batch(stmts, BatchPlan::new, Retry::Write, "the batch was refused")
+    }
+}
+
+impl HranaStore {
+    /// Sends the batch `plan` makes of `stmts`, one request: a busy database is waited for (up to
+    /// [`BUSY_TIMEOUT`]), and a server without `BEGIN IMMEDIATE` gets the batch again with a plain
+    /// `BEGIN` (and every later one). `refused` says what a refusal of the whole batch means.
+    fn send_batch<'s, P: Plan<'s>>(
+        &self,
+        stmts: &'s [Stmt],
+        plan: impl Fn(&'s [Stmt], &'static str) -> P,
+        retry: Retry,
+        refused: &str,
+    ) -> Result<Vec<Rows>, StoreError> {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
@@ -571,13 +544,13 @@ impl Store for HranaStore {
             } else {
                 BEGIN_IMMEDIATE
             };
-            let plan = BatchPlan::new(stmts, begin);
+            let plan = plan(stmts, begin);
             let requests = [Request::Batch {
                 batch: WireBatch {
-                    steps: plan.steps.clone(),
+                    steps: plan.steps().to_vec(),
                 },
             }];
-            let (mut results, _) = self.pipeline(&requests, Retry::Write)?;
+            let (mut results, _) = self.pipeline(&requests, retry)?;
             let failure = match results.pop() {
                 Some(StreamResult::Ok {
                     response: StreamResponse::Batch { result },
@@ -585,9 +558,8 @@ impl Store for HranaStore {
                     Ok(rows) => return Ok(rows),
                     Err(failure) => failure,
                 },
-                // The batch as a whole was refused: none of it ran.
                 Some(StreamResult::Error { error }) => {
-                    let e = self.sql_error(&error.message, "the batch was refused".into());
+                    let e = self.sql_error(&error.message, refused.into());
                     if error.busy() {
                         BatchFailure::Busy(e)
                     } else {
