@@ -339,6 +339,35 @@ pub const SCROLL_DOWN: Binding = bind(
     None,
     Action::Down,
 );
+/// Paging a text overlay (Space pages down too, as in a pager), and its two ends.
+pub const SCROLL_PAGE_UP: Binding = bind(
+    &[Key::Code(KeyCode::PageUp)],
+    "PgUp",
+    "one page up",
+    None,
+    Action::PageUp,
+);
+pub const SCROLL_PAGE_DOWN: Binding = bind(
+    &[Key::Code(KeyCode::PageDown), Key::Char(' ')],
+    "PgDn",
+    "one page down",
+    None,
+    Action::PageDown,
+);
+pub const SCROLL_TOP: Binding = bind(
+    &[Key::Char('g'), Key::Code(KeyCode::Home)],
+    "g Home",
+    "top",
+    None,
+    Action::Top,
+);
+pub const SCROLL_BOTTOM: Binding = bind(
+    &[Key::Char('G'), Key::Code(KeyCode::End)],
+    "G End",
+    "bottom",
+    None,
+    Action::Bottom,
+);
 pub const BACK: Binding = bind(
     &[Key::Code(KeyCode::Esc), Key::Code(KeyCode::Backspace)],
     "Esc ⌫",

@@ -55,61 +55,9 @@ impl<'a> Plan<'a> for BatchPlan<'a> {
     fn steps(&self) -> &[WireStep<'a>] {
         &self.steps
     }
-    fn collect(&self, result: BatchResult, store: &HranaStore) -> Result<Vec<Rows>, BatchFailure> {
-        BatchPlan::collect(self, result, store)
-    }
-}
-
-impl<'a> Plan<'a> for RehearsalPlan<'a> {
-    fn steps(&self) -> &[WireStep<'a>] {
-        &self.steps
-    }
-    fn collect(&self, result: BatchResult, store: &HranaStore) -> Result<Vec<Rows>, BatchFailure> {
-        RehearsalPlan::collect(self, result, store)
-    }
-}
-
-impl<'a> BatchPlan<'a> {
-    pub(super) fn new(stmts: &'a [Stmt], begin: &'static str) -> Self {
-        let mut steps = Vec::with_capacity(2 * stmts.len() + 4);
-        steps.push(WireStep::plain(begin, None));
-        steps.push(WireStep::plain(COUNT_SQL, Some(Cond::Ok { step: 0 })));
-        for (i, stmt) in stmts.iter().enumerate() {
-            let at = Self::stmt_step(i);
-            steps.push(WireStep {
-                condition: Some(Cond::Ok { step: at - 1 }),
-                stmt: WireStmt::new(stmt),
-            });
-            steps.push(WireStep::plain(COUNT_SQL, Some(Cond::Ok { step: at })));
-        }
-        let commit = Self::commit_step(stmts.len());
-        steps.push(WireStep::plain(
-            "COMMIT",
-            Some(Cond::Ok { step: commit - 1 }),
-        ));
-        steps.push(WireStep::plain(
-            "ROLLBACK",
-            Some(Cond::Not {
-                cond: Box::new(Cond::Ok { step: commit }),
-            }),
-        ));
-        BatchPlan { stmts, steps }
-    }
-
-    fn stmt_step(i: usize) -> usize {
-        2 + 2 * i
-    }
-
-    fn commit_step(n: usize) -> usize {
-        2 + 2 * n
-    }
 
     /// One `Rows` per caller statement, or the first failure and what it proves.
-    pub(super) fn collect(
-        &self,
-        result: BatchResult,
-        store: &HranaStore,
-    ) -> Result<Vec<Rows>, BatchFailure> {
+    fn collect(&self, result: BatchResult, store: &HranaStore) -> Result<Vec<Rows>, BatchFailure> {
         let n = self.stmts.len();
         let total = self.steps.len();
         if result.step_results.len() != total || result.step_errors.len() != total {
@@ -193,36 +141,14 @@ impl<'a> BatchPlan<'a> {
     }
 }
 
-/// The steps of one rehearsal: `BEGIN IMMEDIATE` (or the plain `BEGIN` a server without it
-/// takes, as for a write), the statements (each conditioned on the
-/// one before), and a `ROLLBACK` that always runs: `tursodb --sync-server` serves every request
-/// on one connection, so a transaction left open would swallow the next requests.
-pub(super) struct RehearsalPlan<'a> {
-    stmts: &'a [Stmt],
-    pub(super) steps: Vec<WireStep<'a>>,
-}
-
-impl<'a> RehearsalPlan<'a> {
-    pub(super) fn new(stmts: &'a [Stmt], begin: &'static str) -> Self {
-        let mut steps = Vec::with_capacity(stmts.len() + 2);
-        steps.push(WireStep::plain(begin, None));
-        for (i, stmt) in stmts.iter().enumerate() {
-            steps.push(WireStep {
-                condition: Some(Cond::Ok { step: i }),
-                stmt: WireStmt::new(stmt),
-            });
-        }
-        steps.push(WireStep::plain("ROLLBACK", None));
-        RehearsalPlan { stmts, steps }
+impl<'a> Plan<'a> for RehearsalPlan<'a> {
+    fn steps(&self) -> &[WireStep<'a>] {
+        &self.steps
     }
 
     /// One `Rows` per caller statement, or the first failure and what it proves (as for a
     /// batch: a busy database, or a server without `BEGIN IMMEDIATE`, may be tried again).
-    pub(super) fn collect(
-        &self,
-        result: BatchResult,
-        store: &HranaStore,
-    ) -> Result<Vec<Rows>, BatchFailure> {
+    fn collect(&self, result: BatchResult, store: &HranaStore) -> Result<Vec<Rows>, BatchFailure> {
         let n = self.stmts.len();
         let total = self.steps.len();
         if result.step_results.len() != total || result.step_errors.len() != total {
@@ -271,6 +197,66 @@ impl<'a> RehearsalPlan<'a> {
             out.push(result.into_rows(None));
         }
         Ok(out)
+    }
+}
+
+impl<'a> BatchPlan<'a> {
+    pub(super) fn new(stmts: &'a [Stmt], begin: &'static str) -> Self {
+        let mut steps = Vec::with_capacity(2 * stmts.len() + 4);
+        steps.push(WireStep::plain(begin, None));
+        steps.push(WireStep::plain(COUNT_SQL, Some(Cond::Ok { step: 0 })));
+        for (i, stmt) in stmts.iter().enumerate() {
+            let at = Self::stmt_step(i);
+            steps.push(WireStep {
+                condition: Some(Cond::Ok { step: at - 1 }),
+                stmt: WireStmt::new(stmt),
+            });
+            steps.push(WireStep::plain(COUNT_SQL, Some(Cond::Ok { step: at })));
+        }
+        let commit = Self::commit_step(stmts.len());
+        steps.push(WireStep::plain(
+            "COMMIT",
+            Some(Cond::Ok { step: commit - 1 }),
+        ));
+        steps.push(WireStep::plain(
+            "ROLLBACK",
+            Some(Cond::Not {
+                cond: Box::new(Cond::Ok { step: commit }),
+            }),
+        ));
+        BatchPlan { stmts, steps }
+    }
+
+    fn stmt_step(i: usize) -> usize {
+        2 + 2 * i
+    }
+
+    fn commit_step(n: usize) -> usize {
+        2 + 2 * n
+    }
+}
+
+/// The steps of one rehearsal: `BEGIN IMMEDIATE` (or the plain `BEGIN` a server without it
+/// takes, as for a write), the statements (each conditioned on the
+/// one before), and a `ROLLBACK` that always runs: `tursodb --sync-server` serves every request
+/// on one connection, so a transaction left open would swallow the next requests.
+pub(super) struct RehearsalPlan<'a> {
+    stmts: &'a [Stmt],
+    pub(super) steps: Vec<WireStep<'a>>,
+}
+
+impl<'a> RehearsalPlan<'a> {
+    pub(super) fn new(stmts: &'a [Stmt], begin: &'static str) -> Self {
+        let mut steps = Vec::with_capacity(stmts.len() + 2);
+        steps.push(WireStep::plain(begin, None));
+        for (i, stmt) in stmts.iter().enumerate() {
+            steps.push(WireStep {
+                condition: Some(Cond::Ok { step: i }),
+                stmt: WireStmt::new(stmt),
+            });
+        }
+        steps.push(WireStep::plain("ROLLBACK", None));
+        RehearsalPlan { stmts, steps }
     }
 }
 

@@ -3,12 +3,13 @@
 //! (`packages`, `trash`, `connections`, `verify`, `refresh`, `help`, `publish`, `quit`).
 //! `Tab` completes to the longest common start of what matches, and lists the matches.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
+use super::edit_line;
 use super::layout::cut;
 use crate::tui::component::{Component, Context, Jump, Outcome};
 use crate::tui::keys::{lookup, Action, Binding, Key, KeyGroup};
@@ -229,15 +230,11 @@ impl Component for CommandLine {
         if let Some(action) = lookup(&[&KEYS], event) {
             return Some(self.handle(action, page));
         }
-        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
-        match event.code {
-            KeyCode::Char('u') if ctrl => self.text.clear(),
-            KeyCode::Char(c) if !ctrl => self.text.push(c),
-            KeyCode::Backspace if self.text.is_empty() => return Some(Outcome::Back),
-            KeyCode::Backspace => {
-                self.text.pop();
-            }
-            _ => return Some(Outcome::Done),
+        if event.code == KeyCode::Backspace && self.text.is_empty() {
+            return Some(Outcome::Back);
+        }
+        if !edit_line(&mut self.text, event) {
+            return Some(Outcome::Done);
         }
         self.listed.clear();
         self.note = None;

@@ -3,7 +3,6 @@
 //! and the one marked with `m` ([`DiffView`]). Manifest keys, then per metadata section the
 //! items added, removed and changed, each changed item with a coloured line diff.
 
-use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Paragraph};
@@ -15,7 +14,7 @@ use crate::registry::PackageDiff;
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::count;
 use crate::tui::integrity::Badge;
-use crate::tui::keys::{self, Action, Binding, Key, KeyGroup};
+use crate::tui::keys::{self, Action, KeyGroup};
 use crate::tui::theme;
 use crate::untrusted::printable;
 
@@ -27,34 +26,10 @@ const KEYS: KeyGroup = KeyGroup {
     bindings: &[
         keys::SCROLL_UP,
         keys::SCROLL_DOWN,
-        Binding {
-            keys: &[Key::Code(KeyCode::PageUp)],
-            shown: "PgUp",
-            does: "one page up",
-            hint: None,
-            action: Action::PageUp,
-        },
-        Binding {
-            keys: &[Key::Code(KeyCode::PageDown), Key::Char(' ')],
-            shown: "PgDn",
-            does: "one page down",
-            hint: None,
-            action: Action::PageDown,
-        },
-        Binding {
-            keys: &[Key::Char('g'), Key::Code(KeyCode::Home)],
-            shown: "g Home",
-            does: "top",
-            hint: None,
-            action: Action::Top,
-        },
-        Binding {
-            keys: &[Key::Char('G'), Key::Code(KeyCode::End)],
-            shown: "G End",
-            does: "bottom",
-            hint: None,
-            action: Action::Bottom,
-        },
+        keys::SCROLL_PAGE_UP,
+        keys::SCROLL_PAGE_DOWN,
+        keys::SCROLL_TOP,
+        keys::SCROLL_BOTTOM,
         keys::close("close the diff"),
     ],
 };

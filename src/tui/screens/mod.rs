@@ -320,3 +320,20 @@ pub fn placeholder(loading: bool, error: Option<&str>, empty: &str) -> Line<'sta
         (None, false) => Line::styled(empty.to_owned(), theme::DIM),
     }
 }
+
+/// A key typed into a one-line text (the command line, the path prompt): Ctrl-U clears it, a
+/// character is appended, Backspace takes the last one off. `false` when the key is none of
+/// these.
+pub fn edit_line(text: &mut String, event: &crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+    match event.code {
+        KeyCode::Char('u') if ctrl => text.clear(),
+        KeyCode::Char(c) if !ctrl => text.push(c),
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        _ => return false,
+    }
+    true
+}

@@ -8,13 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::centered;
+use super::{centered, edit_line};
 use crate::tui::component::{Component, Context, Outcome};
 use crate::tui::keys::{self, lookup, Action, Binding, Key, KeyGroup};
 use crate::tui::message::Message;
@@ -166,14 +166,8 @@ impl Component for PathPrompt {
         if let Some(action) = lookup(&[&KEYS], event) {
             return Some(self.handle(action, page));
         }
-        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
-        match event.code {
-            KeyCode::Char('u') if ctrl => self.text.clear(),
-            KeyCode::Char(c) if !ctrl => self.text.push(c),
-            KeyCode::Backspace => {
-                self.text.pop();
-            }
-            _ => return Some(Outcome::Done),
+        if !edit_line(&mut self.text, event) {
+            return Some(Outcome::Done);
         }
         self.candidates.clear();
         self.note = None;

@@ -71,34 +71,10 @@ const SCROLL: KeyGroup = KeyGroup {
     bindings: &[
         keys::SCROLL_UP,
         keys::SCROLL_DOWN,
-        Binding {
-            keys: &[Key::Code(KeyCode::PageUp)],
-            shown: "PgUp",
-            does: "one page up",
-            hint: None,
-            action: Action::PageUp,
-        },
-        Binding {
-            keys: &[Key::Code(KeyCode::PageDown), Key::Char(' ')],
-            shown: "PgDn",
-            does: "one page down",
-            hint: None,
-            action: Action::PageDown,
-        },
-        Binding {
-            keys: &[Key::Char('g'), Key::Code(KeyCode::Home)],
-            shown: "g Home",
-            does: "top",
-            hint: None,
-            action: Action::Top,
-        },
-        Binding {
-            keys: &[Key::Char('G'), Key::Code(KeyCode::End)],
-            shown: "G End",
-            does: "bottom",
-            hint: None,
-            action: Action::Bottom,
-        },
+        keys::SCROLL_PAGE_UP,
+        keys::SCROLL_PAGE_DOWN,
+        keys::SCROLL_TOP,
+        keys::SCROLL_BOTTOM,
     ],
 };
 
