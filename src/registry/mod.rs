@@ -211,6 +211,9 @@ impl TableStore {
     fn round_trips(&self) -> u64 {
         self.store.round_trips()
     }
+    fn proxy(&self) -> Option<String> {
+        self.store.proxy()
+    }
     /// Whether `sys_packages` is there now: once it is, that is remembered; while it is not,
     /// each read asks again, so a registry another process creates (the ObjectStack service
     /// starting, another pkgdeck's first publish) shows up without reopening.
@@ -399,6 +402,11 @@ impl Registry {
     /// it (a console says where).
     pub fn exists(&self) -> bool {
         self.store.table_exists().unwrap_or(false)
+    }
+
+    /// The proxy the registry is reached through, credentials masked; `None` when directly.
+    pub fn proxy(&self) -> Option<String> {
+        self.store.proxy()
     }
 
     /// What went wrong after writes that happened (an audit line or a trash file that could

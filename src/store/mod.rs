@@ -244,6 +244,10 @@ pub trait Store: Send {
     fn exists(&self) -> bool {
         true
     }
+    /// The proxy requests go through, credentials masked (`None`: directly, or a file).
+    fn proxy(&self) -> Option<String> {
+        None
+    }
     /// The target as the audit log and the trash record it: masked like [`Store::target`],
     /// with a local file's path made absolute.
     fn audit_name(&self) -> String {

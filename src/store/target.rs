@@ -107,17 +107,6 @@ impl Target {
     pub fn is_remote(&self) -> bool {
         matches!(self, Target::Remote { .. })
     }
-
-    /// The proxy a remote target is reached through, with its credentials masked
-    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), from the environment as it is now; `Ok(None)`
-    /// for a local file or a direct connection; an error naming the proxy variable when its
-    /// value is unusable.
-    pub fn proxy(&self) -> Result<Option<String>, super::hrana::SetupError> {
-        match self {
-            Target::Local(_) => Ok(None),
-            Target::Remote { url, .. } => super::hrana::proxy_for_url(url),
-        }
-    }
 }
 
 /// A target as the operator typed it, made fit to be shown: the value of every `authToken=`
@@ -222,7 +211,6 @@ mod tests {
         assert_eq!(t.to_string(), "https://***@db.example:8443/x (token ***)");
         assert!(!format!("{t:?}").contains("pa55"));
         assert_eq!(mask_userinfo("http://h/p@x"), "http://h/p@x");
-        assert_eq!(Target::Local("x".into()).proxy(), Ok(None));
         assert!(Target::parse("ftp://x", None).is_err());
         assert!(Target::parse("http://", None).is_err());
     }

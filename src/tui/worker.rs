@@ -161,7 +161,7 @@ fn opened(registry: &Registry, profile: &Profile) -> Opened {
         production: profile.production.then(|| profile.name.clone()).flatten(),
         poll: registry.change_poll_interval(),
         exists: registry.exists(),
-        proxy: None,
+        proxy: registry.proxy(),
     }
 }
 
@@ -174,11 +174,7 @@ fn open(
 ) -> Result<Opened, JobError> {
     let profile = connect::profile(request, dirs)?;
     let registry = connect::open_as(request, dirs, mode)?;
-    let mut answer = opened(&registry, &profile);
-    // An unusable proxy variable failed the open already: here it can only be shown.
-    answer.proxy = connect::resolve_target(request, dirs)
-        .ok()
-        .and_then(|t| t.proxy().ok().flatten());
+    let answer = opened(&registry, &profile);
     // The old registry (a switch) goes only once the new one is open.
     held.registry = Some(registry);
     Ok(answer)

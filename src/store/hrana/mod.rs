@@ -205,14 +205,6 @@ impl HranaStore {
         self
     }
 
-    /// The proxy requests to this store go through, shown with its credentials masked
-    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), or `None` when they go directly.
-    pub fn proxy(&self) -> Option<String> {
-        self.route(&self.url())
-            .ok()
-            .and_then(|r| r.proxy.map(|p| p.shown()))
-    }
-
     /// The route to the origin of `url`, made on first use: its proxy decided by the
     /// environment read at open, its TLS settings built once per store.
     fn route(&self, url: &str) -> Result<Route, StoreError> {
@@ -345,19 +337,6 @@ impl HranaStore {
     }
 }
 
-/// The proxy a request to `url` (`http(s)://…`) goes through with the environment as it is
-/// now, shown with its credentials masked (`http://***@proxy:3128 (HTTPS_PROXY)`); `Ok(None)`
-/// when it goes directly (no proxy variable, or `NO_PROXY` names the host); an error naming the
-/// variable when its value is not a usable proxy address. For the console's header and help.
-pub fn proxy_for_url(url: &str) -> Result<Option<String>, SetupError> {
-    let Some(origin) = Origin::of(url) else {
-        return Ok(None);
-    };
-    Ok(ProxyEnv::from_env()
-        .proxy_for(origin.https, &origin.host, origin.port)?
-        .map(|p| p.shown()))
-}
-
 impl Drop for HranaStore {
     fn drop(&mut self) {
         self.close_stream();
@@ -365,6 +344,14 @@ impl Drop for HranaStore {
 }
 
 impl Store for HranaStore {
+    /// The proxy requests to this store go through, shown with its credentials masked
+    /// (`http://***@proxy:3128 (HTTPS_PROXY)`), or `None` when they go directly.
+    fn proxy(&self) -> Option<String> {
+        self.route(&self.url())
+            .ok()
+            .and_then(|r| r.proxy.map(|p| p.shown()))
+    }
+
     fn target(&self) -> &str {
         &self.shown
     }
