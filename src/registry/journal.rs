@@ -178,7 +178,9 @@ impl Registry {
             .open(&path)
             .map_err(fail)?;
         let written = (|| -> std::io::Result<()> {
-            file.try_lock().map_err(std::io::Error::other)?;
+            // Waited for, not tried: another process's recovery may hold the lock for the moment
+            // it takes to read this still empty file (it leaves a live writer's marker alone).
+            file.lock()?;
             let text = serde_json::to_vec(marker).map_err(std::io::Error::other)?;
             file.write_all(&text)
         })();
