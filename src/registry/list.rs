@@ -1,12 +1,12 @@
 //! The latest version of every package, streamed: a local file in one borrowed pass whose
 //! sort holds only keys, a remote store with the latest set computed once (only its keys, in
-//! the list's order) and the rows then fetched page by page by rowid, so no page runs the
-//! whole latest-per-package query again.
+//! the list's order, from the `(id, created_at)` index) and the rows then fetched page by page
+//! by rowid, so no page runs the latest-per-package query again.
 
 use std::collections::HashMap;
 
 use super::canonical::{self, JsValue};
-use super::{summary_from_row, PackageSummary, Registry, RegistryError, Served, REMOTE_PAGE};
+use super::{PackageSummary, Registry, RegistryError, Served};
 use crate::store::{Span, Stmt, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
@@ -14,6 +14,10 @@ const CHUNK: usize = 256;
 
 /// The most keys one answer of the latest set asks for (the store still bounds it by bytes).
 const KEYS_PAGE: usize = 1_000_000;
+
+/// The most rows one remote page of list rows asks for by rowid (the store still bounds it by
+/// bytes): tursodb answers 5,000 rowids in one `IN` list in about 50 ms.
+const ROWS_PAGE: usize = 5_000;
 
 /// The latest row of every package: its rowid and its `coalesce(max(created_at), '')`, the
 /// first key of the list's order (the latest row's `created_at` is its package's maximum).
@@ -92,10 +96,21 @@ fn summary_from_values(row: &[ValueRef<'_>]) -> (PackageSummary, bool) {
     (summary, tied)
 }
 
+/// The latest set as a remote store computes it: for every package its latest row's rowid
+/// (the highest rowid among its rows at `max(created_at)`), its row count, and whether another
+/// version shares that newest second; `ca` is the first key of the list's order. Two
+/// aggregations over the `(id, created_at)` index and a lookup per package: tursodb answers it
+/// for 20,000 packages in about 0.15 s, where a correlated subquery per package (what
+/// [`latest_set_sql`] asks, fine for SQLite) takes it 0.6 s.
+const REMOTE_KEYS_SQL: &str = "SELECT coalesce(k.m, '') AS ca, max(p.rowid) AS rid, k.n AS n, \
+     count(*) > 1 AS tied \
+     FROM (SELECT id, max(created_at) AS m, count(*) AS n FROM sys_packages GROUP BY id) k \
+     CROSS JOIN sys_packages p WHERE p.id = k.id AND p.created_at IS k.m GROUP BY k.id";
+
 /// The keys of the latest set after `after` (a `(created_at, rowid)` key), newest first, at
-/// most `limit`.
+/// most `limit`: `ca, rid, n, tied`.
 fn keys_stmt(after: Option<&(String, i64)>, limit: usize) -> Stmt {
-    let mut sql = format!("SELECT ca, rid FROM ({})", latest_set_sql());
+    let mut sql = format!("SELECT ca, rid, n, tied FROM ({REMOTE_KEYS_SQL})");
     let mut args = Vec::new();
     if let Some((created_at, rowid)) = after {
         sql.push_str(" WHERE ca < ? OR (ca = ? AND rid < ?)");
@@ -109,17 +124,40 @@ fn keys_stmt(after: Option<&(String, i64)>, limit: usize) -> Stmt {
     Stmt::new(sql, args)
 }
 
-/// The list rows of `rowids` (in no particular order), each with its package's row count.
+/// The first `limit` rows of the list with their keys, in the list's order: the whole list of
+/// a small registry in one request.
+fn first_page_stmt(limit: usize) -> Stmt {
+    Stmt::new(
+        format!(
+            "SELECT p.rowid, p.id, p.version, p.manifest, p.hash, p.created_at, p.updated_at, \
+             k.tied, k.n, k.ca FROM ({}) k CROSS JOIN sys_packages p ON p.rowid = k.rid \
+             ORDER BY k.ca DESC, k.rid DESC",
+            keys_stmt(None, limit).sql
+        ),
+        vec![],
+    )
+}
+
+/// The rows of `rowids` (in no particular order), the columns of [`LIST_COLUMNS`] that are the
+/// row's own; `tied` and the row count come with the keys.
 fn rows_stmt(rowids: &[i64]) -> Stmt {
     let list: Vec<String> = rowids.iter().map(i64::to_string).collect();
     Stmt::new(
         format!(
-            "SELECT {LIST_COLUMNS}, (SELECT count(*) FROM sys_packages c WHERE c.id = p.id) AS n \
-             FROM sys_packages p WHERE p.rowid IN ({})",
+            "SELECT rowid, id, version, manifest, hash, created_at, updated_at \
+             FROM sys_packages WHERE rowid IN ({})",
             list.join(", ")
         ),
         vec![],
     )
+}
+
+/// A key of the latest set: the latest row's rowid, whether it is tied, the row count.
+#[derive(Clone, Copy)]
+struct LatestKey {
+    rowid: i64,
+    tied: bool,
+    versions: i64,
 }
 
 impl Registry {
@@ -179,10 +217,13 @@ impl Registry {
         Ok(true)
     }
 
-    /// The rowids of the latest set after `after`, in the list's order (newest first). The set
-    /// is computed once per answer: usually one answer, as many as the store's byte bound needs.
-    fn latest_rowids(&self, mut after: Option<(String, i64)>) -> Result<Vec<i64>, RegistryError> {
-        let mut rowids = Vec::new();
+    /// The latest set after `after`, in the list's order (newest first), computed once per
+    /// answer: usually one answer, as many as the store's byte bound needs.
+    fn latest_keys(
+        &self,
+        mut after: Option<(String, i64)>,
+    ) -> Result<Vec<LatestKey>, RegistryError> {
+        let mut keys = Vec::new();
         loop {
             let mut got = 0usize;
             let mut last = None;
@@ -191,75 +232,90 @@ impl Registry {
                 &|limit| keys_stmt(after.as_ref(), limit),
                 &mut |row| {
                     got += 1;
-                    let rowid = row.get(1).and_then(Value::as_i64).unwrap_or_default();
-                    rowids.push(rowid);
+                    let int = |i: usize| row.get(i).and_then(Value::as_i64).unwrap_or_default();
+                    let key = LatestKey {
+                        rowid: int(1),
+                        versions: int(2),
+                        tied: int(3) != 0,
+                    };
+                    keys.push(key);
                     last = Some((
                         row.first()
                             .cloned()
                             .and_then(Value::into_text)
                             .unwrap_or_default(),
-                        rowid,
+                        key.rowid,
                     ));
                     true
                 },
             )?;
             if got < asked || last.is_none() {
-                return Ok(rowids);
+                return Ok(keys);
             }
             after = last;
         }
     }
 
-    /// [`Registry::list_with`] on a remote store: the first page as before (the whole list of a
-    /// small registry, in one request); then the keys of the rest of the latest set, and its
-    /// rows by rowid, a page at a time (as many as the store finds fit in one answer), each
-    /// page put back in the list's order. A row deleted between the reads is left out.
+    /// [`Registry::list_with`] on a remote store: the first page with its keys in one request
+    /// (the whole list of a small registry); then the keys of the rest of the latest set in
+    /// one answer, and its rows by rowid a page at a time (as many as the store finds fit in
+    /// one answer, at most [`ROWS_PAGE`]), each page put back in the list's order. Every row
+    /// is read as a local list reads its rows. A row deleted between the reads is left out.
     pub(super) fn list_remote(
         &self,
         each_page: &mut dyn FnMut(Vec<PackageSummary>),
     ) -> Result<(), RegistryError> {
-        // The first page as the console's first screen wants it, in one request (the whole
-        // list of a small registry).
         let mut first = Vec::new();
-        let asked = self.store.query_page(
-            REMOTE_PAGE,
-            &|limit| Self::list_page_stmt(None, Some(limit)),
-            &mut |row| {
-                first.push(summary_from_row(row.to_vec()));
+        let mut after = None;
+        let asked = self
+            .store
+            .query_page(ROWS_PAGE, &first_page_stmt, &mut |row| {
+                let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+                let (summary, tied) = summary_from_values(&values);
+                let ca = row
+                    .get(9)
+                    .cloned()
+                    .and_then(Value::into_text)
+                    .unwrap_or_default();
+                after = Some((ca, summary.rowid));
+                first.push((summary, tied));
                 true
-            },
-        )?;
+            })?;
         let done = first.len() < asked;
-        let after = first
-            .last()
-            .map(|(s, _)| (s.created_at.clone().unwrap_or_default(), s.rowid));
         each_page(self.with_served(first)?);
         if done || after.is_none() {
             return Ok(());
         }
-        let rowids = self.latest_rowids(after)?;
+        let keys = self.latest_keys(after)?;
         let mut at = 0;
-        while at < rowids.len() {
-            let rest = &rowids[at..];
-            let mut got = Vec::new();
+        while at < keys.len() {
+            let rest = &keys[at..];
+            let rowids: Vec<i64> = rest.iter().take(ROWS_PAGE).map(|k| k.rowid).collect();
+            let mut got: HashMap<i64, Vec<Value>> = HashMap::new();
             let asked = self.store.query_page(
-                // A cap of rows as well as bytes: tursodb reads a long IN list slowly.
-                REMOTE_PAGE.min(rest.len()),
-                &|limit| rows_stmt(&rest[..limit.min(rest.len())]),
+                rowids.len(),
+                &|limit| rows_stmt(&rowids[..limit.min(rowids.len())]),
                 &mut |row| {
-                    got.push(summary_from_row(row.to_vec()));
+                    let rowid = row.first().and_then(Value::as_i64).unwrap_or_default();
+                    got.insert(rowid, row.to_vec());
                     true
                 },
             )?;
             let asked = asked.clamp(1, rest.len());
-            let place: HashMap<i64, usize> = rest[..asked]
+            let page = rest[..asked]
                 .iter()
-                .enumerate()
-                .map(|(i, r)| (*r, i))
+                .filter_map(|key| {
+                    let mut row = got.remove(&key.rowid)?;
+                    row.extend([
+                        Value::Integer(i64::from(key.tied)),
+                        Value::Integer(key.versions),
+                    ]);
+                    let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+                    Some(summary_from_values(&values))
+                })
                 .collect();
-            got.sort_by_key(|(s, _)| place.get(&s.rowid).copied().unwrap_or(usize::MAX));
             at += asked;
-            each_page(self.with_served(got)?);
+            each_page(self.with_served(page)?);
         }
         Ok(())
     }
