@@ -198,3 +198,36 @@ fn list_json_equals_a_plain_reading_through_tursodb() {
     let server = TursoServer::start(&scratch.db);
     assert_eq!(list_json(&scratch, &server.url), expected);
 }
+
+/// More packages than one remote page holds (5,000): the first page comes with its keys, the
+/// rest of the latest set is read once and its rows by rowid, page after page, and the whole
+/// list is still what a plain reading says, ties and NULL dates included.
+#[test]
+fn list_json_equals_a_plain_reading_through_tursodb_over_many_pages() {
+    let scratch = registry();
+    {
+        let conn = rusqlite::Connection::open(&scratch.db).expect("open the registry");
+        conn.execute_batch(
+            "DELETE FROM sys_packages WHERE version LIKE '%-utf8'; \
+             INSERT INTO sys_packages (id, version, manifest, metadata, hash, created_at, updated_at) \
+               SELECT 'one.' || rowid || '.' || id, version, manifest, metadata, hash, created_at, \
+                      updated_at FROM sys_packages WHERE id IS NOT NULL AND rowid <= 5200; \
+             INSERT INTO sys_packages (id, version, manifest, metadata, hash, created_at, updated_at) \
+               SELECT id, version || '-tie', manifest, metadata, hash, created_at, updated_at \
+               FROM sys_packages WHERE id LIKE 'one.%' AND rowid % 7 = 0;",
+        )
+        .expect("add one-version packages and ties among them");
+        let packages: i64 = conn
+            .query_row(
+                "SELECT count(DISTINCT id) FROM sys_packages WHERE id IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count packages");
+        assert!(packages > 5_000, "{packages} packages fit in one page");
+    }
+    let expected = reference_list_json(&scratch);
+    check_planted(&expected);
+    let server = TursoServer::start(&scratch.db);
+    assert_eq!(list_json(&scratch, &server.url), expected);
+}
