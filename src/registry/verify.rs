@@ -440,16 +440,19 @@ impl Registry {
         };
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let remote = self.store.pages();
-        if remote {
-            // The next page is fetched on a stream of its own while this one is checked.
-            if let Some(reader) = self.store.reader() {
-                return self.verify_prefetching(reader, filter, &args, tally, wants);
-            }
-        } else if *scope == Scope::All && total >= PARALLEL_MIN_ROWS && threads > 1 {
+        if *scope == Scope::All && total >= PARALLEL_MIN_ROWS && threads > 1 {
+            // Locally one connection per core; remotely one stream per core, so that the
+            // server answers one reader while the other checks its page.
             let readers: Vec<Box<dyn Store>> =
                 (0..threads).map_while(|_| self.store.reader()).collect();
             if readers.len() > 1 {
                 return self.verify_in_parallel(readers, tally, wants);
+            }
+        }
+        if remote {
+            // The next page is fetched on a stream of its own while this one is checked.
+            if let Some(reader) = self.store.reader() {
+                return self.verify_prefetching(reader, filter, &args, tally, wants);
             }
         }
         let mut hasher = Hasher::new();
@@ -604,6 +607,8 @@ impl Registry {
             let span = i128::from(last) - i128::from(first) + 1;
             (i128::from(first) + span * i128::from(k) / i128::from(parts)) as i64
         };
+        // A remote reader pages through its part, each answer as large as the server sends.
+        let paged = self.store.pages();
         let next_part = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let (sender, receiver) = mpsc::sync_channel::<Message>(readers.len() * 4);
@@ -623,17 +628,8 @@ impl Registry {
                         }
                         // The last part has no upper bound: rows written during the scan
                         // past the old maximum are read as a single scan would read them.
-                        let mut args = vec![Value::Integer(start(k))];
-                        let upper = if k + 1 == parts {
-                            ""
-                        } else {
-                            args.push(Value::Integer(start(k + 1)));
-                            " AND rowid < ?"
-                        };
-                        let sql = format!(
-                            "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid >= ?{upper} ORDER BY rowid"
-                        );
-                        let read = reader.scan(&Stmt::new(sql, args), Span::Whole, &mut |values| {
+                        let upper = k + 1 < parts;
+                        let mut each = |values: &[ValueRef<'_>]| {
                             batch.push(check(values, &mut hasher, wants));
                             if batch.len() == BATCH {
                                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -642,7 +638,21 @@ impl Registry {
                                 }
                             }
                             !stop.load(Ordering::Relaxed)
-                        });
+                        };
+                        let read = if paged {
+                            scan_paged(&*reader, start(k), upper.then(|| start(k + 1)), &mut each)
+                        } else {
+                            let mut args = vec![Value::Integer(start(k))];
+                            let mut sql = format!(
+                                "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid >= ?"
+                            );
+                            if upper {
+                                args.push(Value::Integer(start(k + 1)));
+                                sql.push_str(" AND rowid < ?");
+                            }
+                            sql.push_str(" ORDER BY rowid");
+                            reader.scan(&Stmt::new(sql, args), Span::Whole, &mut each)
+                        };
                         if let Err(e) = read {
                             let _ = sender.send(Message::Failed(e));
                             return;
@@ -682,5 +692,44 @@ impl Registry {
         report.failed.sort_by_key(|v| v.rowid);
         report.warnings.sort_by_key(|v| v.rowid);
         Ok(report)
+    }
+}
+
+/// The rows of `reader` with rowids from `from` up to `to` (excluded; no bound when `None`),
+/// in rowid order, a page at a time (each as many rows as the store finds fit in one answer),
+/// to `each` until it returns `false`.
+fn scan_paged(
+    reader: &dyn Store,
+    from: i64,
+    to: Option<i64>,
+    each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool,
+) -> Result<(), StoreError> {
+    let mut after: Option<i64> = None;
+    loop {
+        let stmt = |limit: usize| {
+            let mut args = vec![Value::Integer(after.unwrap_or(from))];
+            let mut sql = format!(
+                "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid {} ?",
+                if after.is_some() { ">" } else { ">=" }
+            );
+            if let Some(to) = to {
+                args.push(Value::Integer(to));
+                sql.push_str(" AND rowid < ?");
+            }
+            sql.push_str(&format!(" ORDER BY rowid LIMIT {limit}"));
+            Stmt::new(sql, args)
+        };
+        let (mut got, mut going, mut last) = (0usize, true, None);
+        let asked = reader.query_page(BYTE_BOUND_ROWS, &stmt, &mut |row| {
+            got += 1;
+            last = row.first().and_then(Value::as_i64);
+            let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+            going = each(&values);
+            going
+        })?;
+        match last {
+            Some(rowid) if going && got >= asked => after = Some(rowid),
+            _ => return Ok(()),
+        }
     }
 }
