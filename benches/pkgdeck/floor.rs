@@ -328,3 +328,69 @@ pub fn cmd_floor_remote_list(args: &[String]) -> Result<(), String> {
     println!("{} bytes", answer.len());
     Ok(())
 }
+
+/// One `POST /v2/pipeline` of `sql` to `endpoint`, the whole answer read; its size.
+fn post_one(endpoint: &str, sql: &str) -> Result<usize, String> {
+    let body = pipeline_body(&[(sql.to_owned(), Vec::new())])?;
+    let response = ureq::post(endpoint)
+        .set("Content-Type", "application/json")
+        .send_string(&body)
+        .map_err(|e| format!("{endpoint}: {e}"))?;
+    let mut answer = Vec::new();
+    response
+        .into_reader()
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("{endpoint}: {e}"))?;
+    // A result carries `"type":"ok"`; an error `"type":"error"` (quotes inside the rows' texts
+    // are escaped, so no row can look like one).
+    if !answer.starts_with(b"{") || answer.windows(14).any(|w| w == b"\"type\":\"error\"") {
+        return Err(format!(
+            "{endpoint} answered an error: {}",
+            String::from_utf8_lossy(&answer[..answer.len().min(300)])
+        ));
+    }
+    Ok(answer.len())
+}
+
+/// Rows per page of the remote verify floor: about the 4 MB pkgdeck's pages aim at, on light
+/// rows.
+const FLOOR_VERIFY_PAGE: i64 = 4_000;
+
+/// `floor-remote-verify URL FIRST LAST`: what a remote verify cannot do without — the server
+/// sending every row's manifest, metadata and hash — as fast as the server can: two threads
+/// over the two halves of the rowid range `FIRST..=LAST`, pages of [`FLOOR_VERIFY_PAGE`]
+/// rowids, each answer read whole and not looked at; prints the bytes received.
+pub fn cmd_floor_remote_verify(args: &[String]) -> Result<(), String> {
+    let o = Opts::parse(args, &[])?;
+    let [url, first, last] = o.positional.as_slice() else {
+        return Err("usage: floor-remote-verify URL FIRST_ROWID LAST_ROWID".into());
+    };
+    let num = |s: &str| s.parse::<i64>().map_err(|_| format!("{s}: not a rowid"));
+    let (first, last) = (num(first)?, num(last)?);
+    let endpoint = format!("{}/v2/pipeline", url.trim_end_matches('/'));
+    let middle = first + (last - first) / 2;
+    let half = |from: i64, to: i64| -> Result<usize, String> {
+        let mut bytes = 0;
+        let mut lo = from;
+        while lo <= to {
+            let hi = (lo + FLOOR_VERIFY_PAGE - 1).min(to);
+            bytes += post_one(
+                &endpoint,
+                &format!(
+                    "SELECT rowid, id, version, manifest, metadata, hash FROM sys_packages \
+                     WHERE rowid >= {lo} AND rowid <= {hi} ORDER BY rowid"
+                ),
+            )?;
+            lo = hi + 1;
+        }
+        Ok(bytes)
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| half(first, middle));
+        let b = half(middle + 1, last);
+        (a.join(), b)
+    });
+    let a = a.map_err(|_| "a floor thread panicked".to_owned())??;
+    println!("{} bytes", a + b?);
+    Ok(())
+}

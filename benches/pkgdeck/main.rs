@@ -5,7 +5,7 @@
 //! It generates registries the way the reference service writes them (10k, 100k light and
 //! heavy, 500k rows, cached by generator version), and measures every row of section 7 against
 //! its floor in the same run: the floors are programs of this executable (`floor-verify`,
-//! `floor-list`, `floor-remote-list`), timed as whole processes beside the real `pkgdeck`
+//! `floor-list`, `floor-remote-list`, `floor-remote-verify`), timed as whole processes beside the real `pkgdeck`
 //! binary; the console is timed through its public API; the remote rows run against
 //! `tursodb --sync-server` through a request-counting proxy. One table (also written as
 //! markdown to `<out>/latest.md`, and with `--readme` into README.md) shows every measurement,
@@ -52,6 +52,7 @@ usage: cargo bench --bench pkgdeck -- COMMAND   (or the bench executable: COMMAN
         writes a registry of N packages x V versions (default 20000 x 5, heavy rows) to
         PATH, or keeps PATH when it already holds that many rows
   floor-verify DB | floor-list DB STATEMENTS | floor-remote-list URL STATEMENTS
+  floor-remote-verify URL FIRST_ROWID LAST_ROWID
         the floors (see floor.rs); STATEMENTS is a file `run` writes
   console-probe DB
         a console on DB in this process: prints its peak RSS (kB) and first frame (ms)
@@ -88,6 +89,7 @@ fn main() {
         Some("floor-verify") => floor::cmd_floor_verify(&args[1..]),
         Some("floor-list") => floor::cmd_floor_list(&args[1..]),
         Some("floor-remote-list") => floor::cmd_floor_remote_list(&args[1..]),
+        Some("floor-remote-verify") => floor::cmd_floor_remote_verify(&args[1..]),
         Some("console-probe") => console::cmd_console_probe(&args[1..]),
         Some("gen") => generate::cmd_gen(&args[1..]),
         Some("ops") => ops::cmd_ops(&args[1..]),

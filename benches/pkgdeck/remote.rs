@@ -13,7 +13,9 @@ use crate::command::Env;
 use crate::local::{floor_cmd, Measured, Versus};
 use crate::proxy::CountingProxy;
 use crate::report::{Row, Table};
-use crate::sample::{copy_scratch, new_version_document, open_on, sample_packages, scratch_dir};
+use crate::sample::{
+    copy_scratch, new_version_document, open_on, open_read_only, sample_packages, scratch_dir,
+};
 use crate::timing::time_fn;
 use crate::tursodb::Tursodb;
 use crate::Opts;
@@ -94,11 +96,38 @@ pub fn remote(
         "remote verify ({}): {requests} HTTP requests",
         r.label
     ));
+    // What the server itself takes to send those rows: the budget above cannot be met when
+    // this floor alone is over it.
+    let (first, last) = rowid_bounds(r.db)?;
+    Versus {
+        what: format!("remote verify against the server's floor ({})", r.label),
+        ours: &remote_verify,
+        against_name: "floor".into(),
+        against_row: Some(format!(
+            "floor: tursodb sends every row's manifest, metadata and hash, two streams over rowid halves ({})",
+            r.label
+        )),
+        against: &floor_cmd(
+            "floor-remote-verify",
+            &[&url, &first.to_string(), &last.to_string()],
+        )?,
+        factor: 1.5,
+    }
+    .measure(env, reps, table)?;
 
     one_request_rows(env, &proxy, r.db, work, table)?;
     drop(server);
     let _ = std::fs::remove_file(&copy);
     Ok(())
+}
+
+/// The smallest and largest rowid of `db`.
+fn rowid_bounds(db: &Path) -> Result<(i64, i64), String> {
+    open_read_only(db)?
+        .query_row("SELECT min(rowid), max(rowid) FROM sys_packages", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(|e| format!("{}: {e}", db.display()))
 }
 
 /// get, publish and delete in process through the library, and promote through the binary:
