@@ -183,7 +183,14 @@ pub fn cmd_run(args: &[String]) -> Result<(), String> {
         let work = out.join("remote");
         std::fs::create_dir_all(&work)
             .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-        if let Err(err) = remote(&env, &tursodb, &light.measured(), &work, &mut table) {
+        if let Err(err) = remote(
+            &env,
+            &tursodb,
+            &light.measured(),
+            (&small.db, &small.label),
+            &work,
+            &mut table,
+        ) {
             table.push(remote_not_measured(&err));
         }
     } else {

@@ -601,14 +601,16 @@ impl Registry {
         let (Some(first), Some(last)) = (bound(0), bound(1)) else {
             return Ok(tally.finish(false));
         };
-        let parts = readers.len() as i64 * PARTS_PER_READER;
+        // A remote reader pages through its part, each answer as large as the server sends.
+        let paged = self.store.pages();
+        // A remote reader takes one part: each part starts with a small page (its size is
+        // learned from the rows), and the server answers the readers side by side anyway.
+        let parts = readers.len() as i64 * if paged { 1 } else { PARTS_PER_READER };
         // Part k covers rowids [start(k), start(k + 1)); i128 so that no range overflows.
         let start = |k: i64| -> i64 {
             let span = i128::from(last) - i128::from(first) + 1;
             (i128::from(first) + span * i128::from(k) / i128::from(parts)) as i64
         };
-        // A remote reader pages through its part, each answer as large as the server sends.
-        let paged = self.store.pages();
         let next_part = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let (sender, receiver) = mpsc::sync_channel::<Message>(readers.len() * 4);
