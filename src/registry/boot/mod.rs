@@ -52,7 +52,7 @@ use serde_json::Value;
 use super::canonical::JsValue;
 pub use js::JsThrow;
 use js::{describe, js_text, record_lookup, to_json, to_string_throws, truthy};
-use json::{stored_json, stored_json_valid};
+use json::{stored_json_check, stored_json_read, stored_json_valid};
 pub use protocol::{check_protocol_compat, range_admits_major, Compat, RangeSource};
 use protocol::{declared_range, leading_major};
 
@@ -226,17 +226,29 @@ pub struct ParsedRow {
     manifest: Result<JsValue, JsThrow>,
     /// Whether `JSON.parse` accepts the metadata (its tree is never needed), or why not.
     metadata: Result<(), JsThrow>,
+    /// Whether `canonical::parse_stored` reads both texts (as verify and the schema check
+    /// read a stored row), so that `manifest` is its tree.
+    strict: bool,
 }
 
 impl ParsedRow {
     /// `JSON.parse` of the row's manifest and metadata, as `list()` and `get()` do.
     pub fn parse(row: &ListRow<'_>) -> ParsedRow {
+        let (manifest, manifest_strict) = stored_json_read(row.manifest);
+        let (metadata, metadata_strict) = stored_json_check(row.metadata);
         ParsedRow {
             row_id: row.row_id.to_string(),
             row_version: row.row_version.to_string(),
-            manifest: stored_json(row.manifest),
-            metadata: stored_json_valid(row.metadata),
+            manifest,
+            metadata,
+            strict: manifest_strict && metadata_strict,
         }
+    }
+
+    /// The manifest's tree as `canonical::parse_stored` reads it, when it reads both texts of
+    /// the row; `None` when either is not JSON to it.
+    pub fn stored_manifest(&self) -> Option<&JsValue> {
+        self.manifest.as_ref().ok().filter(|_| self.strict)
     }
 
     /// Whether both texts parse: the service's `get(id)` answers this row only then (it
