@@ -4,7 +4,7 @@
 //! what the engine answers, with the served versions and the downgrades.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Condvar, Mutex};
 
 use serde::Serialize;
 
@@ -381,6 +381,21 @@ impl Versions {
 
 /// R10: a loaded version lower than the highest version of its package is a downgrade.
 fn mark_downgrades(report: &mut BootReport, versions: &Versions) {
+    // (load, the highest version): few loads are downgrades, so the steps are indexed only
+    // when there is one.
+    let downgrades: Vec<(usize, &semver::Version)> = report
+        .loads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, load)| {
+            let top = versions.highest(&load.row_id)?;
+            let loaded = semver::Version::parse(load.version.as_str()?).ok()?;
+            (loaded < *top).then_some((i, top))
+        })
+        .collect();
+    if downgrades.is_empty() {
+        return;
+    }
     let step_of: HashMap<(&str, &str), usize> = report
         .steps
         .iter()
@@ -389,17 +404,8 @@ fn mark_downgrades(report: &mut BootReport, versions: &Versions) {
         .map(|(i, s)| ((s.row_id.as_str(), s.row_version.as_str()), i))
         .collect();
     let mut marks = Vec::new();
-    for load in &report.loads {
-        let Some(loaded) = load
-            .version
-            .as_str()
-            .and_then(|v| semver::Version::parse(v).ok())
-        else {
-            continue;
-        };
-        let Some(top) = versions.highest(&load.row_id).filter(|top| loaded < **top) else {
-            continue;
-        };
+    for (i, top) in downgrades {
+        let load = &report.loads[i];
         if let Some(&i) = step_of.get(&(load.row_id.as_str(), load.row_version.as_str())) {
             marks.push((
                 i,
@@ -467,53 +473,75 @@ impl Registry {
         Ok(rows)
     }
 
-    /// The server's `list()` rows with what `doctor` needs of each ([`check_row`]), and every
-    /// package id with its highest version. The reading thread hands chunks of rows to a
-    /// second thread as it goes and joins in once it has read everything, so reading, parsing
-    /// and the schema check overlap; the second thread first reads the versions on a
-    /// connection of its own when the store offers one.
-    fn server_list_checked(&self) -> Result<(Checked, Versions), RegistryError> {
+    /// The server's `list()` rows with what `doctor` needs of each ([`check_row`]), the boot
+    /// replayed over them with `settings`, and every package id with its highest version.
+    ///
+    /// The reading thread hands chunks of rows to a second thread as it goes; that thread first
+    /// reads the versions on a connection of its own (when the store offers one), then checks
+    /// chunks. Once everything is read, the reading thread replays the boot over the chunks
+    /// that are checked, in order, and checks waiting chunks itself in between, so reading,
+    /// checking and the replay overlap.
+    fn server_list_replayed(
+        &self,
+        settings: &BootSettings,
+    ) -> Result<(Checked, Versions, BootReport), RegistryError> {
         let (sender, receiver) = mpsc::channel::<(usize, Vec<ServerRow>)>();
         let receiver = Mutex::new(receiver);
+        let checked = Ready::default();
         let reader = self.store.reader();
-        let (read, versions, mut done) = std::thread::scope(|scope| {
+        let mut replay = boot::Replay::new(&settings.code_packages, &settings.runtime_protocol);
+        let (read, versions, chunks) = std::thread::scope(|scope| {
             let helper = scope.spawn(|| {
                 let versions = reader
                     .map(|reader| Versions::read(|stmt, span, each| reader.scan(stmt, span, each)));
-                (versions, check_chunks(&receiver))
+                while let Some((index, rows)) = next_chunk(&receiver, false) {
+                    checked.put(index, check_rows(rows));
+                }
+                versions
             });
-            let mut index = 0;
+            let mut count = 0;
             let read = self.server_list_rows(&mut |chunk| {
-                // The receiving threads live until every sender is gone: it cannot fail.
-                let _ = sender.send((index, chunk));
-                index += 1;
+                // The receiving thread lives until every sender is gone: it cannot fail.
+                let _ = sender.send((count, chunk));
+                count += 1;
             });
             drop(sender);
-            let mut done = check_chunks(&receiver);
-            let versions = match helper.join() {
-                Ok((versions, more)) => {
-                    done.extend(more);
-                    versions
+            let mut chunks = Vec::with_capacity(count);
+            while chunks.len() < count {
+                let next = chunks.len();
+                if let Some(chunk) = checked.take(next) {
+                    for (_, parsed, _) in &chunk {
+                        replay.push(parsed);
+                    }
+                    chunks.push(chunk);
+                } else if let Some((index, rows)) = next_chunk(&receiver, true) {
+                    checked.put(index, check_rows(rows));
+                } else if !checked.wait_for(next, || helper.is_finished()) {
+                    // The other thread ended without handing the chunk over: it panicked.
+                    break;
                 }
+            }
+            let versions = match helper.join() {
+                Ok(versions) => versions,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
-            (read, versions, done)
+            (read, versions, chunks)
         });
         let versions = match (read?, versions) {
             (Some(rows), _) => Versions::of_rows(&rows),
             (None, Some(read)) => read?,
             (None, None) => Versions::read(|stmt, span, each| self.store.scan(stmt, span, each))?,
         };
-        done.sort_unstable_by_key(|(index, _)| *index);
         let mut checked = Checked::default();
-        for (_, chunk) in done {
+        for chunk in chunks {
             for (row, parsed, schema) in chunk {
                 checked.list.push(row);
                 checked.parsed.push(parsed);
                 checked.schema.push(schema);
             }
         }
-        Ok((checked, versions))
+        let report = replay.finish(&checked.parsed);
+        Ok((checked, versions, report))
     }
 
     /// The version the server serves for each of `ids` (pkgdeck's latest given with each), in
@@ -541,14 +569,12 @@ impl Registry {
     /// over it with `settings`, the served version of every package, and R10 (a downgrade)
     /// marked. One round trip remotely, two when some package's newest second is shared.
     pub fn doctor(&self, settings: &BootSettings) -> Result<DoctorReport, RegistryError> {
-        let (checked, versions) = self.server_list_checked()?;
+        let (checked, versions, mut boot) = self.server_list_replayed(settings)?;
         let Checked {
             list,
             parsed,
             schema: checks,
         } = checked;
-        let mut boot =
-            boot::replay_parsed(&parsed, &settings.code_packages, &settings.runtime_protocol);
         mark_downgrades(&mut boot, &versions);
 
         // Every package, newest first: in the order of its list() rows, then those that have
@@ -671,23 +697,76 @@ fn check_row(row: ServerRow) -> (ServerRow, ParsedRow, Option<StoredCheck>) {
 
 type CheckedChunk = Vec<(ServerRow, ParsedRow, Option<StoredCheck>)>;
 
-/// Checks chunks of rows until every sender is gone, each with its index.
-fn check_chunks(
+/// [`check_row`] of each row of a chunk. The manifest trees are cut down to what the boot
+/// reads once the schema check is done with them: freed here, on the checking threads,
+/// rather than all at once at the end.
+fn check_rows(rows: Vec<ServerRow>) -> CheckedChunk {
+    rows.into_iter()
+        .map(|row| {
+            let (row, mut parsed, schema) = check_row(row);
+            parsed.keep_boot_members();
+            (row, parsed, schema)
+        })
+        .collect()
+}
+
+/// The next chunk of rows to check, waiting for one unless `now`; `None` when there is none
+/// (every sender is gone, or `now` and none is waiting).
+fn next_chunk(
     receiver: &Mutex<mpsc::Receiver<(usize, Vec<ServerRow>)>>,
-) -> Vec<(usize, CheckedChunk)> {
-    let mut done = Vec::new();
-    loop {
-        let next = match receiver.lock() {
-            Ok(receiver) => receiver.recv(),
-            // A thread that panicked holding it: the other one reports the panic.
-            Err(_) => break,
-        };
-        let Ok((index, rows)) = next else {
-            break;
-        };
-        done.push((index, rows.into_iter().map(check_row).collect()));
+    now: bool,
+) -> Option<(usize, Vec<ServerRow>)> {
+    // A poisoned lock: the thread that panicked is reported when it is joined.
+    let receiver = receiver
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if now {
+        receiver.try_recv().ok()
+    } else {
+        receiver.recv().ok()
     }
-    done
+}
+
+/// Checked chunks by index, until the replay takes them in order.
+#[derive(Default)]
+struct Ready {
+    chunks: Mutex<HashMap<usize, CheckedChunk>>,
+    put: Condvar,
+}
+
+impl Ready {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, CheckedChunk>> {
+        self.chunks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put(&self, index: usize, chunk: CheckedChunk) {
+        self.lock().insert(index, chunk);
+        self.put.notify_all();
+    }
+
+    fn take(&self, index: usize) -> Option<CheckedChunk> {
+        self.lock().remove(&index)
+    }
+
+    /// Waits until chunk `index` is in; `false` when `gone()` says it never will be.
+    fn wait_for(&self, index: usize, gone: impl Fn() -> bool) -> bool {
+        let mut chunks = self.lock();
+        while !chunks.contains_key(&index) {
+            if gone() {
+                return chunks.contains_key(&index);
+            }
+            chunks = match self
+                .put
+                .wait_timeout(chunks, std::time::Duration::from_millis(50))
+            {
+                Ok((chunks, _)) => chunks,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        true
+    }
 }
 
 /// Every package's latest row (one of its `list()` rows) against the ObjectStack schemas, in
