@@ -123,7 +123,7 @@ impl ServerColumns {
 impl ServerColumns {
     /// The row from values borrowed from the store: the same as [`ServerColumns::take`] of
     /// their owned copies, without copying the columns the server does not read.
-    fn from_refs(&self, row: &[ValueRef<'_>]) -> ServerRow {
+    fn borrowed(&self, row: &[ValueRef<'_>]) -> ServerRow {
         let at = |i: Option<usize>| i.and_then(|i| row.get(i)).copied();
         let text = |i| {
             at(i)
@@ -454,7 +454,7 @@ impl Registry {
         );
         let mut chunk = Vec::with_capacity(CHUNK);
         self.store.scan(&list, Span::Whole, &mut |row| {
-            chunk.push(columns.from_refs(row));
+            chunk.push(columns.borrowed(row));
             if chunk.len() == CHUNK {
                 each(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
             }
