@@ -118,9 +118,7 @@ impl ServerColumns {
             metadata: json(take(self.metadata)),
         }
     }
-}
 
-impl ServerColumns {
     /// The row from values borrowed from the store: the same as [`ServerColumns::take`] of
     /// their owned copies, without copying the columns the server does not read.
     fn borrowed(&self, row: &[ValueRef<'_>]) -> ServerRow {
@@ -317,7 +315,7 @@ struct Versions {
 }
 
 impl Versions {
-    /// Reads every (id, version) of the registry with `scan` (a store's [`Store::scan`]),
+    /// Reads every (id, version) of the registry with `scan` (a store's [`crate::store::Store::scan`]),
     /// borrowed row by row.
     fn read(
         scan: impl FnOnce(&Stmt, Span, Each<'_>) -> Result<(), StoreError>,
