@@ -8,6 +8,7 @@
 //! HTTP and file resolvers and every `$ref` points inside its own schema, so nothing is ever
 //! fetched. `format` is checked (`uri`, `date-time`) because the protocol's zod schemas check it.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -115,6 +116,7 @@ impl std::fmt::Display for SchemaKind {
 
 /// One schema, parsed and compiled.
 struct Compiled {
+    kind: SchemaKind,
     /// The schema document, to read the keys an object allows when suggesting a spelling.
     schema: Value,
     validator: Validator,
@@ -151,7 +153,11 @@ fn compile(kind: SchemaKind) -> Result<Compiled, SchemaError> {
             kind,
             reason: e.to_string(),
         })?;
-    Ok(Compiled { schema, validator })
+    Ok(Compiled {
+        kind,
+        schema,
+        validator,
+    })
 }
 
 /// Makes every key that has a `default` optional, returning how many `required` entries went.
@@ -301,24 +307,60 @@ pub struct StoredCheck {
 pub fn check_stored(manifest: &str, metadata: &str, limit: usize) -> Option<StoredCheck> {
     let manifest = canonical::parse_stored(manifest).ok()?;
     let metadata = canonical::parse_stored(metadata).ok()?;
+    check_stored_tree(&manifest, || Some(metadata), limit)
+}
+
+/// [`check_stored`] of a row whose manifest is already parsed (`parse_stored`) and whose
+/// metadata parses: `metadata` is asked for its tree only when the manifest alone does not
+/// settle the answer (a manifest with more than `limit` problems needs no metadata item
+/// looked at). `None` when `metadata` answers `None`.
+pub fn check_stored_tree(
+    manifest: &JsValue,
+    metadata: impl FnOnce() -> Option<JsValue>,
+    limit: usize,
+) -> Option<StoredCheck> {
     let mut found = StoredCheck::default();
-    for (kind, item, at) in items(Some(&manifest), Some(&metadata)) {
-        let item = to_json(item);
-        if is_valid(kind, &item) {
-            continue;
-        }
-        if found.problems.len() >= limit {
-            found.more = true;
+    found.note(
+        SchemaKind::Manifest,
+        Some(manifest).filter(|m| m.as_object().is_some()),
+        "$.manifest",
+        limit,
+    );
+    // Once problems beyond the limit are known, no later item can change the answer.
+    if found.more {
+        return Some(found);
+    }
+    let metadata = metadata()?;
+    for (kind, item, at) in items(None, Some(&metadata)) {
+        found.note(kind, Some(item), &at, limit);
+        if found.more {
             break;
         }
-        let mut problems = check_item(kind, &item, &at);
-        if found.problems.len() + problems.len() > limit {
-            problems.truncate(limit - found.problems.len());
-            found.more = true;
-        }
-        found.problems.append(&mut problems);
     }
     Some(found)
+}
+
+impl StoredCheck {
+    /// Adds what `item` (checked against `kind`, at path `at`) contributes within `limit`.
+    fn note(&mut self, kind: SchemaKind, item: Option<&JsValue>, at: &str, limit: usize) {
+        let Some(item) = item else {
+            return;
+        };
+        let item = to_json(item);
+        if is_valid(kind, &item) {
+            return;
+        }
+        if self.problems.len() >= limit {
+            self.more = true;
+            return;
+        }
+        let mut problems = check_item(kind, &item, at);
+        if self.problems.len() + problems.len() > limit {
+            problems.truncate(limit - self.problems.len());
+            self.more = true;
+        }
+        self.problems.append(&mut problems);
+    }
 }
 
 /// A parsed value as `serde_json` holds it. Whole numbers within 2^53 become integers, so
@@ -395,9 +437,9 @@ fn describe_error(
         }
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-            let allowed = allowed_keys(compiled, error);
+            let mut near = NearKeys::new(compiled, error);
             for key in unexpected {
-                let message = match closest(key, &allowed) {
+                let message = match near.closest(key) {
                     Some(near) => format!("unknown key (did you mean {near:?}?)"),
                     None => "unknown key".into(),
                 };
@@ -662,18 +704,9 @@ fn summarize_kinds(error: &ValidationError<'_>, context: &[Vec<ValidationError<'
 
 /// The keys the object schema that produced an `additionalProperties` error allows, read from
 /// the schema next to the failing keyword (keys the schema refuses with `not` are left out).
-fn allowed_keys(compiled: &Compiled, error: &ValidationError<'_>) -> Vec<String> {
-    let pointer = error
-        .absolute_keyword_location()
-        .and_then(|uri| uri.fragment().map(|f| f.as_str().to_owned()))
-        .unwrap_or_else(|| error.schema_path().as_str().to_owned());
-    let pointer = percent_decode(&pointer);
-    let Some(parent) = pointer.rsplit_once('/').map(|(parent, _)| parent) else {
-        return Vec::new();
-    };
-    let Some(properties) = compiled
-        .schema
-        .pointer(parent)
+fn allowed_keys(compiled: &Compiled, parent: Option<&str>) -> Vec<String> {
+    let Some(properties) = parent
+        .and_then(|parent| compiled.schema.pointer(parent))
         .and_then(|node| node.get("properties"))
         .and_then(Value::as_object)
     else {
@@ -684,6 +717,70 @@ fn allowed_keys(compiled: &Compiled, error: &ValidationError<'_>) -> Vec<String>
         .filter(|(_, schema)| schema.get("not").is_none())
         .map(|(key, _)| key.clone())
         .collect()
+}
+
+/// The JSON pointer of the object schema whose failing keyword `error` is.
+fn keyword_parent(error: &ValidationError<'_>) -> Option<String> {
+    let pointer = error
+        .absolute_keyword_location()
+        .and_then(|uri| uri.fragment().map(|f| f.as_str().to_owned()))
+        .unwrap_or_else(|| error.schema_path().as_str().to_owned());
+    let pointer = percent_decode(&pointer);
+    pointer
+        .rsplit_once('/')
+        .map(|(parent, _)| parent.to_owned())
+}
+
+/// How many "did you mean" answers a thread remembers: a registry repeats the same unknown
+/// keys row after row, and measuring a key against every allowed one is most of what
+/// describing such a row costs.
+const NEAR_CACHE: usize = 4096;
+
+thread_local! {
+    /// (schema, object schema pointer, unknown key) → the allowed key it most likely meant.
+    static NEAR: std::cell::RefCell<HashMap<(SchemaKind, String, String), Option<String>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// [`closest`] among the keys an `additionalProperties` error's schema allows, remembered per
+/// schema location and key.
+struct NearKeys<'c> {
+    compiled: &'c Compiled,
+    parent: Option<String>,
+    /// Read from the schema on the first key not remembered.
+    allowed: Option<Vec<String>>,
+}
+
+impl<'c> NearKeys<'c> {
+    fn new(compiled: &'c Compiled, error: &ValidationError<'_>) -> Self {
+        NearKeys {
+            compiled,
+            parent: keyword_parent(error),
+            allowed: None,
+        }
+    }
+
+    fn closest(&mut self, key: &str) -> Option<String> {
+        let Some(parent) = &self.parent else {
+            return None;
+        };
+        let slot = (self.compiled.kind, parent.clone(), key.to_owned());
+        if let Some(known) = NEAR.with(|near| near.borrow().get(&slot).cloned()) {
+            return known;
+        }
+        let compiled = self.compiled;
+        let allowed = self
+            .allowed
+            .get_or_insert_with(|| allowed_keys(compiled, Some(parent)));
+        let found = closest(key, allowed).map(str::to_owned);
+        NEAR.with(|near| {
+            let mut near = near.borrow_mut();
+            if near.len() < NEAR_CACHE {
+                near.insert(slot, found.clone());
+            }
+        });
+        found
+    }
 }
 
 fn percent_decode(text: &str) -> String {

@@ -4,12 +4,17 @@
 //! what the engine answers, with the served versions and the downgrades.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{mpsc, Condvar, Mutex};
 
 use serde::Serialize;
 
 use super::boot::{self, BootReport, CodePackage, ListRow, Outcome, ParsedRow, Rule};
-use super::{schema, Registry, RegistryError, LATEST_FIRST};
-use crate::store::{Rows, Span, Stmt, Value, ValueRef};
+use super::schema::{self, StoredCheck};
+use super::{canonical, Registry, RegistryError, LATEST_FIRST};
+use crate::store::{Rows, Span, Stmt, StoreError, Value, ValueRef};
+
+/// What a store's scan hands each row to.
+type Each<'e> = &'e mut dyn FnMut(&[ValueRef<'_>]) -> bool;
 
 /// The service's `list()` query, verbatim (`dist/index.js` of `@objectstack/service-package`
 /// 17.4.0, whitespace included): the rows the server boots from, ties included, in the order
@@ -111,6 +116,28 @@ impl ServerColumns {
             version: text(take(self.version)),
             manifest: json(take(self.manifest)),
             metadata: json(take(self.metadata)),
+        }
+    }
+
+    /// The row from values borrowed from the store: the same as [`ServerColumns::take`] of
+    /// their owned copies, without copying the columns the server does not read.
+    fn borrowed(&self, row: &[ValueRef<'_>]) -> ServerRow {
+        let at = |i: Option<usize>| i.and_then(|i| row.get(i)).copied();
+        let text = |i| {
+            at(i)
+                .and_then(ValueRef::text)
+                .map(std::borrow::Cow::into_owned)
+                .unwrap_or_default()
+        };
+        let json = |i| match at(i) {
+            Some(v @ ValueRef::Text(_)) => v.text().map(std::borrow::Cow::into_owned),
+            _ => None,
+        };
+        ServerRow {
+            id: text(self.id),
+            version: text(self.version),
+            manifest: json(self.manifest),
+            metadata: json(self.metadata),
         }
     }
 }
@@ -280,29 +307,93 @@ impl DoctorReport {
     }
 }
 
-/// The highest version of each package that reads as semver.
-fn highest_versions(rows: &Rows) -> HashMap<String, semver::Version> {
-    let mut highest: HashMap<String, semver::Version> = HashMap::new();
-    for row in &rows.rows {
-        let (Some(Value::Text(id)), Some(Value::Text(version))) = (row.first(), row.get(1)) else {
-            continue;
+/// Every package id of the registry (as text) with the highest of its versions that reads as
+/// semver (`None` when none does).
+#[derive(Debug, Default)]
+struct Versions {
+    highest: HashMap<String, Option<semver::Version>>,
+}
+
+impl Versions {
+    /// Reads every (id, version) of the registry with `scan` (a store's [`crate::store::Store::scan`]),
+    /// borrowed row by row.
+    fn read(
+        scan: impl FnOnce(&Stmt, Span, Each<'_>) -> Result<(), StoreError>,
+    ) -> Result<Versions, RegistryError> {
+        let mut versions = Versions::default();
+        scan(
+            &Stmt::new(ALL_VERSIONS_SQL, vec![]),
+            Span::Whole,
+            &mut |row| {
+                if let (Some(id), Some(version)) = (row.first(), row.get(1)) {
+                    versions.add(*id, *version);
+                }
+                true
+            },
+        )?;
+        Ok(versions)
+    }
+
+    /// The (id, version) rows of [`ALL_VERSIONS_SQL`] already fetched.
+    fn of_rows(rows: &Rows) -> Versions {
+        let mut versions = Versions::default();
+        for row in &rows.rows {
+            if let (Some(id), Some(version)) = (row.first(), row.get(1)) {
+                versions.add(id.as_value_ref(), version.as_value_ref());
+            }
+        }
+        versions
+    }
+
+    /// One (id, version): an id that is not text is no package of the listing; a version that
+    /// is not text or not semver takes no part in the highest.
+    fn add(&mut self, id: ValueRef<'_>, version: ValueRef<'_>) {
+        let ValueRef::Text(_) = id else {
+            return;
         };
-        let Ok(v) = semver::Version::parse(version) else {
-            continue;
+        let Some(id) = id.text() else {
+            return;
         };
-        match highest.get_mut(id) {
-            Some(h) if *h >= v => {}
-            Some(h) => *h = v,
+        let parsed = match version {
+            ValueRef::Text(_) => version.text().and_then(|v| semver::Version::parse(&v).ok()),
+            _ => None,
+        };
+        match self.highest.get_mut(id.as_ref()) {
+            Some(Some(h)) => {
+                if let Some(v) = parsed.filter(|v| v > h) {
+                    *h = v;
+                }
+            }
+            Some(slot @ None) => *slot = parsed,
             None => {
-                highest.insert(id.clone(), v);
+                self.highest.insert(id.into_owned(), parsed);
             }
         }
     }
-    highest
+
+    /// The highest semver version of `id`.
+    fn highest(&self, id: &str) -> Option<&semver::Version> {
+        self.highest.get(id).and_then(Option::as_ref)
+    }
 }
 
 /// R10: a loaded version lower than the highest version of its package is a downgrade.
-fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Version>) {
+fn mark_downgrades(report: &mut BootReport, versions: &Versions) {
+    // (load, the highest version): few loads are downgrades, so the steps are indexed only
+    // when there is one.
+    let downgrades: Vec<(usize, &semver::Version)> = report
+        .loads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, load)| {
+            let top = versions.highest(&load.row_id)?;
+            let loaded = semver::Version::parse(load.version.as_str()?).ok()?;
+            (loaded < *top).then_some((i, top))
+        })
+        .collect();
+    if downgrades.is_empty() {
+        return;
+    }
     let step_of: HashMap<(&str, &str), usize> = report
         .steps
         .iter()
@@ -311,17 +402,8 @@ fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Ve
         .map(|(i, s)| ((s.row_id.as_str(), s.row_version.as_str()), i))
         .collect();
     let mut marks = Vec::new();
-    for load in &report.loads {
-        let Some(loaded) = load
-            .version
-            .as_str()
-            .and_then(|v| semver::Version::parse(v).ok())
-        else {
-            continue;
-        };
-        let Some(top) = highest.get(&load.row_id).filter(|top| loaded < **top) else {
-            continue;
-        };
+    for (i, top) in downgrades {
+        let load = &report.loads[i];
         if let Some(&i) = step_of.get(&(load.row_id.as_str(), load.row_version.as_str())) {
             marks.push((
                 i,
@@ -340,16 +422,27 @@ fn mark_downgrades(report: &mut BootReport, highest: &HashMap<String, semver::Ve
 }
 
 impl Registry {
-    /// The rows the server's `list()` returns, in the engine's order, and every (id, version)
-    /// of the registry. A local file streams the rows (no copy of the whole answer); a remote
-    /// asks both in one round trip.
-    fn server_list_and_versions(&self) -> Result<(Vec<ServerRow>, Rows), RegistryError> {
+    /// The rows the server's `list()` returns, in the engine's order, handed to `each` a chunk
+    /// at a time. A local file streams the rows (no copy of the whole answer); a remote asks
+    /// for them and every (id, version) of the registry in one round trip, and answers the
+    /// latter.
+    fn server_list_rows(
+        &self,
+        each: &mut dyn FnMut(Vec<ServerRow>),
+    ) -> Result<Option<Rows>, RegistryError> {
         let list = Stmt::new(SERVER_LIST_SQL, vec![]);
-        let versions = Stmt::new(ALL_VERSIONS_SQL, vec![]);
         if self.store.pages() {
+            let versions = Stmt::new(ALL_VERSIONS_SQL, vec![]);
             let mut answers = self.store.query_many(&[list, versions])?.into_iter();
-            let rows = server_rows(answers.next().unwrap_or_default());
-            return Ok((rows, answers.next().unwrap_or_default()));
+            let mut rows = server_rows(answers.next().unwrap_or_default()).into_iter();
+            loop {
+                let chunk: Vec<ServerRow> = rows.by_ref().take(CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                each(chunk);
+            }
+            return Ok(Some(answers.next().unwrap_or_default()));
         }
         let columns = ServerColumns::of(
             &self
@@ -357,17 +450,96 @@ impl Registry {
                 .query(&Stmt::new("SELECT * FROM sys_packages LIMIT 0", vec![]))?
                 .columns,
         );
-        let mut rows = Vec::new();
+        let mut chunk = Vec::with_capacity(CHUNK);
         self.store.scan(&list, Span::Whole, &mut |row| {
-            rows.push(columns.take(row.iter().map(ValueRef::to_value).collect()));
+            chunk.push(columns.borrowed(row));
+            if chunk.len() == CHUNK {
+                each(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            }
             true
         })?;
-        Ok((rows, self.store.query(&versions)?))
+        if !chunk.is_empty() {
+            each(chunk);
+        }
+        Ok(None)
     }
 
     /// The rows the server's `list()` returns, in the engine's order.
     pub fn server_list(&self) -> Result<Vec<ServerRow>, RegistryError> {
-        Ok(self.server_list_and_versions()?.0)
+        let mut rows = Vec::new();
+        self.server_list_rows(&mut |chunk| rows.extend(chunk))?;
+        Ok(rows)
+    }
+
+    /// The server's `list()` rows with what `doctor` needs of each ([`check_row`]), the boot
+    /// replayed over them with `settings`, and every package id with its highest version.
+    ///
+    /// The reading thread hands chunks of rows to a second thread as it goes; that thread first
+    /// reads the versions on a connection of its own (when the store offers one), then checks
+    /// chunks. Once everything is read, the reading thread replays the boot over the chunks
+    /// that are checked, in order, and checks waiting chunks itself in between, so reading,
+    /// checking and the replay overlap.
+    fn server_list_replayed(
+        &self,
+        settings: &BootSettings,
+    ) -> Result<(Checked, Versions, BootReport), RegistryError> {
+        let (sender, receiver) = mpsc::channel::<(usize, Vec<ServerRow>)>();
+        let receiver = Mutex::new(receiver);
+        let checked = Ready::default();
+        let reader = self.store.reader();
+        let mut replay = boot::Replay::new(&settings.code_packages, &settings.runtime_protocol);
+        let (read, versions, chunks) = std::thread::scope(|scope| {
+            let helper = scope.spawn(|| {
+                let versions = reader
+                    .map(|reader| Versions::read(|stmt, span, each| reader.scan(stmt, span, each)));
+                while let Some((index, rows)) = next_chunk(&receiver, false) {
+                    checked.put(index, check_rows(rows));
+                }
+                versions
+            });
+            let mut count = 0;
+            let read = self.server_list_rows(&mut |chunk| {
+                // The receiving thread lives until every sender is gone: it cannot fail.
+                let _ = sender.send((count, chunk));
+                count += 1;
+            });
+            drop(sender);
+            let mut chunks = Vec::with_capacity(count);
+            while chunks.len() < count {
+                let next = chunks.len();
+                if let Some(chunk) = checked.take(next) {
+                    for (_, parsed, _) in &chunk {
+                        replay.push(parsed);
+                    }
+                    chunks.push(chunk);
+                } else if let Some((index, rows)) = next_chunk(&receiver, true) {
+                    checked.put(index, check_rows(rows));
+                } else if !checked.wait_for(next, || helper.is_finished()) {
+                    // The other thread ended without handing the chunk over: it panicked.
+                    break;
+                }
+            }
+            let versions = match helper.join() {
+                Ok(versions) => versions,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (read, versions, chunks)
+        });
+        let versions = match (read?, versions) {
+            (Some(rows), _) => Versions::of_rows(&rows),
+            (None, Some(read)) => read?,
+            (None, None) => Versions::read(|stmt, span, each| self.store.scan(stmt, span, each))?,
+        };
+        let mut checked = Checked::default();
+        for chunk in chunks {
+            for (row, parsed, schema) in chunk {
+                checked.list.push(row);
+                checked.parsed.push(parsed);
+                checked.schema.push(schema);
+            }
+        }
+        let report = replay.finish(&checked.parsed);
+        Ok((checked, versions, report))
     }
 
     /// The version the server serves for each of `ids` (pkgdeck's latest given with each), in
@@ -395,11 +567,13 @@ impl Registry {
     /// over it with `settings`, the served version of every package, and R10 (a downgrade)
     /// marked. One round trip remotely, two when some package's newest second is shared.
     pub fn doctor(&self, settings: &BootSettings) -> Result<DoctorReport, RegistryError> {
-        let (list, versions) = self.server_list_and_versions()?;
-        let parsed = parse_rows(&list);
-        let mut boot =
-            boot::replay_parsed(&parsed, &settings.code_packages, &settings.runtime_protocol);
-        mark_downgrades(&mut boot, &highest_versions(&versions));
+        let (checked, versions, mut boot) = self.server_list_replayed(settings)?;
+        let Checked {
+            list,
+            parsed,
+            schema: checks,
+        } = checked;
+        mark_downgrades(&mut boot, &versions);
 
         // Every package, newest first: in the order of its list() rows, then those that have
         // none (every created_at NULL).
@@ -413,13 +587,12 @@ impl Registry {
             rows.push(i);
         }
         let mut missing: Vec<&str> = versions
-            .rows
-            .iter()
-            .filter_map(|r| r.first().and_then(Value::as_str))
+            .highest
+            .keys()
+            .map(String::as_str)
             .filter(|id| !rows_of.contains_key(id))
             .collect();
         missing.sort_unstable();
-        missing.dedup();
         ids.extend(missing);
 
         // A package with exactly one list() row: that row is its latest and what get() reads
@@ -484,7 +657,7 @@ impl Registry {
             }
             latest.push((id.to_string(), version));
         }
-        let schema_warnings = schema_warnings(&list, &rows_of, &latest);
+        let schema_warnings = schema_warnings(&list, &checks, &rows_of, &latest);
         Ok(DoctorReport {
             boot,
             served_differs,
@@ -494,47 +667,130 @@ impl Registry {
     }
 }
 
-/// Every package's latest row (one of its `list()` rows) against the ObjectStack schemas, on
-/// two threads: the fast yes/no check on every item, the first problems described.
+/// How many `list()` rows the reading thread hands over at a time.
+const CHUNK: usize = 256;
+
+/// The server's `list()` rows, in the engine's order, with what `doctor` made of each.
+#[derive(Default)]
+struct Checked {
+    list: Vec<ServerRow>,
+    parsed: Vec<ParsedRow>,
+    /// [`check_row`]'s schema check of each row.
+    schema: Vec<Option<StoredCheck>>,
+}
+
+/// `JSON.parse` of a `list()` row, and the row against the ObjectStack schemas as
+/// `schema::check_stored` reads a stored row (`None` when a text is not JSON to it). Every
+/// row is checked, not only the latest ones, so that the check runs while rows are still
+/// being read (ties make a few more rows than packages); the manifest's tree is the one the
+/// boot parsed.
+fn check_row(row: ServerRow) -> (ServerRow, ParsedRow, Option<StoredCheck>) {
+    let parsed = ParsedRow::parse(&row.list_row());
+    let schema = parsed.stored_manifest().and_then(|manifest| {
+        let metadata = || canonical::parse_stored(row.metadata.as_deref()?).ok();
+        schema::check_stored_tree(manifest, metadata, SCHEMA_PROBLEMS)
+    });
+    (row, parsed, schema)
+}
+
+type CheckedChunk = Vec<(ServerRow, ParsedRow, Option<StoredCheck>)>;
+
+/// [`check_row`] of each row of a chunk. The manifest trees are cut down to what the boot
+/// reads once the schema check is done with them: freed here, on the checking threads,
+/// rather than all at once at the end.
+fn check_rows(rows: Vec<ServerRow>) -> CheckedChunk {
+    rows.into_iter()
+        .map(|row| {
+            let (row, mut parsed, schema) = check_row(row);
+            parsed.keep_boot_members();
+            (row, parsed, schema)
+        })
+        .collect()
+}
+
+/// The next chunk of rows to check, waiting for one unless `now`; `None` when there is none
+/// (every sender is gone, or `now` and none is waiting).
+fn next_chunk(
+    receiver: &Mutex<mpsc::Receiver<(usize, Vec<ServerRow>)>>,
+    now: bool,
+) -> Option<(usize, Vec<ServerRow>)> {
+    // A poisoned lock: the thread that panicked is reported when it is joined.
+    let receiver = receiver
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if now {
+        receiver.try_recv().ok()
+    } else {
+        receiver.recv().ok()
+    }
+}
+
+/// Checked chunks by index, until the replay takes them in order.
+#[derive(Default)]
+struct Ready {
+    chunks: Mutex<HashMap<usize, CheckedChunk>>,
+    put: Condvar,
+}
+
+impl Ready {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, CheckedChunk>> {
+        self.chunks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put(&self, index: usize, chunk: CheckedChunk) {
+        self.lock().insert(index, chunk);
+        self.put.notify_all();
+    }
+
+    fn take(&self, index: usize) -> Option<CheckedChunk> {
+        self.lock().remove(&index)
+    }
+
+    /// Waits until chunk `index` is in; `false` when `gone()` says it never will be.
+    fn wait_for(&self, index: usize, gone: impl Fn() -> bool) -> bool {
+        let mut chunks = self.lock();
+        while !chunks.contains_key(&index) {
+            if gone() {
+                return chunks.contains_key(&index);
+            }
+            chunks = match self
+                .put
+                .wait_timeout(chunks, std::time::Duration::from_millis(50))
+            {
+                Ok((chunks, _)) => chunks,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        true
+    }
+}
+
+/// Every package's latest row (one of its `list()` rows) against the ObjectStack schemas, in
+/// the order of `latest`: the checks [`check_row`] made.
 fn schema_warnings(
     list: &[ServerRow],
+    checks: &[Option<StoredCheck>],
     rows_of: &HashMap<&str, Vec<usize>>,
     latest: &[(String, String)],
 ) -> Vec<SchemaWarning> {
-    let rows: Vec<&ServerRow> = latest
+    latest
         .iter()
         .filter_map(|(id, version)| {
             let rows = rows_of.get(id.as_str())?;
-            rows.iter()
-                .map(|&i| &list[i])
-                .find(|r| r.version == *version)
-        })
-        .collect();
-    let check = |rows: &[&ServerRow]| -> Vec<SchemaWarning> {
-        rows.iter()
-            .filter_map(|r| {
-                let found = schema::check_stored(
-                    r.manifest.as_deref()?,
-                    r.metadata.as_deref()?,
-                    SCHEMA_PROBLEMS,
-                )?;
-                (!found.problems.is_empty()).then(|| SchemaWarning {
-                    id: r.id.clone(),
-                    version: r.version.clone(),
-                    problems: found.problems.iter().map(ToString::to_string).collect(),
-                    more: found.more,
-                })
+            let i = rows
+                .iter()
+                .copied()
+                .find(|&i| list[i].version == *version)?;
+            let row = &list[i];
+            let found = checks[i].as_ref()?;
+            (!found.problems.is_empty()).then(|| SchemaWarning {
+                id: row.id.clone(),
+                version: row.version.clone(),
+                problems: found.problems.iter().map(ToString::to_string).collect(),
+                more: found.more,
             })
-            .collect()
-    };
-    let (first, second) = rows.split_at(rows.len() / 2);
-    std::thread::scope(|scope| {
-        let later = scope.spawn(|| check(second));
-        let mut found = check(first);
-        match later.join() {
-            Ok(more) => found.extend(more),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        found
-    })
+        })
+        .collect()
 }

@@ -702,3 +702,180 @@ fn json_parse_acceptance_matches_node() {
         differ.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------
+// doctor against a plain computation, on registries large enough to be read in many chunks
+// ---------------------------------------------------------------------------
+
+/// A registry of `packages` packages with 1–4 versions each over four seconds (ties within and
+/// across packages), protocol ranges of every kind, a few namespaces (one shared, so some
+/// seeds abort), schema problems, and, when `corrupt`, one latest row that is not JSON.
+fn big_registry(rng: &mut Rng, packages: usize, corrupt: bool) -> Generated {
+    let mut reg = Generated::default();
+    let mut rowid = 0;
+    for p in 0..packages {
+        let id = format!("com.big.p{p}");
+        let mut versions: Vec<&str> = crate::support::generated::VERSIONS.to_vec();
+        for _ in 0..1 + rng.index(4) {
+            let version = versions.remove(rng.index(versions.len()));
+            let mut members = vec![
+                format!("\"id\":{}", js(&id)),
+                format!("\"name\":{}", js(format!("Package {p}"))),
+                format!("\"version\":{}", js(version)),
+                "\"type\":\"app\"".to_string(),
+            ];
+            if rng.chance(60) {
+                members.push(format!(
+                    "\"engines\":{{\"protocol\":{}}}",
+                    js(crate::support::generated::range(rng))
+                ));
+            }
+            if rng.chance(20) {
+                members.push("\"author\":{\"name\":\"x\"}".to_string());
+            }
+            if rng.chance(5) {
+                let ns = if rng.chance(2) {
+                    "shared".to_string()
+                } else {
+                    format!("ns{p}")
+                };
+                members.push(format!("\"namespace\":{}", js(ns)));
+            }
+            let manifest = format!("{{{}}}", members.join(","));
+            let metadata = if rng.chance(15) {
+                r#"{"objects":[{"name":"o"}],"views":[]}"#.to_string()
+            } else {
+                r#"{"objects":[],"views":[]}"#.to_string()
+            };
+            rowid += 1;
+            reg.rows.push(crate::support::generated::Row {
+                id: id.clone(),
+                version: version.to_string(),
+                manifest: Column::Text(manifest),
+                metadata: Column::Text(metadata),
+                second: rng.index(4) as u32,
+                rowid,
+            });
+        }
+    }
+    if corrupt {
+        // The newest row of some package: among the list() rows.
+        let i = rng.index(reg.rows.len());
+        let id = reg.rows[i].id.clone();
+        let newest = reg
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.id == id)
+            .max_by_key(|(_, r)| (r.second, r.rowid))
+            .map(|(i, _)| i)
+            .expect("a row of the package");
+        reg.rows[newest].metadata = Column::Text("{\"objects\":[".to_string());
+    }
+    reg
+}
+
+/// `doctor` equals the plain computation of spec 8.3 and 9 from the same file: the boot
+/// replayed over the `list()` rows as rusqlite returns them, R10 marked from every version's
+/// semver, and each package's latest row (by its own query) checked against the schemas.
+#[test]
+fn doctor_equals_a_plain_replay_on_registries_read_in_many_chunks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rng = Rng::new(0xD0C7_0B16);
+    for case in 0..6 {
+        let reg = big_registry(&mut rng, 700 + 300 * case, case == 5);
+        let path = dir.path().join(format!("big-{case}.db"));
+        write_registry(&path, &reg);
+        let plain = ours(&path, &[]);
+        let doctor = doctor_of(local_registry(&path, dir.path()), &[]);
+
+        // R10 by hand: the highest semver of each package over all its versions.
+        let conn = Connection::open(&path).expect("open");
+        let mut highest: std::collections::HashMap<String, semver::Version> = Default::default();
+        let mut stmt = conn
+            .prepare("SELECT id, version FROM sys_packages")
+            .expect("prepare");
+        for row in stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .expect("versions")
+        {
+            let (id, version) = row.expect("row");
+            if let Ok(v) = semver::Version::parse(&version) {
+                let top = highest.entry(id).or_insert_with(|| v.clone());
+                if v > *top {
+                    *top = v;
+                }
+            }
+        }
+        let mut expected = plain.report.clone();
+        let loads = expected.loads.clone();
+        for step in &mut expected.steps {
+            if !matches!(step.outcome, Outcome::Loads | Outcome::Warns) {
+                continue;
+            }
+            let Some(load) = loads
+                .iter()
+                .find(|l| l.row_id == step.row_id && l.row_version == step.row_version)
+            else {
+                continue;
+            };
+            let loaded = load
+                .version
+                .as_str()
+                .and_then(|v| semver::Version::parse(v).ok());
+            if let (Some(loaded), Some(top)) = (loaded, highest.get(&load.row_id)) {
+                if loaded < *top {
+                    step.rule = boot::Rule::R10;
+                    step.message = format!(
+                        "a downgrade: {}; the highest version of {} in the registry is {top}",
+                        step.message, load.row_id
+                    );
+                }
+            }
+        }
+        assert!(
+            plain.list.len() > 600,
+            "case {case}: {} list() rows",
+            plain.list.len()
+        );
+        assert_eq!(doctor.boot, expected, "case {case}: the boot differs");
+        assert_eq!(
+            case == 5,
+            doctor.boot.list_failed.is_some(),
+            "case {case}: {:?}",
+            doctor.boot.list_failed
+        );
+
+        // The schema warnings: every package's latest row by its own query, in doctor's order.
+        let mut latest_stmt = conn
+            .prepare(
+                "SELECT version, manifest, metadata FROM sys_packages WHERE id = ? \
+                 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            )
+            .expect("prepare latest");
+        let mut warnings = Vec::new();
+        for (id, version) in &doctor.latest {
+            let (v, manifest, metadata): (String, String, String) = latest_stmt
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("latest row");
+            assert_eq!(&v, version, "case {case}: the latest version of {id}");
+            if let Some(found) = pkgdeck::registry::schema::check_stored(&manifest, &metadata, 1) {
+                if !found.problems.is_empty() {
+                    let problems: Vec<String> =
+                        found.problems.iter().map(ToString::to_string).collect();
+                    warnings.push((id.clone(), v, problems, found.more));
+                }
+            }
+        }
+        let got: Vec<(String, String, Vec<String>, bool)> = doctor
+            .schema_warnings
+            .iter()
+            .map(|w| (w.id.clone(), w.version.clone(), w.problems.clone(), w.more))
+            .collect();
+        assert!(
+            case == 5 || !got.is_empty(),
+            "case {case}: no schema warning at all"
+        );
+        assert_eq!(got, warnings, "case {case}: the schema warnings differ");
+    }
+}

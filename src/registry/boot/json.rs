@@ -10,26 +10,43 @@ use crate::registry::canonical::{self, CanonicalError, JsValue};
 const SPLIT_DEPTH: usize = 256;
 
 /// `JSON.parse(column)` as the service's client hands it over: the tree, or why it throws.
+#[cfg(test)]
 pub(super) fn stored_json(column: Option<&str>) -> Result<JsValue, JsThrow> {
-    let text = column.ok_or_else(|| JsThrow::new("it is not text"))?;
+    stored_json_read(column).0
+}
+
+/// [`stored_json`], and whether `canonical::parse_stored` itself read the text (not the
+/// widened slow path): the tree is then exactly what `parse_stored` gives.
+pub(super) fn stored_json_read(column: Option<&str>) -> (Result<JsValue, JsThrow>, bool) {
+    let Some(text) = column else {
+        return (Err(JsThrow::new("it is not text")), false);
+    };
     match canonical::parse_stored(text) {
-        Ok(v) => Ok(v),
+        Ok(v) => (Ok(v), true),
         Err(CanonicalError::NumberOverflow { .. } | CanonicalError::TooDeep { .. }) => {
-            js_parse_widened(text)
+            (js_parse_widened(text), false)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => (Err(e.into()), false),
     }
 }
 
 /// Whether `JSON.parse(column)` succeeds, without building the tree.
 pub(super) fn stored_json_valid(column: Option<&str>) -> Result<(), JsThrow> {
-    let text = column.ok_or_else(|| JsThrow::new("it is not text"))?;
+    stored_json_check(column).0
+}
+
+/// [`stored_json_valid`], and whether `canonical::parse_stored` accepts the text too (its
+/// recogniser and its parser refuse exactly what the parser refuses).
+pub(super) fn stored_json_check(column: Option<&str>) -> (Result<(), JsThrow>, bool) {
+    let Some(text) = column else {
+        return (Err(JsThrow::new("it is not text")), false);
+    };
     match canonical::is_canonical_stored(text) {
-        Ok(_) => Ok(()),
+        Ok(_) => (Ok(()), true),
         Err(CanonicalError::NumberOverflow { .. } | CanonicalError::TooDeep { .. }) => {
-            js_parse_widened(text).map(|_| ())
+            (js_parse_widened(text).map(|_| ()), false)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => (Err(e.into()), false),
     }
 }
 

@@ -52,7 +52,7 @@ use serde_json::Value;
 use super::canonical::JsValue;
 pub use js::JsThrow;
 use js::{describe, js_text, record_lookup, to_json, to_string_throws, truthy};
-use json::{stored_json, stored_json_valid};
+use json::{stored_json_check, stored_json_read, stored_json_valid};
 pub use protocol::{check_protocol_compat, range_admits_major, Compat, RangeSource};
 use protocol::{declared_range, leading_major};
 
@@ -226,16 +226,47 @@ pub struct ParsedRow {
     manifest: Result<JsValue, JsThrow>,
     /// Whether `JSON.parse` accepts the metadata (its tree is never needed), or why not.
     metadata: Result<(), JsThrow>,
+    /// Whether `canonical::parse_stored` reads both texts (as verify and the schema check
+    /// read a stored row), so that `manifest` is its tree.
+    strict: bool,
 }
 
 impl ParsedRow {
     /// `JSON.parse` of the row's manifest and metadata, as `list()` and `get()` do.
     pub fn parse(row: &ListRow<'_>) -> ParsedRow {
+        let (manifest, manifest_strict) = stored_json_read(row.manifest);
+        let (metadata, metadata_strict) = stored_json_check(row.metadata);
         ParsedRow {
             row_id: row.row_id.to_string(),
             row_version: row.row_version.to_string(),
-            manifest: stored_json(row.manifest),
-            metadata: stored_json_valid(row.metadata),
+            manifest,
+            metadata,
+            strict: manifest_strict && metadata_strict,
+        }
+    }
+
+    /// The manifest's tree as `canonical::parse_stored` reads it, when it reads both texts of
+    /// the row; `None` when either is not JSON to it.
+    pub fn stored_manifest(&self) -> Option<&JsValue> {
+        self.manifest.as_ref().ok().filter(|_| self.strict)
+    }
+
+    /// Drops the members of the manifest's tree the boot never reads (it reads `id`, `name`,
+    /// `namespace`, `version`, `engines`, `engine` and the `__proto__` a record inherits
+    /// from), keeping the order of the rest: what a caller that keeps many rows for a later
+    /// replay holds, once it has used the whole tree.
+    pub fn keep_boot_members(&mut self) {
+        const READ: [&str; 7] = [
+            "id",
+            "name",
+            "namespace",
+            "version",
+            "engines",
+            "engine",
+            "__proto__",
+        ];
+        if let Ok(JsValue::Object(members)) = &mut self.manifest {
+            members.retain(|(key, _)| READ.contains(&key.as_str()));
         }
     }
 
@@ -276,61 +307,53 @@ pub fn replay_parsed(
     code: &[CodePackage],
     runtime_protocol: &str,
 ) -> BootReport {
-    let mut report = BootReport {
-        runtime_protocol: runtime_protocol.to_string(),
-        loads: Vec::new(),
-        steps: Vec::with_capacity(rows.len()),
-        aborted: None,
-        list_failed: None,
-    };
-
-    // R1: list() parses every row (manifest, then metadata) before the loop sees any.
-    if let Some((at, why)) = rows
-        .iter()
-        .enumerate()
-        .find_map(|(i, row)| row.failure().map(|why| (i, why)))
-    {
-        let culprit = &rows[at];
-        let which = format!("row {} {}", culprit.row_id, culprit.row_version);
-        for (i, row) in rows.iter().enumerate() {
-            let id = row
-                .manifest
-                .as_ref()
-                .ok()
-                .filter(|_| i < at)
-                .and_then(|m| m.get("id"));
-            let message = if i == at {
-                format!("no package loads: {which} does not parse ({why}), so list() answers []")
-            } else {
-                format!("not loaded: list() answers [] because {which} does not parse")
-            };
-            report.steps.push(step(
-                &row.as_list_row(),
-                id,
-                Outcome::Skipped,
-                Rule::R1,
-                message,
-            ));
-        }
-        report.list_failed = Some(ListFailure {
-            row_id: culprit.row_id.clone(),
-            row_version: culprit.row_version.clone(),
-            message: format!(
-                "{which} does not parse, so list() answers [] and no package loads: {why}"
-            ),
-        });
-        return report;
+    let mut replay = Replay::new(code, runtime_protocol);
+    for row in rows {
+        replay.push(row);
     }
-    let manifests: Vec<&JsValue> = rows
-        .iter()
-        .filter_map(|row| row.manifest.as_ref().ok())
-        .collect();
-    let list_rows: Vec<ListRow<'_>> = rows.iter().map(ParsedRow::as_list_row).collect();
-    let rows = &list_rows;
+    replay.finish(rows)
+}
 
-    let mut boot = Boot::new(code);
-    let runtime_major = leading_major(runtime_protocol).unwrap_or(0.0);
-    for (row, manifest) in rows.iter().zip(&manifests) {
+/// The boot loop fed the `list()` rows one at a time, in their order, so that it can run
+/// while later rows are still being parsed; [`Replay::finish`] gives what [`replay_parsed`]
+/// gives over the same rows.
+pub struct Replay<'p> {
+    report: BootReport,
+    boot: Boot,
+    runtime_major: f64,
+    runtime_protocol: &'p str,
+    /// A row does not parse: `list()` answers `[]` and the loop never runs (R1).
+    failed: bool,
+}
+
+impl<'p> Replay<'p> {
+    pub fn new(code: &[CodePackage], runtime_protocol: &'p str) -> Self {
+        Replay {
+            report: BootReport {
+                runtime_protocol: runtime_protocol.to_string(),
+                loads: Vec::new(),
+                steps: Vec::new(),
+                aborted: None,
+                list_failed: None,
+            },
+            boot: Boot::new(code),
+            runtime_major: leading_major(runtime_protocol).unwrap_or(0.0),
+            runtime_protocol,
+            failed: false,
+        }
+    }
+
+    /// The next row of the `list()` answer.
+    pub fn push(&mut self, parsed: &ParsedRow) {
+        let (Ok(manifest), Ok(())) = (&parsed.manifest, &parsed.metadata) else {
+            self.failed = true;
+            return;
+        };
+        if self.failed {
+            return;
+        }
+        let row = &parsed.as_list_row();
+        let report = &mut self.report;
         if let Some(abort) = &report.aborted {
             let message = format!(
                 "not reached: the boot aborted at row {} {}",
@@ -344,13 +367,13 @@ pub fn replay_parsed(
                 rule,
                 message,
             ));
-            continue;
+            return;
         }
-        let (outcome, rule, message) = boot.row(
+        let (outcome, rule, message) = self.boot.row(
             row,
             manifest,
-            runtime_major,
-            runtime_protocol,
+            self.runtime_major,
+            self.runtime_protocol,
             &mut report.loads,
         );
         if outcome == Outcome::Aborts {
@@ -365,6 +388,56 @@ pub fn replay_parsed(
             .steps
             .push(step(row, manifest.get("id"), outcome, rule, message));
     }
+
+    /// The report over `rows`, every one of which was pushed, in order.
+    pub fn finish(self, rows: &[ParsedRow]) -> BootReport {
+        // R1: list() parses every row (manifest, then metadata) before the loop sees any.
+        let failure = rows
+            .iter()
+            .enumerate()
+            .find_map(|(i, row)| row.failure().map(|why| (i, why)));
+        match failure {
+            Some((at, why)) if self.failed => list_failed(rows, at, &why, self.report),
+            _ => self.report,
+        }
+    }
+}
+
+/// The report when row `at` of `rows` does not parse (`why`): `list()` answers `[]`.
+fn list_failed(rows: &[ParsedRow], at: usize, why: &str, mut report: BootReport) -> BootReport {
+    report.loads.clear();
+    report.steps.clear();
+    report.aborted = None;
+    report.steps.reserve(rows.len());
+    let culprit = &rows[at];
+    let which = format!("row {} {}", culprit.row_id, culprit.row_version);
+    for (i, row) in rows.iter().enumerate() {
+        let id = row
+            .manifest
+            .as_ref()
+            .ok()
+            .filter(|_| i < at)
+            .and_then(|m| m.get("id"));
+        let message = if i == at {
+            format!("no package loads: {which} does not parse ({why}), so list() answers []")
+        } else {
+            format!("not loaded: list() answers [] because {which} does not parse")
+        };
+        report.steps.push(step(
+            &row.as_list_row(),
+            id,
+            Outcome::Skipped,
+            Rule::R1,
+            message,
+        ));
+    }
+    report.list_failed = Some(ListFailure {
+        row_id: culprit.row_id.clone(),
+        row_version: culprit.row_version.clone(),
+        message: format!(
+            "{which} does not parse, so list() answers [] and no package loads: {why}"
+        ),
+    });
     report
 }
 
