@@ -10,7 +10,7 @@ use super::{
     summary_from_row, PackageSummary, Registry, RegistryError, Served, FIRST_PAGE, LATEST_FIRST,
     REMOTE_PAGE,
 };
-use crate::store::{Span, Stmt, Value, ValueRef};
+use crate::store::{Span, Stmt, StoreError, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
 const CHUNK: usize = 256;
@@ -90,15 +90,49 @@ fn threshold_stmt() -> Stmt {
     )
 }
 
+/// A local registry with at least this many rows has its first page's index scan split
+/// between two threads (below it, opening a second connection costs more than it saves).
+const SPLIT_MIN_ROWS: i64 = 50_000;
+
+/// Rows whose ids the split point is chosen among (see [`Registry::split_id`]).
+const SPLIT_PROBES: i64 = 15;
+
+/// Which packages a scan for candidates covers: every one, or those on one side of an id.
+#[derive(Debug, Clone, Copy)]
+enum Half<'a> {
+    All,
+    Below(&'a str),
+    From(&'a str),
+}
+
 /// The packages with the newest `max(created_at)`, at most `limit`, newest first, each with
 /// its latest row's rowid: the grouping reads `idx_packages_latest` alone (a covering scan, no
 /// row of the table), and only the chosen packages look up their latest row. With a
 /// `threshold`, only the packages that have a row at least that new are grouped (their
-/// `max(created_at)` is the same, since their newest row passes).
-fn candidates_stmt(limit: usize, threshold: Option<&str>) -> Stmt {
-    let (filter, args) = match threshold {
-        Some(t) => (" WHERE created_at >= ?", vec![Value::from(t)]),
-        None => ("", vec![]),
+/// `max(created_at)` is the same, since their newest row passes); with a `half`, only the
+/// ids on that side (a range of the index).
+fn candidates_stmt(limit: usize, threshold: Option<&str>, half: Half<'_>) -> Stmt {
+    let mut conditions = Vec::new();
+    let mut args = Vec::new();
+    if let Some(t) = threshold {
+        conditions.push("created_at >= ?");
+        args.push(Value::from(t));
+    }
+    match half {
+        Half::All => {}
+        Half::Below(id) => {
+            conditions.push("id < ?");
+            args.push(Value::from(id));
+        }
+        Half::From(id) => {
+            conditions.push("id >= ?");
+            args.push(Value::from(id));
+        }
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
     };
     Stmt::new(
         format!(
@@ -110,6 +144,25 @@ fn candidates_stmt(limit: usize, threshold: Option<&str>) -> Stmt {
         ),
         args,
     )
+}
+
+/// The rows a scan of one statement hands over, on whichever connection reads them.
+type Scan<'a> =
+    &'a dyn Fn(&Stmt, &mut dyn FnMut(&[ValueRef<'_>]) -> bool) -> Result<(), StoreError>;
+
+/// The candidates of `half`, newest first, read by `scan`.
+fn scan_candidates(
+    scan: Scan<'_>,
+    threshold: Option<&str>,
+    half: Half<'_>,
+) -> Result<Vec<(RawKey, i64)>, StoreError> {
+    let mut candidates = Vec::with_capacity(CANDIDATES);
+    scan(&candidates_stmt(CANDIDATES, threshold, half), &mut |row| {
+        let rowid = row.get(1).and_then(|v| v.as_i64());
+        candidates.push((RawKey::of(row.first()), rowid.unwrap_or_default()));
+        true
+    })?;
+    Ok(candidates)
 }
 
 /// `rowids` in the list's order, at most `limit`, with each one's first key.
@@ -298,16 +351,37 @@ impl Registry {
         &self,
         threshold: Option<&str>,
     ) -> Result<Option<Vec<(RawKey, i64)>>, RegistryError> {
-        let mut candidates: Vec<(RawKey, i64)> = Vec::with_capacity(CANDIDATES);
-        self.store.scan(
-            &candidates_stmt(CANDIDATES, threshold),
-            Span::Part,
-            &mut |row| {
-                let rowid = row.get(1).and_then(|v| v.as_i64());
-                candidates.push((RawKey::of(row.first()), rowid.unwrap_or_default()));
-                true
-            },
-        )?;
+        let split = self.split_id()?;
+        let here = |stmt: &Stmt, each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool| {
+            self.store.scan(stmt, Span::Part, each)
+        };
+        let parts = match split
+            .as_deref()
+            .zip(split.as_ref().and_then(|_| self.store.reader()))
+        {
+            // The two halves of the index at once, the other on a connection of its own.
+            Some((mid, reader)) => std::thread::scope(|scope| {
+                let other = scope.spawn(move || {
+                    let there = |stmt: &Stmt, each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool| {
+                        reader.scan(stmt, Span::Part, each)
+                    };
+                    scan_candidates(&there, threshold, Half::From(mid))
+                });
+                let mine = scan_candidates(&here, threshold, Half::Below(mid));
+                let other = other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                Ok::<_, StoreError>(vec![mine?, other?])
+            })?,
+            None => vec![scan_candidates(&here, threshold, Half::All)?],
+        };
+        // The last key of each scan that its LIMIT cut: packages it left out are no newer.
+        let cuts: Vec<RawKey> = parts
+            .iter()
+            .filter(|p| p.len() == CANDIDATES)
+            .filter_map(|p| p.last().map(|(key, _)| key.clone()))
+            .collect();
+        let candidates = parts.concat();
         let mut order: Vec<(RawKey, i64)> = Vec::with_capacity(FIRST_PAGE);
         if !candidates.is_empty() {
             let rowids: Vec<i64> = candidates.iter().map(|(_, r)| *r).collect();
@@ -318,20 +392,65 @@ impl Registry {
                     true
                 })?;
         }
-        let cut = candidates.len() == CANDIDATES;
         let last = order.last().map(|(key, _)| key);
-        let holds = match (cut, threshold) {
-            // Every package there is.
-            (false, None) => true,
-            // Every package that reaches the threshold: enough of them?
-            (false, Some(_)) => order.len() == FIRST_PAGE,
-            // Every package newer than the candidates' last.
-            (true, _) => last.is_some_and(|key| {
-                *key != RawKey::Other && candidates.last().is_some_and(|(cut, _)| cut != key)
-            }),
+        let holds = if order.len() == FIRST_PAGE {
+            last.is_some_and(|key| *key != RawKey::Other && cuts.iter().all(|cut| cut != key))
+        } else {
+            // Fewer than a page: every package there is, unless something was left out.
+            threshold.is_none() && cuts.is_empty()
         };
         let bindable = order.len() < FIRST_PAGE || last.is_some_and(|k| k.to_value().is_some());
         Ok((holds && bindable).then_some(order))
+    }
+
+    /// An id that splits a large local registry's packages in about two halves: the median
+    /// of the ids of [`SPLIT_PROBES`] rows spread evenly over the rowids (a seek each). `None`
+    /// for a registry of fewer than [`SPLIT_MIN_ROWS`] rows or a machine of one core.
+    fn split_id(&self) -> Result<Option<String>, RegistryError> {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if cores < 2 {
+            return Ok(None);
+        }
+        let bounds = self.store.query(&Stmt::new(
+            "SELECT min(rowid), max(rowid) FROM sys_packages",
+            vec![],
+        ))?;
+        let bound = |i: usize| {
+            bounds
+                .rows
+                .first()
+                .and_then(|r| r.get(i))
+                .and_then(Value::as_i64)
+        };
+        let (Some(low), Some(high)) = (bound(0), bound(1)) else {
+            return Ok(None);
+        };
+        let span = i128::from(high) - i128::from(low);
+        if span < i128::from(SPLIT_MIN_ROWS) {
+            return Ok(None);
+        }
+        let probes: Vec<Stmt> = (1..=SPLIT_PROBES)
+            .map(|k| {
+                let at = i128::from(low) + span * i128::from(k) / i128::from(SPLIT_PROBES + 1);
+                Stmt::new(
+                    "SELECT id FROM sys_packages WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                    vec![Value::Integer(at as i64)],
+                )
+            })
+            .collect();
+        let mut ids: Vec<String> = self
+            .store
+            .query_many(&probes)?
+            .into_iter()
+            .filter_map(|rows| rows.rows.into_iter().next()?.into_iter().next())
+            .filter_map(|v| match v {
+                Value::Text(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        // Byte order: SQLite's order of UTF-8 text.
+        ids.sort_unstable();
+        Ok(ids.get(ids.len() / 2).cloned())
     }
 
     /// [`Registry::list_with`] on a local file: [`Registry::first_page`], then the rest in

@@ -26,6 +26,11 @@ const VERSIONS: usize = 4;
 /// A registry of [`PACKAGES`] × [`VERSIONS`], one second a row, every seventh row in the
 /// same second as the one before (ties in the newest second), then `edit` run on it.
 fn generated(edit: &str) -> Scratch {
+    generated_of(PACKAGES, edit)
+}
+
+/// [`generated`] with `packages` packages.
+fn generated_of(packages: usize, edit: &str) -> Scratch {
     let scratch = Scratch::empty();
     let conn = rusqlite::Connection::open(&scratch.db).expect("create the registry");
     conn.execute_batch(
@@ -39,14 +44,14 @@ fn generated(edit: &str) -> Scratch {
     conn.execute(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1 * ?2) \
          INSERT INTO sys_packages (id, version, manifest, metadata, hash, created_at, updated_at) \
-         SELECT printf('com.gen.p%04d', i % ?1), printf('1.%d.0', i / ?1), \
-                json_object('id', printf('com.gen.p%04d', i % ?1), 'name', printf('Package %d', i % ?1), \
+         SELECT printf('com.gen.p%05d', i % ?1), printf('1.%d.0', i / ?1), \
+                json_object('id', printf('com.gen.p%05d', i % ?1), 'name', printf('Package %d', i % ?1), \
                             'version', printf('1.%d.0', i / ?1), 'type', 'app'), \
                 '{}', printf('%064x', i), \
                 datetime(1609459200 + i - (i % 7 = 3), 'unixepoch'), \
                 datetime(1609459200 + i, 'unixepoch') \
          FROM n",
-        rusqlite::params![PACKAGES as i64, VERSIONS as i64],
+        rusqlite::params![packages as i64, VERSIONS as i64],
     )
     .expect("write the rows");
     conn.execute_batch(edit).expect("edit the registry");
@@ -154,16 +159,27 @@ fn blob_and_null_dates_and_old_dates_on_the_newest_rows() {
     // old, and the newest packages are then found among nearly all of them.
     check_pages(&generated(
         "UPDATE sys_packages SET created_at = CAST(created_at AS BLOB) WHERE rowid IN (5, 900, 1500); \
-         UPDATE sys_packages SET created_at = NULL WHERE id IN ('com.gen.p0007', 'com.gen.p0300'); \
+         UPDATE sys_packages SET created_at = NULL WHERE id IN ('com.gen.p00007', 'com.gen.p00300'); \
          UPDATE sys_packages SET created_at = datetime(1500000000 + rowid, 'unixepoch') \
            WHERE rowid > (SELECT max(rowid) - 300 FROM sys_packages);",
     ));
     // The last rows inserted all belong to a few packages: no threshold can be guessed.
     check_pages(&generated(
-        "UPDATE sys_packages SET id = printf('com.gen.p%04d', rowid % 3), \
+        "UPDATE sys_packages SET id = printf('com.gen.p%05d', rowid % 3), \
            version = printf('9.%d.0', rowid) \
            WHERE rowid > (SELECT max(rowid) - 400 FROM sys_packages);",
     ));
+}
+
+#[test]
+fn a_large_registry_splits_the_scan_and_keeps_the_head_of_the_list() {
+    // 60,000 rows: the index scan runs in two halves, split at an id.
+    let scratch = generated_of(15_000, "");
+    tie_ranks(&scratch, FIRST_PAGE - 6, FIRST_PAGE + 10);
+    check_pages(&scratch);
+    let scratch = generated_of(15_000, "");
+    tie_ranks(&scratch, FIRST_PAGE - 10, FIRST_PAGE * 2);
+    check_pages(&scratch);
 }
 
 #[test]
