@@ -412,7 +412,8 @@ impl Registry {
             return Ok(None);
         }
         let bounds = self.store.query(&Stmt::new(
-            "SELECT min(rowid), max(rowid) FROM sys_packages",
+            // Two subqueries: min() and max() in one SELECT would scan the whole table.
+            "SELECT (SELECT min(rowid) FROM sys_packages), (SELECT max(rowid) FROM sys_packages)",
             vec![],
         ))?;
         let bound = |i: usize| {
