@@ -1,5 +1,6 @@
 //! The latest version of every package, streamed: a local file in one borrowed pass whose
-//! sort holds only keys, a remote store with the latest set computed once (only its keys, in
+//! sort holds only keys (for a console, after a first page found from the index alone, so
+//! that it does not wait for the whole latest-per-package query), a remote store with the latest set computed once (only its keys, in
 //! the list's order) and the rows then fetched page by page by rowid, so no page runs the
 //! whole latest-per-package query again.
 
