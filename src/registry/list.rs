@@ -1,16 +1,26 @@
 //! The latest version of every package, streamed: a local file in one borrowed pass whose
-//! sort holds only keys, a remote store with the latest set computed once (only its keys, in
-//! the list's order, from the `(id, created_at)` index) and the rows then fetched page by page
-//! by rowid, so no page runs the latest-per-package query again.
+//! sort holds only keys (for a console, after a first page found from the index alone, so
+//! that it does not wait for the whole latest-per-package query), a remote store with the
+//! latest set computed once (only its keys, in the list's order, from the `(id, created_at)`
+//! index) and the rows then fetched page by page by rowid, so no page runs the
+//! latest-per-package query again.
 
 use std::collections::HashMap;
 
 use super::canonical::{self, JsValue};
-use super::{PackageSummary, Registry, RegistryError, Served};
-use crate::store::{Span, Stmt, Value, ValueRef};
+use super::{PackageSummary, Registry, RegistryError, Served, FIRST_PAGE, LATEST_FIRST};
+use crate::store::{Span, Stmt, StoreError, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
 const CHUNK: usize = 256;
+
+/// Rows of a local list handed over together after its first page: few enough that the
+/// pages in flight stay small, enough that a console does not redraw for every few rows.
+const LOCAL_PAGE: usize = 4096;
+
+/// Packages the first page is chosen among: more than the page, so that a tie on
+/// `created_at` at the page's edge shows (see [`Registry::first_page`]).
+const CANDIDATES: usize = FIRST_PAGE + FIRST_PAGE / 4;
 
 /// The most keys one answer of the latest set asks for (the store still bounds it by bytes).
 const KEYS_PAGE: usize = 1_000_000;
@@ -38,19 +48,168 @@ pub(super) const LIST_COLUMNS: &str =
      EXISTS (SELECT 1 FROM sys_packages t WHERE t.id = p.id \
              AND t.created_at IS p.created_at AND t.rowid <> p.rowid) AS tied";
 
-/// Every list row of a local file, newest first. The latest set is sorted on its keys alone
-/// and only then joined to the table (`LIMIT -1` keeps it a sorted table of its own, and the
-/// CROSS JOIN keeps it the outer loop), so the sort never holds a manifest.
-fn local_stmt() -> Stmt {
+/// Every list row of a local file after `after` (a `(created_at, rowid)` key of the list's
+/// order; all of them without), newest first. The latest set is sorted on its keys alone and
+/// only then joined to the table (`LIMIT -1` keeps it a sorted table of its own, and the CROSS
+/// JOIN keeps it the outer loop), so the sort never holds a manifest.
+fn local_stmt(after: Option<After>) -> Stmt {
+    let (filter, args) = match after {
+        Some((created_at, rowid)) => (
+            " WHERE ca < ?1 OR (ca = ?1 AND rid < ?2)",
+            vec![created_at, Value::Integer(rowid)],
+        ),
+        None => ("", vec![]),
+    };
     Stmt::new(
         format!(
             "SELECT {LIST_COLUMNS}, k.n \
-             FROM (SELECT rid, ca, n FROM ({}) ORDER BY ca DESC, rid DESC LIMIT -1) k \
+             FROM (SELECT rid, ca, n FROM ({}){filter} ORDER BY ca DESC, rid DESC LIMIT -1) k \
              CROSS JOIN sys_packages p ON p.rowid = k.rid",
             latest_set_sql()
         ),
+        args,
+    )
+}
+
+/// Rows at the end of the table a first page's threshold is guessed from (see
+/// [`threshold_stmt`]).
+const SAMPLE: usize = 2 * CANDIDATES;
+
+/// A guess of a `created_at` that at least [`CANDIDATES`] packages reach: the
+/// [`CANDIDATES`]-th newest package among the last [`SAMPLE`] rows inserted (nothing when they
+/// hold fewer packages). Reading those rows costs a fraction of a millisecond, and on a
+/// registry written in time order it lets [`candidates_stmt`] step past nearly every entry
+/// of the index at the price of one comparison.
+fn threshold_stmt() -> Stmt {
+    Stmt::new(
+        format!(
+            "SELECT ca FROM (SELECT coalesce(max(created_at), '') AS ca FROM \
+               (SELECT id, created_at FROM sys_packages ORDER BY rowid DESC LIMIT {SAMPLE}) \
+               GROUP BY id) \
+             ORDER BY ca DESC LIMIT 1 OFFSET {}",
+            CANDIDATES - 1
+        ),
         vec![],
     )
+}
+
+/// A local registry with at least this many rows has its first page's index scan split
+/// between two threads (below it, opening a second connection costs more than it saves).
+const SPLIT_MIN_ROWS: i64 = 50_000;
+
+/// Rows whose ids the split point is chosen among (see [`Registry::split_id`]).
+const SPLIT_PROBES: i64 = 15;
+
+/// Which packages a scan for candidates covers: every one, or those on one side of an id.
+#[derive(Debug, Clone, Copy)]
+enum Half<'a> {
+    All,
+    Below(&'a str),
+    From(&'a str),
+}
+
+/// The packages with the newest `max(created_at)`, at most `limit`, newest first, each with
+/// its latest row's rowid: the grouping reads `idx_packages_latest` alone (a covering scan, no
+/// row of the table), and only the chosen packages look up their latest row. With a
+/// `threshold`, only the packages that have a row at least that new are grouped (their
+/// `max(created_at)` is the same, since their newest row passes); with a `half`, only the
+/// ids on that side (a range of the index).
+fn candidates_stmt(limit: usize, threshold: Option<&str>, half: Half<'_>) -> Stmt {
+    let mut conditions = Vec::new();
+    let mut args = Vec::new();
+    if let Some(t) = threshold {
+        conditions.push("created_at >= ?");
+        args.push(Value::from(t));
+    }
+    match half {
+        Half::All => {}
+        Half::Below(id) => {
+            conditions.push("id < ?");
+            args.push(Value::from(id));
+        }
+        Half::From(id) => {
+            conditions.push("id >= ?");
+            args.push(Value::from(id));
+        }
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    Stmt::new(
+        format!(
+            "SELECT g.ca, (SELECT q.rowid FROM sys_packages q WHERE q.id = g.id \
+                           ORDER BY {LATEST_FIRST} LIMIT 1) AS rid \
+             FROM (SELECT id, coalesce(max(created_at), '') AS ca FROM sys_packages{filter} \
+                   GROUP BY id ORDER BY ca DESC LIMIT {limit}) g \
+             ORDER BY g.ca DESC"
+        ),
+        args,
+    )
+}
+
+/// The rows a scan of one statement hands over, on whichever connection reads them.
+type Scan<'a> =
+    &'a dyn Fn(&Stmt, &mut dyn FnMut(&[ValueRef<'_>]) -> bool) -> Result<(), StoreError>;
+
+/// The candidates of `half`, newest first, read by `scan`.
+fn scan_candidates(
+    scan: Scan<'_>,
+    threshold: Option<&str>,
+    half: Half<'_>,
+) -> Result<Vec<(RawKey, i64)>, StoreError> {
+    let mut candidates = Vec::with_capacity(CANDIDATES);
+    scan(&candidates_stmt(CANDIDATES, threshold, half), &mut |row| {
+        let rowid = row.get(1).and_then(|v| v.as_i64());
+        candidates.push((RawKey::of(row.first()), rowid.unwrap_or_default()));
+        true
+    })?;
+    Ok(candidates)
+}
+
+/// `rowids` in the list's order, at most `limit`, with each one's first key.
+fn order_stmt(rowids: &[i64], limit: usize) -> Stmt {
+    let list: Vec<String> = rowids.iter().map(i64::to_string).collect();
+    Stmt::new(
+        format!(
+            "SELECT rowid, coalesce(created_at, '') AS ca FROM sys_packages \
+             WHERE rowid IN ({}) ORDER BY ca DESC, rowid DESC LIMIT {limit}",
+            list.join(", ")
+        ),
+        vec![],
+    )
+}
+
+/// Where a list goes on from: the `(created_at, rowid)` key of the last row handed over.
+type After = (Value, i64);
+
+/// A value exactly as stored, for telling two keys apart: SQLite's `=` on the TEXT and BLOB
+/// values a `created_at` key can hold (anything else is never taken as equal).
+#[derive(Debug, Clone, PartialEq)]
+enum RawKey {
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+    Other,
+}
+
+impl RawKey {
+    fn of(value: Option<&ValueRef<'_>>) -> RawKey {
+        match value {
+            Some(ValueRef::Text(b)) => RawKey::Text(b.to_vec()),
+            Some(ValueRef::Blob(b)) => RawKey::Blob(b.to_vec()),
+            _ => RawKey::Other,
+        }
+    }
+
+    /// The key as a statement argument, when it can be bound exactly.
+    fn to_value(&self) -> Option<Value> {
+        match self {
+            RawKey::Text(b) => String::from_utf8(b.clone()).ok().map(Value::Text),
+            RawKey::Blob(b) => Some(Value::Blob(b.clone())),
+            RawKey::Other => None,
+        }
+    }
 }
 
 /// A list row as [`summary_from_row`] reads it, from values borrowed from the store: a
@@ -161,6 +320,220 @@ struct LatestKey {
 }
 
 impl Registry {
+    /// The newest [`FIRST_PAGE`] rows of a local list, and the key of the last one to go on
+    /// from (`None`: the page is the whole list), without the latest-per-package query over
+    /// the whole table: the packages whose `max(created_at)` is newest come from the index
+    /// alone ([`candidates_stmt`], narrowed by [`threshold_stmt`]'s guess when it has one),
+    /// then only the page's rows are read. When the candidates cannot be shown to hold the
+    /// page (see [`Registry::candidates`]), the page comes from the whole query as before.
+    fn first_page(&self) -> Result<(Vec<PackageSummary>, Option<After>), RegistryError> {
+        let mut threshold = None;
+        self.store.scan(&threshold_stmt(), Span::Part, &mut |row| {
+            // '' (no date at all) would leave out the packages without one: no guess then.
+            threshold = row
+                .first()
+                .and_then(|v| match v {
+                    ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+                    _ => None,
+                })
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            false
+        })?;
+        let page = match self.candidates(threshold.as_deref())? {
+            Some(page) => Some(page),
+            None if threshold.is_some() => self.candidates(None)?,
+            None => None,
+        };
+        let Some(order) = page else {
+            let page = self.list_page(None, Some(FIRST_PAGE))?;
+            let after = (page.len() == FIRST_PAGE)
+                .then(|| page.last())
+                .flatten()
+                .map(|s| {
+                    (
+                        Value::from(s.created_at.clone().unwrap_or_default()),
+                        s.rowid,
+                    )
+                });
+            return Ok((page, after));
+        };
+        let rowids: Vec<i64> = order.iter().map(|(_, r)| *r).collect();
+        let mut rows = Vec::with_capacity(rowids.len());
+        if !rowids.is_empty() {
+            self.store
+                .scan(&rows_stmt(&rowids), Span::Part, &mut |row| {
+                    rows.push(summary_from_values(row));
+                    true
+                })?;
+        }
+        let place: HashMap<i64, usize> = rowids.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+        rows.sort_by_key(|(s, _)| place.get(&s.rowid).copied().unwrap_or(usize::MAX));
+        let page = self.with_served(rows)?;
+        let after = match order.last() {
+            Some((key, rowid)) if page.len() == FIRST_PAGE => key.to_value().map(|k| (k, *rowid)),
+            _ => None,
+        };
+        Ok((page, after))
+    }
+
+    /// The first page's rowids and keys in the list's order, from the [`CANDIDATES`] newest
+    /// packages (of those that reach `threshold`, with one); `None` when they cannot be shown
+    /// to hold it. They hold it when they are every package there is, or when every package
+    /// they may have missed is older than the page's last: the LIMIT may have cut a tie at
+    /// the candidates' last `created_at`, so that must not be the page's last; a threshold
+    /// leaves out only packages older than it, so fewer candidates than the limit must still
+    /// fill the page. A page whose last key cannot be bound again is not taken either.
+    fn candidates(
+        &self,
+        threshold: Option<&str>,
+    ) -> Result<Option<Vec<(RawKey, i64)>>, RegistryError> {
+        let split = self.split_id()?;
+        let here = |stmt: &Stmt, each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool| {
+            self.store.scan(stmt, Span::Part, each)
+        };
+        let parts = match split
+            .as_deref()
+            .zip(split.as_ref().and_then(|_| self.store.reader()))
+        {
+            // The two halves of the index at once, the other on a connection of its own.
+            Some((mid, reader)) => std::thread::scope(|scope| {
+                let other = scope.spawn(move || {
+                    let there = |stmt: &Stmt, each: &mut dyn FnMut(&[ValueRef<'_>]) -> bool| {
+                        reader.scan(stmt, Span::Part, each)
+                    };
+                    scan_candidates(&there, threshold, Half::From(mid))
+                });
+                let mine = scan_candidates(&here, threshold, Half::Below(mid));
+                let other = other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                Ok::<_, StoreError>(vec![mine?, other?])
+            })?,
+            None => vec![scan_candidates(&here, threshold, Half::All)?],
+        };
+        // The last key of each scan that its LIMIT cut: packages it left out are no newer.
+        let cuts: Vec<RawKey> = parts
+            .iter()
+            .filter(|p| p.len() == CANDIDATES)
+            .filter_map(|p| p.last().map(|(key, _)| key.clone()))
+            .collect();
+        let candidates = parts.concat();
+        let mut order: Vec<(RawKey, i64)> = Vec::with_capacity(FIRST_PAGE);
+        if !candidates.is_empty() {
+            let rowids: Vec<i64> = candidates.iter().map(|(_, r)| *r).collect();
+            self.store
+                .scan(&order_stmt(&rowids, FIRST_PAGE), Span::Part, &mut |row| {
+                    let rowid = row.first().and_then(|v| v.as_i64()).unwrap_or_default();
+                    order.push((RawKey::of(row.get(1)), rowid));
+                    true
+                })?;
+        }
+        let last = order.last().map(|(key, _)| key);
+        let holds = if order.len() == FIRST_PAGE {
+            last.is_some_and(|key| *key != RawKey::Other && cuts.iter().all(|cut| cut != key))
+        } else {
+            // Fewer than a page: every package there is, unless something was left out.
+            threshold.is_none() && cuts.is_empty()
+        };
+        let bindable = order.len() < FIRST_PAGE || last.is_some_and(|k| k.to_value().is_some());
+        Ok((holds && bindable).then_some(order))
+    }
+
+    /// An id that splits a large local registry's packages in about two halves: the median
+    /// of the ids of [`SPLIT_PROBES`] rows spread evenly over the rowids (a seek each). `None`
+    /// for a registry of fewer than [`SPLIT_MIN_ROWS`] rows or a machine of one core.
+    fn split_id(&self) -> Result<Option<String>, RegistryError> {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if cores < 2 {
+            return Ok(None);
+        }
+        let bounds = self.store.query(&Stmt::new(
+            // Two subqueries: min() and max() in one SELECT would scan the whole table.
+            "SELECT (SELECT min(rowid) FROM sys_packages), (SELECT max(rowid) FROM sys_packages)",
+            vec![],
+        ))?;
+        let bound = |i: usize| {
+            bounds
+                .rows
+                .first()
+                .and_then(|r| r.get(i))
+                .and_then(Value::as_i64)
+        };
+        let (Some(low), Some(high)) = (bound(0), bound(1)) else {
+            return Ok(None);
+        };
+        let span = i128::from(high) - i128::from(low);
+        if span < i128::from(SPLIT_MIN_ROWS) {
+            return Ok(None);
+        }
+        let probes: Vec<Stmt> = (1..=SPLIT_PROBES)
+            .map(|k| {
+                let at = i128::from(low) + span * i128::from(k) / i128::from(SPLIT_PROBES + 1);
+                Stmt::new(
+                    "SELECT id FROM sys_packages WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                    vec![Value::Integer(at as i64)],
+                )
+            })
+            .collect();
+        let mut ids: Vec<String> = self
+            .store
+            .query_many(&probes)?
+            .into_iter()
+            .filter_map(|rows| rows.rows.into_iter().next()?.into_iter().next())
+            .filter_map(|v| match v {
+                Value::Text(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        // Byte order: SQLite's order of UTF-8 text.
+        ids.sort_unstable();
+        Ok(ids.get(ids.len() / 2).cloned())
+    }
+
+    /// [`Registry::list_with`] on a local file: [`Registry::first_page`], then the rest in
+    /// one pass whose sort holds only keys, handed over [`LOCAL_PAGE`] rows at a time, so
+    /// that neither side ever holds more than a page of rows beside what it keeps.
+    pub(super) fn list_local(
+        &self,
+        each_page: &mut dyn FnMut(Vec<PackageSummary>),
+    ) -> Result<(), RegistryError> {
+        let (first, after) = self.first_page()?;
+        each_page(first);
+        let Some(after) = after else {
+            return Ok(());
+        };
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut page = Vec::with_capacity(LOCAL_PAGE);
+        let mut failed = None;
+        self.store
+            .scan(&local_stmt(Some(after)), Span::Part, &mut |values| {
+                chunk.push(summary_from_values(values));
+                if chunk.len() < CHUNK {
+                    return true;
+                }
+                match self.with_served(std::mem::take(&mut chunk)) {
+                    Ok(rows) => page.extend(rows),
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+                if page.len() >= LOCAL_PAGE {
+                    each_page(std::mem::replace(&mut page, Vec::with_capacity(LOCAL_PAGE)));
+                }
+                true
+            })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        page.extend(self.with_served(chunk)?);
+        if !page.is_empty() {
+            each_page(page);
+        }
+        Ok(())
+    }
+
     /// The latest version of every package, newest first, one at a time to `each` (which
     /// returns `false` to stop); nothing is held but a few hundred rows.
     pub fn list_each(
@@ -177,22 +550,23 @@ impl Registry {
         }
         let mut chunk = Vec::with_capacity(CHUNK);
         let (mut failed, mut stopped) = (None, false);
-        self.store.scan(&local_stmt(), Span::Part, &mut |values| {
-            chunk.push(summary_from_values(values));
-            if chunk.len() < CHUNK {
-                return true;
-            }
-            match self.hand_over(&mut chunk, each) {
-                Ok(going) => {
-                    stopped = !going;
-                    going
+        self.store
+            .scan(&local_stmt(None), Span::Part, &mut |values| {
+                chunk.push(summary_from_values(values));
+                if chunk.len() < CHUNK {
+                    return true;
                 }
-                Err(e) => {
-                    failed = Some(e);
-                    false
+                match self.hand_over(&mut chunk, each) {
+                    Ok(going) => {
+                        stopped = !going;
+                        going
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
                 }
-            }
-        })?;
+            })?;
         if let Some(e) = failed {
             return Err(e);
         }

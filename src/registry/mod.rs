@@ -561,7 +561,8 @@ impl Registry {
     /// Every page goes to `each_page` as it arrives (the caller keeps what it needs; nothing
     /// is held here): remote stores are read page by page, each page as many rows as the
     /// store finds fit in one answer; a local file hands over its newest [`FIRST_PAGE`] rows
-    /// first (a console can draw them at once), then the rest in one query.
+    /// first (a console can draw them at once), found without reading the whole table, then
+    /// the rest in pages of a few thousand rows.
     pub fn list_with(
         &self,
         each_page: &mut dyn FnMut(Vec<PackageSummary>),
@@ -569,16 +570,7 @@ impl Registry {
         if self.store.pages() {
             return self.list_remote(each_page);
         }
-        let first = self.list_page(None, Some(FIRST_PAGE))?;
-        let after = first
-            .last()
-            .map(|s| (s.created_at.clone().unwrap_or_default(), s.rowid));
-        let done = first.len() < FIRST_PAGE;
-        each_page(first);
-        if let (false, Some((created_at, rowid))) = (done, after) {
-            each_page(self.list_page(Some((&created_at, rowid)), None)?);
-        }
-        Ok(())
+        self.list_local(each_page)
     }
 
     /// The latest version of every package, newest first: exactly one row per package

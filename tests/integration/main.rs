@@ -23,6 +23,10 @@ mod verify_streaming;
 // against a plain reading, byte for byte.
 mod list_streaming;
 
+// The first page of a local list (the console's first frame), found from the index alone,
+// against a plain reading.
+mod first_page;
+
 // The server's view (spec 8): the boot replay and `doctor` against the real ObjectStack service
 // booting the same registries, on SQLite files and on tursodb.
 mod boot_oracle;

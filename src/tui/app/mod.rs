@@ -650,7 +650,7 @@ impl App {
         let name = match self.screens.first_mut() {
             Some(Screen::Packages(p)) => {
                 p.select_id(id);
-                p.package(id).and_then(|p| p.name.clone())
+                p.package(id).and_then(|p| p.name)
             }
             _ => None,
         };

@@ -18,6 +18,7 @@ pub mod drafts;
 pub mod editor;
 pub mod help;
 pub mod layout;
+pub mod package_rows;
 pub mod packages;
 pub mod prompt;
 pub mod review;
@@ -198,6 +199,12 @@ impl Changed {
             .filter(|(key, state)| before.get(key) != Some(state))
             .map(|(key, _)| key.to_owned())
             .collect();
+        self.at = (!self.keys.is_empty()).then(Instant::now);
+    }
+
+    /// The rows (by key) found new or changed, from now on.
+    pub fn set(&mut self, keys: HashSet<String>) {
+        self.keys = keys;
         self.at = (!self.keys.is_empty()).then(Instant::now);
     }
 

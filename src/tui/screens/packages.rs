@@ -4,13 +4,14 @@
 //! cannot read).
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::layout::ESSENTIAL;
+use super::package_rows::PackageRows;
 use super::{
     copy_hash, copy_id_version, draw_list_frame, draw_table, list_block, Changed, Column, Field,
     Screen, VersionsScreen,
@@ -94,13 +95,13 @@ impl Sort {
         }
     }
 
-    fn compare(self, a: &PackageSummary, b: &PackageSummary) -> Ordering {
+    fn compare(self, rows: &PackageRows, a: usize, b: usize) -> Ordering {
         match self {
             Sort::Newest | Sort::Failures => Ordering::Equal,
-            Sort::Id => a.id.cmp(&b.id),
-            Sort::Name => a.name.cmp(&b.name),
-            Sort::Versions => b.versions.cmp(&a.versions),
-            Sort::Type => a.kind.cmp(&b.kind),
+            Sort::Id => rows.id(a).cmp(rows.id(b)),
+            Sort::Name => rows.name(a).cmp(&rows.name(b)),
+            Sort::Versions => rows.versions(b).cmp(&rows.versions(a)),
+            Sort::Type => rows.kind(a).cmp(&rows.kind(b)),
         }
     }
 }
@@ -125,7 +126,7 @@ pub fn sort_label(label: &str, reversed: bool) -> String {
 }
 
 pub struct PackagesScreen {
-    rows: Vec<PackageSummary>,
+    rows: PackageRows,
     list: ListView,
     sort: Sort,
     /// `S`: the sort order upside down.
@@ -139,7 +140,7 @@ pub struct PackagesScreen {
     /// Whether a whole list arrived once: later loads are reloads.
     loaded: bool,
     /// A reload's pages, gathered out of sight until the last one.
-    incoming: Option<Vec<PackageSummary>>,
+    incoming: Option<PackageRows>,
     /// Packages that changed in the last reload, highlighted for a while.
     changed: Changed,
     /// Said instead of "no packages" when the registry does not exist yet.
@@ -149,7 +150,7 @@ pub struct PackagesScreen {
 impl Default for PackagesScreen {
     fn default() -> Self {
         PackagesScreen {
-            rows: Vec::new(),
+            rows: PackageRows::default(),
             list: ListView::default(),
             sort: Sort::Newest,
             reversed: false,
@@ -165,12 +166,13 @@ impl Default for PackagesScreen {
     }
 }
 
-fn search_key(p: &PackageSummary) -> String {
+/// What the filter matches row `r` against: its id, name, type and latest version.
+fn search_key(rows: &PackageRows, r: usize) -> String {
     let parts = [
-        p.id.as_str(),
-        p.name.as_deref().unwrap_or(""),
-        p.kind.as_deref().unwrap_or(""),
-        p.version.as_str(),
+        rows.id(r),
+        rows.name(r).unwrap_or(""),
+        rows.kind(r).unwrap_or(""),
+        rows.version(r),
     ];
     let mut key = String::with_capacity(parts.iter().map(|s| s.len() + 1).sum());
     for part in parts {
@@ -183,7 +185,7 @@ fn search_key(p: &PackageSummary) -> String {
 impl PackagesScreen {
     pub fn load(&mut self) -> Request {
         self.loading = true;
-        self.reselect = self.selected().map(|p| p.id.clone());
+        self.reselect = self.selected_row().map(|r| self.rows.id(r).to_owned());
         Request::Packages
     }
 
@@ -203,20 +205,28 @@ impl PackagesScreen {
             // filter and the scroll never jump to a first page and back.
             Ok(rows) if self.loaded => {
                 self.error = None;
-                let incoming = self.incoming.get_or_insert_with(Vec::new);
+                let incoming = self.incoming.get_or_insert_with(PackageRows::default);
                 if first {
-                    incoming.clear();
+                    *incoming = PackageRows::default();
                 }
-                incoming.extend(rows);
+                for row in &rows {
+                    incoming.push(row);
+                }
             }
             Ok(rows) => {
                 self.error = None;
                 if first {
-                    self.list.replace(rows.iter().map(search_key));
-                    self.rows = rows;
+                    self.rows = PackageRows::default();
+                }
+                let start = self.rows.len();
+                for row in &rows {
+                    self.rows.push(row);
+                }
+                let keys = (start..self.rows.len()).map(|r| search_key(&self.rows, r));
+                if first {
+                    self.list.replace(keys);
                 } else {
-                    self.list.extend(rows.iter().map(search_key));
-                    self.rows.extend(rows);
+                    self.list.extend(keys);
                 }
             }
             Err(e) => {
@@ -232,7 +242,7 @@ impl PackagesScreen {
             self.loaded |= self.error.is_none();
             self.resort();
             if let Some(id) = self.reselect.take() {
-                if let Some(row) = self.rows.iter().position(|p| p.id == id) {
+                if let Some(row) = self.rows.position(&id) {
                     self.list.select_row(row);
                 }
             }
@@ -241,16 +251,20 @@ impl PackagesScreen {
 
     /// A reloaded list in place of the old one; the packages that are new or changed (latest
     /// version, hash, version count) are highlighted for a while.
-    fn swap(&mut self, rows: Vec<PackageSummary>) {
-        let state = |p: &PackageSummary| format!("{} {} {}", p.version, p.hash, p.versions);
-        let before: HashMap<&str, String> = self
-            .rows
-            .iter()
-            .map(|p| (p.id.as_str(), state(p)))
+    fn swap(&mut self, rows: PackageRows) {
+        let before: HashMap<&str, usize> =
+            (0..self.rows.len()).map(|r| (self.rows.id(r), r)).collect();
+        let changed: HashSet<String> = (0..rows.len())
+            .filter(|&r| {
+                before
+                    .get(rows.id(r))
+                    .is_none_or(|&o| !rows.same_state(r, &self.rows, o))
+            })
+            .map(|r| rows.id(r).to_owned())
             .collect();
-        self.changed
-            .record(&before, rows.iter().map(|p| (p.id.as_str(), state(p))));
-        self.list.replace(rows.iter().map(search_key));
+        self.changed.set(changed);
+        self.list
+            .replace((0..rows.len()).map(|r| search_key(&rows, r)));
         self.rows = rows;
     }
 
@@ -264,7 +278,7 @@ impl PackagesScreen {
             }
             sort => {
                 let rows = &self.rows;
-                order.sort_by(|&a, &b| sort.compare(&rows[a as usize], &rows[b as usize]));
+                order.sort_by(|&a, &b| sort.compare(rows, a as usize, b as usize));
             }
         }
         if self.reversed {
@@ -289,7 +303,7 @@ impl PackagesScreen {
 
     /// Selects the package `id` (now, or once the list arrives).
     pub fn select_id(&mut self, id: &str) {
-        match self.rows.iter().position(|p| p.id == id) {
+        match self.rows.position(id) {
             Some(row) if !self.loading => {
                 self.list.clear_filter();
                 self.list.select_row(row);
@@ -304,17 +318,21 @@ impl PackagesScreen {
     }
 
     /// The package `id`, when the list holds it.
-    pub fn package(&self, id: &str) -> Option<&PackageSummary> {
-        self.rows.iter().find(|p| p.id == id)
+    pub fn package(&self, id: &str) -> Option<PackageSummary> {
+        self.rows.position(id).map(|r| self.rows.summary(r))
     }
 
     /// The ids of the packages received.
     pub fn ids(&self) -> std::collections::HashSet<&str> {
-        self.rows.iter().map(|p| p.id.as_str()).collect()
+        (0..self.rows.len()).map(|r| self.rows.id(r)).collect()
     }
 
-    pub fn selected(&self) -> Option<&PackageSummary> {
-        self.list.selected_row().and_then(|r| self.rows.get(r))
+    pub fn selected(&self) -> Option<PackageSummary> {
+        self.selected_row().map(|r| self.rows.summary(r))
+    }
+
+    fn selected_row(&self) -> Option<usize> {
+        self.list.selected_row().filter(|&r| r < self.rows.len())
     }
 }
 
@@ -330,7 +348,7 @@ impl Component for PackagesScreen {
     fn handle(&mut self, action: Action, _page: usize) -> Outcome {
         match action {
             Action::Open => match self.selected() {
-                Some(p) => Outcome::Push(Box::new(Screen::Versions(VersionsScreen::new(p)))),
+                Some(p) => Outcome::Push(Box::new(Screen::Versions(VersionsScreen::new(&p)))),
                 None => Outcome::Done,
             },
             Action::Sort => {
@@ -378,10 +396,9 @@ impl Component for PackagesScreen {
         if self.sort != Sort::Failures {
             return;
         }
-        self.ranks = self
-            .rows
-            .iter()
-            .map(|p| failure_rank(integrity.package(&p.id, p.versions)))
+        let rows = &self.rows;
+        self.ranks = (0..rows.len())
+            .map(|r| failure_rank(integrity.package(rows.id(r), rows.versions(r))))
             .collect();
         self.resort();
     }
@@ -411,7 +428,7 @@ impl Component for PackagesScreen {
             return;
         };
         let row = |r: usize| {
-            let p = &self.rows[r];
+            let p = self.rows.summary(r);
             let badge = cx.integrity.package(&p.id, p.versions);
             let name = match (&p.name, p.manifest_readable) {
                 (Some(n), _) => Field::new(printable(n)),
@@ -438,7 +455,7 @@ impl Component for PackagesScreen {
         };
         let changed = |r: usize| {
             self.changed
-                .shows(&self.rows[r].id, cx.now)
+                .shows(self.rows.id(r), cx.now)
                 .then_some(theme::CHANGED)
         };
         draw_table(frame, inner, &self.list, &COLUMNS, row, changed);
