@@ -283,6 +283,19 @@ fn keys_stmt(after: Option<&(String, i64)>, limit: usize) -> Stmt {
     Stmt::new(sql, args)
 }
 
+/// The list rows of `rowids` (in no particular order), each with its package's row count.
+fn page_rows_stmt(rowids: &[i64]) -> Stmt {
+    let list: Vec<String> = rowids.iter().map(i64::to_string).collect();
+    Stmt::new(
+        format!(
+            "SELECT {LIST_COLUMNS}, (SELECT count(*) FROM sys_packages c WHERE c.id = p.id) AS n \
+             FROM sys_packages p WHERE p.rowid IN ({})",
+            list.join(", ")
+        ),
+        vec![],
+    )
+}
+
 /// The first `limit` rows of the list with their keys, in the list's order: the whole list of
 /// a small registry in one request.
 fn first_page_stmt(limit: usize) -> Stmt {
@@ -299,7 +312,7 @@ fn first_page_stmt(limit: usize) -> Stmt {
 
 /// The rows of `rowids` (in no particular order), the columns of [`LIST_COLUMNS`] that are the
 /// row's own; `tied` and the row count come with the keys.
-fn rows_stmt(rowids: &[i64]) -> Stmt {
+fn remote_rows_stmt(rowids: &[i64]) -> Stmt {
     let list: Vec<String> = rowids.iter().map(i64::to_string).collect();
     Stmt::new(
         format!(
@@ -362,7 +375,7 @@ impl Registry {
         let mut rows = Vec::with_capacity(rowids.len());
         if !rowids.is_empty() {
             self.store
-                .scan(&rows_stmt(&rowids), Span::Part, &mut |row| {
+                .scan(&page_rows_stmt(&rowids), Span::Part, &mut |row| {
                     rows.push(summary_from_values(row));
                     true
                 })?;
@@ -668,7 +681,7 @@ impl Registry {
             let mut got: HashMap<i64, Vec<Value>> = HashMap::new();
             let asked = self.store.query_page(
                 rowids.len(),
-                &|limit| rows_stmt(&rowids[..limit.min(rowids.len())]),
+                &|limit| remote_rows_stmt(&rowids[..limit.min(rowids.len())]),
                 &mut |row| {
                     let rowid = row.first().and_then(Value::as_i64).unwrap_or_default();
                     got.insert(rowid, row.to_vec());
