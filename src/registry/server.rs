@@ -464,13 +464,6 @@ impl Registry {
         Ok(None)
     }
 
-    /// The rows the server's `list()` returns, in the engine's order.
-    pub fn server_list(&self) -> Result<Vec<ServerRow>, RegistryError> {
-        let mut rows = Vec::new();
-        self.server_list_rows(&mut |chunk| rows.extend(chunk))?;
-        Ok(rows)
-    }
-
     /// The server's `list()` rows with what `doctor` needs of each ([`check_row`]), the boot
     /// replayed over them with `settings`, and every package id with its highest version.
     ///
