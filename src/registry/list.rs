@@ -461,19 +461,7 @@ impl Registry {
         if cores < 2 {
             return Ok(None);
         }
-        let bounds = self.store.query(&Stmt::new(
-            // Two subqueries: min() and max() in one SELECT would scan the whole table.
-            "SELECT (SELECT min(rowid) FROM sys_packages), (SELECT max(rowid) FROM sys_packages)",
-            vec![],
-        ))?;
-        let bound = |i: usize| {
-            bounds
-                .rows
-                .first()
-                .and_then(|r| r.get(i))
-                .and_then(Value::as_i64)
-        };
-        let (Some(low), Some(high)) = (bound(0), bound(1)) else {
+        let Some((low, high)) = self.rowid_bounds()? else {
             return Ok(None);
         };
         let span = i128::from(high) - i128::from(low);

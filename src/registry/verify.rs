@@ -587,18 +587,7 @@ impl Registry {
         mut tally: Tally<'_, '_>,
         wants: Wants,
     ) -> Result<VerifyReport, RegistryError> {
-        let bounds = self.store.query(&Stmt::new(
-            "SELECT min(rowid), max(rowid) FROM sys_packages",
-            vec![],
-        ))?;
-        let bound = |i: usize| {
-            bounds
-                .rows
-                .first()
-                .and_then(|r| r.get(i))
-                .and_then(Value::as_i64)
-        };
-        let (Some(first), Some(last)) = (bound(0), bound(1)) else {
+        let Some((first, last)) = self.rowid_bounds()? else {
             return Ok(tally.finish(false));
         };
         // A remote reader pages through its part, each answer as large as the server sends.
