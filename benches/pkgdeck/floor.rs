@@ -307,15 +307,7 @@ pub fn cmd_floor_remote_list(args: &[String]) -> Result<(), String> {
     };
     let body = pipeline_body(&read_statements(Path::new(file))?)?;
     let endpoint = format!("{}/v2/pipeline", url.trim_end_matches('/'));
-    let response = ureq::post(&endpoint)
-        .set("Content-Type", "application/json")
-        .send_string(&body)
-        .map_err(|e| format!("{endpoint}: {e}"))?;
-    let mut answer = Vec::new();
-    response
-        .into_reader()
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("{endpoint}: {e}"))?;
+    let answer = post(&endpoint, &body)?;
     // A result carries `"type":"ok"`; an error `"type":"error"` (the SQL text never contains
     // that string).
     let text = String::from_utf8_lossy(&answer);
@@ -329,18 +321,23 @@ pub fn cmd_floor_remote_list(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// One `POST /v2/pipeline` of `sql` to `endpoint`, the whole answer read; its size.
-fn post_one(endpoint: &str, sql: &str) -> Result<usize, String> {
-    let body = pipeline_body(&[(sql.to_owned(), Vec::new())])?;
+/// `body` posted to `endpoint`, the whole answer read.
+fn post(endpoint: &str, body: &str) -> Result<Vec<u8>, String> {
     let response = ureq::post(endpoint)
         .set("Content-Type", "application/json")
-        .send_string(&body)
+        .send_string(body)
         .map_err(|e| format!("{endpoint}: {e}"))?;
     let mut answer = Vec::new();
     response
         .into_reader()
         .read_to_end(&mut answer)
         .map_err(|e| format!("{endpoint}: {e}"))?;
+    Ok(answer)
+}
+
+/// One `POST /v2/pipeline` of `sql` to `endpoint`, the whole answer read; its size.
+fn post_one(endpoint: &str, sql: &str) -> Result<usize, String> {
+    let answer = post(endpoint, &pipeline_body(&[(sql.to_owned(), Vec::new())])?)?;
     // A result carries `"type":"ok"`; an error `"type":"error"` (quotes inside the rows' texts
     // are escaped, so no row can look like one).
     if !answer.starts_with(b"{") || answer.windows(14).any(|w| w == b"\"type\":\"error\"") {
