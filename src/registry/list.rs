@@ -40,7 +40,7 @@ pub(super) fn latest_set_sql() -> String {
     )
 }
 
-/// The columns of a list row, `p` being the latest row: what [`summary_from_row`] reads.
+/// The columns of a list row, `p` being the latest row: what [`summary_from_values`] reads.
 /// `tied`: another version shares the newest second, so the server's get(id) may answer it
 /// instead (asked afterwards, for those packages only).
 pub(super) const LIST_COLUMNS: &str =
@@ -212,9 +212,9 @@ impl RawKey {
     }
 }
 
-/// A list row as [`summary_from_row`] reads it, from values borrowed from the store: a
-/// manifest in its written form gives its name and type without a tree.
-fn summary_from_values(row: &[ValueRef<'_>]) -> (PackageSummary, bool) {
+/// A list row (the columns of [`LIST_COLUMNS`], then the row count), from values borrowed
+/// from the store: a manifest in its written form gives its name and type without a tree.
+pub(super) fn summary_from_values(row: &[ValueRef<'_>]) -> (PackageSummary, bool) {
     let text = |i: usize| row.get(i).and_then(|v| v.text());
     let owned = |i: usize| text(i).map(std::borrow::Cow::into_owned);
     let raw = match row.get(3) {

@@ -36,7 +36,7 @@ use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
 use crate::store::{Rows, Span, Stmt, Store, StoreError, Value, ValueRef};
-use canonical::{CanonicalError, JsValue};
+use canonical::CanonicalError;
 pub use record::*;
 
 pub use audit::AuditLog;
@@ -492,8 +492,16 @@ impl Registry {
         after: Option<(&str, i64)>,
         limit: Option<usize>,
     ) -> Result<Vec<PackageSummary>, RegistryError> {
-        let rows = self.store.query(&Self::list_page_stmt(after, limit))?;
-        self.with_served(rows.rows.into_iter().map(summary_from_row).collect())
+        let mut rows = Vec::new();
+        self.store.scan(
+            &Self::list_page_stmt(after, limit),
+            Span::Part,
+            &mut |row| {
+                rows.push(list::summary_from_values(row));
+                true
+            },
+        )?;
+        self.with_served(rows)
     }
 
     /// Fills in what the server serves: for a package whose newest second is shared, its
@@ -681,40 +689,4 @@ impl Registry {
             vec![id.into(), version.into()],
         )
     }
-}
-
-/// A list row and whether another version shares its second.
-fn summary_from_row(row: Vec<Value>) -> (PackageSummary, bool) {
-    let mut it = row.into_iter();
-    let rowid = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
-    let id = text(it.next());
-    let version = text(it.next());
-    let manifest = text(it.next());
-    // For display: a lone surrogate escape the service stored shows as U+FFFD.
-    let parsed = canonical::parse_stored(&manifest).ok();
-    let field = |key: &str| {
-        parsed
-            .as_ref()
-            .and_then(|m| m.get(key))
-            .and_then(JsValue::as_str)
-            .map(str::to_owned)
-    };
-    let hash = text(it.next());
-    let created_at = it.next().and_then(Value::into_text);
-    let updated_at = it.next().and_then(Value::into_text);
-    let tied = it.next().and_then(|v| v.as_i64()).unwrap_or(0) != 0;
-    let summary = PackageSummary {
-        rowid,
-        name: field("name"),
-        kind: field("type"),
-        manifest_readable: parsed.is_some(),
-        id,
-        version,
-        hash,
-        created_at,
-        updated_at,
-        versions: it.next().and_then(|v| v.as_i64()).unwrap_or(0) as u64,
-        served: Served::Latest,
-    };
-    (summary, tied)
 }
