@@ -449,17 +449,7 @@ fn merge<E, CA: Chunks<E>, CB: Chunks<E>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Allow, AuditLog, PublishOptions, Trash};
-    use crate::store::sqlite::SqliteStore;
-
-    fn registry(dir: &std::path::Path, name: &str) -> Result<Registry, RegistryError> {
-        let store = SqliteStore::open(&dir.join(name), false)?;
-        Registry::open(
-            Box::new(store),
-            Trash::new(dir.join("trash")),
-            AuditLog::disabled(),
-        )
-    }
+    use crate::registry::{scratch_registry, Allow, PublishOptions};
 
     fn publish(r: &Registry, id: &str, version: &str, object: &str) -> Result<(), RegistryError> {
         let doc = format!(
@@ -476,7 +466,10 @@ mod tests {
     fn every_state_is_found_and_chunks_do_not_split_packages_wrongly() -> Result<(), RegistryError>
     {
         let dir = tempfile::tempdir().expect("a scratch dir");
-        let (a, b) = (registry(dir.path(), "a.db")?, registry(dir.path(), "b.db")?);
+        let (a, b) = (
+            scratch_registry(&dir.path().join("a.db"))?,
+            scratch_registry(&dir.path().join("b.db"))?,
+        );
         // Enough rows that a local side reads several chunks (inserted directly: a publish
         // per row would replay the boot each time).
         publish(&a, "com.acme.p00000", "1.0.0", "x")?;

@@ -184,22 +184,15 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{AuditLog, Trash};
-    use crate::store::sqlite::SqliteStore;
-
-    fn registry(dir: &std::path::Path, name: &str) -> Result<Registry, RegistryError> {
-        let store = SqliteStore::open(&dir.join(name), false)?;
-        Registry::open(
-            Box::new(store),
-            Trash::new(dir.join("trash")),
-            AuditLog::disabled(),
-        )
-    }
+    use crate::registry::scratch_registry;
 
     #[test]
     fn a_copy_writes_the_stored_texts_exactly() -> Result<(), RegistryError> {
         let dir = tempfile::tempdir().expect("a scratch dir");
-        let (a, b) = (registry(dir.path(), "a.db")?, registry(dir.path(), "b.db")?);
+        let (a, b) = (
+            scratch_registry(&dir.path().join("a.db"))?,
+            scratch_registry(&dir.path().join("b.db"))?,
+        );
         // Stored texts that a publish would not produce (spacing, key order): kept as they are.
         let manifest = r#"{ "version":"1.0.0", "id":"com.acme.t", "type":"app", "name":"T" }"#;
         let metadata = r#"{"objects": []}"#;

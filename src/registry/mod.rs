@@ -690,3 +690,12 @@ impl Registry {
         )
     }
 }
+
+/// A registry on a new SQLite file at `path` with its trash beside it and no audit: what the
+/// unit tests of the registry's modules write to.
+#[cfg(test)]
+pub(crate) fn scratch_registry(path: &std::path::Path) -> Result<Registry, RegistryError> {
+    let store = crate::store::sqlite::SqliteStore::open(path, false)?;
+    let trash = path.with_file_name("trash");
+    Registry::open(Box::new(store), Trash::new(trash), AuditLog::disabled())
+}

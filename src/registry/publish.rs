@@ -611,8 +611,7 @@ fn upsert(p: &PreparedPublish, replacing: Option<&PackageRecord>) -> Stmt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{AuditLog, Problem, Trash};
-    use crate::store::sqlite::SqliteStore;
+    use crate::registry::{scratch_registry, Problem};
 
     /// Options for publishing several versions within one second: the server would load the
     /// first of them (a same-second tie), which these tests are not about.
@@ -629,19 +628,10 @@ mod tests {
         )
     }
 
-    fn registry(dir: &std::path::Path) -> Result<Registry, RegistryError> {
-        let store = SqliteStore::open(&dir.join("r.db"), false)?;
-        Registry::open(
-            Box::new(store),
-            Trash::new(dir.join("trash")),
-            AuditLog::disabled(),
-        )
-    }
-
     #[test]
     fn a_publish_reads_back_what_the_database_stored() -> Result<(), RegistryError> {
         let dir = tempfile::tempdir().expect("a scratch dir");
-        let r = registry(dir.path())?;
+        let r = scratch_registry(&dir.path().join("r.db"))?;
         let p = prepare_publish(&doc("1.0.0", "a"), "doc")?;
         let first = r.publish_and_verify(&p, PublishOptions::default())?;
         let read = first.readback.expect("the new row is read back");
@@ -671,7 +661,7 @@ mod tests {
     #[test]
     fn a_review_says_what_a_publish_replaces_and_allows_only_that() -> Result<(), RegistryError> {
         let dir = tempfile::tempdir().expect("a scratch dir");
-        let r = registry(dir.path())?;
+        let r = scratch_registry(&dir.path().join("r.db"))?;
         let first = r.review_publish(prepare_publish(&doc("1.0.0", "a"), "doc")?)?;
         assert_eq!((first.existing.is_none(), first.base.clone()), (true, None));
         assert_eq!(first.options(), PublishOptions::default());
@@ -719,7 +709,7 @@ mod tests {
     #[test]
     fn a_hotfix_starts_from_the_next_free_patch_version() -> Result<(), RegistryError> {
         let dir = tempfile::tempdir().expect("a scratch dir");
-        let r = registry(dir.path())?;
+        let r = scratch_registry(&dir.path().join("r.db"))?;
         for v in ["1.1.1", "1.1.2", "2.0.0"] {
             r.publish(&doc(v, "a"), "doc", within_a_second())?;
         }
