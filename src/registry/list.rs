@@ -6,10 +6,14 @@
 //! latest-per-package query again.
 
 use std::collections::HashMap;
+use std::sync::mpsc;
 
 use super::canonical::{self, JsValue};
-use super::{PackageSummary, Registry, RegistryError, Served, FIRST_PAGE, LATEST_FIRST};
-use crate::store::{Span, Stmt, StoreError, Value, ValueRef};
+use super::server::served_with;
+use super::{
+    fill_served, PackageSummary, Registry, RegistryError, Served, FIRST_PAGE, LATEST_FIRST,
+};
+use crate::store::{RowBatch, Span, Stmt, Store, StoreError, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
 const CHUNK: usize = 256;
@@ -253,6 +257,62 @@ pub(super) fn summary_from_values(row: &[ValueRef<'_>]) -> (PackageSummary, bool
     };
     let tied = row.get(7).and_then(|v| v.as_i64()).unwrap_or(0) != 0;
     (summary, tied)
+}
+
+/// The values of a list row: [`LIST_COLUMNS`], then the row count.
+const LIST_WIDTH: usize = 9;
+
+/// Runs the list statement `stmt` through `scan`, [`CHUNK`] rows at a time copied into a
+/// batch, each handed to `hand_over` with the server's `get()` answers for its tied packages
+/// (asked through `query_many` while the statement is still open, so in its read
+/// transaction) until `hand_over` returns `false`.
+fn read_chunks(
+    store: &dyn Store,
+    stmt: &Stmt,
+    hand_over: &mut dyn FnMut(RowBatch, Vec<Served>) -> bool,
+) -> Result<(), RegistryError> {
+    let mut send = |batch: RowBatch| -> Result<bool, RegistryError> {
+        let mut values = Vec::with_capacity(LIST_WIDTH);
+        let mut tied = Vec::new();
+        for i in 0..batch.len() {
+            batch.row(i, &mut values);
+            if values.get(7).and_then(|v| v.as_i64()).unwrap_or(0) != 0 {
+                let text = |i: usize| values.get(i).and_then(|v| v.text()).unwrap_or_default();
+                tied.push((text(1).into_owned(), text(2).into_owned()));
+            }
+        }
+        let ask: Vec<(&str, &str)> = tied.iter().map(|(i, v)| (i.as_str(), v.as_str())).collect();
+        let asked = served_with(|stmts| store.query_many(stmts), &ask)?;
+        Ok(hand_over(batch, asked))
+    };
+    let mut batch = RowBatch::new(LIST_WIDTH, CHUNK);
+    let (mut failed, mut stopped) = (None, false);
+    store.scan(stmt, Span::Part, &mut |values| {
+        batch.push(values);
+        if batch.len() < CHUNK {
+            return true;
+        }
+        match send(std::mem::replace(
+            &mut batch,
+            RowBatch::new(LIST_WIDTH, CHUNK),
+        )) {
+            Ok(going) => {
+                stopped = !going;
+                going
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if !stopped && !batch.is_empty() {
+        send(batch)?;
+    }
+    Ok(())
 }
 
 /// The latest set as a remote store computes it: for every package its latest row's rowid
@@ -536,7 +596,11 @@ impl Registry {
     }
 
     /// The latest version of every package, newest first, one at a time to `each` (which
-    /// returns `false` to stop); nothing is held but a few hundred rows.
+    /// returns `false` to stop); nothing is held but a few hundred rows. A local file is read
+    /// on a second connection by a thread of its own, which steps the query, copies the rows
+    /// out a chunk at a time and asks the server's `get()` for the chunk's tied packages, all
+    /// in one read transaction; this thread makes the summaries and hands them on, so reading
+    /// and writing the list overlap.
     pub fn list_each(
         &self,
         each: &mut dyn FnMut(PackageSummary) -> bool,
@@ -549,47 +613,45 @@ impl Registry {
                 }
             });
         }
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let (mut failed, mut stopped) = (None, false);
-        self.store
-            .scan(&local_stmt(None), Span::Part, &mut |values| {
-                chunk.push(summary_from_values(values));
-                if chunk.len() < CHUNK {
-                    return true;
-                }
-                match self.hand_over(&mut chunk, each) {
-                    Ok(going) => {
-                        stopped = !going;
-                        going
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        false
-                    }
-                }
-            })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if !stopped {
-            self.hand_over(&mut chunk, each)?;
-        }
-        Ok(())
-    }
-
-    /// The rows of `chunk` with the versions the server serves, to `each`; `false` when it
-    /// stopped.
-    fn hand_over(
-        &self,
-        chunk: &mut Vec<(PackageSummary, bool)>,
-        each: &mut dyn FnMut(PackageSummary) -> bool,
-    ) -> Result<bool, RegistryError> {
-        for summary in self.with_served(std::mem::take(chunk))? {
-            if !each(summary) {
-                return Ok(false);
+        let stmt = local_stmt(None);
+        let mut hand_over = |batch: RowBatch, asked: Vec<Served>| -> bool {
+            let mut values = Vec::with_capacity(LIST_WIDTH);
+            let page = (0..batch.len())
+                .map(|i| {
+                    batch.row(i, &mut values);
+                    summary_from_values(&values)
+                })
+                .collect();
+            fill_served(page, asked).into_iter().all(&mut *each)
+        };
+        let Some(reader) = self.store.reader() else {
+            // No second connection: no table yet (nothing to list), or it could not be
+            // opened, and this one reads.
+            if !self.store.table_exists()? {
+                return Ok(());
             }
-        }
-        Ok(true)
+            return read_chunks(self.store.store.as_ref(), &stmt, &mut hand_over);
+        };
+        std::thread::scope(|scope| {
+            let (sender, receiver) = mpsc::sync_channel::<(RowBatch, Vec<Served>)>(2);
+            let stmt = &stmt;
+            let reading = scope.spawn(move || {
+                read_chunks(reader.as_ref(), stmt, &mut |batch, asked| {
+                    sender.send((batch, asked)).is_ok()
+                })
+            });
+            // Stopping drops the receiver: the reading thread's next hand-over fails and it
+            // stops too.
+            for (batch, asked) in receiver {
+                if !hand_over(batch, asked) {
+                    break;
+                }
+            }
+            match reading.join() {
+                Ok(read) => read,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
     }
 
     /// The latest set after `after`, in the list's order (newest first), computed once per

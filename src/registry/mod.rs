@@ -337,6 +337,27 @@ fn records(rows: Rows) -> Vec<PackageRecord> {
     rows.rows.into_iter().map(record_from_row).collect()
 }
 
+/// The rows of `page` with what the server serves: `asked` answers its tied rows in order
+/// (see [`Registry::with_served`]); a latest row whose manifest is not JSON is served as
+/// nothing.
+fn fill_served(page: Vec<(PackageSummary, bool)>, asked: Vec<Served>) -> Vec<PackageSummary> {
+    let mut asked = asked.into_iter();
+    page.into_iter()
+        .map(|(mut summary, tied)| {
+            summary.served = if tied {
+                asked.next().unwrap_or_default()
+            } else if !summary.manifest_readable {
+                Served::Unreadable {
+                    version: summary.version.clone(),
+                }
+            } else {
+                Served::Latest
+            };
+            summary
+        })
+        .collect()
+}
+
 impl Registry {
     /// Opens the registry on `store` for writing ([`Open::CreateOnWrite`]): a target
     /// without `sys_packages` (a missing local file included) opens as an empty registry
@@ -509,26 +530,15 @@ impl Registry {
     /// JSON is served as nothing.
     fn with_served(
         &self,
-        mut page: Vec<(PackageSummary, bool)>,
+        page: Vec<(PackageSummary, bool)>,
     ) -> Result<Vec<PackageSummary>, RegistryError> {
         let ask: Vec<(&str, &str)> = page
             .iter()
             .filter(|(_, tied)| *tied)
             .map(|(s, _)| (s.id.as_str(), s.version.as_str()))
             .collect();
-        let mut asked = self.served_of(&ask)?.into_iter();
-        for (summary, tied) in &mut page {
-            summary.served = if *tied {
-                asked.next().unwrap_or_default()
-            } else if !summary.manifest_readable {
-                Served::Unreadable {
-                    version: summary.version.clone(),
-                }
-            } else {
-                Served::Latest
-            };
-        }
-        Ok(page.into_iter().map(|(s, _)| s).collect())
+        let asked = self.served_of(&ask)?;
+        Ok(fill_served(page, asked))
     }
 
     /// The smallest and the largest rowid of the table (`None` when it is empty). Two

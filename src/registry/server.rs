@@ -148,6 +148,29 @@ pub(crate) fn server_rows(rows: Rows) -> Vec<ServerRow> {
     rows.rows.into_iter().map(|row| columns.take(row)).collect()
 }
 
+/// [`Registry::served_of`] through `query_many` (the registry's store, or a reader of it).
+pub(crate) fn served_with(
+    query_many: impl FnOnce(&[Stmt]) -> Result<Vec<Rows>, StoreError>,
+    ids: &[(&str, &str)],
+) -> Result<Vec<Served>, RegistryError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmts: Vec<Stmt> = ids
+        .iter()
+        .map(|(id, _)| Stmt::new(SERVER_GET_SQL, vec![(*id).into()]))
+        .collect();
+    let answers = query_many(&stmts)?;
+    Ok(answers
+        .into_iter()
+        .zip(ids)
+        .map(|(rows, (_, latest))| match server_rows(rows).first() {
+            Some(row) => Served::of_row(row, latest),
+            None => Served::Latest,
+        })
+        .collect())
+}
+
 /// `JSON.parse` of every row, on two threads: it is most of the work of a boot replay.
 pub(crate) fn parse_rows(rows: &[ServerRow]) -> Vec<ParsedRow> {
     let parse = |rows: &[ServerRow]| -> Vec<ParsedRow> {
@@ -538,22 +561,7 @@ impl Registry {
     /// The version the server serves for each of `ids` (pkgdeck's latest given with each), in
     /// one round trip: its `get(id)` run verbatim.
     pub(crate) fn served_of(&self, ids: &[(&str, &str)]) -> Result<Vec<Served>, RegistryError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let stmts: Vec<Stmt> = ids
-            .iter()
-            .map(|(id, _)| Stmt::new(SERVER_GET_SQL, vec![(*id).into()]))
-            .collect();
-        let answers = self.store.query_many(&stmts)?;
-        Ok(answers
-            .into_iter()
-            .zip(ids)
-            .map(|(rows, (_, latest))| match server_rows(rows).first() {
-                Some(row) => Served::of_row(row, latest),
-                None => Served::Latest,
-            })
-            .collect())
+        served_with(|stmts| self.store.query_many(stmts), ids)
     }
 
     /// `doctor` (spec 8.3): the server's `list()` on the target's engine, the boot replayed

@@ -122,6 +122,83 @@ impl Value {
     }
 }
 
+/// Rows copied out of a borrowed [`Store::scan`] into one buffer, so that a reading thread
+/// can hand them to another without an allocation per value; read back borrowed, as the
+/// scan handed them over.
+pub struct RowBatch {
+    width: usize,
+    bytes: Vec<u8>,
+    cells: Vec<Cell>,
+}
+
+/// One value of a [`RowBatch`]: a number in place, a text or BLOB as its span of the buffer.
+#[derive(Clone, Copy)]
+enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(usize, usize),
+    Blob(usize, usize),
+}
+
+impl RowBatch {
+    /// An empty batch of rows of `width` values, with room for `rows` of them.
+    pub fn new(width: usize, rows: usize) -> RowBatch {
+        RowBatch {
+            width,
+            bytes: Vec::new(),
+            cells: Vec::with_capacity(width * rows),
+        }
+    }
+
+    /// Copies `row` in (its first `width` values; missing ones are NULL).
+    pub fn push(&mut self, row: &[ValueRef<'_>]) {
+        for i in 0..self.width {
+            let mut span = |b: &[u8]| {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(b);
+                (start, self.bytes.len())
+            };
+            let cell = match row.get(i).copied().unwrap_or(ValueRef::Null) {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(n) => Cell::Integer(n),
+                ValueRef::Real(f) => Cell::Real(f),
+                ValueRef::Text(t) => {
+                    let (start, end) = span(t);
+                    Cell::Text(start, end)
+                }
+                ValueRef::Blob(b) => {
+                    let (start, end) = span(b);
+                    Cell::Blob(start, end)
+                }
+            };
+            self.cells.push(cell);
+        }
+    }
+
+    /// How many rows it holds.
+    pub fn len(&self) -> usize {
+        self.cells.len() / self.width.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// Row `i` into `out` (cleared first), borrowed from the batch.
+    pub fn row<'a>(&'a self, i: usize, out: &mut Vec<ValueRef<'a>>) {
+        out.clear();
+        let cells = self.cells.get(i * self.width..(i + 1) * self.width);
+        out.extend(cells.into_iter().flatten().map(|cell| match *cell {
+            Cell::Null => ValueRef::Null,
+            Cell::Integer(n) => ValueRef::Integer(n),
+            Cell::Real(f) => ValueRef::Real(f),
+            Cell::Text(start, end) => ValueRef::Text(&self.bytes[start..end]),
+            Cell::Blob(start, end) => ValueRef::Blob(&self.bytes[start..end]),
+        }));
+    }
+}
+
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
         Value::Text(s.to_owned())

@@ -3,13 +3,14 @@
 //! tursodb by the latest set's keys and then pages of rows by rowid) answers exactly what a
 //! plain reading says: compared byte for byte with a reference computed here from the file
 //! with rusqlite alone (which row is latest, the order, every column, the name and type from
-//! the parsed manifest), the served version taken from the library's one-statement list. The
+//! the parsed manifest, the served version from the server's own `get()` query). The
 //! registry has thousands of packages (several chunks and pages), ties in the newest second,
 //! NULL dates, unreadable manifests, names with escapes and names that are not strings.
 
 use std::cmp::Reverse;
 use std::path::Path;
 
+use pkgdeck::registry::boot::{self, ListRow};
 use pkgdeck::registry::canonical::{self, JsValue};
 use rusqlite::types::ValueRef;
 use serde_json::json;
@@ -50,9 +51,25 @@ fn registry() -> Scratch {
     scratch
 }
 
-/// `list --json` of `db` as a plain reading says it must be; `served` is taken from the
-/// library's list (the server's choice is tested with the server itself elsewhere).
-fn reference_list_json(scratch: &Scratch) -> String {
+/// A package as a plain reading finds it: its latest row (rowid, id, version, manifest, hash,
+/// created_at, updated_at), its row count, and whether another version shares its newest
+/// second.
+type Latest = (
+    i64,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    u64,
+    bool,
+);
+
+/// `list --json` of `db` as a plain reading says it must be; `served` is what the server's
+/// `get()` query answers, judged by the boot's `served_version` (which the boot oracle holds
+/// to the real service).
+fn reference_packages(scratch: &Scratch) -> Vec<Latest> {
     let conn = rusqlite::Connection::open_with_flags(
         &scratch.db,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -66,17 +83,6 @@ fn reference_list_json(scratch: &Scratch) -> String {
         )
         .expect("prepare the reference reading");
     let mut rows = stmt.query([]).expect("read every row");
-    // (rowid, id, version, manifest, hash, created_at, updated_at, versions)
-    type Latest = (
-        i64,
-        Option<String>,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        u64,
-    );
     let mut latest: Vec<Latest> = Vec::new();
     let mut last_id: Option<Option<String>> = None;
     while let Some(row) = rows.next().expect("read a row") {
@@ -85,6 +91,8 @@ fn reference_list_json(scratch: &Scratch) -> String {
         if last_id.as_ref() == Some(&id) {
             if let Some(package) = latest.last_mut() {
                 package.7 += 1;
+                // Another version in the latest row's second (NULL IS NULL).
+                package.8 |= package.7 == 2 && t(5) == package.5;
             }
             continue;
         }
@@ -98,18 +106,26 @@ fn reference_list_json(scratch: &Scratch) -> String {
             t(5),
             t(6),
             1,
+            false,
         ));
     }
     latest.sort_by_key(|p| Reverse((p.5.clone().unwrap_or_default(), p.0)));
+    latest
+}
 
-    let library = scratch.registry(true).list().expect("the library's list");
-    assert_eq!(library.len(), latest.len());
+/// `list --json` of the packages a plain reading found, `get` answering the server's `get()`.
+fn reference_list_json(latest: &[Latest], get: &dyn Fn(&str) -> Option<String>) -> String {
     let list: Vec<serde_json::Value> = latest
         .iter()
-        .zip(&library)
-        .map(|(p, lib)| {
-            assert_eq!(lib.rowid, p.0, "the library's list in the same order");
+        .map(|p| {
             let parsed = canonical::parse_stored(&p.3).ok();
+            // A package whose newest second is shared is served what the engine's get()
+            // answers; any other its latest row, unless its manifest is not JSON.
+            let served = if p.8 {
+                get(p.1.as_deref().unwrap_or_default())
+            } else {
+                parsed.is_some().then(|| p.2.clone())
+            };
             let field = |k: &str| {
                 parsed
                     .as_ref()
@@ -126,11 +142,59 @@ fn reference_list_json(scratch: &Scratch) -> String {
                 "created_at": p.5,
                 "updated_at": p.6,
                 "versions": p.7,
-                "served": lib.served.version(&lib.version),
+                "served": served,
             })
         })
         .collect();
     format!("{}\n", serde_json::Value::Array(list))
+}
+
+/// The server's `get(id)` query, verbatim.
+const GET_SQL: &str = "SELECT * FROM sys_packages WHERE id = ? ORDER BY created_at DESC LIMIT 1";
+
+/// The version the server serves for `id` from the row its `get()` query answers (its
+/// columns in table order), as the boot judges it: nothing when a text does not parse.
+fn served_of(id: &str, row: [Option<String>; 4]) -> Option<String> {
+    let [_, version, manifest, metadata] = row;
+    let version = version.unwrap_or_default();
+    let list_row = ListRow {
+        row_id: id,
+        row_version: &version,
+        manifest: manifest.as_deref(),
+        metadata: metadata.as_deref(),
+    };
+    boot::served_version(&list_row).map(str::to_owned)
+}
+
+/// `get(id)` run by SQLite on the file.
+fn local_get(db: &Path) -> impl Fn(&str) -> Option<String> + '_ {
+    move |id| {
+        let conn =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .expect("open the registry");
+        let row = conn
+            .query_row(GET_SQL, [id], |r| {
+                Ok([0, 1, 2, 3].map(|i| column_text(r.get_ref(i).expect("a column"))))
+            })
+            .expect("get() finds the package");
+        served_of(id, row)
+    }
+}
+
+/// `get(id)` run by tursodb, through its HTTP API.
+fn remote_get(server: &TursoServer) -> impl Fn(&str) -> Option<String> + '_ {
+    move |id| {
+        let rows = server
+            .raw_rows(GET_SQL, &[id])
+            .expect("tursodb answers get()");
+        let row = rows.first().expect("get() finds the package");
+        let text = |i: usize| {
+            row.get(i)
+                .and_then(|v| v["value"].as_str())
+                .map(str::to_owned)
+        };
+        served_of(id, [text(0), text(1), text(2), text(3)])
+    }
 }
 
 fn list_json(scratch: &Scratch, target: &str) -> String {
@@ -172,7 +236,7 @@ fn db_path(p: &Path) -> String {
 #[test]
 fn list_json_equals_a_plain_reading_locally() {
     let scratch = registry();
-    let expected = reference_list_json(&scratch);
+    let expected = reference_list_json(&reference_packages(&scratch), &local_get(&scratch.db));
     check_planted(&expected);
     assert_eq!(list_json(&scratch, &db_path(&scratch.db)), expected);
 }
@@ -180,7 +244,7 @@ fn list_json_equals_a_plain_reading_locally() {
 #[test]
 fn list_json_equals_a_plain_reading_on_the_fixture() {
     let scratch = Scratch::new();
-    let expected = reference_list_json(&scratch);
+    let expected = reference_list_json(&reference_packages(&scratch), &local_get(&scratch.db));
     assert_eq!(list_json(&scratch, &db_path(&scratch.db)), expected);
 }
 
@@ -194,8 +258,9 @@ fn list_json_equals_a_plain_reading_through_tursodb() {
         conn.execute("DELETE FROM sys_packages WHERE version LIKE '%-utf8'", [])
             .expect("delete the invalid UTF-8 rows");
     }
-    let expected = reference_list_json(&scratch);
+    let packages = reference_packages(&scratch);
     let server = TursoServer::start(&scratch.db);
+    let expected = reference_list_json(&packages, &remote_get(&server));
     assert_eq!(list_json(&scratch, &server.url), expected);
 }
 
@@ -226,8 +291,9 @@ fn list_json_equals_a_plain_reading_through_tursodb_over_many_pages() {
             .expect("count packages");
         assert!(packages > 5_000, "{packages} packages fit in one page");
     }
-    let expected = reference_list_json(&scratch);
-    check_planted(&expected);
+    let packages = reference_packages(&scratch);
     let server = TursoServer::start(&scratch.db);
+    let expected = reference_list_json(&packages, &remote_get(&server));
+    check_planted(&expected);
     assert_eq!(list_json(&scratch, &server.url), expected);
 }
