@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 
 use super::canonical::{self, JsValue};
-use super::server::served_with;
+use super::server::{served_asks, served_from};
 use super::{
     fill_served, PackageSummary, Registry, RegistryError, Served, FIRST_PAGE, LATEST_FIRST,
 };
-use crate::store::{RowBatch, Span, Stmt, Store, StoreError, Value, ValueRef};
+use crate::store::{RowBatch, Rows, Span, Stmt, Store, StoreError, Value, ValueRef};
 
 /// Rows of a local list between two asks for the versions the server serves.
 const CHUNK: usize = 256;
@@ -255,47 +255,81 @@ pub(super) fn summary_from_values(row: &[ValueRef<'_>]) -> (PackageSummary, bool
         versions: row.get(8).and_then(|v| v.as_i64()).unwrap_or(0) as u64,
         served: Served::Latest,
     };
-    let tied = row.get(7).and_then(|v| v.as_i64()).unwrap_or(0) != 0;
-    (summary, tied)
+    (summary, is_tied(row))
+}
+
+/// Whether the list row's package shares its newest second with another version (its `tied`
+/// column).
+fn is_tied(row: &[ValueRef<'_>]) -> bool {
+    row.get(7).and_then(|v| v.as_i64()).unwrap_or(0) != 0
 }
 
 /// The values of a list row: [`LIST_COLUMNS`], then the row count.
 const LIST_WIDTH: usize = 9;
 
-/// Runs the list statement `stmt` through `scan`, [`CHUNK`] rows at a time copied into a
-/// batch, each handed to `hand_over` with the server's `get()` answers for its tied packages
-/// (asked through `query_many` while the statement is still open, so in its read
-/// transaction) until `hand_over` returns `false`.
+/// Rows of a local `list_each` handed from the reading thread at a time.
+const HAND_OVER: usize = 1024;
+
+/// Rows of a local list as the reading thread hands them over, with the answers of the
+/// server's `get()` for their tied packages, in the order those come.
+struct ListChunk {
+    rows: RowBatch,
+    gets: Vec<Rows>,
+}
+
+impl ListChunk {
+    /// The summaries of its rows, with what the server serves; and its batch, to be filled
+    /// again.
+    fn summaries(self) -> (Vec<PackageSummary>, RowBatch) {
+        let mut values = Vec::with_capacity(LIST_WIDTH);
+        let page: Vec<(PackageSummary, bool)> = (0..self.rows.len())
+            .map(|i| {
+                self.rows.row(i, &mut values);
+                summary_from_values(&values)
+            })
+            .collect();
+        let tied = page.iter().filter(|(_, tied)| *tied);
+        let served = served_from(self.gets, tied.map(|(s, _)| s.version.as_str()));
+        (fill_served(page, served), self.rows)
+    }
+}
+
+/// Runs the list statement `stmt` on `store`, [`HAND_OVER`] rows at a time copied into a
+/// batch (a `recycled` one when there is one), each handed to `hand_over` with the answers of
+/// the server's `get()` for its tied packages (asked while the statement is still open, so in
+/// its read transaction) until `hand_over` returns `false`.
 fn read_chunks(
     store: &dyn Store,
     stmt: &Stmt,
-    hand_over: &mut dyn FnMut(RowBatch, Vec<Served>) -> bool,
+    recycled: &dyn Fn() -> Option<RowBatch>,
+    hand_over: &mut dyn FnMut(ListChunk) -> bool,
 ) -> Result<(), RegistryError> {
-    let mut send = |batch: RowBatch| -> Result<bool, RegistryError> {
+    let batch = || recycled().unwrap_or_else(|| RowBatch::new(LIST_WIDTH, HAND_OVER));
+    let mut send = |rows: RowBatch| -> Result<bool, RegistryError> {
         let mut values = Vec::with_capacity(LIST_WIDTH);
         let mut tied = Vec::new();
-        for i in 0..batch.len() {
-            batch.row(i, &mut values);
-            if values.get(7).and_then(|v| v.as_i64()).unwrap_or(0) != 0 {
-                let text = |i: usize| values.get(i).and_then(|v| v.text()).unwrap_or_default();
-                tied.push((text(1).into_owned(), text(2).into_owned()));
+        for i in 0..rows.len() {
+            rows.row(i, &mut values);
+            if is_tied(&values) {
+                let id = values.get(1).and_then(|v| v.text()).unwrap_or_default();
+                tied.push(id.into_owned());
             }
         }
-        let ask: Vec<(&str, &str)> = tied.iter().map(|(i, v)| (i.as_str(), v.as_str())).collect();
-        let asked = served_with(|stmts| store.query_many(stmts), &ask)?;
-        Ok(hand_over(batch, asked))
+        let gets = if tied.is_empty() {
+            Vec::new()
+        } else {
+            store.query_many(&served_asks(tied.iter().map(String::as_str)))?
+        };
+        Ok(hand_over(ListChunk { rows, gets }))
     };
-    let mut batch = RowBatch::new(LIST_WIDTH, CHUNK);
+    let mut rows = batch();
     let (mut failed, mut stopped) = (None, false);
     store.scan(stmt, Span::Part, &mut |values| {
-        batch.push(values);
-        if batch.len() < CHUNK {
+        rows.push(values);
+        if rows.len() < HAND_OVER {
             return true;
         }
-        match send(std::mem::replace(
-            &mut batch,
-            RowBatch::new(LIST_WIDTH, CHUNK),
-        )) {
+        match send(std::mem::replace(&mut rows, batch())) {
             Ok(going) => {
                 stopped = !going;
                 going
@@ -309,8 +343,8 @@ fn read_chunks(
     if let Some(e) = failed {
         return Err(e);
     }
-    if !stopped && !batch.is_empty() {
-        send(batch)?;
+    if !stopped && !rows.is_empty() {
+        send(rows)?;
     }
     Ok(())
 }
@@ -614,38 +648,39 @@ impl Registry {
             });
         }
         let stmt = local_stmt(None);
-        let mut hand_over = |batch: RowBatch, asked: Vec<Served>| -> bool {
-            let mut values = Vec::with_capacity(LIST_WIDTH);
-            let page = (0..batch.len())
-                .map(|i| {
-                    batch.row(i, &mut values);
-                    summary_from_values(&values)
-                })
-                .collect();
-            fill_served(page, asked).into_iter().all(&mut *each)
-        };
         let Some(reader) = self.store.reader() else {
             // No second connection: no table yet (nothing to list), or it could not be
             // opened, and this one reads.
             if !self.store.table_exists()? {
                 return Ok(());
             }
-            return read_chunks(self.store.store.as_ref(), &stmt, &mut hand_over);
+            return read_chunks(self.store.store.as_ref(), &stmt, &|| None, &mut |chunk| {
+                chunk.summaries().0.into_iter().all(&mut *each)
+            });
         };
         std::thread::scope(|scope| {
-            let (sender, receiver) = mpsc::sync_channel::<(RowBatch, Vec<Served>)>(2);
+            let (sender, receiver) = mpsc::sync_channel::<ListChunk>(2);
+            // Batches go back to the reading thread to be filled again, not freed.
+            let (give_back, given_back) = mpsc::channel::<RowBatch>();
             let stmt = &stmt;
             let reading = scope.spawn(move || {
-                read_chunks(reader.as_ref(), stmt, &mut |batch, asked| {
-                    sender.send((batch, asked)).is_ok()
+                let recycled = || {
+                    let mut rows = given_back.try_recv().ok()?;
+                    rows.clear();
+                    Some(rows)
+                };
+                read_chunks(reader.as_ref(), stmt, &recycled, &mut |chunk| {
+                    sender.send(chunk).is_ok()
                 })
             });
             // Stopping drops the receiver: the reading thread's next hand-over fails and it
             // stops too.
-            for (batch, asked) in receiver {
-                if !hand_over(batch, asked) {
+            for chunk in receiver {
+                let (summaries, rows) = chunk.summaries();
+                if !summaries.into_iter().all(&mut *each) {
                     break;
                 }
+                let _ = give_back.send(rows);
             }
             match reading.join() {
                 Ok(read) => read,

@@ -148,27 +148,26 @@ pub(crate) fn server_rows(rows: Rows) -> Vec<ServerRow> {
     rows.rows.into_iter().map(|row| columns.take(row)).collect()
 }
 
-/// [`Registry::served_of`] through `query_many` (the registry's store, or a reader of it).
-pub(crate) fn served_with(
-    query_many: impl FnOnce(&[Stmt]) -> Result<Vec<Rows>, StoreError>,
-    ids: &[(&str, &str)],
-) -> Result<Vec<Served>, RegistryError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let stmts: Vec<Stmt> = ids
-        .iter()
-        .map(|(id, _)| Stmt::new(SERVER_GET_SQL, vec![(*id).into()]))
-        .collect();
-    let answers = query_many(&stmts)?;
-    Ok(answers
+/// The server's `get(id)`, verbatim, for each of `ids`: what [`served_from`] judges.
+pub(crate) fn served_asks<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<Stmt> {
+    ids.map(|id| Stmt::new(SERVER_GET_SQL, vec![id.into()]))
+        .collect()
+}
+
+/// The version the server serves for each package asked by [`served_asks`], from its
+/// `answers` and pkgdeck's latest version of each (`latest`, in the same order).
+pub(crate) fn served_from<'a>(
+    answers: Vec<Rows>,
+    latest: impl Iterator<Item = &'a str>,
+) -> Vec<Served> {
+    answers
         .into_iter()
-        .zip(ids)
-        .map(|(rows, (_, latest))| match server_rows(rows).first() {
+        .zip(latest)
+        .map(|(rows, latest)| match server_rows(rows).first() {
             Some(row) => Served::of_row(row, latest),
             None => Served::Latest,
         })
-        .collect())
+        .collect()
 }
 
 /// `JSON.parse` of every row, on two threads: it is most of the work of a boot replay.
@@ -561,7 +560,13 @@ impl Registry {
     /// The version the server serves for each of `ids` (pkgdeck's latest given with each), in
     /// one round trip: its `get(id)` run verbatim.
     pub(crate) fn served_of(&self, ids: &[(&str, &str)]) -> Result<Vec<Served>, RegistryError> {
-        served_with(|stmts| self.store.query_many(stmts), ids)
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let answers = self
+            .store
+            .query_many(&served_asks(ids.iter().map(|(id, _)| *id)))?;
+        Ok(served_from(answers, ids.iter().map(|(_, latest)| *latest)))
     }
 
     /// `doctor` (spec 8.3): the server's `list()` on the target's engine, the boot replayed

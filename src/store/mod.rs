@@ -176,6 +176,12 @@ impl RowBatch {
         }
     }
 
+    /// Empties it, keeping its room.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.cells.clear();
+    }
+
     /// How many rows it holds.
     pub fn len(&self) -> usize {
         self.cells.len() / self.width.max(1)
