@@ -141,11 +141,30 @@ impl AuditLog {
         }
         let mut file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
             .map_err(fail)?;
+        // A writer killed in the middle of its append (SIGKILL lands between the pages of
+        // one write) left a line without its newline: end it, so that it stays one broken
+        // line instead of swallowing this one.
+        if !ends_a_line(&mut file).map_err(fail)? {
+            text.insert(0, '\n');
+        }
         file.write_all(text.as_bytes()).map_err(fail)
     }
+}
+
+/// Whether `file` is empty or ends with a newline.
+fn ends_a_line(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(true);
+    }
+    let mut last = [0u8];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 /// The user for audit lines: `$USER` (or `$LOGNAME`), else the name of the OS account the
@@ -214,6 +233,45 @@ pub fn utc_timestamp(t: std::time::SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    /// A line a killed writer left without its newline stays a line of its own: the next
+    /// append starts on a new line and parses whole.
+    #[test]
+    fn an_append_after_a_torn_line_starts_a_new_line() {
+        let dir = std::env::temp_dir().join(format!("pkgdeck-audit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("audit.jsonl");
+        let log = AuditLog::new(&path);
+        let entry = Entry {
+            target: "t.db",
+            action: "delete",
+            op: "op1",
+            phase: Phase::Intent,
+            outcome: None,
+            reason: None,
+            resolved_later: false,
+        };
+        let change = Change {
+            id: "com.acme.crm".into(),
+            version: "1.0.0".into(),
+            old_hash: None,
+            new_hash: None,
+        };
+        log.append(&entry, std::slice::from_ref(&change))
+            .expect("append");
+        let whole = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, format!("{whole}{}", &whole[..40])).expect("tear a line");
+        log.append(&entry, &[change])
+            .expect("append after the torn line");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[1], &whole[..40]);
+        for line in [lines[0], lines[2]] {
+            serde_json::from_str::<serde_json::Value>(line).expect("a whole line parses");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn formats_utc_timestamps() {
