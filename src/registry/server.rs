@@ -3,6 +3,7 @@
 //! never guessed), the version each package is served at, and `doctor`: the boot replayed over
 //! what the engine answers, with the served versions and the downgrades.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{mpsc, Condvar, Mutex};
 
@@ -119,26 +120,82 @@ impl ServerColumns {
         }
     }
 
-    /// The row from values borrowed from the store: the same as [`ServerColumns::take`] of
-    /// their owned copies, without copying the columns the server does not read.
-    fn borrowed(&self, row: &[ValueRef<'_>]) -> ServerRow {
+    /// Adds the row from values borrowed from the store to `chunk`: the same as
+    /// [`ServerColumns::take`] of their owned copies, without copying the columns the server
+    /// does not read.
+    fn push_into(&self, row: &[ValueRef<'_>], chunk: &mut RowChunk) {
         let at = |i: Option<usize>| i.and_then(|i| row.get(i)).copied();
-        let text = |i| {
-            at(i)
-                .and_then(ValueRef::text)
-                .map(std::borrow::Cow::into_owned)
-                .unwrap_or_default()
-        };
+        let text = |i| at(i).and_then(ValueRef::text).unwrap_or_default();
         let json = |i| match at(i) {
-            Some(v @ ValueRef::Text(_)) => v.text().map(std::borrow::Cow::into_owned),
+            Some(v @ ValueRef::Text(_)) => v.text(),
             _ => None,
         };
-        ServerRow {
-            id: text(self.id),
-            version: text(self.version),
-            manifest: json(self.manifest),
-            metadata: json(self.metadata),
+        chunk.push(&ListRow {
+            row_id: &text(self.id),
+            row_version: &text(self.version),
+            manifest: json(self.manifest).as_deref(),
+            metadata: json(self.metadata).as_deref(),
+        });
+    }
+}
+
+/// `list()` rows handed from the reading thread to a checking one, their texts in one buffer:
+/// a chunk costs one allocation rather than four a row, and whichever thread checks it frees
+/// it at once (freeing many small blocks another thread allocated makes both threads wait
+/// on the allocator's lock).
+#[derive(Default)]
+struct RowChunk {
+    text: String,
+    rows: Vec<RowSpans>,
+}
+
+/// Where one row's texts sit in [`RowChunk::text`] (`None`: the column is not text).
+struct RowSpans {
+    id: std::ops::Range<usize>,
+    version: std::ops::Range<usize>,
+    manifest: Option<std::ops::Range<usize>>,
+    metadata: Option<std::ops::Range<usize>>,
+}
+
+impl RowChunk {
+    fn with_capacity(bytes: usize) -> RowChunk {
+        RowChunk {
+            text: String::with_capacity(bytes),
+            rows: Vec::with_capacity(CHUNK),
         }
+    }
+
+    fn push(&mut self, row: &ListRow<'_>) {
+        let text = &mut self.text;
+        let mut add = |s: &str| {
+            let start = text.len();
+            text.push_str(s);
+            start..text.len()
+        };
+        self.rows.push(RowSpans {
+            id: add(row.row_id),
+            version: add(row.row_version),
+            manifest: row.manifest.map(&mut add),
+            metadata: row.metadata.map(&mut add),
+        });
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn rows(&self) -> impl Iterator<Item = ListRow<'_>> {
+        let text = |range: &std::ops::Range<usize>| self.text.get(range.clone()).unwrap_or("");
+        self.rows.iter().map(move |r| ListRow {
+            row_id: text(&r.id),
+            row_version: text(&r.version),
+            manifest: r.manifest.as_ref().map(text),
+            metadata: r.metadata.as_ref().map(text),
+        })
     }
 }
 
@@ -196,8 +253,9 @@ impl Served {
     }
 
     /// What `get(id)` answering `row` means for a package whose latest version is `latest`.
+    /// Whether its texts parse is all that matters, so no tree is built.
     fn of_row(row: &ServerRow, latest: &str) -> Served {
-        Served::judged(row, ParsedRow::parse(&row.list_row()).parses(), latest)
+        Served::judged(row, boot::served_version(&row.list_row()).is_some(), latest)
     }
 
     /// [`Served::of_row`] for a row whose texts are known to parse or not.
@@ -312,6 +370,9 @@ impl DoctorReport {
 #[derive(Debug, Default)]
 struct Versions {
     highest: HashMap<String, Option<semver::Version>>,
+    /// The package whose rows are being added and its highest so far: the rows come grouped
+    /// by id (the primary key's index), so each id is looked up once, not once per version.
+    run: Option<(String, Option<semver::Version>)>,
 }
 
 impl Versions {
@@ -331,6 +392,7 @@ impl Versions {
                 true
             },
         )?;
+        versions.end_run();
         Ok(versions)
     }
 
@@ -342,6 +404,7 @@ impl Versions {
                 versions.add(id.as_value_ref(), version.as_value_ref());
             }
         }
+        versions.end_run();
         versions
     }
 
@@ -358,15 +421,24 @@ impl Versions {
             ValueRef::Text(_) => version.text().and_then(|v| semver::Version::parse(&v).ok()),
             _ => None,
         };
-        match self.highest.get_mut(id.as_ref()) {
-            Some(Some(h)) => {
-                if let Some(v) = parsed.filter(|v| v > h) {
-                    *h = v;
-                }
+        if let Some((run, top)) = &mut self.run {
+            if *run == id {
+                raise(top, parsed);
+                return;
             }
-            Some(slot @ None) => *slot = parsed,
-            None => {
-                self.highest.insert(id.into_owned(), parsed);
+        }
+        self.end_run();
+        self.run = Some((id.into_owned(), parsed));
+    }
+
+    /// Puts the package being added into `highest`.
+    fn end_run(&mut self) {
+        if let Some((id, top)) = self.run.take() {
+            match self.highest.entry(id) {
+                Entry::Occupied(mut known) => raise(known.get_mut(), top),
+                Entry::Vacant(slot) => {
+                    slot.insert(top);
+                }
             }
         }
     }
@@ -377,9 +449,21 @@ impl Versions {
     }
 }
 
+/// `top` raised to `version` when that is higher; a `top` that is not semver takes it as is.
+fn raise(top: &mut Option<semver::Version>, version: Option<semver::Version>) {
+    match top {
+        Some(h) => {
+            if let Some(v) = version.filter(|v| v > h) {
+                *h = v;
+            }
+        }
+        None => *top = version,
+    }
+}
+
 /// R10: a loaded version lower than the highest version of its package is a downgrade.
 fn mark_downgrades(report: &mut BootReport, versions: &Versions) {
-    // (load, the highest version): few loads are downgrades, so the steps are indexed only
+    // (load, the highest version): few loads are downgrades, so the steps are walked only
     // when there is one.
     let downgrades: Vec<(usize, &semver::Version)> = report
         .loads
@@ -394,17 +478,24 @@ fn mark_downgrades(report: &mut BootReport, versions: &Versions) {
     if downgrades.is_empty() {
         return;
     }
-    let step_of: HashMap<(&str, &str), usize> = report
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| matches!(s.outcome, Outcome::Loads | Outcome::Warns))
-        .map(|(i, s)| ((s.row_id.as_str(), s.row_version.as_str()), i))
-        .collect();
+    // The loads were pushed in the order of their steps, and a step that loads or warns
+    // pushed exactly one (a row that aborts after installing pushed one too, with no such
+    // step): walking both in order pairs them, each row's (id, version) being unique.
     let mut marks = Vec::new();
-    for (i, top) in downgrades {
-        let load = &report.loads[i];
-        if let Some(&i) = step_of.get(&(load.row_id.as_str(), load.row_version.as_str())) {
+    let mut downgrades = downgrades.into_iter().peekable();
+    let mut loads = report.loads.iter().enumerate();
+    for (i, step) in report.steps.iter().enumerate() {
+        if !matches!(step.outcome, Outcome::Loads | Outcome::Warns) {
+            continue;
+        }
+        let Some((at, load)) = loads
+            .by_ref()
+            .find(|(_, l)| l.row_id == step.row_id && l.row_version == step.row_version)
+        else {
+            break;
+        };
+        while downgrades.next_if(|(d, _)| *d < at).is_some() {}
+        if let Some((_, top)) = downgrades.next_if(|(d, _)| *d == at) {
             marks.push((
                 i,
                 format!(
@@ -428,17 +519,17 @@ impl Registry {
     /// latter.
     fn server_list_rows(
         &self,
-        each: &mut dyn FnMut(Vec<ServerRow>),
+        each: &mut dyn FnMut(RowChunk),
     ) -> Result<Option<Rows>, RegistryError> {
         let list = Stmt::new(SERVER_LIST_SQL, vec![]);
         if self.store.pages() {
             let versions = Stmt::new(ALL_VERSIONS_SQL, vec![]);
             let mut answers = self.store.query_many(&[list, versions])?.into_iter();
-            let mut rows = server_rows(answers.next().unwrap_or_default()).into_iter();
-            loop {
-                let chunk: Vec<ServerRow> = rows.by_ref().take(CHUNK).collect();
-                if chunk.is_empty() {
-                    break;
+            let rows = server_rows(answers.next().unwrap_or_default());
+            for rows in rows.chunks(CHUNK) {
+                let mut chunk = RowChunk::default();
+                for row in rows {
+                    chunk.push(&row.list_row());
                 }
                 each(chunk);
             }
@@ -450,11 +541,13 @@ impl Registry {
                 .query(&Stmt::new("SELECT * FROM sys_packages LIMIT 0", vec![]))?
                 .columns,
         );
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk = RowChunk::default();
         self.store.scan(&list, Span::Whole, &mut |row| {
-            chunk.push(columns.borrowed(row));
+            columns.push_into(row, &mut chunk);
             if chunk.len() == CHUNK {
-                each(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                // The next chunk is likely the size of this one.
+                let next = RowChunk::with_capacity(chunk.text.len() + chunk.text.len() / 8);
+                each(std::mem::replace(&mut chunk, next));
             }
             true
         })?;
@@ -476,7 +569,7 @@ impl Registry {
         &self,
         settings: &BootSettings,
     ) -> Result<(Checked, Versions, BootReport), RegistryError> {
-        let (sender, receiver) = mpsc::channel::<(usize, Vec<ServerRow>)>();
+        let (sender, receiver) = mpsc::channel::<(usize, RowChunk)>();
         let receiver = Mutex::new(receiver);
         let checked = Ready::default();
         let reader = self.store.reader();
@@ -501,7 +594,7 @@ impl Registry {
             while chunks.len() < count {
                 let next = chunks.len();
                 if let Some(chunk) = checked.take(next) {
-                    for (_, parsed, _) in &chunk {
+                    for (parsed, _) in &chunk {
                         replay.push(parsed);
                     }
                     chunks.push(chunk);
@@ -525,8 +618,7 @@ impl Registry {
         };
         let mut checked = Checked::default();
         for chunk in chunks {
-            for (row, parsed, schema) in chunk {
-                checked.list.push(row);
+            for (parsed, schema) in chunk {
                 checked.parsed.push(parsed);
                 checked.schema.push(schema);
             }
@@ -562,28 +654,25 @@ impl Registry {
     pub fn doctor(&self, settings: &BootSettings) -> Result<DoctorReport, RegistryError> {
         let (checked, versions, mut boot) = self.server_list_replayed(settings)?;
         let Checked {
-            list,
-            parsed,
+            parsed: list,
             schema: checks,
         } = checked;
         mark_downgrades(&mut boot, &versions);
 
         // Every package, newest first: in the order of its list() rows, then those that have
         // none (every created_at NULL).
-        let mut rows_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut rows_of = RowsOf::default();
         let mut ids: Vec<&str> = Vec::new();
         for (i, row) in list.iter().enumerate() {
-            let rows = rows_of.entry(row.id.as_str()).or_default();
-            if rows.is_empty() {
-                ids.push(row.id.as_str());
+            if rows_of.add(&row.row_id, i) {
+                ids.push(row.row_id.as_str());
             }
-            rows.push(i);
         }
         let mut missing: Vec<&str> = versions
             .highest
             .keys()
             .map(String::as_str)
-            .filter(|id| !rows_of.contains_key(id))
+            .filter(|id| rows_of.get(id).is_none())
             .collect();
         missing.sort_unstable();
         ids.extend(missing);
@@ -602,17 +691,17 @@ impl Registry {
         let mut latest = Vec::with_capacity(ids.len());
         let mut served_differs = Vec::new();
         for id in ids {
-            let (version, served) = match rows_of.get(id).map(Vec::as_slice) {
+            let (version, served) = match rows_of.get(id) {
                 Some([only]) => {
                     let row = &list[*only];
-                    let served = if parsed[*only].parses() {
+                    let served = if row.parses() {
                         Served::Latest
                     } else {
                         Served::Unreadable {
-                            version: row.version.clone(),
+                            version: row.row_version.clone(),
                         }
                     };
-                    (row.version.clone(), served)
+                    (row.row_version.clone(), served)
                 }
                 _ => {
                     let version = asked
@@ -621,23 +710,13 @@ impl Registry {
                         .and_then(|r| r.into_iter().next())
                         .and_then(Value::into_text)
                         .unwrap_or_default();
-                    // The row get() reads is one of the package's list() rows, already
-                    // parsed: compared by its texts, so a row that changed since is parsed.
+                    // The row get() reads is judged on the texts the engine answers now
+                    // (one of the package's list() rows, or one that changed since).
                     let served = asked
                         .next()
                         .map(server_rows)
                         .and_then(|rows| rows.into_iter().next())
-                        .map_or(Served::Latest, |row| {
-                            let known = rows_of
-                                .get(id)
-                                .into_iter()
-                                .flatten()
-                                .find(|&&i| list[i] == row);
-                            match known {
-                                Some(&i) => Served::judged(&row, parsed[i].parses(), &version),
-                                None => Served::of_row(&row, &version),
-                            }
-                        });
+                        .map_or(Served::Latest, |row| Served::of_row(&row, &version));
                     (version, served)
                 }
             };
@@ -660,53 +739,111 @@ impl Registry {
     }
 }
 
+/// The `list()` rows of each package id, by index. Most packages have one; only those with
+/// more (same-second ties) get a list of their own.
+#[derive(Default)]
+struct RowsOf<'r> {
+    /// The package's one row, or [`RowsOf::TIED`].
+    first: HashMap<&'r str, usize>,
+    more: HashMap<&'r str, Vec<usize>>,
+}
+
+impl<'r> RowsOf<'r> {
+    /// In `first`: the package's rows are in `more`.
+    const TIED: usize = usize::MAX;
+
+    /// Row `i` is one of `id`'s; `true` when it is the first.
+    fn add(&mut self, id: &'r str, i: usize) -> bool {
+        match self.first.entry(id) {
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+                true
+            }
+            Entry::Occupied(mut first) => {
+                let first = std::mem::replace(first.get_mut(), Self::TIED);
+                self.more.entry(id).or_insert_with(|| vec![first]).push(i);
+                false
+            }
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&[usize]> {
+        match self.first.get(id)? {
+            &Self::TIED => self.more.get(id).map(Vec::as_slice),
+            only => Some(std::slice::from_ref(only)),
+        }
+    }
+}
+
 /// How many `list()` rows the reading thread hands over at a time.
 const CHUNK: usize = 256;
 
-/// The server's `list()` rows, in the engine's order, with what `doctor` made of each.
+/// The server's `list()` rows, in the engine's order, with what `doctor` made of each (their
+/// texts are not kept: a large registry's rows hold hundreds of megabytes).
 #[derive(Default)]
 struct Checked {
-    list: Vec<ServerRow>,
     parsed: Vec<ParsedRow>,
     /// [`check_row`]'s schema check of each row.
     schema: Vec<Option<StoredCheck>>,
 }
 
-/// `JSON.parse` of a `list()` row, and the row against the ObjectStack schemas as
-/// `schema::check_stored` reads a stored row (`None` when a text is not JSON to it). Every
-/// row is checked, not only the latest ones, so that the check runs while rows are still
-/// being read (ties make a few more rows than packages); the manifest's tree is the one the
-/// boot parsed.
-fn check_row(row: ServerRow) -> (ServerRow, ParsedRow, Option<StoredCheck>) {
-    let parsed = ParsedRow::parse(&row.list_row());
-    let schema = parsed.stored_manifest().and_then(|manifest| {
-        let metadata = || canonical::parse_stored(row.metadata.as_deref()?).ok();
-        schema::check_stored_tree(manifest, metadata, SCHEMA_PROBLEMS)
-    });
-    (row, parsed, schema)
+/// `JSON.parse` of a `list()` row (its manifest cut down to what the boot reads), and the row
+/// against the ObjectStack schemas as `schema::check_stored` reads a stored row (`None` when
+/// a text is not JSON to it). Every row is checked, not only the latest ones, so that the
+/// check runs while rows are still being read (ties make a few more rows than packages); the
+/// manifest is read once for both.
+fn check_row(row: &ListRow<'_>) -> (ParsedRow, Option<StoredCheck>) {
+    check_written_row(row).unwrap_or_else(|| check_row_tree(row))
 }
 
-type CheckedChunk = Vec<(ServerRow, ParsedRow, Option<StoredCheck>)>;
+/// [`check_row`] through the parsed tree, for any row.
+fn check_row_tree(row: &ListRow<'_>) -> (ParsedRow, Option<StoredCheck>) {
+    let mut parsed = ParsedRow::parse(row);
+    let schema = parsed.stored_manifest().and_then(|manifest| {
+        let metadata = || canonical::parse_stored(row.metadata?).ok();
+        schema::check_stored_tree(manifest, metadata, SCHEMA_PROBLEMS)
+    });
+    parsed.keep_boot_members();
+    (parsed, schema)
+}
 
-/// [`check_row`] of each row of a chunk. The manifest trees are cut down to what the boot
-/// reads once the schema check is done with them: freed here, on the checking threads,
-/// rather than all at once at the end.
-fn check_rows(rows: Vec<ServerRow>) -> CheckedChunk {
-    rows.into_iter()
-        .map(|row| {
-            let (row, mut parsed, schema) = check_row(row);
-            parsed.keep_boot_members();
-            (row, parsed, schema)
-        })
-        .collect()
+/// [`check_row`] of a row whose two texts are exactly what the writer writes (every row the
+/// service stored, in practice): the manifest is read once, straight into the value the
+/// schemas check, and the boot's members are taken from that. `None` for any other row.
+fn check_written_row(row: &ListRow<'_>) -> Option<(ParsedRow, Option<StoredCheck>)> {
+    let (manifest, metadata) = (row.manifest?, row.metadata?);
+    if !canonical::is_written_form(manifest.as_bytes())
+        || !canonical::is_written_form(metadata.as_bytes())
+    {
+        return None;
+    }
+    let tree = schema::written_json(manifest)?;
+    let metadata = || {
+        schema::written_json(metadata)
+            .or_else(|| Some(schema::to_json(&canonical::parse_stored(metadata).ok()?)))
+    };
+    let schema = schema::check_stored_json(&tree, metadata, SCHEMA_PROBLEMS);
+    Some((
+        ParsedRow::written(row.row_id, row.row_version, &tree),
+        schema,
+    ))
+}
+
+type CheckedChunk = Vec<(ParsedRow, Option<StoredCheck>)>;
+
+/// [`check_row`] of each row of a chunk. The rows' texts and the manifest trees beyond what
+/// the boot reads are freed here, on the checking threads, rather than all at once at the
+/// end.
+fn check_rows(rows: RowChunk) -> CheckedChunk {
+    rows.rows().map(|row| check_row(&row)).collect()
 }
 
 /// The next chunk of rows to check, waiting for one unless `now`; `None` when there is none
 /// (every sender is gone, or `now` and none is waiting).
 fn next_chunk(
-    receiver: &Mutex<mpsc::Receiver<(usize, Vec<ServerRow>)>>,
+    receiver: &Mutex<mpsc::Receiver<(usize, RowChunk)>>,
     now: bool,
-) -> Option<(usize, Vec<ServerRow>)> {
+) -> Option<(usize, RowChunk)> {
     // A poisoned lock: the thread that panicked is reported when it is joined.
     let receiver = receiver
         .lock()
@@ -763,9 +900,9 @@ impl Ready {
 /// Every package's latest row (one of its `list()` rows) against the ObjectStack schemas, in
 /// the order of `latest`: the checks [`check_row`] made.
 fn schema_warnings(
-    list: &[ServerRow],
+    list: &[ParsedRow],
     checks: &[Option<StoredCheck>],
-    rows_of: &HashMap<&str, Vec<usize>>,
+    rows_of: &RowsOf<'_>,
     latest: &[(String, String)],
 ) -> Vec<SchemaWarning> {
     latest
@@ -775,15 +912,63 @@ fn schema_warnings(
             let i = rows
                 .iter()
                 .copied()
-                .find(|&i| list[i].version == *version)?;
+                .find(|&i| list[i].row_version == *version)?;
             let row = &list[i];
             let found = checks[i].as_ref()?;
             (!found.problems.is_empty()).then(|| SchemaWarning {
-                id: row.id.clone(),
-                version: row.version.clone(),
+                id: row.row_id.clone(),
+                version: row.row_version.clone(),
                 problems: found.problems.iter().map(ToString::to_string).collect(),
                 more: found.more,
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(manifest: &'a str, metadata: &'a str) -> ListRow<'a> {
+        ListRow {
+            row_id: "com.acme.crm",
+            row_version: "1.0.0",
+            manifest: Some(manifest),
+            metadata: Some(metadata),
+        }
+    }
+
+    /// The written-form shortcut answers what the tree gives, for rows that pass and rows
+    /// that fail the schemas in the manifest, in the metadata, or in both.
+    #[test]
+    fn a_written_row_is_checked_as_its_tree_is() {
+        let manifests = [
+            r#"{"id":"com.acme.crm","version":"1.0.0","name":"CRM","type":"app"}"#,
+            r#"{"id":"com.acme.crm","version":"1.0.0","name":"CRM","type":"app","engines":{"protocol":">=17"},"namespace":"crm","extra":[1,2.5,-3e-7,1e+21]}"#,
+            r#"{"0":"index first","id":"com.acme.crm","version":"1.0.0","type":"ap","autor":{"name":"x\n\"y\u0001"}}"#,
+            r#"{"id":5,"version":"9007199254740992","name":"é😀","__proto__":{"version":"2.0.0"}}"#,
+            r#"["not","an","object"]"#,
+            r#""a string""#,
+            "{}",
+        ];
+        let metadatas = [
+            "{}",
+            r#"{"objects":[{"name":"crm_account","label":"Account","fields":{}}],"views":[]}"#,
+            r#"{"objects":[{"name":"crm_account"}],"apps":[{"name":"x"}],"views":"not an array","unknown":[{}]}"#,
+            "[]",
+        ];
+        let mut shortcuts = 0;
+        for manifest in manifests {
+            for metadata in metadatas {
+                let row = row(manifest, metadata);
+                if let Some(fast) = check_written_row(&row) {
+                    shortcuts += 1;
+                    assert_eq!(fast, check_row_tree(&row), "{manifest} {metadata}");
+                }
+            }
+        }
+        assert_eq!(shortcuts, manifests.len() * metadatas.len());
+        // A text the writer would not write (whitespace) takes the tree.
+        assert_eq!(check_written_row(&row(r#"{ "id":"x"}"#, "{}")), None);
+    }
 }
