@@ -657,7 +657,6 @@ impl Registry {
             parsed: list,
             schema: checks,
         } = checked;
-        mark_downgrades(&mut boot, &versions);
 
         // Every package, newest first: in the order of its list() rows, then those that have
         // none (every created_at NULL).
@@ -687,7 +686,24 @@ impl Registry {
                 ask.push(Stmt::new(SERVER_GET_SQL, vec![(*id).into()]));
             }
         }
-        let mut asked = self.store.query_many(&ask)?.into_iter();
+        // The engine is asked on a connection of its own, when the store offers one, while
+        // R10 is marked here.
+        let reader = if ask.is_empty() {
+            None
+        } else {
+            self.store.reader()
+        };
+        let ask = &ask;
+        let asked = std::thread::scope(|scope| {
+            let asking = reader.map(|reader| scope.spawn(move || reader.query_many(ask)));
+            mark_downgrades(&mut boot, &versions);
+            match asking.map(std::thread::ScopedJoinHandle::join) {
+                Some(Ok(asked)) => asked,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => self.store.query_many(ask),
+            }
+        });
+        let mut asked = asked?.into_iter();
         let mut latest = Vec::with_capacity(ids.len());
         let mut served_differs = Vec::new();
         for id in ids {
@@ -730,6 +746,8 @@ impl Registry {
             latest.push((id.to_string(), version));
         }
         let schema_warnings = schema_warnings(&list, &checks, &rows_of, &latest);
+        drop(rows_of);
+        drop_later((list, checks, versions));
         Ok(DoctorReport {
             boot,
             served_differs,
@@ -737,6 +755,14 @@ impl Registry {
             latest,
         })
     }
+}
+
+/// Drops `value` on a thread of its own: freeing the many small blocks of a large registry's
+/// rows or report one by one takes a while, which the caller need not wait for (nor, when
+/// the process exits first, anyone).
+pub fn drop_later<T: Send + 'static>(value: T) {
+    // When no thread can be started, the closure, and the value with it, is dropped here.
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 /// The `list()` rows of each package id, by index. Most packages have one; only those with
