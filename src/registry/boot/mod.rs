@@ -44,8 +44,6 @@ mod protocol;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use serde_json::Value;
 
@@ -515,18 +513,19 @@ enum Installer {
 }
 
 struct Boot {
-    /// `registry.getPackage` answers for these.
-    installed: HashMap<Key, Installer>,
+    /// `registry.getPackage` answers for these (a quicker hash than the standard one, still
+    /// seeded per process).
+    installed: foldhash::HashMap<Key, Installer>,
     /// Namespace → owners (package ids, in registration order, with their text).
-    namespaces: HashMap<Key, Vec<(Key, String)>>,
+    namespaces: foldhash::HashMap<Key, Vec<(Key, String)>>,
     fresh: usize,
 }
 
 impl Boot {
     fn new(code: &[CodePackage]) -> Self {
         let mut boot = Boot {
-            installed: HashMap::new(),
-            namespaces: HashMap::new(),
+            installed: foldhash::HashMap::default(),
+            namespaces: foldhash::HashMap::default(),
             fresh: 0,
         };
         for pkg in code {
