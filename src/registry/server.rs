@@ -620,7 +620,11 @@ impl Registry {
             (None, Some(read)) => read?,
             (None, None) => Versions::read(|stmt, span, each| self.store.scan(stmt, span, each))?,
         };
-        let mut checked = Checked::default();
+        let rows = chunks.iter().map(Vec::len).sum();
+        let mut checked = Checked {
+            parsed: Vec::with_capacity(rows),
+            schema: Vec::with_capacity(rows),
+        };
         for chunk in chunks {
             for (parsed, schema) in chunk {
                 checked.parsed.push(parsed);
@@ -659,7 +663,7 @@ impl Registry {
         let (checked, versions, mut boot) = self.server_list_replayed(settings)?;
         let Checked {
             parsed: list,
-            schema: checks,
+            schema: mut checks,
         } = checked;
 
         // Every package, newest first: in the order of its list() rows, then those that have
@@ -683,9 +687,10 @@ impl Registry {
         // A package with exactly one list() row: that row is its latest and what get() reads
         // (the one row with the newest created_at). A tie, or no row: ask the engine, its
         // latest and the server's get() verbatim, in one round trip.
+        let rows: Vec<Option<&[usize]>> = ids.iter().map(|id| rows_of.get(id)).collect();
         let mut ask = Vec::new();
-        for id in &ids {
-            if rows_of.get(id).is_none_or(|rows| rows.len() != 1) {
+        for (id, rows) in ids.iter().zip(&rows) {
+            if rows.is_none_or(|rows| rows.len() != 1) {
                 ask.push(Stmt::new(latest_version_sql(), vec![(*id).into()]));
                 ask.push(Stmt::new(SERVER_GET_SQL, vec![(*id).into()]));
             }
@@ -709,9 +714,11 @@ impl Registry {
         });
         let mut asked = asked?.into_iter();
         let mut latest = Vec::with_capacity(ids.len());
+        // The list() row of each package's latest version, when it has one.
+        let mut latest_rows = Vec::with_capacity(ids.len());
         let mut served_differs = Vec::new();
-        for id in ids {
-            let (version, served) = match rows_of.get(id) {
+        for (id, rows) in ids.into_iter().zip(rows) {
+            let (version, served) = match rows {
                 Some([only]) => {
                     let row = &list[*only];
                     let served = if row.parses() {
@@ -747,9 +754,15 @@ impl Registry {
                     latest: version.clone(),
                 });
             }
+            latest_rows.push(
+                rows.into_iter()
+                    .flatten()
+                    .copied()
+                    .find(|&i| list[i].row_version == version),
+            );
             latest.push((id.to_string(), version));
         }
-        let schema_warnings = schema_warnings(&list, &checks, &rows_of, &latest);
+        let schema_warnings = schema_warnings(&list, &mut checks, &latest_rows);
         drop(rows_of);
         drop_later((list, checks, versions));
         Ok(DoctorReport {
@@ -813,8 +826,27 @@ const CHUNK: usize = 256;
 #[derive(Default)]
 struct Checked {
     parsed: Vec<ParsedRow>,
-    /// [`check_row`]'s schema check of each row.
-    schema: Vec<Option<StoredCheck>>,
+    /// The problems [`check_row`]'s schema check found in each row.
+    schema: Vec<Option<Problems>>,
+}
+
+/// A row's first problems against the ObjectStack schemas as `doctor --json` writes them
+/// (`path: message`), written on the thread that checked it.
+struct Problems {
+    problems: Vec<String>,
+    /// Whether it has problems beyond these.
+    more: bool,
+}
+
+impl Problems {
+    /// What a row's check found; `None` when it has no problem (or a text is not JSON).
+    fn of(check: Option<StoredCheck>) -> Option<Problems> {
+        let check = check.filter(|c| !c.problems.is_empty())?;
+        Some(Problems {
+            problems: check.problems.iter().map(ToString::to_string).collect(),
+            more: check.more,
+        })
+    }
 }
 
 /// `JSON.parse` of a `list()` row (its manifest cut down to what the boot reads), and the row
@@ -859,13 +891,18 @@ fn check_written_row(row: &ListRow<'_>) -> Option<(ParsedRow, Option<StoredCheck
     ))
 }
 
-type CheckedChunk = Vec<(ParsedRow, Option<StoredCheck>)>;
+type CheckedChunk = Vec<(ParsedRow, Option<Problems>)>;
 
 /// [`check_row`] of each row of a chunk. The rows' texts and the manifest trees beyond what
 /// the boot reads are freed here, on the checking threads, rather than all at once at the
 /// end.
 fn check_rows(rows: RowChunk) -> CheckedChunk {
-    rows.rows().map(|row| check_row(&row)).collect()
+    rows.rows()
+        .map(|row| {
+            let (parsed, check) = check_row(&row);
+            (parsed, Problems::of(check))
+        })
+        .collect()
 }
 
 /// The next chunk of rows to check, waiting for one unless `now`; `None` when there is none
@@ -927,28 +964,23 @@ impl Ready {
     }
 }
 
-/// Every package's latest row (one of its `list()` rows) against the ObjectStack schemas, in
-/// the order of `latest`: the checks [`check_row`] made.
+/// Every package's latest row (one of its `list()` rows, by index, in the order of the
+/// packages) that breaks the ObjectStack schemas: the problems [`check_row`] found, taken.
 fn schema_warnings(
     list: &[ParsedRow],
-    checks: &[Option<StoredCheck>],
-    rows_of: &RowsOf<'_>,
-    latest: &[(String, String)],
+    checks: &mut [Option<Problems>],
+    latest_rows: &[Option<usize>],
 ) -> Vec<SchemaWarning> {
-    latest
+    latest_rows
         .iter()
-        .filter_map(|(id, version)| {
-            let rows = rows_of.get(id.as_str())?;
-            let i = rows
-                .iter()
-                .copied()
-                .find(|&i| list[i].row_version == *version)?;
+        .filter_map(|&i| {
+            let i = i?;
             let row = &list[i];
-            let found = checks[i].as_ref()?;
-            (!found.problems.is_empty()).then(|| SchemaWarning {
+            let found = checks[i].take()?;
+            Some(SchemaWarning {
                 id: row.row_id.clone(),
                 version: row.row_version.clone(),
-                problems: found.problems.iter().map(ToString::to_string).collect(),
+                problems: found.problems,
                 more: found.more,
             })
         })
