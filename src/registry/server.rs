@@ -696,16 +696,37 @@ impl Registry {
             }
         }
         // The engine is asked on a connection of its own, when the store offers one, while
-        // R10 is marked here.
+        // R10 is marked here and the packages with one row, which need no answer, are done.
         let reader = if ask.is_empty() {
             None
         } else {
             self.store.reader()
         };
         let ask = &ask;
+        let mut latest = Vec::with_capacity(ids.len());
+        let mut served = Vec::with_capacity(ids.len());
         let asked = std::thread::scope(|scope| {
             let asking = reader.map(|reader| scope.spawn(move || reader.query_many(ask)));
             mark_downgrades(&mut boot, &versions);
+            for (id, rows) in ids.iter().zip(&rows) {
+                let (version, judged) = match rows {
+                    Some([only]) => {
+                        let row = &list[*only];
+                        let judged = if row.parses() {
+                            Served::Latest
+                        } else {
+                            Served::Unreadable {
+                                version: row.row_version.clone(),
+                            }
+                        };
+                        (row.row_version.clone(), judged)
+                    }
+                    // Filled in from the engine's answers below.
+                    _ => (String::new(), Served::Latest),
+                };
+                latest.push(((*id).to_string(), version));
+                served.push(judged);
+            }
             match asking.map(std::thread::ScopedJoinHandle::join) {
                 Some(Ok(asked)) => asked,
                 Some(Err(panic)) => std::panic::resume_unwind(panic),
@@ -713,44 +734,32 @@ impl Registry {
             }
         });
         let mut asked = asked?.into_iter();
-        let mut latest = Vec::with_capacity(ids.len());
+        for (((_, version), judged), rows) in latest.iter_mut().zip(&mut served).zip(&rows) {
+            if matches!(rows, Some([_])) {
+                continue;
+            }
+            *version = asked
+                .next()
+                .and_then(|r| r.rows.into_iter().next())
+                .and_then(|r| r.into_iter().next())
+                .and_then(Value::into_text)
+                .unwrap_or_default();
+            // The row get() reads is judged on the texts the engine answers now (one of the
+            // package's list() rows, or one that changed since).
+            *judged = asked
+                .next()
+                .map(server_rows)
+                .and_then(|rows| rows.into_iter().next())
+                .map_or(Served::Latest, |row| Served::of_row(&row, version));
+        }
         // The list() row of each package's latest version, when it has one.
         let mut latest_rows = Vec::with_capacity(ids.len());
         let mut served_differs = Vec::new();
-        for (id, rows) in ids.into_iter().zip(rows) {
-            let (version, served) = match rows {
-                Some([only]) => {
-                    let row = &list[*only];
-                    let served = if row.parses() {
-                        Served::Latest
-                    } else {
-                        Served::Unreadable {
-                            version: row.row_version.clone(),
-                        }
-                    };
-                    (row.row_version.clone(), served)
-                }
-                _ => {
-                    let version = asked
-                        .next()
-                        .and_then(|r| r.rows.into_iter().next())
-                        .and_then(|r| r.into_iter().next())
-                        .and_then(Value::into_text)
-                        .unwrap_or_default();
-                    // The row get() reads is judged on the texts the engine answers now
-                    // (one of the package's list() rows, or one that changed since).
-                    let served = asked
-                        .next()
-                        .map(server_rows)
-                        .and_then(|rows| rows.into_iter().next())
-                        .map_or(Served::Latest, |row| Served::of_row(&row, &version));
-                    (version, served)
-                }
-            };
-            if served.differs() {
+        for (((id, version), judged), rows) in latest.iter().zip(&served).zip(rows) {
+            if judged.differs() {
                 served_differs.push(ServedDiffers {
-                    id: id.to_string(),
-                    served: served.version(&version).map(str::to_string),
+                    id: id.clone(),
+                    served: judged.version(version).map(str::to_string),
                     latest: version.clone(),
                 });
             }
@@ -758,9 +767,8 @@ impl Registry {
                 rows.into_iter()
                     .flatten()
                     .copied()
-                    .find(|&i| list[i].row_version == version),
+                    .find(|&i| list[i].row_version == *version),
             );
-            latest.push((id.to_string(), version));
         }
         let schema_warnings = schema_warnings(&list, &mut checks, &latest_rows);
         drop(rows_of);
