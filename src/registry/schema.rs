@@ -872,50 +872,71 @@ fn keyword_parent(error: &ValidationError<'_>) -> Option<String> {
 /// describing such a row costs.
 const NEAR_CACHE: usize = 4096;
 
+/// What a thread remembers of one `additionalProperties` keyword of one schema.
+struct NearAt {
+    /// The pointer of the object schema it sits in ([`keyword_parent`]).
+    parent: Option<String>,
+    /// The keys that object schema allows, read on the first key not remembered.
+    allowed: Option<Vec<String>>,
+    /// Unknown key → the allowed key it most likely meant.
+    closest: HashMap<String, Option<String>>,
+}
+
+/// Per schema, by the keyword's schema path (which fixes its place in the schema, so its
+/// parent): looked up with borrowed text, so that a row whose unknown keys were seen before
+/// costs no allocation.
+#[derive(Default)]
+struct Near {
+    by_kind: [HashMap<String, NearAt>; SchemaKind::ALL.len()],
+    answers: usize,
+}
+
 thread_local! {
-    /// (schema, object schema pointer, unknown key) → the allowed key it most likely meant.
-    static NEAR: std::cell::RefCell<HashMap<(SchemaKind, String, String), Option<String>>> =
-        std::cell::RefCell::new(HashMap::new());
+    static NEAR: std::cell::RefCell<Near> = std::cell::RefCell::new(Near::default());
 }
 
 /// [`closest`] among the keys an `additionalProperties` error's schema allows, remembered per
 /// schema location and key.
-struct NearKeys<'c> {
+struct NearKeys<'c, 'e, 'a> {
     compiled: &'c Compiled,
-    parent: Option<String>,
-    /// Read from the schema on the first key not remembered.
-    allowed: Option<Vec<String>>,
+    error: &'e ValidationError<'a>,
 }
 
-impl<'c> NearKeys<'c> {
-    fn new(compiled: &'c Compiled, error: &ValidationError<'_>) -> Self {
-        NearKeys {
-            compiled,
-            parent: keyword_parent(error),
-            allowed: None,
-        }
+impl<'c, 'e, 'a> NearKeys<'c, 'e, 'a> {
+    fn new(compiled: &'c Compiled, error: &'e ValidationError<'a>) -> Self {
+        NearKeys { compiled, error }
     }
 
     fn closest(&mut self, key: &str) -> Option<String> {
-        let Some(parent) = &self.parent else {
-            return None;
-        };
-        let slot = (self.compiled.kind, parent.clone(), key.to_owned());
-        if let Some(known) = NEAR.with(|near| near.borrow().get(&slot).cloned()) {
-            return known;
-        }
-        let compiled = self.compiled;
-        let allowed = self
-            .allowed
-            .get_or_insert_with(|| allowed_keys(compiled, Some(parent)));
-        let found = closest(key, allowed).map(str::to_owned);
+        let (compiled, error) = (self.compiled, self.error);
         NEAR.with(|near| {
             let mut near = near.borrow_mut();
-            if near.len() < NEAR_CACHE {
-                near.insert(slot, found.clone());
+            let Near { by_kind, answers } = &mut *near;
+            let keywords = &mut by_kind[compiled.kind.index()];
+            let path = error.schema_path().as_str();
+            if !keywords.contains_key(path) {
+                let at = NearAt {
+                    parent: keyword_parent(error),
+                    allowed: None,
+                    closest: HashMap::new(),
+                };
+                keywords.insert(path.to_owned(), at);
             }
-        });
-        found
+            let at = keywords.get_mut(path)?;
+            if let Some(known) = at.closest.get(key) {
+                return known.clone();
+            }
+            let parent = at.parent.as_deref()?;
+            let allowed = at
+                .allowed
+                .get_or_insert_with(|| allowed_keys(compiled, Some(parent)));
+            let found = closest(key, allowed).map(str::to_owned);
+            if *answers < NEAR_CACHE {
+                *answers += 1;
+                at.closest.insert(key.to_owned(), found.clone());
+            }
+            found
+        })
     }
 }
 
