@@ -80,6 +80,8 @@ pub(super) fn doctor(
     let ok = report.ok();
     if json {
         write_json_streamed(&report)?;
+        // Written: freeing it is no reason to wait.
+        crate::registry::server::drop_later(report);
         return Ok(i32::from(!ok));
     }
     let boot = &report.boot;

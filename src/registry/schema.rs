@@ -234,6 +234,11 @@ pub fn check_item(kind: SchemaKind, item: &Value, at: &str) -> Vec<DocumentProbl
     if compiled.validator.is_valid(item) {
         return Vec::new();
     }
+    describe_item(compiled, item, at)
+}
+
+/// Every problem of `item`, which fails the schema `compiled`.
+fn describe_item(compiled: &Compiled, item: &Value, at: &str) -> Vec<DocumentProblem> {
     let mut problems = Vec::new();
     let errors: Vec<ValidationError<'_>> = compiled.validator.iter_errors(item).collect();
     describe_errors(&errors, compiled, at, &mut problems);
@@ -340,21 +345,71 @@ pub fn check_stored_tree(
     Some(found)
 }
 
+/// [`check_stored_tree`] of a row whose manifest is already read as [`written_json`] (or
+/// [`to_json`] of its tree) gives it: the same answer, without a second tree.
+pub fn check_stored_json(
+    manifest: &Value,
+    metadata: impl FnOnce() -> Option<Value>,
+    limit: usize,
+) -> Option<StoredCheck> {
+    let mut found = StoredCheck::default();
+    found.note_json(
+        SchemaKind::Manifest,
+        Some(manifest).filter(|m| m.is_object()),
+        "$.manifest",
+        limit,
+    );
+    if found.more {
+        return Some(found);
+    }
+    let metadata = metadata()?;
+    let sections = metadata.as_object().into_iter().flatten();
+    for (section, items) in sections {
+        let (Some(kind), Some(items)) = (SchemaKind::for_section(section), items.as_array()) else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            found.note_json(
+                kind,
+                Some(item),
+                &format!("$.metadata.{section}[{i}]"),
+                limit,
+            );
+            if found.more {
+                return Some(found);
+            }
+        }
+    }
+    Some(found)
+}
+
 impl StoredCheck {
     /// Adds what `item` (checked against `kind`, at path `at`) contributes within `limit`.
     fn note(&mut self, kind: SchemaKind, item: Option<&JsValue>, at: &str, limit: usize) {
+        if let Some(item) = item {
+            self.note_json(kind, Some(&to_json(item)), at, limit);
+        }
+    }
+
+    /// [`StoredCheck::note`] of an item already converted ([`to_json`]).
+    fn note_json(&mut self, kind: SchemaKind, item: Option<&Value>, at: &str, limit: usize) {
         let Some(item) = item else {
             return;
         };
-        let item = to_json(item);
-        if is_valid(kind, &item) {
-            return;
-        }
+        let compiled = match compiled(kind) {
+            Ok(compiled) if compiled.validator.is_valid(item) => return,
+            Ok(compiled) => Some(compiled),
+            Err(_) => None,
+        };
         if self.problems.len() >= limit {
             self.more = true;
             return;
         }
-        let mut problems = check_item(kind, &item, at);
+        // The item is known to fail: describing it needs no second yes/no check.
+        let mut problems = match compiled {
+            Some(compiled) => describe_item(compiled, item, at),
+            None => check_item(kind, item, at),
+        };
         if self.problems.len() + problems.len() > limit {
             problems.truncate(limit - self.problems.len());
             self.more = true;
@@ -379,6 +434,87 @@ pub fn to_json(value: &JsValue) -> Value {
             }
             Value::Object(map)
         }
+    }
+}
+
+/// [`to_json`] of `parse_stored(text)`, read straight from `text` without the intermediate
+/// tree, for a text that [`canonical::is_written_form`] vouches for: exactly what the writer
+/// writes has unique keys already in JavaScript property order, no lone surrogate escape and
+/// every number in its shortest form, so reading it in text order with JavaScript's numbers
+/// gives the same value. `None` when serde_json refuses it (nesting deeper than its limit):
+/// the caller reads it the long way.
+pub fn written_json(text: &str) -> Option<Value> {
+    use serde::de::DeserializeSeed;
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let value = JsNumbers.deserialize(&mut reader).ok()?;
+    reader.end().ok()?;
+    Some(value)
+}
+
+/// Builds a [`Value`] whose numbers are JavaScript's (every literal an `f64`, then
+/// [`number`]), as [`to_json`] of the parsed tree holds them.
+#[derive(Clone, Copy)]
+struct JsNumbers;
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsNumbers {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, reader: D) -> Result<Value, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsNumbers {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    // An integer literal's f64 is the nearest one to it, as the cast rounds.
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(number(n as f64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(number(n as f64))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(number(n))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let member = map.next_value_seed(self)?;
+            members.insert(key, member);
+        }
+        Ok(Value::Object(members))
     }
 }
 
@@ -736,50 +872,71 @@ fn keyword_parent(error: &ValidationError<'_>) -> Option<String> {
 /// describing such a row costs.
 const NEAR_CACHE: usize = 4096;
 
+/// What a thread remembers of one `additionalProperties` keyword of one schema.
+struct NearAt {
+    /// The pointer of the object schema it sits in ([`keyword_parent`]).
+    parent: Option<String>,
+    /// The keys that object schema allows, read on the first key not remembered.
+    allowed: Option<Vec<String>>,
+    /// Unknown key → the allowed key it most likely meant.
+    closest: HashMap<String, Option<String>>,
+}
+
+/// Per schema, by the keyword's schema path (which fixes its place in the schema, so its
+/// parent): looked up with borrowed text, so that a row whose unknown keys were seen before
+/// costs no allocation.
+#[derive(Default)]
+struct Near {
+    by_kind: [HashMap<String, NearAt>; SchemaKind::ALL.len()],
+    answers: usize,
+}
+
 thread_local! {
-    /// (schema, object schema pointer, unknown key) → the allowed key it most likely meant.
-    static NEAR: std::cell::RefCell<HashMap<(SchemaKind, String, String), Option<String>>> =
-        std::cell::RefCell::new(HashMap::new());
+    static NEAR: std::cell::RefCell<Near> = std::cell::RefCell::new(Near::default());
 }
 
 /// [`closest`] among the keys an `additionalProperties` error's schema allows, remembered per
 /// schema location and key.
-struct NearKeys<'c> {
+struct NearKeys<'c, 'e, 'a> {
     compiled: &'c Compiled,
-    parent: Option<String>,
-    /// Read from the schema on the first key not remembered.
-    allowed: Option<Vec<String>>,
+    error: &'e ValidationError<'a>,
 }
 
-impl<'c> NearKeys<'c> {
-    fn new(compiled: &'c Compiled, error: &ValidationError<'_>) -> Self {
-        NearKeys {
-            compiled,
-            parent: keyword_parent(error),
-            allowed: None,
-        }
+impl<'c, 'e, 'a> NearKeys<'c, 'e, 'a> {
+    fn new(compiled: &'c Compiled, error: &'e ValidationError<'a>) -> Self {
+        NearKeys { compiled, error }
     }
 
     fn closest(&mut self, key: &str) -> Option<String> {
-        let Some(parent) = &self.parent else {
-            return None;
-        };
-        let slot = (self.compiled.kind, parent.clone(), key.to_owned());
-        if let Some(known) = NEAR.with(|near| near.borrow().get(&slot).cloned()) {
-            return known;
-        }
-        let compiled = self.compiled;
-        let allowed = self
-            .allowed
-            .get_or_insert_with(|| allowed_keys(compiled, Some(parent)));
-        let found = closest(key, allowed).map(str::to_owned);
+        let (compiled, error) = (self.compiled, self.error);
         NEAR.with(|near| {
             let mut near = near.borrow_mut();
-            if near.len() < NEAR_CACHE {
-                near.insert(slot, found.clone());
+            let Near { by_kind, answers } = &mut *near;
+            let keywords = &mut by_kind[compiled.kind.index()];
+            let path = error.schema_path().as_str();
+            if !keywords.contains_key(path) {
+                let at = NearAt {
+                    parent: keyword_parent(error),
+                    allowed: None,
+                    closest: HashMap::new(),
+                };
+                keywords.insert(path.to_owned(), at);
             }
-        });
-        found
+            let at = keywords.get_mut(path)?;
+            if let Some(known) = at.closest.get(key) {
+                return known.clone();
+            }
+            let parent = at.parent.as_deref()?;
+            let allowed = at
+                .allowed
+                .get_or_insert_with(|| allowed_keys(compiled, Some(parent)));
+            let found = closest(key, allowed).map(str::to_owned);
+            if *answers < NEAR_CACHE {
+                *answers += 1;
+                at.closest.insert(key.to_owned(), found.clone());
+            }
+            found
+        })
     }
 }
 
@@ -941,6 +1098,31 @@ fn shorten(values: &[String]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Reading a written text straight into a `Value` gives `to_json` of its tree: numbers
+    /// as JavaScript holds them (an integer literal of 2^53 or more is a double), strings
+    /// with their escapes, keys in order.
+    #[test]
+    fn a_written_text_reads_as_the_json_of_its_tree() {
+        let texts = [
+            "0",
+            "-1",
+            "[1.5,-2.25,1e+21,1e-7,9007199254740991,9007199254740992,123456789012345680000]",
+            "[18446744073709552000,-9223372036854776000,5e-324,1.7976931348623157e+308]",
+            r#"{"2":"a","10":"b","id":"x","":"","__proto__":{"toString":1}}"#,
+            r#"["x\ny","q\"uote","back\\slash","\u0001\u001f","é 😀"]"#,
+            r#"{"a":[[],{},[{"b":[true,false,null]}]]}"#,
+        ];
+        for text in texts {
+            assert!(canonical::is_written_form(text.as_bytes()), "{text}");
+            let tree = canonical::parse_stored(text).unwrap();
+            assert_eq!(written_json(text), Some(to_json(&tree)), "{text}");
+        }
+        // Nesting serde_json refuses is read the long way.
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(canonical::is_written_form(deep.as_bytes()));
+        assert_eq!(written_json(&deep), None);
+    }
 
     #[test]
     fn every_schema_compiles_as_draft_2020_12() {

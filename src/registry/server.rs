@@ -3,6 +3,7 @@
 //! never guessed), the version each package is served at, and `doctor`: the boot replayed over
 //! what the engine answers, with the served versions and the downgrades.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{mpsc, Condvar, Mutex};
 
@@ -12,6 +13,10 @@ use super::boot::{self, BootReport, CodePackage, ListRow, Outcome, ParsedRow, Ru
 use super::schema::{self, StoredCheck};
 use super::{canonical, Registry, RegistryError, LATEST_FIRST};
 use crate::store::{Rows, Span, Stmt, StoreError, Value, ValueRef};
+
+/// The maps keyed by package id: a quicker hash than the standard one, still seeded per
+/// process.
+type FastMap<K, V> = foldhash::HashMap<K, V>;
 
 /// What a store's scan hands each row to.
 type Each<'e> = &'e mut dyn FnMut(&[ValueRef<'_>]) -> bool;
@@ -119,26 +124,82 @@ impl ServerColumns {
         }
     }
 
-    /// The row from values borrowed from the store: the same as [`ServerColumns::take`] of
-    /// their owned copies, without copying the columns the server does not read.
-    fn borrowed(&self, row: &[ValueRef<'_>]) -> ServerRow {
+    /// Adds the row from values borrowed from the store to `chunk`: the same as
+    /// [`ServerColumns::take`] of their owned copies, without copying the columns the server
+    /// does not read.
+    fn push_into(&self, row: &[ValueRef<'_>], chunk: &mut RowChunk) {
         let at = |i: Option<usize>| i.and_then(|i| row.get(i)).copied();
-        let text = |i| {
-            at(i)
-                .and_then(ValueRef::text)
-                .map(std::borrow::Cow::into_owned)
-                .unwrap_or_default()
-        };
+        let text = |i| at(i).and_then(ValueRef::text).unwrap_or_default();
         let json = |i| match at(i) {
-            Some(v @ ValueRef::Text(_)) => v.text().map(std::borrow::Cow::into_owned),
+            Some(v @ ValueRef::Text(_)) => v.text(),
             _ => None,
         };
-        ServerRow {
-            id: text(self.id),
-            version: text(self.version),
-            manifest: json(self.manifest),
-            metadata: json(self.metadata),
+        chunk.push(&ListRow {
+            row_id: &text(self.id),
+            row_version: &text(self.version),
+            manifest: json(self.manifest).as_deref(),
+            metadata: json(self.metadata).as_deref(),
+        });
+    }
+}
+
+/// `list()` rows handed from the reading thread to a checking one, their texts in one buffer:
+/// a chunk costs one allocation rather than four a row, and whichever thread checks it frees
+/// it at once (freeing many small blocks another thread allocated makes both threads wait
+/// on the allocator's lock).
+#[derive(Default)]
+struct RowChunk {
+    text: String,
+    rows: Vec<RowSpans>,
+}
+
+/// Where one row's texts sit in [`RowChunk::text`] (`None`: the column is not text).
+struct RowSpans {
+    id: std::ops::Range<usize>,
+    version: std::ops::Range<usize>,
+    manifest: Option<std::ops::Range<usize>>,
+    metadata: Option<std::ops::Range<usize>>,
+}
+
+impl RowChunk {
+    fn with_capacity(bytes: usize) -> RowChunk {
+        RowChunk {
+            text: String::with_capacity(bytes),
+            rows: Vec::with_capacity(CHUNK),
         }
+    }
+
+    fn push(&mut self, row: &ListRow<'_>) {
+        let text = &mut self.text;
+        let mut add = |s: &str| {
+            let start = text.len();
+            text.push_str(s);
+            start..text.len()
+        };
+        self.rows.push(RowSpans {
+            id: add(row.row_id),
+            version: add(row.row_version),
+            manifest: row.manifest.map(&mut add),
+            metadata: row.metadata.map(&mut add),
+        });
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn rows(&self) -> impl Iterator<Item = ListRow<'_>> {
+        let text = |range: &std::ops::Range<usize>| self.text.get(range.clone()).unwrap_or("");
+        self.rows.iter().map(move |r| ListRow {
+            row_id: text(&r.id),
+            row_version: text(&r.version),
+            manifest: r.manifest.as_ref().map(text),
+            metadata: r.metadata.as_ref().map(text),
+        })
     }
 }
 
@@ -218,8 +279,9 @@ impl Served {
     }
 
     /// What `get(id)` answering `row` means for a package whose latest version is `latest`.
+    /// Whether its texts parse is all that matters, so no tree is built.
     fn of_row(row: &ServerRow, latest: &str) -> Served {
-        Served::judged(row, ParsedRow::parse(&row.list_row()).parses(), latest)
+        Served::judged(row, boot::served_version(&row.list_row()).is_some(), latest)
     }
 
     /// [`Served::of_row`] for a row whose texts are known to parse or not.
@@ -333,7 +395,10 @@ impl DoctorReport {
 /// semver (`None` when none does).
 #[derive(Debug, Default)]
 struct Versions {
-    highest: HashMap<String, Option<semver::Version>>,
+    highest: FastMap<String, Option<semver::Version>>,
+    /// The package whose rows are being added and its highest so far: the rows come grouped
+    /// by id (the primary key's index), so each id is looked up once, not once per version.
+    run: Option<(String, Option<semver::Version>)>,
 }
 
 impl Versions {
@@ -353,6 +418,7 @@ impl Versions {
                 true
             },
         )?;
+        versions.end_run();
         Ok(versions)
     }
 
@@ -364,6 +430,7 @@ impl Versions {
                 versions.add(id.as_value_ref(), version.as_value_ref());
             }
         }
+        versions.end_run();
         versions
     }
 
@@ -380,15 +447,24 @@ impl Versions {
             ValueRef::Text(_) => version.text().and_then(|v| semver::Version::parse(&v).ok()),
             _ => None,
         };
-        match self.highest.get_mut(id.as_ref()) {
-            Some(Some(h)) => {
-                if let Some(v) = parsed.filter(|v| v > h) {
-                    *h = v;
-                }
+        if let Some((run, top)) = &mut self.run {
+            if *run == id {
+                raise(top, parsed);
+                return;
             }
-            Some(slot @ None) => *slot = parsed,
-            None => {
-                self.highest.insert(id.into_owned(), parsed);
+        }
+        self.end_run();
+        self.run = Some((id.into_owned(), parsed));
+    }
+
+    /// Puts the package being added into `highest`.
+    fn end_run(&mut self) {
+        if let Some((id, top)) = self.run.take() {
+            match self.highest.entry(id) {
+                Entry::Occupied(mut known) => raise(known.get_mut(), top),
+                Entry::Vacant(slot) => {
+                    slot.insert(top);
+                }
             }
         }
     }
@@ -399,9 +475,21 @@ impl Versions {
     }
 }
 
+/// `top` raised to `version` when that is higher; a `top` that is not semver takes it as is.
+fn raise(top: &mut Option<semver::Version>, version: Option<semver::Version>) {
+    match top {
+        Some(h) => {
+            if let Some(v) = version.filter(|v| v > h) {
+                *h = v;
+            }
+        }
+        None => *top = version,
+    }
+}
+
 /// R10: a loaded version lower than the highest version of its package is a downgrade.
 fn mark_downgrades(report: &mut BootReport, versions: &Versions) {
-    // (load, the highest version): few loads are downgrades, so the steps are indexed only
+    // (load, the highest version): few loads are downgrades, so the steps are walked only
     // when there is one.
     let downgrades: Vec<(usize, &semver::Version)> = report
         .loads
@@ -416,17 +504,24 @@ fn mark_downgrades(report: &mut BootReport, versions: &Versions) {
     if downgrades.is_empty() {
         return;
     }
-    let step_of: HashMap<(&str, &str), usize> = report
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| matches!(s.outcome, Outcome::Loads | Outcome::Warns))
-        .map(|(i, s)| ((s.row_id.as_str(), s.row_version.as_str()), i))
-        .collect();
+    // The loads were pushed in the order of their steps, and a step that loads or warns
+    // pushed exactly one (a row that aborts after installing pushed one too, with no such
+    // step): walking both in order pairs them, each row's (id, version) being unique.
     let mut marks = Vec::new();
-    for (i, top) in downgrades {
-        let load = &report.loads[i];
-        if let Some(&i) = step_of.get(&(load.row_id.as_str(), load.row_version.as_str())) {
+    let mut downgrades = downgrades.into_iter().peekable();
+    let mut loads = report.loads.iter().enumerate();
+    for (i, step) in report.steps.iter().enumerate() {
+        if !matches!(step.outcome, Outcome::Loads | Outcome::Warns) {
+            continue;
+        }
+        let Some((at, load)) = loads
+            .by_ref()
+            .find(|(_, l)| l.row_id == step.row_id && l.row_version == step.row_version)
+        else {
+            break;
+        };
+        while downgrades.next_if(|(d, _)| *d < at).is_some() {}
+        if let Some((_, top)) = downgrades.next_if(|(d, _)| *d == at) {
             marks.push((
                 i,
                 format!(
@@ -450,17 +545,17 @@ impl Registry {
     /// latter.
     fn server_list_rows(
         &self,
-        each: &mut dyn FnMut(Vec<ServerRow>),
+        each: &mut dyn FnMut(RowChunk),
     ) -> Result<Option<Rows>, RegistryError> {
         let list = Stmt::new(SERVER_LIST_SQL, vec![]);
         if self.store.pages() {
             let versions = Stmt::new(ALL_VERSIONS_SQL, vec![]);
             let mut answers = self.store.query_many(&[list, versions])?.into_iter();
-            let mut rows = server_rows(answers.next().unwrap_or_default()).into_iter();
-            loop {
-                let chunk: Vec<ServerRow> = rows.by_ref().take(CHUNK).collect();
-                if chunk.is_empty() {
-                    break;
+            let rows = server_rows(answers.next().unwrap_or_default());
+            for rows in rows.chunks(CHUNK) {
+                let mut chunk = RowChunk::default();
+                for row in rows {
+                    chunk.push(&row.list_row());
                 }
                 each(chunk);
             }
@@ -472,11 +567,13 @@ impl Registry {
                 .query(&Stmt::new("SELECT * FROM sys_packages LIMIT 0", vec![]))?
                 .columns,
         );
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk = RowChunk::default();
         self.store.scan(&list, Span::Whole, &mut |row| {
-            chunk.push(columns.borrowed(row));
+            columns.push_into(row, &mut chunk);
             if chunk.len() == CHUNK {
-                each(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                // The next chunk is likely the size of this one.
+                let next = RowChunk::with_capacity(chunk.text.len() + chunk.text.len() / 8);
+                each(std::mem::replace(&mut chunk, next));
             }
             true
         })?;
@@ -498,7 +595,7 @@ impl Registry {
         &self,
         settings: &BootSettings,
     ) -> Result<(Checked, Versions, BootReport), RegistryError> {
-        let (sender, receiver) = mpsc::channel::<(usize, Vec<ServerRow>)>();
+        let (sender, receiver) = mpsc::channel::<(usize, RowChunk)>();
         let receiver = Mutex::new(receiver);
         let checked = Ready::default();
         let reader = self.store.reader();
@@ -523,7 +620,7 @@ impl Registry {
             while chunks.len() < count {
                 let next = chunks.len();
                 if let Some(chunk) = checked.take(next) {
-                    for (_, parsed, _) in &chunk {
+                    for (parsed, _) in &chunk {
                         replay.push(parsed);
                     }
                     chunks.push(chunk);
@@ -545,10 +642,13 @@ impl Registry {
             (None, Some(read)) => read?,
             (None, None) => Versions::read(|stmt, span, each| self.store.scan(stmt, span, each))?,
         };
-        let mut checked = Checked::default();
+        let rows = chunks.iter().map(Vec::len).sum();
+        let mut checked = Checked {
+            parsed: Vec::with_capacity(rows),
+            schema: Vec::with_capacity(rows),
+        };
         for chunk in chunks {
-            for (row, parsed, schema) in chunk {
-                checked.list.push(row);
+            for (parsed, schema) in chunk {
                 checked.parsed.push(parsed);
                 checked.schema.push(schema);
             }
@@ -575,28 +675,24 @@ impl Registry {
     pub fn doctor(&self, settings: &BootSettings) -> Result<DoctorReport, RegistryError> {
         let (checked, versions, mut boot) = self.server_list_replayed(settings)?;
         let Checked {
-            list,
-            parsed,
-            schema: checks,
+            parsed: list,
+            schema: mut checks,
         } = checked;
-        mark_downgrades(&mut boot, &versions);
 
         // Every package, newest first: in the order of its list() rows, then those that have
         // none (every created_at NULL).
-        let mut rows_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut rows_of = RowsOf::default();
         let mut ids: Vec<&str> = Vec::new();
         for (i, row) in list.iter().enumerate() {
-            let rows = rows_of.entry(row.id.as_str()).or_default();
-            if rows.is_empty() {
-                ids.push(row.id.as_str());
+            if rows_of.add(&row.row_id, i) {
+                ids.push(row.row_id.as_str());
             }
-            rows.push(i);
         }
         let mut missing: Vec<&str> = versions
             .highest
             .keys()
             .map(String::as_str)
-            .filter(|id| !rows_of.contains_key(id))
+            .filter(|id| rows_of.get(id).is_none())
             .collect();
         missing.sort_unstable();
         ids.extend(missing);
@@ -604,66 +700,92 @@ impl Registry {
         // A package with exactly one list() row: that row is its latest and what get() reads
         // (the one row with the newest created_at). A tie, or no row: ask the engine, its
         // latest and the server's get() verbatim, in one round trip.
+        let rows: Vec<Option<&[usize]>> = ids.iter().map(|id| rows_of.get(id)).collect();
         let mut ask = Vec::new();
-        for id in &ids {
-            if rows_of.get(id).is_none_or(|rows| rows.len() != 1) {
+        for (id, rows) in ids.iter().zip(&rows) {
+            if rows.is_none_or(|rows| rows.len() != 1) {
                 ask.push(Stmt::new(latest_version_sql(), vec![(*id).into()]));
                 ask.push(Stmt::new(SERVER_GET_SQL, vec![(*id).into()]));
             }
         }
-        let mut asked = self.store.query_many(&ask)?.into_iter();
+        // The engine is asked on a connection of its own, when the store offers one, while
+        // R10 is marked here and the packages with one row, which need no answer, are done.
+        let reader = if ask.is_empty() {
+            None
+        } else {
+            self.store.reader()
+        };
+        let ask = &ask;
         let mut latest = Vec::with_capacity(ids.len());
-        let mut served_differs = Vec::new();
-        for id in ids {
-            let (version, served) = match rows_of.get(id).map(Vec::as_slice) {
-                Some([only]) => {
-                    let row = &list[*only];
-                    let served = if parsed[*only].parses() {
-                        Served::Latest
-                    } else {
-                        Served::Unreadable {
-                            version: row.version.clone(),
-                        }
-                    };
-                    (row.version.clone(), served)
-                }
-                _ => {
-                    let version = asked
-                        .next()
-                        .and_then(|r| r.rows.into_iter().next())
-                        .and_then(|r| r.into_iter().next())
-                        .and_then(Value::into_text)
-                        .unwrap_or_default();
-                    // The row get() reads is one of the package's list() rows, already
-                    // parsed: compared by its texts, so a row that changed since is parsed.
-                    let served = asked
-                        .next()
-                        .map(server_rows)
-                        .and_then(|rows| rows.into_iter().next())
-                        .map_or(Served::Latest, |row| {
-                            let known = rows_of
-                                .get(id)
-                                .into_iter()
-                                .flatten()
-                                .find(|&&i| list[i] == row);
-                            match known {
-                                Some(&i) => Served::judged(&row, parsed[i].parses(), &version),
-                                None => Served::of_row(&row, &version),
+        let mut served = Vec::with_capacity(ids.len());
+        let asked = std::thread::scope(|scope| {
+            let asking = reader.map(|reader| scope.spawn(move || reader.query_many(ask)));
+            mark_downgrades(&mut boot, &versions);
+            for (id, rows) in ids.iter().zip(&rows) {
+                let (version, judged) = match rows {
+                    Some([only]) => {
+                        let row = &list[*only];
+                        let judged = if row.parses() {
+                            Served::Latest
+                        } else {
+                            Served::Unreadable {
+                                version: row.row_version.clone(),
                             }
-                        });
-                    (version, served)
-                }
-            };
-            if served.differs() {
+                        };
+                        (row.row_version.clone(), judged)
+                    }
+                    // Filled in from the engine's answers below.
+                    _ => (String::new(), Served::Latest),
+                };
+                latest.push(((*id).to_string(), version));
+                served.push(judged);
+            }
+            match asking.map(std::thread::ScopedJoinHandle::join) {
+                Some(Ok(asked)) => asked,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => self.store.query_many(ask),
+            }
+        });
+        let mut asked = asked?.into_iter();
+        for (((_, version), judged), rows) in latest.iter_mut().zip(&mut served).zip(&rows) {
+            if matches!(rows, Some([_])) {
+                continue;
+            }
+            *version = asked
+                .next()
+                .and_then(|r| r.rows.into_iter().next())
+                .and_then(|r| r.into_iter().next())
+                .and_then(Value::into_text)
+                .unwrap_or_default();
+            // The row get() reads is judged on the texts the engine answers now (one of the
+            // package's list() rows, or one that changed since).
+            *judged = asked
+                .next()
+                .map(server_rows)
+                .and_then(|rows| rows.into_iter().next())
+                .map_or(Served::Latest, |row| Served::of_row(&row, version));
+        }
+        // The list() row of each package's latest version, when it has one.
+        let mut latest_rows = Vec::with_capacity(ids.len());
+        let mut served_differs = Vec::new();
+        for (((id, version), judged), rows) in latest.iter().zip(&served).zip(rows) {
+            if judged.differs() {
                 served_differs.push(ServedDiffers {
-                    id: id.to_string(),
-                    served: served.version(&version).map(str::to_string),
+                    id: id.clone(),
+                    served: judged.version(version).map(str::to_string),
                     latest: version.clone(),
                 });
             }
-            latest.push((id.to_string(), version));
+            latest_rows.push(
+                rows.into_iter()
+                    .flatten()
+                    .copied()
+                    .find(|&i| list[i].row_version == *version),
+            );
         }
-        let schema_warnings = schema_warnings(&list, &checks, &rows_of, &latest);
+        let schema_warnings = schema_warnings(&list, &mut checks, &latest_rows);
+        drop(rows_of);
+        drop_later((list, checks, versions));
         Ok(DoctorReport {
             boot,
             served_differs,
@@ -673,43 +795,133 @@ impl Registry {
     }
 }
 
+/// Drops `value` on a thread of its own: freeing the many small blocks of a large registry's
+/// rows or report one by one takes a while, which the caller need not wait for (nor, when
+/// the process exits first, anyone).
+pub fn drop_later<T: Send + 'static>(value: T) {
+    // When no thread can be started, the closure, and the value with it, is dropped here.
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
+}
+
+/// The `list()` rows of each package id, by index. Most packages have one; only those with
+/// more (same-second ties) get a list of their own.
+#[derive(Default)]
+struct RowsOf<'r> {
+    /// The package's one row, or [`RowsOf::TIED`].
+    first: FastMap<&'r str, usize>,
+    more: FastMap<&'r str, Vec<usize>>,
+}
+
+impl<'r> RowsOf<'r> {
+    /// In `first`: the package's rows are in `more`.
+    const TIED: usize = usize::MAX;
+
+    /// Row `i` is one of `id`'s; `true` when it is the first.
+    fn add(&mut self, id: &'r str, i: usize) -> bool {
+        match self.first.entry(id) {
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+                true
+            }
+            Entry::Occupied(mut first) => {
+                let first = std::mem::replace(first.get_mut(), Self::TIED);
+                self.more.entry(id).or_insert_with(|| vec![first]).push(i);
+                false
+            }
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&[usize]> {
+        match self.first.get(id)? {
+            &Self::TIED => self.more.get(id).map(Vec::as_slice),
+            only => Some(std::slice::from_ref(only)),
+        }
+    }
+}
+
 /// How many `list()` rows the reading thread hands over at a time.
 const CHUNK: usize = 256;
 
-/// The server's `list()` rows, in the engine's order, with what `doctor` made of each.
+/// The server's `list()` rows, in the engine's order, with what `doctor` made of each (their
+/// texts are not kept: a large registry's rows hold hundreds of megabytes).
 #[derive(Default)]
 struct Checked {
-    list: Vec<ServerRow>,
     parsed: Vec<ParsedRow>,
-    /// [`check_row`]'s schema check of each row.
-    schema: Vec<Option<StoredCheck>>,
+    /// The problems [`check_row`]'s schema check found in each row.
+    schema: Vec<Option<Problems>>,
 }
 
-/// `JSON.parse` of a `list()` row, and the row against the ObjectStack schemas as
-/// `schema::check_stored` reads a stored row (`None` when a text is not JSON to it). Every
-/// row is checked, not only the latest ones, so that the check runs while rows are still
-/// being read (ties make a few more rows than packages); the manifest's tree is the one the
-/// boot parsed.
-fn check_row(row: ServerRow) -> (ServerRow, ParsedRow, Option<StoredCheck>) {
-    let parsed = ParsedRow::parse(&row.list_row());
+/// A row's first problems against the ObjectStack schemas as `doctor --json` writes them
+/// (`path: message`), written on the thread that checked it.
+struct Problems {
+    problems: Vec<String>,
+    /// Whether it has problems beyond these.
+    more: bool,
+}
+
+impl Problems {
+    /// What a row's check found; `None` when it has no problem (or a text is not JSON).
+    fn of(check: Option<StoredCheck>) -> Option<Problems> {
+        let check = check.filter(|c| !c.problems.is_empty())?;
+        Some(Problems {
+            problems: check.problems.iter().map(ToString::to_string).collect(),
+            more: check.more,
+        })
+    }
+}
+
+/// `JSON.parse` of a `list()` row (its manifest cut down to what the boot reads), and the row
+/// against the ObjectStack schemas as `schema::check_stored` reads a stored row (`None` when
+/// a text is not JSON to it). Every row is checked, not only the latest ones, so that the
+/// check runs while rows are still being read (ties make a few more rows than packages); the
+/// manifest is read once for both.
+fn check_row(row: &ListRow<'_>) -> (ParsedRow, Option<StoredCheck>) {
+    check_written_row(row).unwrap_or_else(|| check_row_tree(row))
+}
+
+/// [`check_row`] through the parsed tree, for any row.
+fn check_row_tree(row: &ListRow<'_>) -> (ParsedRow, Option<StoredCheck>) {
+    let mut parsed = ParsedRow::parse(row);
     let schema = parsed.stored_manifest().and_then(|manifest| {
-        let metadata = || canonical::parse_stored(row.metadata.as_deref()?).ok();
+        let metadata = || canonical::parse_stored(row.metadata?).ok();
         schema::check_stored_tree(manifest, metadata, SCHEMA_PROBLEMS)
     });
-    (row, parsed, schema)
+    parsed.keep_boot_members();
+    (parsed, schema)
 }
 
-type CheckedChunk = Vec<(ServerRow, ParsedRow, Option<StoredCheck>)>;
+/// [`check_row`] of a row whose two texts are exactly what the writer writes (every row the
+/// service stored, in practice): the manifest is read once, straight into the value the
+/// schemas check, and the boot's members are taken from that. `None` for any other row.
+fn check_written_row(row: &ListRow<'_>) -> Option<(ParsedRow, Option<StoredCheck>)> {
+    let (manifest, metadata) = (row.manifest?, row.metadata?);
+    if !canonical::is_written_form(manifest.as_bytes())
+        || !canonical::is_written_form(metadata.as_bytes())
+    {
+        return None;
+    }
+    let tree = schema::written_json(manifest)?;
+    let metadata = || {
+        schema::written_json(metadata)
+            .or_else(|| Some(schema::to_json(&canonical::parse_stored(metadata).ok()?)))
+    };
+    let schema = schema::check_stored_json(&tree, metadata, SCHEMA_PROBLEMS);
+    Some((
+        ParsedRow::written(row.row_id, row.row_version, &tree),
+        schema,
+    ))
+}
 
-/// [`check_row`] of each row of a chunk. The manifest trees are cut down to what the boot
-/// reads once the schema check is done with them: freed here, on the checking threads,
-/// rather than all at once at the end.
-fn check_rows(rows: Vec<ServerRow>) -> CheckedChunk {
-    rows.into_iter()
+type CheckedChunk = Vec<(ParsedRow, Option<Problems>)>;
+
+/// [`check_row`] of each row of a chunk. The rows' texts and the manifest trees beyond what
+/// the boot reads are freed here, on the checking threads, rather than all at once at the
+/// end.
+fn check_rows(rows: RowChunk) -> CheckedChunk {
+    rows.rows()
         .map(|row| {
-            let (row, mut parsed, schema) = check_row(row);
-            parsed.keep_boot_members();
-            (row, parsed, schema)
+            let (parsed, check) = check_row(&row);
+            (parsed, Problems::of(check))
         })
         .collect()
 }
@@ -717,9 +929,9 @@ fn check_rows(rows: Vec<ServerRow>) -> CheckedChunk {
 /// The next chunk of rows to check, waiting for one unless `now`; `None` when there is none
 /// (every sender is gone, or `now` and none is waiting).
 fn next_chunk(
-    receiver: &Mutex<mpsc::Receiver<(usize, Vec<ServerRow>)>>,
+    receiver: &Mutex<mpsc::Receiver<(usize, RowChunk)>>,
     now: bool,
-) -> Option<(usize, Vec<ServerRow>)> {
+) -> Option<(usize, RowChunk)> {
     // A poisoned lock: the thread that panicked is reported when it is joined.
     let receiver = receiver
         .lock()
@@ -773,30 +985,73 @@ impl Ready {
     }
 }
 
-/// Every package's latest row (one of its `list()` rows) against the ObjectStack schemas, in
-/// the order of `latest`: the checks [`check_row`] made.
+/// Every package's latest row (one of its `list()` rows, by index, in the order of the
+/// packages) that breaks the ObjectStack schemas: the problems [`check_row`] found, taken.
 fn schema_warnings(
-    list: &[ServerRow],
-    checks: &[Option<StoredCheck>],
-    rows_of: &HashMap<&str, Vec<usize>>,
-    latest: &[(String, String)],
+    list: &[ParsedRow],
+    checks: &mut [Option<Problems>],
+    latest_rows: &[Option<usize>],
 ) -> Vec<SchemaWarning> {
-    latest
+    latest_rows
         .iter()
-        .filter_map(|(id, version)| {
-            let rows = rows_of.get(id.as_str())?;
-            let i = rows
-                .iter()
-                .copied()
-                .find(|&i| list[i].version == *version)?;
+        .filter_map(|&i| {
+            let i = i?;
             let row = &list[i];
-            let found = checks[i].as_ref()?;
-            (!found.problems.is_empty()).then(|| SchemaWarning {
-                id: row.id.clone(),
-                version: row.version.clone(),
-                problems: found.problems.iter().map(ToString::to_string).collect(),
+            let found = checks[i].take()?;
+            Some(SchemaWarning {
+                id: row.row_id.clone(),
+                version: row.row_version.clone(),
+                problems: found.problems,
                 more: found.more,
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(manifest: &'a str, metadata: &'a str) -> ListRow<'a> {
+        ListRow {
+            row_id: "com.acme.crm",
+            row_version: "1.0.0",
+            manifest: Some(manifest),
+            metadata: Some(metadata),
+        }
+    }
+
+    /// The written-form shortcut answers what the tree gives, for rows that pass and rows
+    /// that fail the schemas in the manifest, in the metadata, or in both.
+    #[test]
+    fn a_written_row_is_checked_as_its_tree_is() {
+        let manifests = [
+            r#"{"id":"com.acme.crm","version":"1.0.0","name":"CRM","type":"app"}"#,
+            r#"{"id":"com.acme.crm","version":"1.0.0","name":"CRM","type":"app","engines":{"protocol":">=17"},"namespace":"crm","extra":[1,2.5,-3e-7,1e+21]}"#,
+            r#"{"0":"index first","id":"com.acme.crm","version":"1.0.0","type":"ap","autor":{"name":"x\n\"y\u0001"}}"#,
+            r#"{"id":5,"version":"9007199254740992","name":"é😀","__proto__":{"version":"2.0.0"}}"#,
+            r#"["not","an","object"]"#,
+            r#""a string""#,
+            "{}",
+        ];
+        let metadatas = [
+            "{}",
+            r#"{"objects":[{"name":"crm_account","label":"Account","fields":{}}],"views":[]}"#,
+            r#"{"objects":[{"name":"crm_account"}],"apps":[{"name":"x"}],"views":"not an array","unknown":[{}]}"#,
+            "[]",
+        ];
+        let mut shortcuts = 0;
+        for manifest in manifests {
+            for metadata in metadatas {
+                let row = row(manifest, metadata);
+                if let Some(fast) = check_written_row(&row) {
+                    shortcuts += 1;
+                    assert_eq!(fast, check_row_tree(&row), "{manifest} {metadata}");
+                }
+            }
+        }
+        assert_eq!(shortcuts, manifests.len() * metadatas.len());
+        // A text the writer would not write (whitespace) takes the tree.
+        assert_eq!(check_written_row(&row(r#"{ "id":"x"}"#, "{}")), None);
+    }
 }

@@ -131,3 +131,21 @@ pub(super) fn to_json(v: &JsValue) -> Value {
         ),
     }
 }
+
+/// The tree of a value `schema::to_json` made: its numbers are f64s written as integers only
+/// where that is exact (below 2^53), so each converts back to the same f64.
+pub(super) fn from_json(v: &Value) -> JsValue {
+    match v {
+        Value::Null => JsValue::Null,
+        Value::Bool(b) => JsValue::Bool(*b),
+        Value::Number(n) => JsValue::Number(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => JsValue::String(s.clone()),
+        Value::Array(items) => JsValue::Array(items.iter().map(from_json).collect()),
+        Value::Object(members) => JsValue::Object(
+            members
+                .iter()
+                .map(|(k, v)| (k.clone(), from_json(v)))
+                .collect(),
+        ),
+    }
+}

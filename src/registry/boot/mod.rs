@@ -44,14 +44,12 @@ mod protocol;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use serde_json::Value;
 
 use super::canonical::JsValue;
 pub use js::JsThrow;
-use js::{describe, js_text, record_lookup, to_json, to_string_throws, truthy};
+use js::{describe, from_json, js_text, record_lookup, to_json, to_string_throws, truthy};
 use json::{stored_json_check, stored_json_read, stored_json_valid};
 pub use protocol::{check_protocol_compat, range_admits_major, Compat, RangeSource};
 use protocol::{declared_range, leading_major};
@@ -215,6 +213,17 @@ pub struct BootReport {
     pub list_failed: Option<ListFailure>,
 }
 
+/// The members of a manifest the boot reads: [`ParsedRow::keep_boot_members`].
+const BOOT_MEMBERS: [&str; 7] = [
+    "id",
+    "name",
+    "namespace",
+    "version",
+    "engines",
+    "engine",
+    "__proto__",
+];
+
 /// One `list()` row after `JSON.parse`: what the boot reads of it. Parsing is the expensive
 /// part of a replay, so a caller that replays twice over mostly the same rows (a write's boot
 /// before and after) parses each row once.
@@ -256,17 +265,32 @@ impl ParsedRow {
     /// from), keeping the order of the rest: what a caller that keeps many rows for a later
     /// replay holds, once it has used the whole tree.
     pub fn keep_boot_members(&mut self) {
-        const READ: [&str; 7] = [
-            "id",
-            "name",
-            "namespace",
-            "version",
-            "engines",
-            "engine",
-            "__proto__",
-        ];
         if let Ok(JsValue::Object(members)) = &mut self.manifest {
-            members.retain(|(key, _)| READ.contains(&key.as_str()));
+            members.retain(|(key, _)| BOOT_MEMBERS.contains(&key.as_str()));
+        }
+    }
+
+    /// [`ParsedRow::parse`] then [`ParsedRow::keep_boot_members`] of a row whose two texts
+    /// `canonical::is_written_form` vouches for, from its manifest already read as
+    /// `schema::written_json` reads it (`schema::to_json` of its tree): only the members the
+    /// boot reads are converted.
+    pub fn written(row_id: &str, row_version: &str, manifest: &Value) -> ParsedRow {
+        let tree = match manifest {
+            Value::Object(members) => JsValue::Object(
+                members
+                    .iter()
+                    .filter(|(key, _)| BOOT_MEMBERS.contains(&key.as_str()))
+                    .map(|(key, member)| (key.clone(), from_json(member)))
+                    .collect(),
+            ),
+            other => from_json(other),
+        };
+        ParsedRow {
+            row_id: row_id.to_string(),
+            row_version: row_version.to_string(),
+            manifest: Ok(tree),
+            metadata: Ok(()),
+            strict: true,
         }
     }
 
@@ -489,18 +513,19 @@ enum Installer {
 }
 
 struct Boot {
-    /// `registry.getPackage` answers for these.
-    installed: HashMap<Key, Installer>,
+    /// `registry.getPackage` answers for these (a quicker hash than the standard one, still
+    /// seeded per process).
+    installed: foldhash::HashMap<Key, Installer>,
     /// Namespace → owners (package ids, in registration order, with their text).
-    namespaces: HashMap<Key, Vec<(Key, String)>>,
+    namespaces: foldhash::HashMap<Key, Vec<(Key, String)>>,
     fresh: usize,
 }
 
 impl Boot {
     fn new(code: &[CodePackage]) -> Self {
         let mut boot = Boot {
-            installed: HashMap::new(),
-            namespaces: HashMap::new(),
+            installed: foldhash::HashMap::default(),
+            namespaces: foldhash::HashMap::default(),
             fresh: 0,
         };
         for pkg in code {
