@@ -267,8 +267,11 @@ fn is_tied(row: &[ValueRef<'_>]) -> bool {
 /// The values of a list row: [`LIST_COLUMNS`], then the row count.
 const LIST_WIDTH: usize = 9;
 
-/// Rows of a local `list_each` handed from the reading thread at a time.
-const HAND_OVER: usize = 1024;
+/// Rows of a local `list_each` handed from the reading thread at a time: the first batch
+/// this many, so that the writing thread starts early; each next one twice as many, up to
+/// [`HAND_OVER_MAX`], so that a large list is handed over in few batches.
+const HAND_OVER: usize = 64;
+const HAND_OVER_MAX: usize = 256;
 
 /// Rows of a local list as the reading thread hands them over, with the answers of the
 /// server's `get()` for their tied packages, in the order those come.
@@ -294,17 +297,18 @@ impl ListChunk {
     }
 }
 
-/// Runs the list statement `stmt` on `store`, [`HAND_OVER`] rows at a time copied into a
-/// batch (a `recycled` one when there is one), each handed to `hand_over` with the answers of
-/// the server's `get()` for its tied packages (asked while the statement is still open, so in
-/// its read transaction) until `hand_over` returns `false`.
+/// Runs the list statement `stmt` on `store`, its rows copied into batches of [`HAND_OVER`]
+/// rows and more (a `recycled` batch when there is one), each handed to `hand_over` with the
+/// answers of the server's `get()` for its tied packages (asked while the statement is still
+/// open, so in its read transaction) until `hand_over` returns `false`.
 fn read_chunks(
     store: &dyn Store,
     stmt: &Stmt,
     recycled: &dyn Fn() -> Option<RowBatch>,
     hand_over: &mut dyn FnMut(ListChunk) -> bool,
 ) -> Result<(), RegistryError> {
-    let batch = || recycled().unwrap_or_else(|| RowBatch::new(LIST_WIDTH, HAND_OVER));
+    let batch = || recycled().unwrap_or_else(|| RowBatch::new(LIST_WIDTH, HAND_OVER_MAX));
+    let mut size = HAND_OVER;
     let mut send = |rows: RowBatch| -> Result<bool, RegistryError> {
         let mut values = Vec::with_capacity(LIST_WIDTH);
         let mut tied = Vec::new();
@@ -326,9 +330,10 @@ fn read_chunks(
     let (mut failed, mut stopped) = (None, false);
     store.scan(stmt, Span::Part, &mut |values| {
         rows.push(values);
-        if rows.len() < HAND_OVER {
+        if rows.len() < size {
             return true;
         }
+        size = (size * 2).min(HAND_OVER_MAX);
         match send(std::mem::replace(&mut rows, batch())) {
             Ok(going) => {
                 stopped = !going;
