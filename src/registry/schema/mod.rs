@@ -8,7 +8,7 @@
 //! HTTP and file resolvers and every `$ref` points inside its own schema, so nothing is ever
 //! fetched. `format` is checked (`uri`, `date-time`) because the protocol's zod schemas check it.
 //!
-//! This module compiles the schemas and checks items; [`json`] builds the values they see, and
+//! This module compiles the schemas and checks items; `json` builds the values they see, and
 //! `describe` words the errors.
 
 use std::sync::OnceLock;
