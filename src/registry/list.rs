@@ -307,7 +307,7 @@ fn read_chunks(
     recycled: &dyn Fn() -> Option<RowBatch>,
     hand_over: &mut dyn FnMut(ListChunk) -> bool,
 ) -> Result<(), RegistryError> {
-    let batch = || recycled().unwrap_or_else(|| RowBatch::new(LIST_WIDTH, HAND_OVER_MAX));
+    let batch = || recycled().unwrap_or_else(|| RowBatch::new(LIST_WIDTH, HAND_OVER_MAX, 0));
     let mut size = HAND_OVER;
     let mut send = |rows: RowBatch| -> Result<bool, RegistryError> {
         let mut values = Vec::with_capacity(LIST_WIDTH);

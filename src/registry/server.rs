@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::boot::{self, BootReport, CodePackage, ListRow, Outcome, ParsedRow, Rule};
 use super::schema::{self, StoredCheck};
 use super::{canonical, Registry, RegistryError, LATEST_FIRST};
-use crate::store::{Rows, Span, Stmt, StoreError, Value, ValueRef};
+use crate::store::{RowBatch, Rows, Span, Stmt, StoreError, Value, ValueRef};
 
 /// The maps keyed by package id: a quicker hash than the standard one, still seeded per
 /// process.
@@ -127,80 +127,61 @@ impl ServerColumns {
     /// Adds the row from values borrowed from the store to `chunk`: the same as
     /// [`ServerColumns::take`] of their owned copies, without copying the columns the server
     /// does not read.
-    fn push_into(&self, row: &[ValueRef<'_>], chunk: &mut RowChunk) {
+    fn push_into(&self, row: &[ValueRef<'_>], chunk: &mut RowBatch) {
         let at = |i: Option<usize>| i.and_then(|i| row.get(i)).copied();
         let text = |i| at(i).and_then(ValueRef::text).unwrap_or_default();
         let json = |i| match at(i) {
             Some(v @ ValueRef::Text(_)) => v.text(),
             _ => None,
         };
-        chunk.push(&ListRow {
-            row_id: &text(self.id),
-            row_version: &text(self.version),
-            manifest: json(self.manifest).as_deref(),
-            metadata: json(self.metadata).as_deref(),
-        });
+        push_list_row(
+            chunk,
+            &ListRow {
+                row_id: &text(self.id),
+                row_version: &text(self.version),
+                manifest: json(self.manifest).as_deref(),
+                metadata: json(self.metadata).as_deref(),
+            },
+        );
     }
 }
 
-/// `list()` rows handed from the reading thread to a checking one, their texts in one buffer:
-/// a chunk costs one allocation rather than four a row, and whichever thread checks it frees
-/// it at once (freeing many small blocks another thread allocated makes both threads wait
-/// on the allocator's lock).
-#[derive(Default)]
-struct RowChunk {
-    text: String,
-    rows: Vec<RowSpans>,
-}
+/// `list()` rows are handed from the reading thread to a checking one in a [`RowBatch`] of
+/// these many values a row: id, version, manifest and metadata (NULL when not text). A chunk
+/// costs one allocation rather than four a row, and whichever thread checks it frees it at
+/// once (freeing many small blocks another thread allocated makes both threads wait on the
+/// allocator's lock).
+const CHUNK_WIDTH: usize = 4;
 
-/// Where one row's texts sit in [`RowChunk::text`] (`None`: the column is not text).
-struct RowSpans {
-    id: std::ops::Range<usize>,
-    version: std::ops::Range<usize>,
-    manifest: Option<std::ops::Range<usize>>,
-    metadata: Option<std::ops::Range<usize>>,
-}
-
-impl RowChunk {
-    fn with_capacity(bytes: usize) -> RowChunk {
-        RowChunk {
-            text: String::with_capacity(bytes),
-            rows: Vec::with_capacity(CHUNK),
-        }
+/// Adds `row` to `chunk`.
+fn push_list_row(chunk: &mut RowBatch, row: &ListRow<'_>) {
+    fn json<'t>(text: Option<&'t str>) -> ValueRef<'t> {
+        text.map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes()))
     }
+    chunk.push(&[
+        ValueRef::Text(row.row_id.as_bytes()),
+        ValueRef::Text(row.row_version.as_bytes()),
+        json(row.manifest),
+        json(row.metadata),
+    ]);
+}
 
-    fn push(&mut self, row: &ListRow<'_>) {
-        let text = &mut self.text;
-        let mut add = |s: &str| {
-            let start = text.len();
-            text.push_str(s);
-            start..text.len()
+/// The rows of `chunk`, as [`push_list_row`] added them (its texts are UTF-8).
+fn list_rows(chunk: &RowBatch) -> impl Iterator<Item = ListRow<'_>> {
+    let mut values = Vec::with_capacity(CHUNK_WIDTH);
+    (0..chunk.len()).map(move |i| {
+        chunk.row(i, &mut values);
+        let text = |i: usize| match values.get(i) {
+            Some(ValueRef::Text(t)) => std::str::from_utf8(t).ok(),
+            _ => None,
         };
-        self.rows.push(RowSpans {
-            id: add(row.row_id),
-            version: add(row.row_version),
-            manifest: row.manifest.map(&mut add),
-            metadata: row.metadata.map(&mut add),
-        });
-    }
-
-    fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    fn rows(&self) -> impl Iterator<Item = ListRow<'_>> {
-        let text = |range: &std::ops::Range<usize>| self.text.get(range.clone()).unwrap_or("");
-        self.rows.iter().map(move |r| ListRow {
-            row_id: text(&r.id),
-            row_version: text(&r.version),
-            manifest: r.manifest.as_ref().map(text),
-            metadata: r.metadata.as_ref().map(text),
-        })
-    }
+        ListRow {
+            row_id: text(0).unwrap_or(""),
+            row_version: text(1).unwrap_or(""),
+            manifest: text(2),
+            metadata: text(3),
+        }
+    })
 }
 
 /// The rows of a `SELECT *`, columns found by name.
@@ -545,7 +526,7 @@ impl Registry {
     /// latter.
     fn server_list_rows(
         &self,
-        each: &mut dyn FnMut(RowChunk),
+        each: &mut dyn FnMut(RowBatch),
     ) -> Result<Option<Rows>, RegistryError> {
         let list = Stmt::new(SERVER_LIST_SQL, vec![]);
         if self.store.pages() {
@@ -553,9 +534,9 @@ impl Registry {
             let mut answers = self.store.query_many(&[list, versions])?.into_iter();
             let rows = server_rows(answers.next().unwrap_or_default());
             for rows in rows.chunks(CHUNK) {
-                let mut chunk = RowChunk::default();
+                let mut chunk = RowBatch::new(CHUNK_WIDTH, CHUNK, 0);
                 for row in rows {
-                    chunk.push(&row.list_row());
+                    push_list_row(&mut chunk, &row.list_row());
                 }
                 each(chunk);
             }
@@ -567,12 +548,12 @@ impl Registry {
                 .query(&Stmt::new("SELECT * FROM sys_packages LIMIT 0", vec![]))?
                 .columns,
         );
-        let mut chunk = RowChunk::default();
+        let mut chunk = RowBatch::new(CHUNK_WIDTH, CHUNK, 0);
         self.store.scan(&list, Span::Whole, &mut |row| {
             columns.push_into(row, &mut chunk);
             if chunk.len() == CHUNK {
                 // The next chunk is likely the size of this one.
-                let next = RowChunk::with_capacity(chunk.text.len() + chunk.text.len() / 8);
+                let next = RowBatch::new(CHUNK_WIDTH, CHUNK, chunk.bytes() + chunk.bytes() / 8);
                 each(std::mem::replace(&mut chunk, next));
             }
             true
@@ -595,7 +576,7 @@ impl Registry {
         &self,
         settings: &BootSettings,
     ) -> Result<(Checked, Versions, BootReport), RegistryError> {
-        let (sender, receiver) = mpsc::channel::<(usize, RowChunk)>();
+        let (sender, receiver) = mpsc::channel::<(usize, RowBatch)>();
         let receiver = Mutex::new(receiver);
         let checked = Ready::default();
         let reader = self.store.reader();
@@ -917,8 +898,8 @@ type CheckedChunk = Vec<(ParsedRow, Option<Problems>)>;
 /// [`check_row`] of each row of a chunk. The rows' texts and the manifest trees beyond what
 /// the boot reads are freed here, on the checking threads, rather than all at once at the
 /// end.
-fn check_rows(rows: RowChunk) -> CheckedChunk {
-    rows.rows()
+fn check_rows(rows: RowBatch) -> CheckedChunk {
+    list_rows(&rows)
         .map(|row| {
             let (parsed, check) = check_row(&row);
             (parsed, Problems::of(check))
@@ -929,9 +910,9 @@ fn check_rows(rows: RowChunk) -> CheckedChunk {
 /// The next chunk of rows to check, waiting for one unless `now`; `None` when there is none
 /// (every sender is gone, or `now` and none is waiting).
 fn next_chunk(
-    receiver: &Mutex<mpsc::Receiver<(usize, RowChunk)>>,
+    receiver: &Mutex<mpsc::Receiver<(usize, RowBatch)>>,
     now: bool,
-) -> Option<(usize, RowChunk)> {
+) -> Option<(usize, RowBatch)> {
     // A poisoned lock: the thread that panicked is reported when it is joined.
     let receiver = receiver
         .lock()

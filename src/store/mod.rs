@@ -142,13 +142,19 @@ enum Cell {
 }
 
 impl RowBatch {
-    /// An empty batch of rows of `width` values, with room for `rows` of them.
-    pub fn new(width: usize, rows: usize) -> RowBatch {
+    /// An empty batch of rows of `width` values, with room for `rows` of them holding `bytes`
+    /// bytes of text and BLOBs.
+    pub fn new(width: usize, rows: usize, bytes: usize) -> RowBatch {
         RowBatch {
             width,
-            bytes: Vec::new(),
+            bytes: Vec::with_capacity(bytes),
             cells: Vec::with_capacity(width * rows),
         }
+    }
+
+    /// The bytes of text and BLOBs it holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes.len()
     }
 
     /// Copies `row` in (its first `width` values; missing ones are NULL).
