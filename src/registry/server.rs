@@ -155,7 +155,7 @@ const CHUNK_WIDTH: usize = 4;
 
 /// Adds `row` to `chunk`.
 fn push_list_row(chunk: &mut RowBatch, row: &ListRow<'_>) {
-    fn json<'t>(text: Option<&'t str>) -> ValueRef<'t> {
+    fn json(text: Option<&str>) -> ValueRef<'_> {
         text.map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes()))
     }
     chunk.push(&[
