@@ -134,15 +134,17 @@ impl ServerColumns {
             Some(v @ ValueRef::Text(_)) => v.text(),
             _ => None,
         };
-        push_list_row(
-            chunk,
-            &ListRow {
-                row_id: &text(self.id),
-                row_version: &text(self.version),
-                manifest: json(self.manifest).as_deref(),
-                metadata: json(self.metadata).as_deref(),
-            },
-        );
+        let (id, version) = (text(self.id), text(self.version));
+        let (manifest, metadata) = (json(self.manifest), json(self.metadata));
+        fn json_value(text: Option<&str>) -> ValueRef<'_> {
+            text.map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes()))
+        }
+        chunk.push(&[
+            ValueRef::Text(id.as_bytes()),
+            ValueRef::Text(version.as_bytes()),
+            json_value(manifest.as_deref()),
+            json_value(metadata.as_deref()),
+        ]);
     }
 }
 
@@ -153,20 +155,7 @@ impl ServerColumns {
 /// allocator's lock).
 const CHUNK_WIDTH: usize = 4;
 
-/// Adds `row` to `chunk`.
-fn push_list_row(chunk: &mut RowBatch, row: &ListRow<'_>) {
-    fn json(text: Option<&str>) -> ValueRef<'_> {
-        text.map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes()))
-    }
-    chunk.push(&[
-        ValueRef::Text(row.row_id.as_bytes()),
-        ValueRef::Text(row.row_version.as_bytes()),
-        json(row.manifest),
-        json(row.metadata),
-    ]);
-}
-
-/// The rows of `chunk`, as [`push_list_row`] added them (its texts are UTF-8).
+/// The rows of `chunk`, as [`ServerColumns::push_into`] added them (its texts are UTF-8).
 fn list_rows(chunk: &RowBatch) -> impl Iterator<Item = ListRow<'_>> {
     let mut values = Vec::with_capacity(CHUNK_WIDTH);
     (0..chunk.len()).map(move |i| {
@@ -532,11 +521,13 @@ impl Registry {
         if self.store.pages() {
             let versions = Stmt::new(ALL_VERSIONS_SQL, vec![]);
             let mut answers = self.store.query_many(&[list, versions])?.into_iter();
-            let rows = server_rows(answers.next().unwrap_or_default());
-            for rows in rows.chunks(CHUNK) {
+            let rows = answers.next().unwrap_or_default();
+            let columns = ServerColumns::of(&rows.columns);
+            for rows in rows.rows.chunks(CHUNK) {
                 let mut chunk = RowBatch::new(CHUNK_WIDTH, CHUNK, 0);
                 for row in rows {
-                    push_list_row(&mut chunk, &row.list_row());
+                    let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+                    columns.push_into(&values, &mut chunk);
                 }
                 each(chunk);
             }
