@@ -630,19 +630,12 @@ impl Registry {
                             }
                             !stop.load(Ordering::Relaxed)
                         };
+                        let to = upper.then(|| start(k + 1));
                         let read = if paged {
-                            scan_paged(&*reader, start(k), upper.then(|| start(k + 1)), &mut each)
+                            scan_paged(&*reader, start(k), to, &mut each)
                         } else {
-                            let mut args = vec![Value::Integer(start(k))];
-                            let mut sql = format!(
-                                "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid >= ?"
-                            );
-                            if upper {
-                                args.push(Value::Integer(start(k + 1)));
-                                sql.push_str(" AND rowid < ?");
-                            }
-                            sql.push_str(" ORDER BY rowid");
-                            reader.scan(&Stmt::new(sql, args), Span::Whole, &mut each)
+                            let stmt = range_stmt(Bound::From(start(k)), to, None);
+                            reader.scan(&stmt, Span::Whole, &mut each)
                         };
                         if let Err(e) = read {
                             let _ = sender.send(Message::Failed(e));
@@ -697,19 +690,8 @@ fn scan_paged(
 ) -> Result<(), StoreError> {
     let mut after: Option<i64> = None;
     loop {
-        let stmt = |limit: usize| {
-            let mut args = vec![Value::Integer(after.unwrap_or(from))];
-            let mut sql = format!(
-                "SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid {} ?",
-                if after.is_some() { ">" } else { ">=" }
-            );
-            if let Some(to) = to {
-                args.push(Value::Integer(to));
-                sql.push_str(" AND rowid < ?");
-            }
-            sql.push_str(&format!(" ORDER BY rowid LIMIT {limit}"));
-            Stmt::new(sql, args)
-        };
+        let lower = after.map_or(Bound::From(from), Bound::After);
+        let stmt = |limit: usize| range_stmt(lower, to, Some(limit));
         let (mut got, mut going, mut last) = (0usize, true, None);
         let asked = reader.query_page(BYTE_BOUND_ROWS, &stmt, &mut |row| {
             got += 1;
@@ -723,4 +705,31 @@ fn scan_paged(
             _ => return Ok(()),
         }
     }
+}
+
+/// Where a range of rowids starts: at a rowid, or just after one.
+#[derive(Clone, Copy)]
+enum Bound {
+    From(i64),
+    After(i64),
+}
+
+/// The rows of [`VERIFY_COLUMNS`] from `lower` up to `to` (excluded; no bound when `None`), in
+/// rowid order, at most `limit` of them.
+fn range_stmt(lower: Bound, to: Option<i64>, limit: Option<usize>) -> Stmt {
+    let (op, from) = match lower {
+        Bound::From(rowid) => (">=", rowid),
+        Bound::After(rowid) => (">", rowid),
+    };
+    let mut args = vec![Value::Integer(from)];
+    let mut sql = format!("SELECT {VERIFY_COLUMNS} FROM sys_packages WHERE rowid {op} ?");
+    if let Some(to) = to {
+        args.push(Value::Integer(to));
+        sql.push_str(" AND rowid < ?");
+    }
+    sql.push_str(" ORDER BY rowid");
+    if let Some(limit) = limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    Stmt::new(sql, args)
 }
