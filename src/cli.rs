@@ -333,10 +333,23 @@ impl From<OutputError> for Failure {
 
 type Outcome = Result<i32, Failure>;
 
+/// Writes `value` as one line of JSON to standard output: the one way JSON output is written
+/// whole.
 fn write_json<T: Serialize>(value: &T) -> Result<(), Failure> {
-    let mut text = serde_json::to_string(value).map_err(|e| Failure::new(3, e.to_string()))?;
-    text.push('\n');
-    emit(&text)
+    // Serialized straight into a buffered standard output rather than into one string first:
+    // a doctor report runs to many megabytes.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out.write_all(b"\n").and_then(|()| out.flush()),
+        Err(e) if e.io_error_kind().is_some() => Err(std::io::Error::from(e)),
+        Err(e) => return Err(Failure::new(3, e.to_string())),
+    };
+    match written {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::new(3, format!("cannot write the output: {e}"))),
+    }
 }
 
 /// Prints a listing in the form asked for: a JSON array of `json_row`s, or a table of `cells`

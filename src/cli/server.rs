@@ -79,7 +79,7 @@ pub(super) fn doctor(
     let report = registry.doctor(&settings)?;
     let ok = report.ok();
     if json {
-        write_json_streamed(&report)?;
+        write_json(&report)?;
         // Written: freeing it is no reason to wait.
         crate::registry::server::drop_later(report);
         return Ok(i32::from(!ok));
@@ -183,24 +183,6 @@ pub(super) fn doctor(
     });
     emit_human(&text)?;
     Ok(i32::from(!ok))
-}
-
-/// `write_json` for a report of many megabytes: serialized straight into a buffered standard
-/// output (the same bytes), instead of into one string that grows to the report's size first.
-fn write_json_streamed<T: Serialize>(value: &T) -> Result<(), Failure> {
-    use std::io::Write as _;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = match serde_json::to_writer(&mut out, value) {
-        Ok(()) => out.write_all(b"\n").and_then(|()| out.flush()),
-        Err(e) if e.io_error_kind().is_some() => Err(std::io::Error::from(e)),
-        Err(e) => return Err(Failure::new(3, e.to_string())),
-    };
-    match written {
-        Ok(()) => Ok(()),
-        // A closed pipe (`| head`) is not an error worth a message.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::new(3, format!("cannot write the output: {e}"))),
-    }
 }
 
 #[derive(Serialize)]
