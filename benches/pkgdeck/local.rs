@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use pkgdeck::store::Stmt;
+
 use crate::command::{Cmd, Env};
 use crate::report::{Row, Table};
 use crate::sample::{open_read_only, open_sqlite};
@@ -200,6 +202,30 @@ pub fn doctor(env: &Env, r: &Measured<'_>, table: &mut Table) -> Result<(), Stri
         factor: 1.5,
     }
     .measure(env, env.reps, table)?;
+
+    // What no doctor can go below: the engine answering the server's own `list()` (every
+    // latest row whole, ties included, sorted), which the boot replay must read. Shown against
+    // list --json, the yardstick of the budget, on the same registry.
+    let statements = env.out.join("server-list-statement.json");
+    let server_list = Stmt::new(pkgdeck::registry::server::SERVER_LIST_SQL, vec![]);
+    std::fs::write(
+        &statements,
+        crate::floor::statements_json(std::slice::from_ref(&server_list))?,
+    )
+    .map_err(|e| format!("cannot write {}: {e}", statements.display()))?;
+    let floor = floor_cmd("floor-list", &[&db, &statements.display().to_string()])?;
+    eprintln!("doctor {}: the server's list() alone and list …", r.label);
+    let (read, list) = time_pair(&floor, &list, env.reps, &env.out)?;
+    let mut row = Row::info(
+        format!(
+            "floor of doctor: SQLite alone steps the server's list() query verbatim ({})",
+            r.label
+        ),
+        read.shown(),
+        format!("(against list --json, {})", fmt_ms(list.wall.median)),
+    );
+    row.ratio = format!("{:.2}×", read.wall.median / list.wall.median);
+    table.push(row);
     Ok(())
 }
 
