@@ -523,10 +523,12 @@ impl Registry {
             let mut answers = self.store.query_many(&[list, versions])?.into_iter();
             let rows = answers.next().unwrap_or_default();
             let columns = ServerColumns::of(&rows.columns);
+            let mut values: Vec<ValueRef<'_>> = Vec::with_capacity(rows.columns.len());
             for rows in rows.rows.chunks(CHUNK) {
                 let mut chunk = RowBatch::new(CHUNK_WIDTH, CHUNK, 0);
                 for row in rows {
-                    let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_value_ref).collect();
+                    values.clear();
+                    values.extend(row.iter().map(Value::as_value_ref));
                     columns.push_into(&values, &mut chunk);
                 }
                 each(chunk);
